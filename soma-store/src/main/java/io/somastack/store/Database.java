@@ -1,0 +1,90 @@
+package io.somastack.store;
+
+import static java.util.Objects.requireNonNull;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import io.somastack.store.internal.EmbeddedDatabase;
+import javax.sql.DataSource;
+import org.flywaydb.core.Flyway;
+import org.jdbi.v3.core.Jdbi;
+import org.jdbi.v3.postgres.PostgresPlugin;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The relational store: an embedded PostgreSQL (data in {@code <data-dir>/postgres}) or an
+ * external one, a connection pool, and every module's Flyway migrations (all under
+ * {@code classpath:db/migration}, versions partitioned by module: see soma-store/README.md).
+ * Lifecycle: {@link #start()} then {@link #close()}. Thread-safe after start.
+ */
+public final class Database implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Database.class);
+
+    private final StoreConfig config;
+    private EmbeddedDatabase embedded;
+    private HikariDataSource dataSource;
+    private Jdbi jdbi;
+
+    public Database(StoreConfig config) {
+        this.config = requireNonNull(config, "config is null");
+    }
+
+    public Database start() {
+        HikariConfig hikari = new HikariConfig();
+        if (config.databaseUrl().isPresent()) {
+            hikari.setJdbcUrl(config.databaseUrl().get());
+            config.databaseUser().ifPresent(hikari::setUsername);
+            config.databasePassword().ifPresent(hikari::setPassword);
+        } else {
+            embedded = EmbeddedDatabase.start(config.dataDirectory().resolve("postgres"));
+            hikari.setJdbcUrl(embedded.jdbcUrl());
+            hikari.setUsername("postgres");
+        }
+        hikari.setPoolName("soma");
+        hikari.setMaximumPoolSize(config.poolSize());
+        hikari.setConnectionTimeout(config.connectTimeout().toMillis());
+        hikari.setInitializationFailTimeout(config.connectTimeout().toMillis());
+        hikari.addDataSourceProperty("reWriteBatchedInserts", "true");
+        hikari.addDataSourceProperty("ApplicationName", "somastack");
+        dataSource = new HikariDataSource(hikari);
+        var result = Flyway.configure()
+                .dataSource(dataSource)
+                .locations("classpath:db/migration")
+                .outOfOrder(true)
+                .load()
+                .migrate();
+        if (result.migrationsExecuted > 0) {
+            LOG.info("Applied {} database migrations, schema now at version {}", result.migrationsExecuted, result.targetSchemaVersion);
+        }
+        jdbi = Jdbi.create(dataSource).installPlugin(new PostgresPlugin());
+        return this;
+    }
+
+    public Jdbi jdbi() {
+        return requireNonNull(jdbi, "database not started");
+    }
+
+    public DataSource dataSource() {
+        return requireNonNull(dataSource, "database not started");
+    }
+
+    /** True when the store answers a trivial query; for {@code /readyz}. */
+    public boolean isReady() {
+        try {
+            return jdbi().withHandle(handle -> handle.createQuery("SELECT 1").mapTo(Integer.class).one()) == 1;
+        } catch (RuntimeException e) {
+            return false;
+        }
+    }
+
+    @Override
+    public void close() {
+        if (dataSource != null) {
+            dataSource.close();
+        }
+        if (embedded != null) {
+            embedded.close();
+        }
+    }
+}

@@ -1,0 +1,152 @@
+package io.somastack.store;
+
+import static java.util.Objects.requireNonNull;
+
+import io.somastack.kernel.ErrorCode;
+import io.somastack.kernel.SomaException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import org.jdbi.v3.core.Jdbi;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Durable writes at high rates: work submitted by many request threads is run by a few
+ * committer threads, many units per transaction, so one fsync covers a whole batch. A
+ * caller's future completes only after its batch committed, so whatever it then tells its
+ * client is on disk. If a batch fails, each unit is retried alone, so one bad unit fails
+ * only its own caller. Audit entries and outbox events a unit adds through its {@link Tx}
+ * go into the same transaction. Thread-safe.
+ */
+public final class GroupCommit implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(GroupCommit.class);
+
+    private final Jdbi jdbi;
+    private final AuditLog auditLog;
+    private final Outbox outbox;
+    private final int maxBatch;
+    private final BlockingQueue<Unit<?>> queue = new LinkedBlockingQueue<>();
+    private final List<Thread> committers = new ArrayList<>();
+    private volatile boolean closed;
+
+    public GroupCommit(Jdbi jdbi, AuditLog auditLog, Outbox outbox, int maxBatch, int committerThreads) {
+        this.jdbi = requireNonNull(jdbi, "jdbi is null");
+        this.auditLog = requireNonNull(auditLog, "auditLog is null");
+        this.outbox = requireNonNull(outbox, "outbox is null");
+        this.maxBatch = maxBatch;
+        for (int i = 0; i < committerThreads; i++) {
+            committers.add(Thread.ofPlatform().name("group-commit-" + i).daemon().start(this::run));
+        }
+    }
+
+    /** Runs {@code work} in a shared transaction; the future completes after the commit. */
+    public <T> CompletableFuture<T> submit(Function<Tx, T> work) {
+        if (closed) {
+            throw new SomaException(ErrorCode.NOT_READY, "The store is shutting down");
+        }
+        Unit<T> unit = new Unit<>(work, new CompletableFuture<>());
+        queue.add(unit);
+        return unit.result();
+    }
+
+    /** {@link #submit} and wait; a {@link SomaException} from the work is rethrown as is. */
+    public <T> T execute(Function<Tx, T> work) {
+        try {
+            return submit(work).join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof SomaException soma) {
+                throw soma;
+            }
+            throw new SomaException(ErrorCode.INTERNAL, "Write failed: " + e.getCause().getMessage(), Map.of(), e.getCause());
+        }
+    }
+
+    /** Appends one audit entry without waiting for it (reads are audited this way). */
+    public void auditLater(AuditEntry entry) {
+        if (!closed) {
+            submit(tx -> {
+                tx.audit(entry);
+                return null;
+            });
+        }
+    }
+
+    private void run() {
+        List<Unit<?>> batch = new ArrayList<>(maxBatch);
+        while (true) {
+            try {
+                Unit<?> first = queue.poll(100, TimeUnit.MILLISECONDS);
+                if (first == null) {
+                    if (closed) {
+                        return;
+                    }
+                    continue;
+                }
+                batch.add(first);
+                queue.drainTo(batch, maxBatch - 1);
+                commit(batch);
+            } catch (InterruptedException e) {
+                return;
+            } finally {
+                batch.clear();
+            }
+        }
+    }
+
+    private void commit(List<Unit<?>> batch) {
+        List<Object> results = new ArrayList<>(batch.size());
+        try {
+            jdbi.useTransaction(handle -> {
+                Tx tx = new Tx(handle);
+                for (Unit<?> unit : batch) {
+                    results.add(unit.work().apply(tx));
+                }
+                auditLog.appendAll(handle, tx.audits);
+                outbox.appendAll(handle, tx.events);
+            });
+        } catch (RuntimeException batchFailure) {
+            if (batch.size() == 1) {
+                batch.getFirst().result().completeExceptionally(batchFailure);
+                return;
+            }
+            for (Unit<?> unit : batch) {
+                commit(List.of(unit));
+            }
+            return;
+        }
+        for (int i = 0; i < batch.size(); i++) {
+            complete(batch.get(i), results.get(i));
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private static <T> void complete(Unit<T> unit, Object result) {
+        unit.result().complete((T) result);
+    }
+
+    /** Stops accepting work, then commits everything already queued. */
+    @Override
+    public void close() {
+        closed = true;
+        for (Thread committer : committers) {
+            try {
+                committer.join(30_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        if (!queue.isEmpty()) {
+            LOG.error("{} writes were still queued at shutdown", queue.size());
+        }
+    }
+
+    private record Unit<T>(Function<Tx, T> work, CompletableFuture<T> result) {
+    }
+}
