@@ -25,6 +25,8 @@ public final class Database implements AutoCloseable {
     private EmbeddedDatabase embedded;
     private HikariDataSource dataSource;
     private Jdbi jdbi;
+    private HikariDataSource asyncCommitSource;
+    private Jdbi asyncCommitJdbi;
 
     public Database(StoreConfig config) {
         this.config = requireNonNull(config, "config is null");
@@ -58,11 +60,27 @@ public final class Database implements AutoCloseable {
             LOG.info("Applied {} database migrations, schema now at version {}", result.migrationsExecuted, result.targetSchemaVersion);
         }
         jdbi = Jdbi.create(dataSource).installPlugin(new PostgresPlugin());
+        HikariConfig relaxed = new HikariConfig();
+        hikari.copyStateTo(relaxed);
+        relaxed.setPoolName("soma-async-commit");
+        relaxed.setMaximumPoolSize(Math.max(2, config.poolSize() / 2));
+        relaxed.setConnectionInitSql("SET synchronous_commit = off");
+        asyncCommitSource = new HikariDataSource(relaxed);
+        asyncCommitJdbi = Jdbi.create(asyncCommitSource).installPlugin(new PostgresPlugin());
         return this;
     }
 
     public Jdbi jdbi() {
         return requireNonNull(jdbi, "database not started");
+    }
+
+    /**
+     * Connections whose commits do not wait for the WAL flush. Only for writes whose loss in
+     * a database crash is harmless and that a later synchronous commit makes durable anyway
+     * (WAL is flushed in order): budget reservations. Never for anything told to a client.
+     */
+    public Jdbi asyncCommitJdbi() {
+        return requireNonNull(asyncCommitJdbi, "database not started");
     }
 
     public DataSource dataSource() {
@@ -80,6 +98,9 @@ public final class Database implements AutoCloseable {
 
     @Override
     public void close() {
+        if (asyncCommitSource != null) {
+            asyncCommitSource.close();
+        }
         if (dataSource != null) {
             dataSource.close();
         }

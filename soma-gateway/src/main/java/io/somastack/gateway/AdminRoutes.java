@@ -1,0 +1,165 @@
+package io.somastack.gateway;
+
+import static io.javalin.apibuilder.ApiBuilder.delete;
+import static io.javalin.apibuilder.ApiBuilder.get;
+import static io.javalin.apibuilder.ApiBuilder.post;
+import static java.util.Objects.requireNonNull;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import io.javalin.apibuilder.EndpointGroup;
+import io.javalin.http.Context;
+import io.somastack.kernel.ErrorCode;
+import io.somastack.kernel.Ids;
+import io.somastack.kernel.Json;
+import io.somastack.kernel.Money;
+import io.somastack.kernel.SomaException;
+import io.somastack.kernel.TenantId;
+import io.somastack.store.AuditLog;
+import io.somastack.store.GroupCommit;
+import java.math.BigDecimal;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Pattern;
+import org.jdbi.v3.core.Jdbi;
+
+/** The operator API: tenants, keys, and the audit log check. Every route needs the operator key. */
+public final class AdminRoutes implements EndpointGroup {
+    private static final Pattern NAME = Pattern.compile("^[A-Za-z0-9][A-Za-z0-9 ._-]{0,99}$");
+
+    private final Guard guard;
+    private final Tenants tenants;
+    private final GroupCommit commit;
+    private final AuditLog auditLog;
+    private final Jdbi jdbi;
+    private final GatewayConfig config;
+
+    public AdminRoutes(Guard guard, Tenants tenants, GroupCommit commit, AuditLog auditLog, Jdbi jdbi, GatewayConfig config) {
+        this.guard = requireNonNull(guard, "guard is null");
+        this.tenants = requireNonNull(tenants, "tenants is null");
+        this.commit = requireNonNull(commit, "commit is null");
+        this.auditLog = requireNonNull(auditLog, "auditLog is null");
+        this.jdbi = requireNonNull(jdbi, "jdbi is null");
+        this.config = requireNonNull(config, "config is null");
+    }
+
+    @Override
+    public void addEndpoints() {
+        post("/v1/admin/tenants", this::createTenant);
+        get("/v1/admin/tenants", this::listTenants);
+        post("/v1/admin/tenants/{id}/keys", this::createKey);
+        get("/v1/admin/tenants/{id}/keys", this::listKeys);
+        delete("/v1/admin/keys/{id}", this::revokeKey);
+        get("/v1/admin/audit/verify", this::verifyAudit);
+    }
+
+    private void createTenant(Context ctx) {
+        guard.operator(ctx);
+        CreateTenant request = Json.read(ctx.bodyAsBytes(), CreateTenant.class);
+        if (request.name() == null || !NAME.matcher(request.name()).matches()) {
+            throw new SomaException(ErrorCode.INVALID_REQUEST,
+                    "name is required: 1-100 letters, digits, spaces, '.', '_' or '-', starting with a letter or digit");
+        }
+        String tier = Optional.ofNullable(request.tier()).orElse("standard");
+        if (!config.rateLimits().tiers().containsKey(tier)) {
+            throw new SomaException(ErrorCode.INVALID_REQUEST, "Unknown tier '%s'; known tiers: %s"
+                    .formatted(tier, new TreeSet<>(config.rateLimits().tiers().keySet())));
+        }
+        String region = Optional.ofNullable(request.homeRegion()).orElse(config.region());
+        Optional<Money> budget = budget(request.monthlyBudget());
+        Tenant tenant = commit.execute(tx -> tenants.create(tx, request.name(), tier, region, budget, "operator", Edge.requestId(ctx)));
+        ctx.status(201).json(tenantView(tenant));
+    }
+
+    private void listTenants(Context ctx) {
+        guard.operator(ctx);
+        ctx.json(Map.of("data", tenants.list().stream().map(AdminRoutes::tenantView).toList()));
+    }
+
+    private void createKey(Context ctx) {
+        guard.operator(ctx);
+        TenantId tenantId = TenantId.parse(ctx.pathParam("id"));
+        CreateKey request = ctx.bodyAsBytes().length == 0 ? new CreateKey(null, null, null) : Json.read(ctx.bodyAsBytes(), CreateKey.class);
+        Set<String> scopes = Set.copyOf(Optional.ofNullable(request.scopes()).orElse(List.of("*")));
+        if (scopes.isEmpty() || !ApiKey.KNOWN_SCOPES.containsAll(scopes)) {
+            throw new SomaException(ErrorCode.INVALID_REQUEST, "scopes must be a non-empty subset of %s".formatted(new TreeSet<>(ApiKey.KNOWN_SCOPES)));
+        }
+        String name = Optional.ofNullable(request.name()).orElse("default");
+        if (!NAME.matcher(name).matches()) {
+            throw new SomaException(ErrorCode.INVALID_REQUEST, "name must be 1-100 letters, digits, spaces, '.', '_' or '-'");
+        }
+        Optional<Money> budget = budget(request.monthlyBudget());
+        Tenants.CreatedKey created = commit.execute(tx -> tenants.createKey(tx, tenantId, name, scopes, budget, "operator", Edge.requestId(ctx)));
+        Map<String, Object> view = keyView(created.key());
+        view.put("key", created.secret());
+        ctx.status(201).json(view);
+    }
+
+    private void listKeys(Context ctx) {
+        guard.operator(ctx);
+        TenantId tenantId = TenantId.parse(ctx.pathParam("id"));
+        ctx.json(Map.of("data", tenants.keys(tenantId).stream().map(AdminRoutes::keyView).toList()));
+    }
+
+    private void revokeKey(Context ctx) {
+        guard.operator(ctx);
+        var keyId = Ids.parseUuid(ctx.pathParam("id"), "key id");
+        ApiKey key = commit.execute(tx -> tenants.revokeKey(tx, keyId, "operator", Edge.requestId(ctx)));
+        ctx.json(keyView(key));
+    }
+
+    private void verifyAudit(Context ctx) {
+        guard.operator(ctx);
+        AuditLog.Verification verification = auditLog.verify(jdbi);
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("intact", verification.intact());
+        body.put("checked", verification.checked());
+        verification.firstBad().ifPresent(seq -> body.put("first_bad_entry", seq));
+        body.put("message", verification.message());
+        ctx.json(body);
+    }
+
+    private static Optional<Money> budget(BigDecimal amount) {
+        if (amount == null) {
+            return Optional.empty();
+        }
+        if (amount.signum() < 0) {
+            throw new SomaException(ErrorCode.INVALID_REQUEST, "monthly_budget must not be negative");
+        }
+        return Optional.of(Money.of(amount));
+    }
+
+    static Map<String, Object> tenantView(Tenant tenant) {
+        Map<String, Object> view = new LinkedHashMap<>();
+        view.put("id", tenant.id().toString());
+        view.put("name", tenant.name());
+        view.put("tier", tenant.tier());
+        view.put("home_region", tenant.homeRegion());
+        view.put("monthly_budget", tenant.monthlyBudget().map(Money::toPlainString).orElse(null));
+        view.put("created_at", tenant.createdAt().toString());
+        return view;
+    }
+
+    static Map<String, Object> keyView(ApiKey key) {
+        Map<String, Object> view = new LinkedHashMap<>();
+        view.put("id", key.id().toString());
+        view.put("tenant_id", key.tenantId().toString());
+        view.put("name", key.name());
+        view.put("prefix", key.prefix());
+        view.put("scopes", new TreeSet<>(key.scopes()));
+        view.put("monthly_budget", key.monthlyBudget().map(Money::toPlainString).orElse(null));
+        view.put("created_at", key.createdAt().toString());
+        view.put("revoked_at", key.revokedAt().map(Object::toString).orElse(null));
+        return view;
+    }
+
+    record CreateTenant(String name, String tier, @JsonProperty("home_region") String homeRegion,
+            @JsonProperty("monthly_budget") BigDecimal monthlyBudget) {
+    }
+
+    record CreateKey(String name, List<String> scopes, @JsonProperty("monthly_budget") BigDecimal monthlyBudget) {
+    }
+}

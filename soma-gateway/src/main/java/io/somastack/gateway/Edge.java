@@ -1,0 +1,130 @@
+package io.somastack.gateway;
+
+import static java.util.Objects.requireNonNull;
+
+import io.javalin.http.Context;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.somastack.kernel.ErrorCode;
+import io.somastack.kernel.SomaException;
+import io.somastack.store.AuditEntry;
+import io.somastack.store.GroupCommit;
+import java.security.SecureRandom;
+import java.util.HexFormat;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Pattern;
+import org.slf4j.MDC;
+
+/**
+ * What every request passes through, before and after its route: a request id
+ * ({@code X-Request-Id}, echoed or made), W3C trace context ({@code traceparent} continued or
+ * started, returned on the response), the log context ({@code request_id}, {@code trace_id},
+ * {@code tenant_id}), body size and content-type checks, the latency histogram, and an audit
+ * entry for every authenticated request that its route did not audit itself.
+ */
+public final class Edge {
+    private static final Pattern TRACEPARENT = Pattern.compile("^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$");
+    private static final Pattern REQUEST_ID = Pattern.compile("^[A-Za-z0-9._:-]{1,128}$");
+    private static final String REQUEST_ID_ATTRIBUTE = "soma.requestId";
+    private static final String START_ATTRIBUTE = "soma.start";
+    static final String PRINCIPAL_ATTRIBUTE = "soma.principal";
+    private static final String AUDITED_ATTRIBUTE = "soma.audited";
+
+    private final SecureRandom random = new SecureRandom();
+    private final GatewayConfig config;
+    private final MeterRegistry meters;
+    private final GroupCommit commit;
+
+    public Edge(GatewayConfig config, MeterRegistry meters, GroupCommit commit) {
+        this.config = requireNonNull(config, "config is null");
+        this.meters = requireNonNull(meters, "meters is null");
+        this.commit = requireNonNull(commit, "commit is null");
+    }
+
+    public void before(Context ctx) {
+        ctx.attribute(START_ATTRIBUTE, System.nanoTime());
+        String incoming = ctx.header("X-Request-Id");
+        String requestId = incoming != null && REQUEST_ID.matcher(incoming).matches() ? incoming : "req_" + hex(12);
+        ctx.attribute(REQUEST_ID_ATTRIBUTE, requestId);
+        ctx.header("X-Request-Id", requestId);
+        String traceId = hex(16);
+        String flags = "01";
+        String parent = ctx.header("traceparent");
+        if (parent != null) {
+            var matcher = TRACEPARENT.matcher(parent.trim().toLowerCase(Locale.ROOT));
+            if (matcher.matches() && !matcher.group(1).equals("0".repeat(32))) {
+                traceId = matcher.group(1);
+                flags = matcher.group(3);
+            }
+        }
+        ctx.header("traceparent", "00-" + traceId + "-" + hex(8) + "-" + flags);
+        MDC.put("request_id", requestId);
+        MDC.put("trace_id", traceId);
+        String method = ctx.method().name();
+        if (method.equals("POST") || method.equals("PUT") || method.equals("PATCH")) {
+            long length = ctx.req().getContentLengthLong();
+            if (length > config.maxBodyBytes()) {
+                throw new SomaException(ErrorCode.BODY_TOO_LARGE, "The request body has %d bytes; the limit is %d"
+                        .formatted(length, config.maxBodyBytes()), Map.of("limit_bytes", config.maxBodyBytes()));
+            }
+            String contentType = ctx.contentType();
+            boolean hasBody = length > 0 || ctx.header("Transfer-Encoding") != null;
+            if (hasBody && (contentType == null || !contentType.toLowerCase(Locale.ROOT).startsWith("application/json"))) {
+                throw new SomaException(ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+                        "Content-Type must be application/json, not %s".formatted(contentType == null ? "absent" : contentType));
+            }
+        }
+    }
+
+    public void after(Context ctx) {
+        String route = route(ctx, "unmatched");
+        Long start = ctx.attribute(START_ATTRIBUTE);
+        if (start != null) {
+            Timer.builder("http.server.requests").description("Request latency by route and status")
+                    .tag("method", ctx.method().name()).tag("route", route).tag("status", Integer.toString(ctx.statusCode()))
+                    .publishPercentileHistogram().register(meters)
+                    .record(System.nanoTime() - start, java.util.concurrent.TimeUnit.NANOSECONDS);
+        }
+        Principal principal = ctx.attribute(PRINCIPAL_ATTRIBUTE);
+        if (principal != null && ctx.attribute(AUDITED_ATTRIBUTE) == null) {
+            commit.auditLater(auditEntry(ctx, principal, Map.of()));
+        }
+        MDC.clear();
+    }
+
+    /** The audit entry for this request, for routes that write it in their own transaction. */
+    public static AuditEntry auditEntry(Context ctx, Principal principal, Map<String, Object> detail) {
+        ctx.attribute(AUDITED_ATTRIBUTE, true);
+        String route = route(ctx, ctx.path());
+        return new AuditEntry(Optional.of(principal.tenant().id()), principal.actor(), ctx.method().name() + " " + route,
+                ctx.path(), requestId(ctx), detail);
+    }
+
+    /** Marks this request as audited by its route (so {@link #after} does not add another entry). */
+    public static void markAudited(Context ctx) {
+        ctx.attribute(AUDITED_ATTRIBUTE, true);
+    }
+
+    /** The route template that matched ({@code /v1/admin/keys/{id}}), for metrics and audit. */
+    static String route(Context ctx, String fallback) {
+        var endpoint = ctx.endpoints().matchedHttpEndpoint();
+        return endpoint == null ? fallback : endpoint.path;
+    }
+
+    public static String requestId(Context ctx) {
+        String id = ctx.attribute(REQUEST_ID_ATTRIBUTE);
+        return id == null ? "unknown" : id;
+    }
+
+    public static Optional<Principal> principal(Context ctx) {
+        return Optional.ofNullable(ctx.attribute(PRINCIPAL_ATTRIBUTE));
+    }
+
+    private String hex(int bytes) {
+        byte[] buffer = new byte[bytes];
+        random.nextBytes(buffer);
+        return HexFormat.of().formatHex(buffer);
+    }
+}

@@ -1,0 +1,45 @@
+package io.somastack.gateway;
+
+import io.somastack.kernel.Settings;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The HTTP edge.
+ *
+ * @param region this node's region; tenants homed elsewhere get 421 naming their region's endpoint
+ * @param regionEndpoints public base URL of each region ({@code regions.<name>=https://...})
+ * @param maxBodyBytes largest request body accepted (default 4 MB)
+ * @param sessionLifetime how long a session token lives
+ * @param audience the {@code aud} of session tokens
+ * @param adminKey the operator key ({@code SOMA_ADMIN_KEY}); without it the first start makes one
+ */
+public record GatewayConfig(
+        String region,
+        Map<String, String> regionEndpoints,
+        long maxBodyBytes,
+        Duration sessionLifetime,
+        String audience,
+        Optional<String> adminKey,
+        RateLimits rateLimits) {
+
+    public GatewayConfig {
+        regionEndpoints = Map.copyOf(regionEndpoints);
+    }
+
+    public static GatewayConfig from(Settings settings) {
+        Optional<String> adminKey = settings.string("admin.key");
+        if (adminKey.isPresent() && adminKey.get().length() < 16) {
+            settings.problem("admin.key (SOMA_ADMIN_KEY) must be at least 16 characters");
+        }
+        return new GatewayConfig(
+                settings.string("region", "local"),
+                settings.withPrefix("regions"),
+                settings.longValue("max.body.bytes", 4L * 1024 * 1024, 1024, 1024L * 1024 * 1024),
+                settings.duration("session.lifetime", Duration.ofMinutes(15)),
+                settings.string("session.audience", "somastack-api"),
+                adminKey,
+                RateLimits.from(settings));
+    }
+}

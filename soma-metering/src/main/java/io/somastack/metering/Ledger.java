@@ -1,0 +1,116 @@
+package io.somastack.metering;
+
+import static java.util.Objects.requireNonNull;
+
+import io.somastack.kernel.Clock;
+import io.somastack.kernel.ErrorCode;
+import io.somastack.kernel.Ids;
+import io.somastack.kernel.Money;
+import io.somastack.kernel.SomaException;
+import io.somastack.kernel.TenantId;
+import io.somastack.store.OutboxEvent;
+import io.somastack.store.Tx;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import org.jdbi.v3.core.Jdbi;
+
+/**
+ * The usage ledger: one row per billed model call, written with its outbox event in the
+ * caller's transaction. An idempotency key makes a retried call land once: the second
+ * write returns the first entry. Thread-safe.
+ */
+public final class Ledger {
+    private final Jdbi jdbi;
+    private final Clock clock;
+    private final Ids ids;
+
+    public Ledger(Jdbi jdbi, Clock clock, Ids ids) {
+        this.jdbi = requireNonNull(jdbi, "jdbi is null");
+        this.clock = requireNonNull(clock, "clock is null");
+        this.ids = requireNonNull(ids, "ids is null");
+    }
+
+    /** Writes {@code usage}; returns its entry id (the existing one for a repeated idempotency key). */
+    public Entry record(Tx tx, UsageRecord usage) {
+        Instant now = clock.now();
+        UUID id = ids.next();
+        Money cost = usage.cost();
+        Optional<UUID> inserted = tx.handle().createQuery("""
+                INSERT INTO usage_ledger (id, tenant_id, key_id, request_id, idempotency_key, model, provider, upstream_model,
+                    input_tokens, output_tokens, estimated, input_per_million, output_per_million, cost, period, created_at)
+                VALUES (:id, :tenant, :key, :request, :idempotency, :model, :provider, :upstream, :input, :output, :estimated,
+                    :inputPrice, :outputPrice, :cost, :period, :created)
+                ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+                RETURNING id""")
+                .bind("id", id).bind("tenant", usage.tenantId().value()).bind("key", usage.keyId()).bind("request", usage.requestId())
+                .bind("idempotency", usage.idempotencyKey().orElse(null)).bind("model", usage.model()).bind("provider", usage.provider())
+                .bind("upstream", usage.upstreamModel()).bind("input", usage.inputTokens()).bind("output", usage.outputTokens())
+                .bind("estimated", usage.estimated()).bind("inputPrice", usage.price().inputPerMillion().amount())
+                .bind("outputPrice", usage.price().outputPerMillion().amount()).bind("cost", cost.amount())
+                .bind("period", period(now)).bind("created", Timestamp.from(now))
+                .mapTo(UUID.class).findOne();
+        if (inserted.isEmpty()) {
+            UUID existing = tx.handle().createQuery("SELECT id FROM usage_ledger WHERE tenant_id = :tenant AND idempotency_key = :key")
+                    .bind("tenant", usage.tenantId().value()).bind("key", usage.idempotencyKey().orElseThrow()).mapTo(UUID.class).one();
+            return new Entry(existing, cost, false);
+        }
+        tx.publish(new OutboxEvent("io.somastack.usage.recorded", id.toString(), Optional.of(usage.tenantId()), Map.of(
+                "model", usage.model(), "provider", usage.provider(), "input_tokens", usage.inputTokens(),
+                "output_tokens", usage.outputTokens(), "estimated", usage.estimated(), "cost", cost.toPlainString(),
+                "request_id", usage.requestId(), "key_id", usage.keyId().toString())));
+        return new Entry(id, cost, true);
+    }
+
+    /**
+     * Sums of the tenant's usage in {@code [from, to)}, grouped by model, key or day (UTC).
+     * Computed by PostgreSQL over NUMERIC, so they equal the ledger rows exactly.
+     */
+    public List<UsageSum> summarize(TenantId tenant, Instant from, Instant to, GroupBy groupBy) {
+        String group = switch (groupBy) {
+            case MODEL -> "model";
+            case KEY -> "key_id::text";
+            case DAY -> "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')";
+        };
+        return jdbi.withHandle(handle -> handle.createQuery("""
+                SELECT %s AS grp, count(*) AS calls, sum(input_tokens) AS input, sum(output_tokens) AS output, sum(cost) AS cost,
+                       bool_or(estimated) AS estimated
+                FROM usage_ledger WHERE tenant_id = :tenant AND created_at >= :from AND created_at < :to
+                GROUP BY grp ORDER BY grp""".formatted(group))
+                .bind("tenant", tenant.value()).bind("from", Timestamp.from(from)).bind("to", Timestamp.from(to))
+                .map((rs, ctx) -> new UsageSum(rs.getString("grp"), rs.getLong("calls"), rs.getLong("input"), rs.getLong("output"),
+                        Money.of(rs.getBigDecimal("cost")), rs.getBoolean("estimated")))
+                .list());
+    }
+
+    static LocalDate period(Instant at) {
+        return at.atZone(ZoneOffset.UTC).toLocalDate().withDayOfMonth(1);
+    }
+
+    /** How usage is grouped by {@link #summarize}. */
+    public enum GroupBy {
+        MODEL, KEY, DAY;
+
+        public static GroupBy parse(String text) {
+            for (GroupBy value : values()) {
+                if (value.name().equalsIgnoreCase(text)) {
+                    return value;
+                }
+            }
+            throw new SomaException(ErrorCode.INVALID_REQUEST, "group_by must be model, key or day, not '%s'".formatted(text));
+        }
+    }
+
+    /** A written ledger entry; {@code created} is false when an idempotent retry found the first one. */
+    public record Entry(UUID id, Money cost, boolean created) {
+    }
+
+    /** One group of {@link #summarize}. */
+    public record UsageSum(String group, long calls, long inputTokens, long outputTokens, Money cost, boolean anyEstimated) {
+    }
+}

@@ -1,0 +1,141 @@
+package io.somastack.server;
+
+import static java.util.Objects.requireNonNull;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.somastack.gateway.Principal;
+import io.somastack.gateway.RateLimiter;
+import io.somastack.kernel.Clock;
+import io.somastack.kernel.Money;
+import io.somastack.kernel.SomaException;
+import io.somastack.metering.Budgets;
+import io.somastack.metering.Ledger;
+import io.somastack.metering.Price;
+import io.somastack.metering.PriceBook;
+import io.somastack.metering.Reservation;
+import io.somastack.metering.UsageRecord;
+import io.somastack.models.ChatRequest;
+import io.somastack.models.ChatResult;
+import io.somastack.models.ModelRouter;
+import io.somastack.models.Route;
+import io.somastack.models.RouteTarget;
+import io.somastack.models.StreamSink;
+import io.somastack.store.AuditEntry;
+import io.somastack.store.GroupCommit;
+import java.util.Comparator;
+import java.util.Optional;
+import java.util.function.Function;
+
+/**
+ * One metered model call, the way every caller gets it: reserve the worst case against the
+ * budgets, call the routed provider, then write the usage record, settle the reservation
+ * and the audit entry in one durable transaction before the caller answers its client. A
+ * failed call releases its reservation; a stream the client abandoned is billed for what
+ * was generated. Thread-safe.
+ */
+public final class ModelGateway {
+    private final ModelRouter router;
+    private final PriceBook priceBook;
+    private final Budgets budgets;
+    private final Ledger ledger;
+    private final GroupCommit commit;
+    private final RateLimiter rateLimiter;
+    private final MeterRegistry meters;
+    private final Clock clock;
+    private final int defaultMaxTokens;
+
+    public ModelGateway(ModelRouter router, PriceBook priceBook, Budgets budgets, Ledger ledger, GroupCommit commit,
+            RateLimiter rateLimiter, MeterRegistry meters, Clock clock, int defaultMaxTokens) {
+        this.router = requireNonNull(router, "router is null");
+        this.priceBook = requireNonNull(priceBook, "priceBook is null");
+        this.budgets = requireNonNull(budgets, "budgets is null");
+        this.ledger = requireNonNull(ledger, "ledger is null");
+        this.commit = requireNonNull(commit, "commit is null");
+        this.rateLimiter = requireNonNull(rateLimiter, "rateLimiter is null");
+        this.meters = requireNonNull(meters, "meters is null");
+        this.clock = requireNonNull(clock, "clock is null");
+        this.defaultMaxTokens = defaultMaxTokens;
+    }
+
+    public ModelRouter router() {
+        return router;
+    }
+
+    /** A call and what it was billed. */
+    public record Billed(ChatResult result, Ledger.Entry entry) {
+    }
+
+    public Billed complete(Principal principal, ChatRequest request, Call call) {
+        return run(principal, request, call, router::complete);
+    }
+
+    public Billed stream(Principal principal, ChatRequest request, Call call, StreamSink sink) {
+        return run(principal, request, call, chat -> router.stream(chat, sink));
+    }
+
+    /**
+     * Facts of the HTTP call that go into the ledger and audit log.
+     *
+     * @param extraWrites more writes for the same transaction (e.g. the idempotent response)
+     */
+    public record Call(String requestId, Optional<String> idempotencyKey, AuditEntry audit,
+            java.util.function.BiConsumer<io.somastack.store.Tx, Billed> extraWrites) {
+    }
+
+    private Billed run(Principal principal, ChatRequest request, Call call, Function<ChatRequest, ChatResult> invoke) {
+        Route route = router.route(request.model());
+        Reservation reservation = budgets.reserve(principal.tenant().id(), principal.keyId(), principal.tenant().monthlyBudget(),
+                principal.keyBudget(), worstCase(route, request));
+        ChatResult result;
+        try {
+            result = invoke.apply(request);
+        } catch (RuntimeException e) {
+            budgets.release(reservation);
+            if (e instanceof SomaException soma) {
+                meters.counter("soma.provider.errors", "model", route.model(), "code", soma.code().name()).increment();
+            }
+            throw e;
+        }
+        Price price = price(route.model(), result.provider(), result.model());
+        UsageRecord usage = new UsageRecord(principal.tenant().id(), principal.keyId(), call.requestId(), call.idempotencyKey(),
+                route.model(), result.provider(), result.model(), result.usage().inputTokens(), result.usage().outputTokens(),
+                result.usage().estimated(), price);
+        Billed billed = commit.execute(tx -> {
+            Ledger.Entry entry = ledger.record(tx, usage);
+            if (entry.created()) {
+                budgets.settle(tx, reservation, entry.cost());
+            }
+            Billed done = new Billed(result, entry);
+            tx.audit(call.audit());
+            call.extraWrites().accept(tx, done);
+            return done;
+        });
+        if (!billed.entry().created()) {
+            budgets.release(reservation);
+        }
+        rateLimiter.charge(principal, (long) result.usage().inputTokens() + result.usage().outputTokens());
+        String tenant = principal.tenant().id().toString();
+        meters.counter("soma.tokens", "tenant", tenant, "model", route.model(), "direction", "input").increment(result.usage().inputTokens());
+        meters.counter("soma.tokens", "tenant", tenant, "model", route.model(), "direction", "output").increment(result.usage().outputTokens());
+        meters.counter("soma.spend.usd", "tenant", tenant, "model", route.model()).increment(billed.entry().cost().amount().doubleValue());
+        return billed;
+    }
+
+    /** Prompt tokens plus the most output the call may produce, at the dearest target's price. */
+    private Money worstCase(Route route, ChatRequest request) {
+        long prompt = route.countPromptTokens(request);
+        long output = request.maxOutputTokens(defaultMaxTokens);
+        return route.targets().stream()
+                .map((RouteTarget target) -> price(route.model(), target.providerName(), target.upstreamModel()).cost(prompt, output))
+                .max(Comparator.naturalOrder()).orElse(Money.ZERO);
+    }
+
+    /** The price of the model that served: by its upstream name, else by the alias; free if unpriced. */
+    private Price price(String alias, String provider, String upstreamModel) {
+        var now = clock.now();
+        return priceBook.price(provider + "/" + upstreamModel, now)
+                .or(() -> priceBook.price(upstreamModel, now))
+                .or(() -> priceBook.price(alias, now))
+                .orElseGet(() -> Price.free(upstreamModel));
+    }
+}

@@ -1,0 +1,44 @@
+package io.somastack.server;
+
+import io.somastack.gateway.GatewayConfig;
+import io.somastack.kernel.Settings;
+import io.somastack.metering.MeteringConfig;
+import io.somastack.models.ModelsConfig;
+import io.somastack.store.StoreConfig;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+
+/**
+ * Everything SomaStack is configured with: one record per capability. Built from
+ * {@code SOMA_*} environment variables and an optional YAML file; {@link #from} fails with
+ * every problem listed when a key is unknown or a value is bad.
+ */
+public record ServerConfig(
+        String host,
+        int port,
+        Path dataDirectory,
+        Duration shutdownGrace,
+        int defaultMaxTokens,
+        StoreConfig store,
+        GatewayConfig gateway,
+        ModelsConfig models,
+        MeteringConfig metering) {
+
+    public static ServerConfig from(Settings settings, Map<String, String> environment, Integer portOverride, Path dataDirectoryOverride) {
+        Path dataDirectory = dataDirectoryOverride != null ? dataDirectoryOverride : Path.of(settings.string("data.dir", ".somastack"));
+        int port = settings.integer("port", 8080, 0, 65535);
+        ServerConfig config = new ServerConfig(
+                settings.string("host", "127.0.0.1"),
+                portOverride != null ? portOverride : port,
+                dataDirectory.toAbsolutePath().normalize(),
+                settings.duration("shutdown.grace", Duration.ofSeconds(20)),
+                settings.integer("default.max.tokens", 4096, 1, 1_000_000),
+                StoreConfig.from(settings, dataDirectory),
+                GatewayConfig.from(settings),
+                ModelsConfig.from(settings, environment),
+                MeteringConfig.from(settings));
+        settings.validate();
+        return config;
+    }
+}

@@ -1,0 +1,193 @@
+package io.somastack.server;
+
+import static java.util.Objects.requireNonNull;
+
+import io.javalin.Javalin;
+import io.javalin.http.HandlerType;
+import io.javalin.json.JavalinJackson3;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.somastack.gateway.AdminRoutes;
+import io.somastack.gateway.Edge;
+import io.somastack.gateway.Guard;
+import io.somastack.gateway.LocalRateLimiter;
+import io.somastack.gateway.OperatorKeys;
+import io.somastack.gateway.Problems;
+import io.somastack.gateway.RateLimiter;
+import io.somastack.gateway.SessionRoutes;
+import io.somastack.gateway.Sessions;
+import io.somastack.gateway.Tenants;
+import io.somastack.kernel.Clock;
+import io.somastack.kernel.ErrorCode;
+import io.somastack.kernel.Ids;
+import io.somastack.kernel.Json;
+import io.somastack.kernel.SomaException;
+import io.somastack.metering.Budgets;
+import io.somastack.metering.Ledger;
+import io.somastack.metering.PriceBook;
+import io.somastack.metering.UsageRoutes;
+import io.somastack.models.ModelRouter;
+import io.somastack.models.Models;
+import io.somastack.store.AuditLog;
+import io.somastack.store.Database;
+import io.somastack.store.GroupCommit;
+import io.somastack.store.Outbox;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The composition root: every capability is built and wired here, top to bottom, and closed
+ * in reverse order by {@link #close()} (stop accepting, finish in-flight requests, flush
+ * the group commit, close providers and the database).
+ */
+public final class SomaServer implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(SomaServer.class);
+
+    private final Deque<AutoCloseable> closeables = new ArrayDeque<>();
+    private final Javalin app;
+    private Optional<String> generatedAdminKey = Optional.empty();
+    private volatile boolean ready;
+
+    private SomaServer(ServerConfig config, Clock clock) {
+        try {
+            app = build(config, clock);
+        } catch (RuntimeException e) {
+            close();
+            throw e;
+        }
+    }
+
+    private Javalin build(ServerConfig config, Clock clock) {
+        long started = System.nanoTime();
+        Ids ids = new Ids(clock);
+        PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+
+        Database database = track(new Database(config.store()).start());
+        AuditLog auditLog = new AuditLog(clock);
+        GroupCommit commit = track(new GroupCommit(database.jdbi(), auditLog, new Outbox(clock, ids), config.store().commitBatchSize(), 2));
+
+        Tenants tenants = new Tenants(database.jdbi(), clock, ids);
+        Sessions sessions = new Sessions(database.jdbi(), clock, config.gateway().audience(), config.gateway().sessionLifetime()).start();
+        OperatorKeys operatorKeys = new OperatorKeys(database.jdbi(), clock);
+        generatedAdminKey = operatorKeys.start(config.gateway().adminKey(), tenants);
+        RateLimiter rateLimiter = new LocalRateLimiter(config.gateway().rateLimits());
+        Guard guard = new Guard(tenants, sessions, operatorKeys, rateLimiter, config.gateway(), meters);
+        Edge edge = new Edge(config.gateway(), meters, commit);
+        Problems problems = new Problems();
+
+        ModelRouter router = track(Models.router(config.models(), clock));
+        router.circuitStates().keySet().forEach(provider -> meters.gauge("soma.provider.circuit.open", io.micrometer.core.instrument.Tags.of("provider", provider),
+                router, r -> "OPEN".equals(r.circuitStates().get(provider)) ? 1 : 0));
+        PriceBook priceBook = new PriceBook(config.metering().prices());
+        Ledger ledger = new Ledger(database.jdbi(), clock, ids);
+        Budgets budgets = new Budgets(database.asyncCommitJdbi(), clock, ids, config.metering().reservationTtl(), meters);
+        ModelGateway modelGateway = new ModelGateway(router, priceBook, budgets, ledger, commit, rateLimiter, meters, clock,
+                config.defaultMaxTokens());
+
+        ScheduledExecutorService sweeper = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("budget-sweeper").daemon().factory());
+        sweeper.scheduleWithFixedDelay(() -> {
+            try {
+                int released = budgets.sweepExpired();
+                if (released > 0) {
+                    LOG.warn("Released {} budget reservations of calls that never settled", released);
+                }
+            } catch (RuntimeException e) {
+                LOG.warn("Budget sweep failed: {}", e.getMessage());
+            }
+        }, 30, 30, TimeUnit.SECONDS);
+        closeables.push(sweeper::shutdownNow);
+
+        Javalin app = Javalin.create(web -> {
+            web.startup.showJavalinBanner = false;
+            web.concurrency.useVirtualThreads = true;
+            web.jsonMapper(new JavalinJackson3(Json.mapper(), false));
+            web.http.maxRequestSize = config.gateway().maxBodyBytes();
+            web.http.prefer405over404 = true;
+            web.jetty.host = config.host();
+            web.jetty.port = config.port();
+            web.jetty.modifyServer(server -> server.setStopTimeout(config.shutdownGrace().toMillis()));
+            web.routes.before(edge::before);
+            web.routes.after(edge::after);
+            web.routes.get("/healthz", ctx -> ctx.json(Map.of("status", "ok")));
+            web.routes.get("/readyz", ctx -> {
+                if (!ready || !database.isReady()) {
+                    throw new SomaException(ErrorCode.NOT_READY, ready ? "The database does not answer" : "Starting or shutting down");
+                }
+                ctx.json(Map.of("status", "ready"));
+            });
+            web.routes.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8").result(meters.scrape()));
+            web.routes.apiBuilder(new AdminRoutes(guard, tenants, commit, auditLog, database.jdbi(), config.gateway()));
+            web.routes.apiBuilder(new SessionRoutes(guard, sessions, config.gateway()));
+            web.routes.apiBuilder(new ModelRoutes(guard, modelGateway, database.jdbi()));
+            web.routes.apiBuilder(new UsageRoutes(guard, ledger, clock));
+            web.routes.exception(SomaException.class, problems::render);
+            web.routes.exception(Exception.class, problems::renderUnexpected);
+            web.routes.error(404, ctx -> notFound(ctx, problems));
+            web.routes.error(405, ctx -> {
+                if (!isProblem(ctx)) {
+                    problems.render(new SomaException(ErrorCode.METHOD_NOT_ALLOWED,
+                            "%s is not allowed on %s".formatted(ctx.method(), ctx.path())), ctx);
+                }
+            });
+        });
+        app.start();
+        closeables.push(() -> {
+            ready = false;
+            app.stop();
+        });
+        ready = true;
+        LOG.info("SomaStack listening on http://{}:{} (region {}, store: {}, models: {}) in {} ms", config.host(), app.port(),
+                config.gateway().region(), config.store().describe(), router.models().stream().map(model -> model.id()).toList(),
+                (System.nanoTime() - started) / 1_000_000);
+        return app;
+    }
+
+    private static void notFound(io.javalin.http.Context ctx, Problems problems) {
+        if (!isProblem(ctx)) {
+            problems.render(new SomaException(ErrorCode.NOT_FOUND, "No route %s %s".formatted(ctx.method(), ctx.path())), ctx);
+        }
+    }
+
+    private static boolean isProblem(io.javalin.http.Context ctx) {
+        String type = ctx.res().getContentType();
+        return type != null && type.startsWith(Problems.CONTENT_TYPE);
+    }
+
+    public static SomaServer start(ServerConfig config, Clock clock) {
+        requireNonNull(config, "config is null");
+        return new SomaServer(config, clock);
+    }
+
+    private <T extends AutoCloseable> T track(T closeable) {
+        closeables.push(closeable);
+        return closeable;
+    }
+
+    public int port() {
+        return app.port();
+    }
+
+    /** The operator key made on the first start of an installation without SOMA_ADMIN_KEY. */
+    public Optional<String> generatedAdminKey() {
+        return generatedAdminKey;
+    }
+
+    @Override
+    public void close() {
+        ready = false;
+        while (!closeables.isEmpty()) {
+            try {
+                closeables.pop().close();
+            } catch (Exception e) {
+                LOG.warn("Error while shutting down: {}", e.getMessage());
+            }
+        }
+    }
+}

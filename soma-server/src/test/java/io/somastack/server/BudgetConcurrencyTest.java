@@ -1,0 +1,79 @@
+package io.somastack.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.math.BigDecimal;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.jdbi.v3.core.Jdbi;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** 200 parallel calls against a budget that fits about 20: never a cent over, nothing lost. */
+class BudgetConcurrencyTest {
+    private static TestServer soma;
+
+    @BeforeAll
+    static void start() {
+        // Worst case per call: about 20 prompt tokens + 16 output tokens at 1,000 USD per million = ~0.036 USD.
+        soma = TestServer.start("""
+                prices:
+                  - model: local
+                    input_per_million: "1000"
+                    output_per_million: "1000"
+                tiers:
+                  standard:
+                    rpm: 100000
+                """);
+    }
+
+    @AfterAll
+    static void stop() {
+        soma.close();
+    }
+
+    @Test
+    void parallelCallsNeverOverspendAndEveryAdmittedCallIsInTheLedgerOnce() throws Exception {
+        String tenant = soma.tenant("budget-co", ",\"monthly_budget\":\"0.72\"");
+        String key = soma.key(tenant, "{}");
+        String body = """
+                {"model":"local","messages":[{"role":"user","content":"Once upon a time there was a cat"}],"max_tokens":16}""";
+
+        List<TestServer.Response> responses = new ArrayList<>();
+        try (var pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            List<Future<TestServer.Response>> futures = new ArrayList<>();
+            for (int i = 0; i < 200; i++) {
+                String requestId = "budget-" + i;
+                futures.add(pool.submit(() -> soma.post("/v1/chat/completions", key, body, "X-Request-Id", requestId)));
+            }
+            for (Future<TestServer.Response> future : futures) {
+                responses.add(future.get());
+            }
+        }
+
+        List<TestServer.Response> admitted = responses.stream().filter(response -> response.status() == 200).toList();
+        List<TestServer.Response> refused = responses.stream().filter(response -> response.status() == 402).toList();
+        assertThat(admitted.size() + refused.size()).isEqualTo(200);
+        assertThat(admitted.size()).isBetween(15, 40);
+        assertThat(refused.getFirst().json().get("remaining").asString()).isNotBlank();
+
+        Jdbi jdbi = Jdbi.create(soma.databaseUrl, "postgres", "");
+        BigDecimal spent = jdbi.withHandle(handle -> handle.createQuery(
+                "SELECT COALESCE(sum(cost), 0) FROM usage_ledger WHERE tenant_id = CAST(:tenant AS uuid)")
+                .bind("tenant", tenant).mapTo(BigDecimal.class).one());
+        assertThat(spent).isLessThanOrEqualTo(new BigDecimal("0.72"));
+        List<String> ledgerRequestIds = jdbi.withHandle(handle -> handle.createQuery(
+                "SELECT request_id FROM usage_ledger WHERE tenant_id = CAST(:tenant AS uuid)").bind("tenant", tenant).mapTo(String.class).list());
+        List<String> admittedIds = admitted.stream().map(response -> response.header("X-Request-Id")).toList();
+        assertThat(ledgerRequestIds).containsExactlyInAnyOrderElementsOf(admittedIds);
+        BigDecimal billed = admitted.stream().map(response -> new BigDecimal(response.header("X-Soma-Cost"))).reduce(BigDecimal.ZERO, BigDecimal::add);
+        assertThat(spent).isEqualByComparingTo(billed);
+        BigDecimal reserved = jdbi.withHandle(handle -> handle.createQuery(
+                "SELECT COALESCE(sum(reserved), 0) FROM budget_spend WHERE tenant_id = CAST(:tenant AS uuid)")
+                .bind("tenant", tenant).mapTo(BigDecimal.class).one());
+        assertThat(reserved).as("no reservation left open").isEqualByComparingTo(BigDecimal.ZERO);
+    }
+}

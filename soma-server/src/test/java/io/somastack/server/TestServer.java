@@ -1,0 +1,153 @@
+package io.somastack.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.somastack.kernel.Clock;
+import io.somastack.kernel.Json;
+import io.somastack.kernel.Settings;
+import io.somastack.store.TestDatabase;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.Assumptions;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * A real SomaStack for tests: the real server on port 0 over real HTTP, a fresh database in
+ * the test PostgreSQL, and the real tiny LLM as the {@code local} provider.
+ */
+final class TestServer implements AutoCloseable {
+    static final String ADMIN_KEY = "sk-soma-admin-test-operator-key-0123456789";
+
+    final SomaServer server;
+    final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    final String base;
+    final String databaseUrl;
+
+    private TestServer(SomaServer server, String databaseUrl) {
+        this.server = server;
+        this.databaseUrl = databaseUrl;
+        this.base = "http://127.0.0.1:" + server.port();
+    }
+
+    /** Starts a server; {@code yaml} is extra config (may be empty). */
+    static TestServer start(String yaml) {
+        try {
+            Path dir = Files.createTempDirectory("soma-test");
+            Path file = dir.resolve("soma.yaml");
+            Files.writeString(file, yaml);
+            Map<String, String> environment = new HashMap<>();
+            String databaseUrl = TestDatabase.newDatabaseUrl();
+            environment.put("SOMA_DATABASE_URL", databaseUrl);
+            environment.put("SOMA_DATABASE_USER", "postgres");
+            environment.put("SOMA_ADMIN_KEY", ADMIN_KEY);
+            environment.put("SOMA_LOCAL_MODEL", testModel().toString());
+            Settings settings = Settings.load(environment, Optional.of(file));
+            ServerConfig config = ServerConfig.from(settings, environment, 0, dir);
+            return new TestServer(SomaServer.start(config, Clock.system()), databaseUrl);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The real tiny LLM: SOMA_TEST_MODEL or ../shared/models/stories260K.gguf above the working directory. */
+    static Path testModel() {
+        String configured = System.getenv("SOMA_TEST_MODEL");
+        if (configured != null && Files.isRegularFile(Path.of(configured))) {
+            return Path.of(configured);
+        }
+        for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
+            Path candidate = dir.resolve("shared/models/stories260K.gguf");
+            if (Files.isRegularFile(candidate)) {
+                return candidate;
+            }
+        }
+        String reason = "The test model stories260K.gguf is absent (set SOMA_TEST_MODEL or put it in ../shared/models)";
+        if ("true".equals(System.getenv("CI"))) {
+            throw new IllegalStateException(reason);
+        }
+        Assumptions.abort(reason);
+        return null;
+    }
+
+    record Response(int status, Map<String, java.util.List<String>> headers, String body) {
+        JsonNode json() {
+            return Json.mapper().readTree(body);
+        }
+
+        String header(String name) {
+            return headers.entrySet().stream().filter(entry -> entry.getKey().equalsIgnoreCase(name))
+                    .map(entry -> entry.getValue().getFirst()).findFirst().orElse(null);
+        }
+    }
+
+    Response send(String method, String path, String token, String body, String... headers) {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(60));
+        if (token != null) {
+            request.header("Authorization", "Bearer " + token);
+        }
+        boolean contentTypeGiven = java.util.Arrays.stream(headers).anyMatch("Content-Type"::equalsIgnoreCase);
+        if (body != null && !contentTypeGiven) {
+            request.header("Content-Type", "application/json");
+        }
+        for (int i = 0; i < headers.length; i += 2) {
+            request.header(headers[i], headers[i + 1]);
+        }
+        request.method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+        try {
+            HttpResponse<String> response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+            return new Response(response.statusCode(), response.headers().map(), response.body());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    Response get(String path, String token) {
+        return send("GET", path, token, null);
+    }
+
+    Response post(String path, String token, String body, String... headers) {
+        return send("POST", path, token, body, headers);
+    }
+
+    /** Creates a tenant and returns its id. */
+    String tenant(String name, String extraJson) {
+        Response response = post("/v1/admin/tenants", ADMIN_KEY, "{\"name\":\"%s\"%s}".formatted(name, extraJson));
+        assertThat(response.status()).as(response.body()).isEqualTo(201);
+        return response.json().get("id").asString();
+    }
+
+    /** Creates a key for a tenant and returns the secret. */
+    String key(String tenantId, String json) {
+        Response response = post("/v1/admin/tenants/" + tenantId + "/keys", ADMIN_KEY, json);
+        assertThat(response.status()).as(response.body()).isEqualTo(201);
+        return response.json().get("key").asString();
+    }
+
+    static void assertProblem(Response response, int status, String typeSuffix) {
+        assertThat(response.status()).as(response.body()).isEqualTo(status);
+        assertThat(response.header("Content-Type")).startsWith("application/problem+json");
+        JsonNode problem = response.json();
+        assertThat(problem.get("type").asString()).isEqualTo("https://somastack.io/problems/" + typeSuffix);
+        assertThat(problem.get("status").asInt()).isEqualTo(status);
+        assertThat(problem.get("detail").asString()).isNotBlank();
+        assertThat(problem.get("instance").asString()).isEqualTo(response.header("X-Request-Id"));
+    }
+
+    @Override
+    public void close() {
+        server.close();
+    }
+}
