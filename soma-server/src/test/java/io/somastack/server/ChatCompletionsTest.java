@@ -113,7 +113,7 @@ class ChatCompletionsTest {
                 ,"tools":[{"type":"function","function":{"name":"get_weather","description":"Weather for a city",
                 "parameters":{"type":"object","properties":{"city":{"type":"string","enum":["Paris","Oslo"]}},"required":["city"]}}}],
                 "tool_choice":"required\"""";
-        TestServer.Response response = soma.post("/v1/chat/completions", key, chat(tools).replace("\"max_tokens\":12", "\"max_tokens\":48"));
+        TestServer.Response response = soma.post("/v1/chat/completions", key, chat(tools).replace("\"max_tokens\":12", "\"max_tokens\":160"));
 
         assertThat(response.status()).as(response.body()).isEqualTo(200);
         JsonNode choice = response.json().get("choices").get(0);

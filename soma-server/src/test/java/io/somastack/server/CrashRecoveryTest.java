@@ -34,7 +34,7 @@ class CrashRecoveryTest {
         Path dataDir = Files.createTempDirectory("soma-crash");
         Path model = TestServer.testModel();
         int port = freePort();
-        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+        HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(2)).build();
 
         Process first = launch(dataDir, model, port);
         Set<String> answered = ConcurrentHashMap.newKeySet();
@@ -85,6 +85,17 @@ class CrashRecoveryTest {
         } finally {
             second.destroy();
             second.waitFor();
+        }
+        // SIGTERM is a graceful shutdown: the embedded postgres was stopped with the server.
+        assertThat(dataDir.resolve("postgres/postmaster.pid")).doesNotExist();
+        deleteRecursively(dataDir);
+    }
+
+    private static void deleteRecursively(Path directory) throws IOException {
+        try (var paths = Files.walk(directory)) {
+            for (Path path : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(path);
+            }
         }
     }
 

@@ -29,7 +29,7 @@ final class TestServer implements AutoCloseable {
     static final String ADMIN_KEY = "sk-soma-admin-test-operator-key-0123456789";
 
     final SomaServer server;
-    final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
     final String base;
     final String databaseUrl;
 

@@ -1,0 +1,84 @@
+package io.somastack.bench;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+
+/**
+ * An OpenAI-compatible upstream that answers every {@code POST /v1/chat/completions} at once
+ * with the same {@code chat.completion} body (with {@code usage}, so SomaStack meters it).
+ * Both benchmark paths call this one server, so whatever it costs is in both and cancels out
+ * of the overhead. Runs on the JDK's HTTP server, one virtual thread per exchange.
+ * Thread-safe.
+ */
+final class FixedReplyUpstream implements AutoCloseable {
+    static final String MODEL = "bench-model";
+    static final String REPLY_TEXT = "Hello from the benchmark upstream.";
+    static final byte[] REPLY = """
+            {"id":"chatcmpl-bench","object":"chat.completion","created":1767000000,"model":"%s",\
+            "choices":[{"index":0,"message":{"role":"assistant","content":"%s"},"logprobs":null,"finish_reason":"stop"}],\
+            "usage":{"prompt_tokens":12,"completion_tokens":8,"total_tokens":20}}"""
+            .formatted(MODEL, REPLY_TEXT).getBytes(StandardCharsets.UTF_8);
+
+    private final HttpServer server;
+    private final ExecutorService executor;
+
+    private FixedReplyUpstream(HttpServer server, ExecutorService executor) {
+        this.server = server;
+        this.executor = executor;
+    }
+
+    /** Starts on a free loopback port. */
+    static FixedReplyUpstream start() {
+        // The JDK server leaves Nagle's algorithm on unless told otherwise; the body written
+        // after the headers would then wait for a delayed ACK (up to 40 ms) now and then.
+        System.setProperty("sun.net.httpserver.nodelay", "true");
+        try {
+            HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 4096);
+            ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
+            server.setExecutor(executor);
+            server.createContext("/v1/chat/completions", FixedReplyUpstream::answer);
+            server.start();
+            return new FixedReplyUpstream(server, executor);
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot start the upstream", e);
+        }
+    }
+
+    private static void answer(HttpExchange exchange) throws IOException {
+        try (exchange; InputStream body = exchange.getRequestBody()) {
+            // Read the request to its end so that the connection can carry the next one.
+            body.transferTo(OutputStream.nullOutputStream());
+            if (!"POST".equals(exchange.getRequestMethod())) {
+                exchange.sendResponseHeaders(405, -1);
+                return;
+            }
+            exchange.getResponseHeaders().set("Content-Type", "application/json");
+            exchange.sendResponseHeaders(200, REPLY.length);
+            exchange.getResponseBody().write(REPLY);
+        }
+    }
+
+    int port() {
+        return server.getAddress().getPort();
+    }
+
+    /** The base URL an OpenAI client is configured with: {@code http://127.0.0.1:port/v1}. */
+    URI baseUrl() {
+        return URI.create("http://127.0.0.1:%d/v1".formatted(port()));
+    }
+
+    @Override
+    public void close() {
+        server.stop(0);
+        executor.shutdownNow();
+    }
+}
