@@ -14,6 +14,8 @@ import java.util.Optional;
  * @param sessionLifetime how long a session token lives
  * @param audience the {@code aud} of session tokens
  * @param adminKey the operator key ({@code SOMA_ADMIN_KEY}); without it the first start makes one
+ * @param rateLimitRedisUrl Redis for rate-limit buckets shared by a cluster ({@code SOMA_RATELIMIT_REDIS_URL},
+ *     e.g. {@code redis://127.0.0.1:6379}); without it buckets are in-process
  */
 public record GatewayConfig(
         String region,
@@ -22,10 +24,19 @@ public record GatewayConfig(
         Duration sessionLifetime,
         String audience,
         Optional<String> adminKey,
-        RateLimits rateLimits) {
+        RateLimits rateLimits,
+        Optional<String> rateLimitRedisUrl) {
 
     public GatewayConfig {
         regionEndpoints = Map.copyOf(regionEndpoints);
+        if (rateLimitRedisUrl.isPresent() && !rateLimitRedisUrl.get().matches("^rediss?://.+")) {
+            throw new IllegalArgumentException("ratelimit.redis.url must be a redis:// or rediss:// URL");
+        }
+    }
+
+    /** The bucket store this configuration asks for. */
+    public BucketStore bucketStore() {
+        return rateLimitRedisUrl.<BucketStore>map(RedisBucketStore::new).orElseGet(LocalBucketStore::new);
     }
 
     public static GatewayConfig from(Settings settings) {
@@ -40,6 +51,7 @@ public record GatewayConfig(
                 settings.duration("session.lifetime", Duration.ofMinutes(15)),
                 settings.string("session.audience", "somastack-api"),
                 adminKey,
-                RateLimits.from(settings));
+                RateLimits.from(settings),
+                settings.string("ratelimit.redis.url"));
     }
 }

@@ -4,8 +4,8 @@ package io.somastack.gateway;
  * Enforces {@link RateLimits}. A request takes one request token from its tenant's and its
  * key's buckets and is refused while their token-per-minute buckets are in debt; after a
  * model call the tokens it really used are taken (which may put the bucket in debt, so the
- * next request waits). Implementations: {@link LocalRateLimiter} (in-process, one node);
- * a Redis one for clusters shares the same contract.
+ * next request waits). One implementation, {@link BucketRateLimiter}, over two bucket
+ * stores: in-process for one node, Redis for a cluster.
  */
 public interface RateLimiter {
     /** Admits the request or throws {@code RATE_LIMITED} with its retry time. */

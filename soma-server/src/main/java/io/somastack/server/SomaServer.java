@@ -10,7 +10,7 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.somastack.gateway.AdminRoutes;
 import io.somastack.gateway.Edge;
 import io.somastack.gateway.Guard;
-import io.somastack.gateway.LocalRateLimiter;
+import io.somastack.gateway.BucketRateLimiter;
 import io.somastack.gateway.OperatorKeys;
 import io.somastack.gateway.Problems;
 import io.somastack.gateway.RateLimiter;
@@ -77,7 +77,7 @@ public final class SomaServer implements AutoCloseable {
         Sessions sessions = new Sessions(database.jdbi(), clock, config.gateway().audience(), config.gateway().sessionLifetime()).start();
         OperatorKeys operatorKeys = new OperatorKeys(database.jdbi(), clock);
         generatedAdminKey = operatorKeys.start(config.gateway().adminKey(), tenants);
-        RateLimiter rateLimiter = new LocalRateLimiter(config.gateway().rateLimits());
+        RateLimiter rateLimiter = new BucketRateLimiter(config.gateway().rateLimits(), track(config.gateway().bucketStore()));
         Guard guard = new Guard(tenants, sessions, operatorKeys, rateLimiter, config.gateway(), meters);
         Edge edge = new Edge(config.gateway(), meters, commit);
         Problems problems = new Problems();

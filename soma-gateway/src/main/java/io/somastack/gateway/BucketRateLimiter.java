@@ -2,22 +2,21 @@ package io.somastack.gateway;
 
 import static java.util.Objects.requireNonNull;
 
-import io.github.bucket4j.Bandwidth;
 import io.github.bucket4j.Bucket;
 import io.github.bucket4j.ConsumptionProbe;
 import io.somastack.kernel.ErrorCode;
 import io.somastack.kernel.SomaException;
 import java.time.Duration;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 
-/** In-process token buckets (Bucket4j), for one node. Thread-safe and lock-free. */
-public final class LocalRateLimiter implements RateLimiter {
+/** Token buckets (Bucket4j) in a {@link BucketStore}. Thread-safe. */
+public final class BucketRateLimiter implements RateLimiter {
     private final RateLimits limits;
-    private final Map<String, Bucket> buckets = new ConcurrentHashMap<>();
+    private final BucketStore buckets;
 
-    public LocalRateLimiter(RateLimits limits) {
+    public BucketRateLimiter(RateLimits limits, BucketStore buckets) {
         this.limits = requireNonNull(limits, "limits is null");
+        this.buckets = requireNonNull(buckets, "buckets is null");
     }
 
     @Override
@@ -81,9 +80,7 @@ public final class LocalRateLimiter implements RateLimiter {
     }
 
     private Bucket bucket(String name, long perMinute) {
-        return buckets.computeIfAbsent(name, ignored -> Bucket.builder()
-                .addLimit(Bandwidth.builder().capacity(perMinute).refillGreedy(perMinute, Duration.ofMinutes(1)).build())
-                .build());
+        return buckets.bucket(name, perMinute);
     }
 
     private static SomaException limited(String detail, long limit, long retryAfter) {
