@@ -65,38 +65,45 @@ public final class Budgets {
         if (tenantLimit.isEmpty() && keyLimit.isEmpty()) {
             return new Reservation(id, tenant, scopes, period, Money.ZERO);
         }
-        reservations.useTransaction(handle -> {
-            for (String scope : scopes) {
-                Optional<Money> limit = limits.get(scope);
-                if (limit.isEmpty()) {
-                    continue;
-                }
-                boolean held = handle.createQuery("""
-                        INSERT INTO budget_spend AS b (tenant_id, scope, period, spent, reserved)
-                        SELECT :tenant, :scope, :period, 0, :amount WHERE :amount <= :limit
-                        ON CONFLICT (tenant_id, scope, period) DO UPDATE SET reserved = b.reserved + :amount
-                        WHERE b.spent + b.reserved + :amount <= :limit
-                        RETURNING 1""")
-                        .bind("tenant", tenant.value()).bind("scope", scope).bind("period", period)
-                        .bind("amount", amount.amount()).bind("limit", limit.get().amount())
-                        .mapTo(Integer.class).findOne().isPresent();
-                if (!held) {
-                    Money remaining = remaining(handle, tenant, scope, period, limit.get());
-                    meters.counter("soma.budget.rejections", "tenant", tenant.toString()).increment();
-                    throw new SomaException(ErrorCode.BUDGET_EXHAUSTED,
-                            "The %s budget of %s this month has %s left; this call may cost up to %s"
-                                    .formatted(scope.equals(TENANT_SCOPE) ? "tenant" : "key", limit.get(), remaining, amount),
-                            Map.of("remaining", remaining.toPlainString(), "limit", limit.get().toPlainString(),
-                                    "required", amount.toPlainString(), "currency", "USD"));
-                }
-                handle.createUpdate("""
-                        INSERT INTO budget_reservations (id, tenant_id, scope, period, amount, expires_at)
-                        VALUES (:id, :tenant, :scope, :period, :amount, :expires)""")
-                        .bind("id", id).bind("tenant", tenant.value()).bind("scope", scope).bind("period", period)
-                        .bind("amount", amount.amount()).bind("expires", Timestamp.from(now.plus(ttl))).execute();
+        List<String> held = new ArrayList<>();
+        for (String scope : scopes) {
+            Optional<Money> limit = limits.get(scope);
+            if (limit.isEmpty()) {
+                continue;
             }
-        });
+            if (!hold(id, tenant, scope, period, limit.get(), amount, now.plus(ttl))) {
+                held.forEach(done -> release(new Reservation(id, tenant, List.of(done), period, amount)));
+                Money remaining = reservations.withHandle(handle -> remaining(handle, tenant, scope, period, limit.get()));
+                meters.counter("soma.budget.rejections", "tenant", tenant.toString()).increment();
+                throw new SomaException(ErrorCode.BUDGET_EXHAUSTED,
+                        "The %s budget of %s this month has %s left; this call may cost up to %s"
+                                .formatted(scope.equals(TENANT_SCOPE) ? "tenant" : "key", limit.get(), remaining, amount),
+                        Map.of("remaining", remaining.toPlainString(), "limit", limit.get().toPlainString(),
+                                "required", amount.toPlainString(), "currency", "USD"));
+            }
+            held.add(scope);
+        }
         return new Reservation(id, tenant, scopes, period, amount);
+    }
+
+    /**
+     * Holds {@code amount} of one scope in a single statement (one round trip): the
+     * conditional upsert and the reservation row commit together or not at all.
+     */
+    private boolean hold(UUID id, TenantId tenant, String scope, LocalDate period, Money limit, Money amount, Instant expires) {
+        return reservations.withHandle(handle -> handle.createQuery("""
+                WITH held AS (
+                    INSERT INTO budget_spend AS b (tenant_id, scope, period, spent, reserved)
+                    SELECT :tenant, :scope, :period, 0, :amount WHERE :amount <= :limit
+                    ON CONFLICT (tenant_id, scope, period) DO UPDATE SET reserved = b.reserved + :amount
+                    WHERE b.spent + b.reserved + :amount <= :limit
+                    RETURNING 1)
+                INSERT INTO budget_reservations (id, tenant_id, scope, period, amount, expires_at)
+                SELECT :id, :tenant, :scope, :period, :amount, :expires FROM held
+                RETURNING 1""")
+                .bind("id", id).bind("tenant", tenant.value()).bind("scope", scope).bind("period", period)
+                .bind("amount", amount.amount()).bind("limit", limit.amount()).bind("expires", Timestamp.from(expires))
+                .mapTo(Integer.class).findOne().isPresent());
     }
 
     /** Charges {@code cost} and frees the reservation, inside the ledger's transaction. */
