@@ -84,8 +84,9 @@ public final class AdminRoutes implements EndpointGroup {
         TenantId tenantId = TenantId.parse(ctx.pathParam("id"));
         CreateKey request = ctx.bodyAsBytes().length == 0 ? new CreateKey(null, null, null) : Json.read(ctx.bodyAsBytes(), CreateKey.class);
         Set<String> scopes = Set.copyOf(Optional.ofNullable(request.scopes()).orElse(List.of("*")));
-        if (scopes.isEmpty() || !ApiKey.KNOWN_SCOPES.containsAll(scopes)) {
-            throw new SomaException(ErrorCode.INVALID_REQUEST, "scopes must be a non-empty subset of %s".formatted(new TreeSet<>(ApiKey.KNOWN_SCOPES)));
+        if (scopes.isEmpty() || !scopes.stream().allMatch(ApiKey::isValidScope)) {
+            throw new SomaException(ErrorCode.INVALID_REQUEST, "scopes must be a non-empty subset of %s, plus agent:<id> restrictions"
+                    .formatted(new TreeSet<>(ApiKey.KNOWN_SCOPES)));
         }
         String name = Optional.ofNullable(request.name()).orElse("default");
         if (!NAME.matcher(name).matches()) {

@@ -32,6 +32,15 @@ public record Principal(Tenant tenant, UUID keyId, Set<String> scopes, Optional<
         return (via == Via.API_KEY ? "key:" : "session:") + keyId;
     }
 
+    /**
+     * The agents this caller may act as: empty when unrestricted (no {@code agent:} scope),
+     * else the ids named by its {@code agent:<id>} scopes.
+     */
+    public Set<String> agentRestriction() {
+        return scopes.stream().filter(scope -> scope.startsWith("agent:")).map(scope -> scope.substring(6))
+                .collect(java.util.stream.Collectors.toUnmodifiableSet());
+    }
+
     public void requireScope(String scope) {
         if (!scopes.contains(scope) && !scopes.contains("*")) {
             throw new SomaException(ErrorCode.INSUFFICIENT_SCOPE,
