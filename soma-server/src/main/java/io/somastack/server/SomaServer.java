@@ -102,7 +102,7 @@ public final class SomaServer implements AutoCloseable {
                 LOG.warn("Budget sweep failed: {}", e.getMessage());
             }
         }, 30, 30, TimeUnit.SECONDS);
-        closeables.push(sweeper::shutdownNow);
+        closeables.push(named("budget sweeper", sweeper::shutdownNow));
 
         Javalin app = Javalin.create(web -> {
             web.startup.showJavalinBanner = false;
@@ -138,10 +138,10 @@ public final class SomaServer implements AutoCloseable {
             });
         });
         app.start();
-        closeables.push(() -> {
+        closeables.push(named("HTTP server (in-flight requests finish)", () -> {
             ready = false;
             app.stop();
-        });
+        }));
         ready = true;
         LOG.info("SomaStack listening on http://{}:{} (region {}, store: {}, models: {}) in {} ms", config.host(), app.port(),
                 config.gateway().region(), config.store().describe(), router.models().stream().map(model -> model.id()).toList(),
@@ -166,8 +166,22 @@ public final class SomaServer implements AutoCloseable {
     }
 
     private <T extends AutoCloseable> T track(T closeable) {
-        closeables.push(closeable);
+        closeables.push(named(closeable.getClass().getSimpleName(), closeable));
         return closeable;
+    }
+
+    private static AutoCloseable named(String name, AutoCloseable closeable) {
+        return new AutoCloseable() {
+            @Override
+            public void close() throws Exception {
+                closeable.close();
+            }
+
+            @Override
+            public String toString() {
+                return name;
+            }
+        };
     }
 
     public int port() {
@@ -183,11 +197,14 @@ public final class SomaServer implements AutoCloseable {
     public void close() {
         ready = false;
         while (!closeables.isEmpty()) {
+            AutoCloseable next = closeables.pop();
+            long start = System.nanoTime();
             try {
-                closeables.pop().close();
+                next.close();
             } catch (Exception e) {
                 LOG.warn("Error while shutting down: {}", e.getMessage());
             }
+            LOG.info("Stopped {} in {} ms", next, (System.nanoTime() - start) / 1_000_000);
         }
     }
 }
