@@ -156,6 +156,19 @@ class ChatCompletionsTest {
     }
 
     @Test
+    void aKeysOwnBudgetIsEnforcedWithTheRemainingAmount() {
+        String tenant = soma.tenant("key-budget-co", "");
+        String tightKey = soma.key(tenant, "{\"monthly_budget\":\"0.00001\"}");
+
+        TestServer.Response refused = soma.post("/v1/chat/completions", tightKey, chat(""));
+
+        assertProblem(refused, 402, "budget-exhausted");
+        assertThat(refused.json().get("remaining").asString()).isEqualTo("0.00001");
+        assertThat(refused.json().get("detail").asString()).contains("key budget");
+        assertThat(soma.get("/v1/usage", tightKey).json().get("data")).isEmpty();
+    }
+
+    @Test
     void metricsShowTokensAndLatencyHistograms() {
         soma.post("/v1/chat/completions", key, chat(""));
         String metrics = soma.get("/metrics", null).body();
