@@ -9,7 +9,6 @@ import io.somastack.kernel.Ids;
 import io.somastack.kernel.Money;
 import io.somastack.kernel.SomaException;
 import io.somastack.kernel.TenantId;
-import io.somastack.store.Tx;
 import java.math.BigDecimal;
 import java.sql.Timestamp;
 import java.time.Duration;
@@ -26,11 +25,14 @@ import org.jdbi.v3.core.Jdbi;
 /**
  * Monthly budgets that cannot be overspent, on one node or many: before a call its worst
  * case is reserved with one conditional UPDATE ({@code spent + reserved + amount <= limit}),
- * which PostgreSQL's row lock makes atomic across threads and nodes; after the call the
- * reservation is settled to the actual cost in the ledger's transaction, or released on
- * failure. Reservations commit asynchronously (see {@code Database.asyncCommitJdbi}): losing
- * one in a database crash only frees budget that the settle, committed synchronously after
- * it, then charges. Reservations of a node that died expire after the configured TTL.
+ * which PostgreSQL's row lock makes atomic across threads and nodes; after the call's ledger
+ * row committed, the reservation is settled to the actual cost, or released on failure.
+ * Budget rows are only touched by these short statements on async-commit connections (see
+ * {@code Database.asyncCommitJdbi}), never inside the ledger's durable transaction, so no
+ * request waits for another's WAL flush. Until a call settles its worst case stays
+ * reserved, which errs on the side of refusing. Reservations of a node that died expire
+ * after the configured TTL and are settled from the ledger by {@link #sweepExpired()}.
+ * A scope without a limit is not tracked: a limit set mid-month counts from then on.
  * Thread-safe.
  */
 public final class Budgets {
@@ -106,18 +108,27 @@ public final class Budgets {
                 .mapTo(Integer.class).findOne().isPresent());
     }
 
-    /** Charges {@code cost} and frees the reservation, inside the ledger's transaction. */
-    public void settle(Tx tx, Reservation reservation, Money cost) {
-        for (String scope : reservation.scopes()) {
-            tx.handle().createUpdate("""
-                    WITH released AS (DELETE FROM budget_reservations WHERE id = :id AND scope = :scope RETURNING amount)
-                    INSERT INTO budget_spend AS b (tenant_id, scope, period, spent, reserved)
-                    VALUES (:tenant, :scope, :period, :cost, 0)
-                    ON CONFLICT (tenant_id, scope, period) DO UPDATE
-                    SET spent = b.spent + :cost, reserved = b.reserved - COALESCE((SELECT amount FROM released), 0)""")
-                    .bind("id", reservation.id()).bind("scope", scope).bind("tenant", reservation.tenantId().value())
-                    .bind("period", reservation.period()).bind("cost", cost.amount()).execute();
+    /**
+     * Charges {@code cost} and frees the reservation, after its ledger row committed. This
+     * runs outside the ledger's durable transaction so that the hot budget row is never
+     * locked across a WAL flush; the reservation row is deleted and the counters moved in
+     * one statement, so it happens exactly once, here or in {@link #sweepExpired()} if this
+     * node dies first.
+     */
+    public void settle(Reservation reservation, Money cost) {
+        if (reservation.amount().amount().signum() == 0) {
+            return;
         }
+        reservations.useTransaction(handle -> {
+            for (String scope : reservation.scopes()) {
+                handle.createUpdate("""
+                        WITH released AS (DELETE FROM budget_reservations WHERE id = :id AND scope = :scope RETURNING amount)
+                        UPDATE budget_spend b SET reserved = b.reserved - r.amount, spent = b.spent + :cost FROM released r
+                        WHERE b.tenant_id = :tenant AND b.scope = :scope AND b.period = :period""")
+                        .bind("id", reservation.id()).bind("scope", scope).bind("tenant", reservation.tenantId().value())
+                        .bind("period", reservation.period()).bind("cost", cost.amount()).execute();
+            }
+        });
     }
 
     /** Frees a reservation whose call failed before producing anything billable. */
@@ -137,23 +148,20 @@ public final class Budgets {
         });
     }
 
-    /** Releases reservations past their TTL (their node died mid-call); returns how many. */
+    /**
+     * Settles reservations past their TTL (their node died mid-call): charges what the ledger
+     * recorded for them, if anything, and frees the rest. Returns how many.
+     */
     public int sweepExpired() {
         return reservations.inTransaction(handle -> handle.createQuery("""
-                WITH expired AS (DELETE FROM budget_reservations WHERE expires_at < :now RETURNING tenant_id, scope, period, amount),
-                sums AS (SELECT tenant_id, scope, period, sum(amount) AS amount, count(*) AS n FROM expired GROUP BY 1, 2, 3),
-                updated AS (UPDATE budget_spend b SET reserved = b.reserved - s.amount FROM sums s
+                WITH expired AS (DELETE FROM budget_reservations WHERE expires_at < :now RETURNING id, tenant_id, scope, period, amount),
+                charged AS (SELECT e.tenant_id, e.scope, e.period, e.amount, COALESCE(l.cost, 0) AS cost
+                            FROM expired e LEFT JOIN usage_ledger l ON l.reservation_id = e.id AND l.tenant_id = e.tenant_id),
+                sums AS (SELECT tenant_id, scope, period, sum(amount) AS amount, sum(cost) AS cost, count(*) AS n FROM charged GROUP BY 1, 2, 3),
+                updated AS (UPDATE budget_spend b SET reserved = b.reserved - s.amount, spent = b.spent + s.cost FROM sums s
                             WHERE b.tenant_id = s.tenant_id AND b.scope = s.scope AND b.period = s.period RETURNING s.n)
                 SELECT COALESCE(sum(n), 0) FROM updated""")
                 .bind("now", Timestamp.from(clock.now())).mapTo(Integer.class).one());
-    }
-
-    /** Spend so far this month of a scope. */
-    public Money spent(TenantId tenant, String scope) {
-        return reservations.withHandle(handle -> handle.createQuery(
-                "SELECT spent FROM budget_spend WHERE tenant_id = :tenant AND scope = :scope AND period = :period")
-                .bind("tenant", tenant.value()).bind("scope", scope).bind("period", Ledger.period(clock.now()))
-                .mapTo(BigDecimal.class).findOne().map(Money::of).orElse(Money.ZERO));
     }
 
     public static String keyScope(UUID keyId) {

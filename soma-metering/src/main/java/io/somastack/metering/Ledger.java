@@ -36,16 +36,19 @@ public final class Ledger {
         this.ids = requireNonNull(ids, "ids is null");
     }
 
-    /** Writes {@code usage}; returns its entry id (the existing one for a repeated idempotency key). */
-    public Entry record(Tx tx, UsageRecord usage) {
+    /**
+     * Writes {@code usage}, settling reservation {@code reservationId}; returns its entry (the
+     * existing one for a repeated idempotency key).
+     */
+    public Entry record(Tx tx, UsageRecord usage, UUID reservationId) {
         Instant now = clock.now();
         UUID id = ids.next();
         Money cost = usage.cost();
         Optional<UUID> inserted = tx.handle().createQuery("""
                 INSERT INTO usage_ledger (id, tenant_id, key_id, request_id, idempotency_key, model, provider, upstream_model,
-                    input_tokens, output_tokens, estimated, input_per_million, output_per_million, cost, period, created_at)
+                    input_tokens, output_tokens, estimated, input_per_million, output_per_million, cost, period, created_at, reservation_id)
                 VALUES (:id, :tenant, :key, :request, :idempotency, :model, :provider, :upstream, :input, :output, :estimated,
-                    :inputPrice, :outputPrice, :cost, :period, :created)
+                    :inputPrice, :outputPrice, :cost, :period, :created, :reservation)
                 ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
                 RETURNING id""")
                 .bind("id", id).bind("tenant", usage.tenantId().value()).bind("key", usage.keyId()).bind("request", usage.requestId())
@@ -53,7 +56,7 @@ public final class Ledger {
                 .bind("upstream", usage.upstreamModel()).bind("input", usage.inputTokens()).bind("output", usage.outputTokens())
                 .bind("estimated", usage.estimated()).bind("inputPrice", usage.price().inputPerMillion().amount())
                 .bind("outputPrice", usage.price().outputPerMillion().amount()).bind("cost", cost.amount())
-                .bind("period", period(now)).bind("created", Timestamp.from(now))
+                .bind("period", period(now)).bind("created", Timestamp.from(now)).bind("reservation", reservationId)
                 .mapTo(UUID.class).findOne();
         if (inserted.isEmpty()) {
             UUID existing = tx.handle().createQuery("SELECT id FROM usage_ledger WHERE tenant_id = :tenant AND idempotency_key = :key")

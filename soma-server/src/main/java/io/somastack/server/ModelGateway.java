@@ -34,6 +34,8 @@ import java.util.function.Function;
  * was generated. Thread-safe.
  */
 public final class ModelGateway {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ModelGateway.class);
+
     private final ModelRouter router;
     private final PriceBook priceBook;
     private final Budgets budgets;
@@ -101,16 +103,15 @@ public final class ModelGateway {
                 route.model(), result.provider(), result.model(), result.usage().inputTokens(), result.usage().outputTokens(),
                 result.usage().estimated(), price);
         Billed billed = commit.execute(tx -> {
-            Ledger.Entry entry = ledger.record(tx, usage);
-            if (entry.created()) {
-                budgets.settle(tx, reservation, entry.cost());
-            }
+            Ledger.Entry entry = ledger.record(tx, usage, reservation.id());
             Billed done = new Billed(result, entry);
             tx.audit(call.audit());
             call.extraWrites().accept(tx, done);
             return done;
         });
-        if (!billed.entry().created()) {
+        if (billed.entry().created()) {
+            settleQuietly(reservation, billed.entry().cost());
+        } else {
             budgets.release(reservation);
         }
         rateLimiter.charge(principal, (long) result.usage().inputTokens() + result.usage().outputTokens());
@@ -119,6 +120,15 @@ public final class ModelGateway {
         meters.counter("soma.tokens", "tenant", tenant, "model", route.model(), "direction", "output").increment(result.usage().outputTokens());
         meters.counter("soma.spend.usd", "tenant", tenant, "model", route.model()).increment(billed.entry().cost().amount().doubleValue());
         return billed;
+    }
+
+    /** The ledger row is durable; if settling fails now, the sweeper settles it from the ledger later. */
+    private void settleQuietly(Reservation reservation, Money cost) {
+        try {
+            budgets.settle(reservation, cost);
+        } catch (RuntimeException e) {
+            LOG.warn("Settling reservation {} failed ({}); the sweeper will settle it from the ledger", reservation.id(), e.getMessage());
+        }
     }
 
     /** Prompt tokens plus the most output the call may produce, at the dearest target's price. */
