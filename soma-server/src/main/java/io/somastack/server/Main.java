@@ -38,6 +38,10 @@ public final class Main implements Runnable {
                 commandLine.getErr().println("somastack: " + soma.detail());
                 return 2;
             }
+            if (exception instanceof CommandLine.ExecutionException failed) {
+                commandLine.getErr().println("somastack: " + failed.getMessage());
+                return 1;
+            }
             throw exception;
         }).execute(args);
         // java-llama.cpp leaves a non-daemon native thread behind: exit explicitly.
