@@ -113,7 +113,7 @@ public final class Main implements Runnable {
                 System.out.println(Json.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(parsed));
                 return parsed;
             } catch (java.io.IOException e) {
-                throw new CommandLine.ExecutionException(new CommandLine(this), "Cannot reach SomaStack at %s: %s".formatted(url, e.getMessage()));
+                throw new CommandLine.ExecutionException(new CommandLine(this), "Cannot reach SomaStack at %s (%s); is it running?".formatted(url, e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new IllegalStateException(e);
