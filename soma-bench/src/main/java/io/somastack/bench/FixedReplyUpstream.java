@@ -41,6 +41,9 @@ final class FixedReplyUpstream implements AutoCloseable {
         // The JDK server leaves Nagle's algorithm on unless told otherwise; the body written
         // after the headers would then wait for a delayed ACK (up to 40 ms) now and then.
         System.setProperty("sun.net.httpserver.nodelay", "true");
+        // By default it keeps at most 200 idle connections and closes the rest after their
+        // response; the generator's pool and SomaStack's own client together may hold more.
+        System.setProperty("sun.net.httpserver.maxIdleConnections", "100000");
         try {
             HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 4096);
             ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();

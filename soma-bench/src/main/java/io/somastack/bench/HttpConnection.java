@@ -26,6 +26,7 @@ final class HttpConnection implements AutoCloseable {
     private int position;
     private int limit;
     private boolean reusable = true;
+    private long exchanges;
 
     private HttpConnection(Socket socket) throws IOException {
         this.socket = socket;
@@ -46,11 +47,31 @@ final class HttpConnection implements AutoCloseable {
         }
     }
 
+    /**
+     * Thrown when a connection that already carried a response is found closed before any
+     * byte of the next one: the server dropped it while idle, so the request was never
+     * served and may be sent again on a new connection, as HTTP clients do.
+     */
+    static final class StaleConnectionException extends IOException {
+        StaleConnectionException(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
     /** Sends one request and returns the response status once the whole body has arrived. */
     int exchange(byte[] request) throws IOException {
-        output.write(request);
-        output.flush();
-        String statusLine = readLine();
+        String statusLine;
+        try {
+            output.write(request);
+            output.flush();
+            statusLine = readLine();
+        } catch (IOException e) {
+            if (exchanges > 0 && position == 0 && limit == 0) {
+                throw new StaleConnectionException("The server closed the idle connection", e);
+            }
+            throw e;
+        }
+        exchanges++;
         if (!statusLine.startsWith("HTTP/1.") || statusLine.length() < 12) {
             throw new IOException("Not an HTTP/1.x status line: " + statusLine);
         }
@@ -82,6 +103,10 @@ final class HttpConnection implements AutoCloseable {
                 position = limit;
             }
             reusable = false;
+        }
+        if (position == limit) {
+            position = 0;
+            limit = 0;
         }
         return status;
     }

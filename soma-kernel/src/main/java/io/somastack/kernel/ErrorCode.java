@@ -32,6 +32,7 @@ public enum ErrorCode {
     WRONG_REGION(ErrorCategory.MISDIRECTED, "Tenant is homed in another region"),
     RATE_LIMITED(ErrorCategory.QUOTA, "Rate limit exceeded"),
     BUDGET_EXHAUSTED(ErrorCategory.PAYMENT_REQUIRED, "Budget exhausted"),
+    MEMORY_QUOTA_EXCEEDED(ErrorCategory.PAYMENT_REQUIRED, "Memory quota exceeded"),
     UPSTREAM_ERROR(ErrorCategory.UPSTREAM, "Model provider failed"),
     UPSTREAM_UNAVAILABLE(ErrorCategory.UNAVAILABLE, "No model provider available"),
     NOT_READY(ErrorCategory.UNAVAILABLE, "Not ready"),

@@ -19,8 +19,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
-import org.jdbi.v3.core.Handle;
-import org.jdbi.v3.core.Jdbi;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import javax.sql.DataSource;
 
 /**
  * Monthly budgets that cannot be overspent, on one node or many: before a call its worst
@@ -28,24 +31,47 @@ import org.jdbi.v3.core.Jdbi;
  * which PostgreSQL's row lock makes atomic across threads and nodes; after the call's ledger
  * row committed, the reservation is settled to the actual cost, or released on failure.
  * Budget rows are only touched by these short statements on async-commit connections (see
- * {@code Database.asyncCommitJdbi}), never inside the ledger's durable transaction, so no
+ * {@code Database.asyncCommitDataSource}), never inside the ledger's durable transaction, so no
  * request waits for another's WAL flush. Until a call settles its worst case stays
  * reserved, which errs on the side of refusing. Reservations of a node that died expire
  * after the configured TTL and are settled from the ledger by {@link #sweepExpired()}.
  * A scope without a limit is not tracked: a limit set mid-month counts from then on.
- * Thread-safe.
+ * Plain JDBC: these statements run on every model call, where JDBI's per-statement cost
+ * showed in profiles. Thread-safe.
  */
 public final class Budgets {
     public static final String TENANT_SCOPE = "tenant";
 
-    private final Jdbi reservations;
+    private static final String HOLD = """
+            WITH held AS (
+                INSERT INTO budget_spend AS b (tenant_id, scope, period, spent, reserved)
+                SELECT ?, ?, ?, 0, ? WHERE ? <= ?
+                ON CONFLICT (tenant_id, scope, period) DO UPDATE SET reserved = b.reserved + EXCLUDED.reserved
+                WHERE b.spent + b.reserved + EXCLUDED.reserved <= ?
+                RETURNING 1)
+            INSERT INTO budget_reservations (id, tenant_id, scope, period, amount, expires_at)
+            SELECT ?, ?, ?, ?, ?, ? FROM held""";
+    private static final String SETTLE = """
+            WITH released AS (DELETE FROM budget_reservations WHERE id = ? AND scope = ? RETURNING amount)
+            UPDATE budget_spend b SET reserved = b.reserved - r.amount, spent = b.spent + ? FROM released r
+            WHERE b.tenant_id = ? AND b.scope = ? AND b.period = ?""";
+    private static final String SWEEP = """
+            WITH expired AS (DELETE FROM budget_reservations WHERE expires_at < ? RETURNING id, tenant_id, scope, period, amount),
+            charged AS (SELECT e.tenant_id, e.scope, e.period, e.amount, COALESCE(l.cost, 0) AS cost
+                        FROM expired e LEFT JOIN usage_ledger l ON l.reservation_id = e.id AND l.tenant_id = e.tenant_id),
+            sums AS (SELECT tenant_id, scope, period, sum(amount) AS amount, sum(cost) AS cost, count(*) AS n FROM charged GROUP BY 1, 2, 3),
+            updated AS (UPDATE budget_spend b SET reserved = b.reserved - s.amount, spent = b.spent + s.cost FROM sums s
+                        WHERE b.tenant_id = s.tenant_id AND b.scope = s.scope AND b.period = s.period RETURNING s.n)
+            SELECT COALESCE(sum(n), 0) FROM updated""";
+
+    private final DataSource reservations;
     private final Clock clock;
     private final Ids ids;
     private final Duration ttl;
     private final MeterRegistry meters;
 
-    public Budgets(Jdbi asyncCommitJdbi, Clock clock, Ids ids, Duration ttl, MeterRegistry meters) {
-        this.reservations = requireNonNull(asyncCommitJdbi, "asyncCommitJdbi is null");
+    public Budgets(DataSource asyncCommitDataSource, Clock clock, Ids ids, Duration ttl, MeterRegistry meters) {
+        this.reservations = requireNonNull(asyncCommitDataSource, "asyncCommitDataSource is null");
         this.clock = requireNonNull(clock, "clock is null");
         this.ids = requireNonNull(ids, "ids is null");
         this.ttl = requireNonNull(ttl, "ttl is null");
@@ -54,7 +80,7 @@ public final class Budgets {
 
     /**
      * Reserves {@code amount} or throws {@link ErrorCode#BUDGET_EXHAUSTED} with the remaining
-     * amount. Unlimited scopes reserve nothing but are still charged on settle.
+     * amount. Unlimited scopes reserve nothing.
      */
     public Reservation reserve(TenantId tenant, UUID keyId, Optional<Money> tenantLimit, Optional<Money> keyLimit, Money amount) {
         Instant now = clock.now();
@@ -75,7 +101,7 @@ public final class Budgets {
             }
             if (!hold(id, tenant, scope, period, limit.get(), amount, now.plus(ttl))) {
                 held.forEach(done -> release(new Reservation(id, tenant, List.of(done), period, amount)));
-                Money remaining = reservations.withHandle(handle -> remaining(handle, tenant, scope, period, limit.get()));
+                Money remaining = remaining(tenant, scope, period, limit.get());
                 meters.counter("soma.budget.rejections", "tenant", tenant.toString()).increment();
                 throw new SomaException(ErrorCode.BUDGET_EXHAUSTED,
                         "The %s budget of %s this month has %s left; this call may cost up to %s"
@@ -93,19 +119,24 @@ public final class Budgets {
      * conditional upsert and the reservation row commit together or not at all.
      */
     private boolean hold(UUID id, TenantId tenant, String scope, LocalDate period, Money limit, Money amount, Instant expires) {
-        return reservations.withHandle(handle -> handle.createQuery("""
-                WITH held AS (
-                    INSERT INTO budget_spend AS b (tenant_id, scope, period, spent, reserved)
-                    SELECT :tenant, :scope, :period, 0, :amount WHERE :amount <= :limit
-                    ON CONFLICT (tenant_id, scope, period) DO UPDATE SET reserved = b.reserved + :amount
-                    WHERE b.spent + b.reserved + :amount <= :limit
-                    RETURNING 1)
-                INSERT INTO budget_reservations (id, tenant_id, scope, period, amount, expires_at)
-                SELECT :id, :tenant, :scope, :period, :amount, :expires FROM held
-                RETURNING 1""")
-                .bind("id", id).bind("tenant", tenant.value()).bind("scope", scope).bind("period", period)
-                .bind("amount", amount.amount()).bind("limit", limit.amount()).bind("expires", Timestamp.from(expires))
-                .mapTo(Integer.class).findOne().isPresent());
+        return run(connection -> {
+            try (PreparedStatement statement = connection.prepareStatement(HOLD)) {
+                statement.setObject(1, tenant.value());
+                statement.setString(2, scope);
+                statement.setObject(3, period);
+                statement.setBigDecimal(4, amount.amount());
+                statement.setBigDecimal(5, amount.amount());
+                statement.setBigDecimal(6, limit.amount());
+                statement.setBigDecimal(7, limit.amount());
+                statement.setObject(8, id);
+                statement.setObject(9, tenant.value());
+                statement.setString(10, scope);
+                statement.setObject(11, period);
+                statement.setBigDecimal(12, amount.amount());
+                statement.setTimestamp(13, Timestamp.from(expires));
+                return statement.executeUpdate() == 1;
+            }
+        });
     }
 
     /**
@@ -116,35 +147,31 @@ public final class Budgets {
      * node dies first.
      */
     public void settle(Reservation reservation, Money cost) {
-        if (reservation.amount().amount().signum() == 0) {
-            return;
-        }
-        reservations.useTransaction(handle -> {
-            for (String scope : reservation.scopes()) {
-                handle.createUpdate("""
-                        WITH released AS (DELETE FROM budget_reservations WHERE id = :id AND scope = :scope RETURNING amount)
-                        UPDATE budget_spend b SET reserved = b.reserved - r.amount, spent = b.spent + :cost FROM released r
-                        WHERE b.tenant_id = :tenant AND b.scope = :scope AND b.period = :period""")
-                        .bind("id", reservation.id()).bind("scope", scope).bind("tenant", reservation.tenantId().value())
-                        .bind("period", reservation.period()).bind("cost", cost.amount()).execute();
-            }
-        });
+        move(reservation, cost.amount());
     }
 
     /** Frees a reservation whose call failed before producing anything billable. */
     public void release(Reservation reservation) {
+        move(reservation, BigDecimal.ZERO);
+    }
+
+    private void move(Reservation reservation, BigDecimal cost) {
         if (reservation.amount().amount().signum() == 0) {
             return;
         }
-        reservations.useTransaction(handle -> {
-            for (String scope : reservation.scopes()) {
-                handle.createUpdate("""
-                        WITH released AS (DELETE FROM budget_reservations WHERE id = :id AND scope = :scope RETURNING amount)
-                        UPDATE budget_spend SET reserved = reserved - (SELECT amount FROM released)
-                        WHERE tenant_id = :tenant AND scope = :scope AND period = :period AND EXISTS (SELECT 1 FROM released)""")
-                        .bind("id", reservation.id()).bind("scope", scope).bind("tenant", reservation.tenantId().value())
-                        .bind("period", reservation.period()).execute();
+        run(connection -> {
+            try (PreparedStatement statement = connection.prepareStatement(SETTLE)) {
+                for (String scope : reservation.scopes()) {
+                    statement.setObject(1, reservation.id());
+                    statement.setString(2, scope);
+                    statement.setBigDecimal(3, cost);
+                    statement.setObject(4, reservation.tenantId().value());
+                    statement.setString(5, scope);
+                    statement.setObject(6, reservation.period());
+                    statement.executeUpdate();
+                }
             }
+            return null;
         });
     }
 
@@ -153,27 +180,47 @@ public final class Budgets {
      * recorded for them, if anything, and frees the rest. Returns how many.
      */
     public int sweepExpired() {
-        return reservations.inTransaction(handle -> handle.createQuery("""
-                WITH expired AS (DELETE FROM budget_reservations WHERE expires_at < :now RETURNING id, tenant_id, scope, period, amount),
-                charged AS (SELECT e.tenant_id, e.scope, e.period, e.amount, COALESCE(l.cost, 0) AS cost
-                            FROM expired e LEFT JOIN usage_ledger l ON l.reservation_id = e.id AND l.tenant_id = e.tenant_id),
-                sums AS (SELECT tenant_id, scope, period, sum(amount) AS amount, sum(cost) AS cost, count(*) AS n FROM charged GROUP BY 1, 2, 3),
-                updated AS (UPDATE budget_spend b SET reserved = b.reserved - s.amount, spent = b.spent + s.cost FROM sums s
-                            WHERE b.tenant_id = s.tenant_id AND b.scope = s.scope AND b.period = s.period RETURNING s.n)
-                SELECT COALESCE(sum(n), 0) FROM updated""")
-                .bind("now", Timestamp.from(clock.now())).mapTo(Integer.class).one());
+        return run(connection -> {
+            try (PreparedStatement statement = connection.prepareStatement(SWEEP)) {
+                statement.setTimestamp(1, Timestamp.from(clock.now()));
+                try (ResultSet rs = statement.executeQuery()) {
+                    rs.next();
+                    return rs.getInt(1);
+                }
+            }
+        });
     }
 
     public static String keyScope(UUID keyId) {
         return "key:" + keyId;
     }
 
-    private static Money remaining(Handle handle, TenantId tenant, String scope, LocalDate period, Money limit) {
-        BigDecimal used = handle.createQuery("""
-                SELECT spent + reserved FROM budget_spend WHERE tenant_id = :tenant AND scope = :scope AND period = :period""")
-                .bind("tenant", tenant.value()).bind("scope", scope).bind("period", period)
-                .mapTo(BigDecimal.class).findOne().orElse(BigDecimal.ZERO);
+    private Money remaining(TenantId tenant, String scope, LocalDate period, Money limit) {
+        BigDecimal used = run(connection -> {
+            try (PreparedStatement statement = connection.prepareStatement(
+                    "SELECT spent + reserved FROM budget_spend WHERE tenant_id = ? AND scope = ? AND period = ?")) {
+                statement.setObject(1, tenant.value());
+                statement.setString(2, scope);
+                statement.setObject(3, period);
+                try (ResultSet rs = statement.executeQuery()) {
+                    return rs.next() ? rs.getBigDecimal(1) : BigDecimal.ZERO;
+                }
+            }
+        });
         BigDecimal left = limit.amount().subtract(used);
         return Money.of(left.signum() < 0 ? BigDecimal.ZERO : left);
+    }
+
+    private <T> T run(SqlWork<T> work) {
+        try (Connection connection = reservations.getConnection()) {
+            return work.run(connection);
+        } catch (SQLException e) {
+            throw new SomaException(ErrorCode.NOT_READY, "Budget check failed: the database does not answer (%s)"
+                    .formatted(e.getMessage()), Map.of(), e);
+        }
+    }
+
+    private interface SqlWork<T> {
+        T run(Connection connection) throws SQLException;
     }
 }

@@ -10,6 +10,10 @@ import io.somastack.kernel.SomaException;
 import io.somastack.kernel.TenantId;
 import io.somastack.store.OutboxEvent;
 import io.somastack.store.Tx;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Instant;
 import java.time.LocalDate;
@@ -26,6 +30,12 @@ import org.jdbi.v3.core.Jdbi;
  * write returns the first entry. Thread-safe.
  */
 public final class Ledger {
+    private static final String INSERT = """
+            INSERT INTO usage_ledger (id, tenant_id, key_id, request_id, idempotency_key, model, provider, upstream_model,
+                input_tokens, output_tokens, estimated, input_per_million, output_per_million, cost, period, created_at, reservation_id)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING""";
+
     private final Jdbi jdbi;
     private final Clock clock;
     private final Ids ids;
@@ -44,24 +54,42 @@ public final class Ledger {
         Instant now = clock.now();
         UUID id = ids.next();
         Money cost = usage.cost();
-        Optional<UUID> inserted = tx.handle().createQuery("""
-                INSERT INTO usage_ledger (id, tenant_id, key_id, request_id, idempotency_key, model, provider, upstream_model,
-                    input_tokens, output_tokens, estimated, input_per_million, output_per_million, cost, period, created_at, reservation_id)
-                VALUES (:id, :tenant, :key, :request, :idempotency, :model, :provider, :upstream, :input, :output, :estimated,
-                    :inputPrice, :outputPrice, :cost, :period, :created, :reservation)
-                ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-                RETURNING id""")
-                .bind("id", id).bind("tenant", usage.tenantId().value()).bind("key", usage.keyId()).bind("request", usage.requestId())
-                .bind("idempotency", usage.idempotencyKey().orElse(null)).bind("model", usage.model()).bind("provider", usage.provider())
-                .bind("upstream", usage.upstreamModel()).bind("input", usage.inputTokens()).bind("output", usage.outputTokens())
-                .bind("estimated", usage.estimated()).bind("inputPrice", usage.price().inputPerMillion().amount())
-                .bind("outputPrice", usage.price().outputPerMillion().amount()).bind("cost", cost.amount())
-                .bind("period", period(now)).bind("created", Timestamp.from(now)).bind("reservation", reservationId)
-                .mapTo(UUID.class).findOne();
-        if (inserted.isEmpty()) {
-            UUID existing = tx.handle().createQuery("SELECT id FROM usage_ledger WHERE tenant_id = :tenant AND idempotency_key = :key")
-                    .bind("tenant", usage.tenantId().value()).bind("key", usage.idempotencyKey().orElseThrow()).mapTo(UUID.class).one();
-            return new Entry(existing, cost, false);
+        Connection connection = tx.handle().getConnection();
+        try {
+            boolean inserted;
+            try (PreparedStatement insert = connection.prepareStatement(INSERT)) {
+                insert.setObject(1, id);
+                insert.setObject(2, usage.tenantId().value());
+                insert.setObject(3, usage.keyId());
+                insert.setString(4, usage.requestId());
+                insert.setString(5, usage.idempotencyKey().orElse(null));
+                insert.setString(6, usage.model());
+                insert.setString(7, usage.provider());
+                insert.setString(8, usage.upstreamModel());
+                insert.setLong(9, usage.inputTokens());
+                insert.setLong(10, usage.outputTokens());
+                insert.setBoolean(11, usage.estimated());
+                insert.setBigDecimal(12, usage.price().inputPerMillion().amount());
+                insert.setBigDecimal(13, usage.price().outputPerMillion().amount());
+                insert.setBigDecimal(14, cost.amount());
+                insert.setObject(15, period(now));
+                insert.setTimestamp(16, Timestamp.from(now));
+                insert.setObject(17, reservationId);
+                inserted = insert.executeUpdate() == 1;
+            }
+            if (!inserted) {
+                try (PreparedStatement existing = connection.prepareStatement(
+                        "SELECT id FROM usage_ledger WHERE tenant_id = ? AND idempotency_key = ?")) {
+                    existing.setObject(1, usage.tenantId().value());
+                    existing.setString(2, usage.idempotencyKey().orElseThrow());
+                    try (ResultSet rs = existing.executeQuery()) {
+                        rs.next();
+                        return new Entry((UUID) rs.getObject(1), cost, false);
+                    }
+                }
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException("Cannot write the usage ledger: " + e.getMessage(), e);
         }
         tx.publish(new OutboxEvent("io.somastack.usage.recorded", id.toString(), Optional.of(usage.tenantId()), Map.of(
                 "model", usage.model(), "provider", usage.provider(), "input_tokens", usage.inputTokens(),

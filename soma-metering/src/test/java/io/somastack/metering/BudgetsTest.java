@@ -41,7 +41,7 @@ class BudgetsTest {
         database = TestDatabase.create();
         Ids ids = new Ids(clock);
         commit = new GroupCommit(database.jdbi(), new AuditLog(clock), new Outbox(clock, ids), 16, 1);
-        budgets = new Budgets(database.asyncCommitJdbi(), clock, ids, Duration.ofMinutes(10), new SimpleMeterRegistry());
+        budgets = new Budgets(database.asyncCommitDataSource(), clock, ids, Duration.ofMinutes(10), new SimpleMeterRegistry());
         ledger = new Ledger(database.jdbi(), clock, ids);
     }
 

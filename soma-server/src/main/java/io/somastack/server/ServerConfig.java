@@ -2,6 +2,7 @@ package io.somastack.server;
 
 import io.somastack.gateway.GatewayConfig;
 import io.somastack.kernel.Settings;
+import io.somastack.memory.MemoryConfig;
 import io.somastack.metering.MeteringConfig;
 import io.somastack.models.ModelsConfig;
 import io.somastack.store.StoreConfig;
@@ -23,7 +24,8 @@ public record ServerConfig(
         StoreConfig store,
         GatewayConfig gateway,
         ModelsConfig models,
-        MeteringConfig metering) {
+        MeteringConfig metering,
+        MemoryConfig memory) {
 
     public static ServerConfig from(Settings settings, Map<String, String> environment, Integer portOverride, Path dataDirectoryOverride) {
         Path dataDirectory = dataDirectoryOverride != null ? dataDirectoryOverride : Path.of(settings.string("data.dir", ".somastack"));
@@ -37,7 +39,8 @@ public record ServerConfig(
                 StoreConfig.from(settings, dataDirectory),
                 GatewayConfig.from(settings),
                 ModelsConfig.from(settings, environment),
-                MeteringConfig.from(settings));
+                MeteringConfig.from(settings),
+                MemoryConfig.from(settings, dataDirectory.toAbsolutePath().normalize()));
         settings.validate();
         return config;
     }

@@ -22,6 +22,7 @@ import io.somastack.kernel.ErrorCode;
 import io.somastack.kernel.Ids;
 import io.somastack.kernel.Json;
 import io.somastack.kernel.SomaException;
+import io.somastack.memory.Memory;
 import io.somastack.metering.Budgets;
 import io.somastack.metering.Ledger;
 import io.somastack.metering.PriceBook;
@@ -73,7 +74,7 @@ public final class SomaServer implements AutoCloseable {
         AuditLog auditLog = new AuditLog(clock);
         GroupCommit commit = track(new GroupCommit(database.jdbi(), auditLog, new Outbox(clock, ids), config.store().commitBatchSize(), 2));
 
-        Tenants tenants = new Tenants(database.jdbi(), clock, ids);
+        Tenants tenants = new Tenants(database.jdbi(), database.dataSource(), clock, ids);
         Sessions sessions = new Sessions(database.jdbi(), clock, config.gateway().audience(), config.gateway().sessionLifetime()).start();
         OperatorKeys operatorKeys = new OperatorKeys(database.jdbi(), clock);
         generatedAdminKey = operatorKeys.start(config.gateway().adminKey(), tenants);
@@ -87,9 +88,11 @@ public final class SomaServer implements AutoCloseable {
                 router, r -> "OPEN".equals(r.circuitStates().get(provider)) ? 1 : 0));
         PriceBook priceBook = new PriceBook(config.metering().prices());
         Ledger ledger = new Ledger(database.jdbi(), clock, ids);
-        Budgets budgets = new Budgets(database.asyncCommitJdbi(), clock, ids, config.metering().reservationTtl(), meters);
+        Budgets budgets = new Budgets(database.asyncCommitDataSource(), clock, ids, config.metering().reservationTtl(), meters);
         ModelGateway modelGateway = new ModelGateway(router, priceBook, budgets, ledger, commit, rateLimiter, meters, clock,
                 config.defaultMaxTokens());
+
+        Memory memory = track(Memory.create(config.memory(), database, commit, clock, ids, meters).start());
 
         ScheduledExecutorService sweeper = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("budget-sweeper").daemon().factory());
         sweeper.scheduleWithFixedDelay(() -> {
@@ -127,6 +130,7 @@ public final class SomaServer implements AutoCloseable {
             web.routes.apiBuilder(new SessionRoutes(guard, sessions, config.gateway()));
             web.routes.apiBuilder(new ModelRoutes(guard, modelGateway, database.jdbi()));
             web.routes.apiBuilder(new UsageRoutes(guard, ledger, clock));
+            web.routes.apiBuilder(memory.routes(guard));
             web.routes.exception(SomaException.class, problems::render);
             web.routes.exception(Exception.class, problems::renderUnexpected);
             web.routes.error(404, ctx -> notFound(ctx, problems));

@@ -22,6 +22,7 @@ import java.time.Duration;
 import java.time.Instant;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.postgres.PostgresPlugin;
+import org.postgresql.ds.PGSimpleDataSource;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -160,9 +161,12 @@ class GatewayTest {
     void expiredAndWrongAudienceTokensAreRefused() {
         // Tokens signed with this installation's own signing key (read from its database), made
         // an hour ago or for another audience: only the claims differ from a good token.
-        Jdbi jdbi = Jdbi.create(soma.databaseUrl, "postgres", "").installPlugin(new PostgresPlugin());
+        PGSimpleDataSource dataSource = new PGSimpleDataSource();
+        dataSource.setURL(soma.databaseUrl);
+        dataSource.setUser("postgres");
+        Jdbi jdbi = Jdbi.create(dataSource).installPlugin(new PostgresPlugin());
         Clock anHourAgo = () -> Instant.now().minus(Duration.ofHours(1));
-        Principal principal = new Tenants(jdbi, Clock.system(), new Ids(Clock.system())).authenticate(key);
+        Principal principal = new Tenants(jdbi, dataSource, Clock.system(), new Ids(Clock.system())).authenticate(key);
         String expired = new Sessions(jdbi, anHourAgo, "somastack-api", Duration.ofMinutes(15)).start().issue(principal, "eu").token();
         String otherAudience = new Sessions(jdbi, Clock.system(), "another-api", Duration.ofMinutes(15)).start().issue(principal, "eu").token();
 

@@ -7,6 +7,10 @@ import io.somastack.kernel.Json;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -17,7 +21,6 @@ import java.util.TreeMap;
 import java.util.UUID;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
-import org.jdbi.v3.core.statement.PreparedBatch;
 
 /**
  * The hash-chained audit log. Entry {@code n} stores {@code hash = SHA-256(prev_hash, seq,
@@ -34,33 +37,57 @@ public final class AuditLog {
         this.clock = requireNonNull(clock, "clock is null");
     }
 
-    /** Appends {@code entries} in order inside the caller's transaction. */
+    /**
+     * Appends {@code entries} in order inside the caller's transaction. Plain JDBC with one
+     * batch: this runs for every audited request.
+     */
     public void appendAll(Handle handle, List<AuditEntry> entries) {
         if (entries.isEmpty()) {
             return;
         }
-        var head = handle.createQuery("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE")
-                .map((rs, ctx) -> new Link(rs.getLong("seq"), rs.getString("hash"))).one();
-        long seq = head.seq();
-        String previous = head.hash();
-        Instant at = clock.now().truncatedTo(ChronoUnit.MICROS);
-        PreparedBatch batch = handle.prepareBatch("""
-                INSERT INTO audit_log (seq, at, tenant_id, actor, action, subject, request_id, detail, prev_hash, hash)
-                VALUES (:seq, :at, :tenant, :actor, :action, :subject, :request, :detail, :prev, :hash)""");
-        for (AuditEntry entry : entries) {
-            seq++;
-            String detail = Json.text(new TreeMap<>(entry.detail()));
-            UUID tenant = entry.tenantId().map(id -> id.value()).orElse(null);
-            String hash = hash(previous, seq, at, tenant, entry.actor(), entry.action(), entry.subject(), entry.requestId(), detail);
-            batch.bind("seq", seq).bind("at", Timestamp.from(at)).bind("tenant", tenant)
-                    .bind("actor", entry.actor()).bind("action", entry.action()).bind("subject", entry.subject())
-                    .bind("request", entry.requestId()).bind("detail", detail).bind("prev", previous).bind("hash", hash)
-                    .add();
-            previous = hash;
+        Connection connection = handle.getConnection();
+        try {
+            long seq;
+            String previous;
+            try (PreparedStatement head = connection.prepareStatement("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE");
+                    ResultSet rs = head.executeQuery()) {
+                rs.next();
+                seq = rs.getLong(1);
+                previous = rs.getString(2);
+            }
+            Instant at = clock.now().truncatedTo(ChronoUnit.MICROS);
+            Timestamp timestamp = Timestamp.from(at);
+            try (PreparedStatement insert = connection.prepareStatement("""
+                    INSERT INTO audit_log (seq, at, tenant_id, actor, action, subject, request_id, detail, prev_hash, hash)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""")) {
+                for (AuditEntry entry : entries) {
+                    seq++;
+                    String detail = Json.text(new TreeMap<>(entry.detail()));
+                    UUID tenant = entry.tenantId().map(id -> id.value()).orElse(null);
+                    String hash = hash(previous, seq, at, tenant, entry.actor(), entry.action(), entry.subject(), entry.requestId(), detail);
+                    insert.setLong(1, seq);
+                    insert.setTimestamp(2, timestamp);
+                    insert.setObject(3, tenant);
+                    insert.setString(4, entry.actor());
+                    insert.setString(5, entry.action());
+                    insert.setString(6, entry.subject());
+                    insert.setString(7, entry.requestId());
+                    insert.setString(8, detail);
+                    insert.setString(9, previous);
+                    insert.setString(10, hash);
+                    insert.addBatch();
+                    previous = hash;
+                }
+                insert.executeBatch();
+            }
+            try (PreparedStatement update = connection.prepareStatement("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1")) {
+                update.setLong(1, seq);
+                update.setString(2, previous);
+                update.executeUpdate();
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException("Cannot append to the audit log: " + e.getMessage(), e);
         }
-        batch.execute();
-        handle.createUpdate("UPDATE audit_head SET seq = :seq, hash = :hash WHERE id = 1")
-                .bind("seq", seq).bind("hash", previous).execute();
     }
 
     /** Walks the whole chain; streams rows, so it works on logs larger than memory. */

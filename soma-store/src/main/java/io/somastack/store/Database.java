@@ -26,7 +26,6 @@ public final class Database implements AutoCloseable {
     private HikariDataSource dataSource;
     private Jdbi jdbi;
     private HikariDataSource asyncCommitSource;
-    private Jdbi asyncCommitJdbi;
 
     public Database(StoreConfig config) {
         this.config = requireNonNull(config, "config is null");
@@ -66,7 +65,6 @@ public final class Database implements AutoCloseable {
         relaxed.setMaximumPoolSize(Math.max(2, config.poolSize() / 2));
         relaxed.setConnectionInitSql("SET synchronous_commit = off");
         asyncCommitSource = new HikariDataSource(relaxed);
-        asyncCommitJdbi = Jdbi.create(asyncCommitSource).installPlugin(new PostgresPlugin());
         return this;
     }
 
@@ -79,8 +77,8 @@ public final class Database implements AutoCloseable {
      * a database crash is harmless and that a later synchronous commit makes durable anyway
      * (WAL is flushed in order): budget reservations. Never for anything told to a client.
      */
-    public Jdbi asyncCommitJdbi() {
-        return requireNonNull(asyncCommitJdbi, "database not started");
+    public DataSource asyncCommitDataSource() {
+        return requireNonNull(asyncCommitSource, "database not started");
     }
 
     public DataSource dataSource() {

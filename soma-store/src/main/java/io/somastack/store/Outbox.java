@@ -8,7 +8,8 @@ import io.somastack.kernel.Json;
 import java.sql.Timestamp;
 import java.util.List;
 import org.jdbi.v3.core.Handle;
-import org.jdbi.v3.core.statement.PreparedBatch;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
 
 /**
  * The transactional outbox: events are rows written in the same transaction as the state
@@ -31,15 +32,22 @@ public final class Outbox {
         if (events.isEmpty()) {
             return;
         }
-        PreparedBatch batch = handle.prepareBatch("""
-                INSERT INTO outbox (id, type, source, subject, tenant_id, time, data)
-                VALUES (:id, :type, :source, :subject, :tenant, :time, CAST(:data AS jsonb))""");
         Timestamp now = Timestamp.from(clock.now());
-        for (OutboxEvent event : events) {
-            batch.bind("id", ids.next()).bind("type", event.type()).bind("source", SOURCE).bind("subject", event.subject())
-                    .bind("tenant", event.tenantId().map(id -> id.value()).orElse(null)).bind("time", now)
-                    .bind("data", Json.text(event.data())).add();
+        try (PreparedStatement insert = handle.getConnection().prepareStatement("""
+                INSERT INTO outbox (id, type, source, subject, tenant_id, time, data) VALUES (?, ?, ?, ?, ?, ?, CAST(? AS jsonb))""")) {
+            for (OutboxEvent event : events) {
+                insert.setObject(1, ids.next());
+                insert.setString(2, event.type());
+                insert.setString(3, SOURCE);
+                insert.setString(4, event.subject());
+                insert.setObject(5, event.tenantId().map(id -> id.value()).orElse(null));
+                insert.setTimestamp(6, now);
+                insert.setString(7, Json.text(event.data()));
+                insert.addBatch();
+            }
+            insert.executeBatch();
+        } catch (SQLException e) {
+            throw new IllegalStateException("Cannot write outbox events: " + e.getMessage(), e);
         }
-        batch.execute();
     }
 }

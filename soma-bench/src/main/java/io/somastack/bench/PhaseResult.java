@@ -1,0 +1,15 @@
+package io.somastack.bench;
+
+import java.util.OptionalDouble;
+
+/**
+ * One measured window of one path at one rate, with what it cost.
+ *
+ * @param load latencies, achieved rate and errors
+ * @param cpu CPU over the measured window
+ * @param memory this JVM's memory after the window, after a full collection
+ * @param serverMeanMillis SomaStack's own mean handling time of the chat route over the window
+ *     (its {@code http.server.requests} timer); empty for the direct path
+ */
+record PhaseResult(LoadResult load, ResourceMeter.Usage cpu, ResourceMeter.Memory memory, OptionalDouble serverMeanMillis) {
+}

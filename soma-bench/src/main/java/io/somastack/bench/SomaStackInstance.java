@@ -1,0 +1,153 @@
+package io.somastack.bench;
+
+import io.somastack.kernel.Clock;
+import io.somastack.kernel.Json;
+import io.somastack.kernel.Settings;
+import io.somastack.server.ServerConfig;
+import io.somastack.server.SomaServer;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.Comparator;
+import java.util.HexFormat;
+import java.util.Map;
+import java.util.Optional;
+import java.util.stream.Stream;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * SomaStack as production runs it, on embedded defaults: the whole server of
+ * {@link SomaServer#start}, a durable embedded PostgreSQL (fsync and synchronous commit on) in
+ * a fresh temporary data directory, and the {@code openai} provider pointed at the benchmark
+ * upstream. Only the environment built here is read (not the caller's {@code SOMA_*}
+ * variables), so an exported {@code SOMA_DATABASE_URL} cannot change what is measured. One
+ * tenant with a large budget and one API key are made through the admin API; the rate limits
+ * of its tier are raised far above any benchmark rate but stay switched on. Closing stops the
+ * server and deletes the data directory.
+ */
+final class SomaStackInstance implements AutoCloseable {
+    static final String UPSTREAM_API_KEY = "sk-upstream-benchmark-key";
+    private static final String CONFIG = """
+            # Limits far above any benchmark rate: the limiter runs on every request but never refuses.
+            tiers:
+              standard:
+                rpm: 100000000
+                tpm: 1000000000
+            prices:
+              - model: %s
+                input_per_million: "0.15"
+                output_per_million: "0.60"
+            """.formatted(FixedReplyUpstream.MODEL);
+
+    private final SomaServer server;
+    private final Path dataDirectory;
+    private final String adminKey;
+    private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(5)).build();
+    private String apiKey;
+
+    private SomaStackInstance(SomaServer server, Path dataDirectory, String adminKey) {
+        this.server = server;
+        this.dataDirectory = dataDirectory;
+        this.adminKey = adminKey;
+    }
+
+    /** Starts SomaStack against {@code upstreamBaseUrl} and makes the benchmark tenant and key. */
+    static SomaStackInstance start(URI upstreamBaseUrl) {
+        Path dataDirectory;
+        try {
+            dataDirectory = Files.createTempDirectory("soma-bench");
+            Files.writeString(dataDirectory.resolve("soma.yaml"), CONFIG);
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot create the data directory", e);
+        }
+        String adminKey = "sk-soma-admin-bench-" + HexFormat.of().formatHex(randomBytes(16));
+        Map<String, String> environment = Map.of(
+                "SOMA_ADMIN_KEY", adminKey,
+                "SOMA_OPENAI_BASE_URL", upstreamBaseUrl.toString(),
+                "SOMA_OPENAI_API_KEY", UPSTREAM_API_KEY,
+                "SOMA_OPENAI_MODELS", FixedReplyUpstream.MODEL);
+        Settings settings = Settings.load(environment, Optional.of(dataDirectory.resolve("soma.yaml")));
+        ServerConfig config = ServerConfig.from(settings, environment, 0, dataDirectory);
+        SomaStackInstance instance = new SomaStackInstance(SomaServer.start(config, Clock.system()), dataDirectory, adminKey);
+        try {
+            JsonNode tenant = instance.admin("/v1/admin/tenants",
+                    Map.of("name", "benchmark", "tier", "standard", "monthly_budget", "1000000"));
+            JsonNode key = instance.admin("/v1/admin/tenants/" + tenant.get("id").asString() + "/keys", Map.of());
+            instance.apiKey = key.get("key").asString();
+            return instance;
+        } catch (RuntimeException e) {
+            instance.close();
+            throw e;
+        }
+    }
+
+    private static byte[] randomBytes(int count) {
+        byte[] bytes = new byte[count];
+        new SecureRandom().nextBytes(bytes);
+        return bytes;
+    }
+
+    int port() {
+        return server.port();
+    }
+
+    /** The tenant's API key. */
+    String apiKey() {
+        return apiKey;
+    }
+
+    /** The embedded PostgreSQL's data directory, to find its processes. */
+    Path postgresDirectory() {
+        return dataDirectory.resolve("postgres");
+    }
+
+    /** The Prometheus text of {@code GET /metrics}. */
+    String metrics() {
+        HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:%d/metrics".formatted(port())))
+                .timeout(Duration.ofSeconds(30)).GET().build();
+        return send(request).body();
+    }
+
+    private JsonNode admin(String path, Map<String, Object> body) {
+        HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:%d%s".formatted(port(), path)))
+                .timeout(Duration.ofSeconds(30))
+                .header("Authorization", "Bearer " + adminKey)
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofByteArray(Json.bytes(body))).build();
+        HttpResponse<String> response = send(request);
+        if (response.statusCode() != 201) {
+            throw new IllegalStateException("POST %s answered %d: %s".formatted(path, response.statusCode(), response.body()));
+        }
+        return Json.mapper().readTree(response.body());
+    }
+
+    private HttpResponse<String> send(HttpRequest request) {
+        try {
+            return http.send(request, HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            throw new UncheckedIOException("SomaStack did not answer " + request.uri(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("Interrupted while calling " + request.uri(), e);
+        }
+    }
+
+    @Override
+    public void close() {
+        server.close();
+        http.close();
+        try (Stream<Path> files = Files.walk(dataDirectory)) {
+            files.sorted(Comparator.reverseOrder()).forEach(file -> file.toFile().delete());
+        } catch (IOException e) {
+            System.err.printf("Could not delete %s: %s%n", dataDirectory, e.getMessage());
+        }
+    }
+}

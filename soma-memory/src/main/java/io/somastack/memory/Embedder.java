@@ -1,0 +1,20 @@
+package io.somastack.memory;
+
+import java.util.List;
+
+/**
+ * Turns text into unit-length vectors whose dot product is their cosine similarity.
+ * Implementations are thread-safe. The {@link #model()} name and {@link #dimension()} are
+ * stored with every revision, so a change of model can be detected and reindexed.
+ */
+public interface Embedder {
+    /** A stable name, e.g. {@code all-minilm-l6-v2-q}. */
+    String model();
+
+    int dimension();
+
+    float[] embed(String text);
+
+    /** Embeds many texts; faster than one by one. Results are in input order. */
+    List<float[]> embedAll(List<String> texts);
+}

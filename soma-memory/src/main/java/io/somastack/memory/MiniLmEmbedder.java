@@ -1,0 +1,44 @@
+package io.somastack.memory;
+
+import dev.langchain4j.data.embedding.Embedding;
+import dev.langchain4j.data.segment.TextSegment;
+import dev.langchain4j.model.embedding.onnx.allminilml6v2q.AllMiniLmL6V2QuantizedEmbeddingModel;
+import io.somastack.memory.internal.Vectors;
+import java.util.List;
+
+/**
+ * The local all-MiniLM-L6-v2 sentence embedder (quantized ONNX shipped inside its jar, 384
+ * dimensions), run in process by ONNX Runtime. Loading takes about a second; make one and
+ * share it. Thread-safe: ONNX Runtime sessions may run concurrently.
+ */
+public final class MiniLmEmbedder implements Embedder {
+    public static final String MODEL = "all-minilm-l6-v2-q";
+    public static final int DIMENSION = 384;
+
+    private final AllMiniLmL6V2QuantizedEmbeddingModel model = new AllMiniLmL6V2QuantizedEmbeddingModel();
+
+    @Override
+    public String model() {
+        return MODEL;
+    }
+
+    @Override
+    public int dimension() {
+        return DIMENSION;
+    }
+
+    @Override
+    public float[] embed(String text) {
+        return Vectors.normalized(model.embed(text).content().vector());
+    }
+
+    @Override
+    public List<float[]> embedAll(List<String> texts) {
+        if (texts.size() == 1) {
+            return List.of(embed(texts.getFirst()));
+        }
+        List<TextSegment> segments = texts.stream().map(TextSegment::from).toList();
+        List<Embedding> embeddings = model.embedAll(segments).content();
+        return embeddings.stream().map(embedding -> Vectors.normalized(embedding.vector())).toList();
+    }
+}

@@ -1,0 +1,54 @@
+package io.somastack.memory.internal;
+
+import io.somastack.kernel.TenantId;
+import io.somastack.memory.Scope;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import org.apache.lucene.document.LongPoint;
+import org.apache.lucene.index.Term;
+import org.apache.lucene.search.BooleanClause;
+import org.apache.lucene.search.BooleanQuery;
+import org.apache.lucene.search.ConstantScoreQuery;
+import org.apache.lucene.search.Query;
+import org.apache.lucene.search.TermQuery;
+
+/**
+ * Which documents a search may return: always one tenant and a set of scopes (the access
+ * rule, applied inside the index), then optionally tags (all required), a fact-time range
+ * {@code [from, to)}, and only memories unexpired at {@code aliveAt}.
+ */
+public record IndexFilter(TenantId tenant, List<Scope> scopes, List<String> tags, Optional<Instant> from, Optional<Instant> to,
+        Optional<Instant> aliveAt) {
+
+    public IndexFilter {
+        scopes = List.copyOf(scopes);
+        tags = List.copyOf(tags);
+        if (scopes.isEmpty()) {
+            throw new IllegalArgumentException("a search needs at least one scope");
+        }
+    }
+
+    Query query() {
+        BooleanQuery.Builder filter = new BooleanQuery.Builder();
+        filter.add(new TermQuery(new Term(MemoryIndex.TENANT, tenant.toString())), BooleanClause.Occur.FILTER);
+        BooleanQuery.Builder anyScope = new BooleanQuery.Builder();
+        for (Scope scope : scopes) {
+            anyScope.add(new TermQuery(new Term(MemoryIndex.SCOPE, scope.key())), BooleanClause.Occur.SHOULD);
+        }
+        filter.add(anyScope.build(), BooleanClause.Occur.FILTER);
+        for (String tag : tags) {
+            filter.add(new TermQuery(new Term(MemoryIndex.TAG, tag)), BooleanClause.Occur.FILTER);
+        }
+        if (from.isPresent() || to.isPresent()) {
+            long lower = from.map(Instant::toEpochMilli).orElse(Long.MIN_VALUE);
+            long upper = to.map(at -> at.toEpochMilli() - 1).orElse(Long.MAX_VALUE);
+            filter.add(LongPoint.newRangeQuery(MemoryIndex.FACT_TIME, lower, upper), BooleanClause.Occur.FILTER);
+        }
+        if (aliveAt.isPresent()) {
+            filter.add(LongPoint.newRangeQuery(MemoryIndex.EXPIRES, aliveAt.get().toEpochMilli() + 1, Long.MAX_VALUE),
+                    BooleanClause.Occur.FILTER);
+        }
+        return new ConstantScoreQuery(filter.build());
+    }
+}

@@ -1,0 +1,102 @@
+package io.somastack.memory.internal;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.function.DoubleUnaryOperator;
+import org.apache.lucene.document.Document;
+import org.apache.lucene.index.StoredFields;
+import org.apache.lucene.search.BooleanClause;
+import org.apache.lucene.search.BooleanQuery;
+import org.apache.lucene.search.IndexSearcher;
+import org.apache.lucene.search.KnnFloatVectorQuery;
+import org.apache.lucene.search.Query;
+import org.apache.lucene.search.ScoreDoc;
+import org.apache.lucene.search.TopDocs;
+import org.apache.lucene.util.QueryBuilder;
+
+/**
+ * Vector, keyword and hybrid searches over one acquired searcher. Results are ordered by
+ * score, ties by memory id, so the same data gives the same order whatever the segment layout.
+ */
+public final class IndexSearch {
+    /** The reciprocal rank fusion constant of Cormack et al. (2009). */
+    static final int FUSION_K = 60;
+
+    private final MemoryIndex index;
+
+    public IndexSearch(MemoryIndex index) {
+        this.index = index;
+    }
+
+    /**
+     * The {@code n} nearest memories to a unit vector; scores are cosine similarities. The
+     * k of Lucene's query is also its search breadth, so callers over-fetch and trim.
+     */
+    public List<Hit> vector(IndexSearcher searcher, IndexFilter filter, float[] vector, int n) {
+        TopDocs top = search(searcher, new KnnFloatVectorQuery(MemoryIndex.VECTOR, vector, n, filter.query()), n);
+        // Lucene scores DOT_PRODUCT as (1 + dot) / 2; report the cosine itself.
+        return hits(searcher, top, score -> 2.0 * score - 1.0);
+    }
+
+    /** The {@code n} best BM25 matches of the query's words; empty when it has no words. */
+    public List<Hit> keyword(IndexSearcher searcher, IndexFilter filter, String text, int n) {
+        Query words = new QueryBuilder(index.analyzer()).createBooleanQuery(MemoryIndex.TEXT, text, BooleanClause.Occur.SHOULD);
+        if (words == null) {
+            return List.of();
+        }
+        Query query = new BooleanQuery.Builder().add(words, BooleanClause.Occur.MUST).add(filter.query(), BooleanClause.Occur.FILTER).build();
+        return hits(searcher, search(searcher, query, n), score -> score);
+    }
+
+    /** Reciprocal rank fusion of two rankings: score = sum over rankings of 1 / (60 + rank). */
+    public static List<Hit> fuse(List<Hit> first, List<Hit> second) {
+        Map<UUID, Hit> byId = new HashMap<>();
+        Map<UUID, Double> scores = new HashMap<>();
+        for (List<Hit> ranking : List.of(first, second)) {
+            for (int rank = 0; rank < ranking.size(); rank++) {
+                Hit hit = ranking.get(rank);
+                byId.putIfAbsent(hit.memoryId(), hit);
+                scores.merge(hit.memoryId(), 1.0 / (FUSION_K + rank + 1), Double::sum);
+            }
+        }
+        List<Hit> fused = new ArrayList<>();
+        scores.forEach((id, score) -> {
+            Hit hit = byId.get(id);
+            fused.add(new Hit(id, hit.revisionId(), hit.contentSha256(), score));
+        });
+        fused.sort(ORDER);
+        return fused;
+    }
+
+    static final Comparator<Hit> ORDER = Comparator.comparingDouble(Hit::score).reversed().thenComparing(Hit::memoryId);
+
+    private static TopDocs search(IndexSearcher searcher, Query query, int n) {
+        try {
+            return searcher.search(query, n);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static List<Hit> hits(IndexSearcher searcher, TopDocs top, DoubleUnaryOperator score) {
+        try {
+            StoredFields fields = searcher.storedFields();
+            List<Hit> hits = new ArrayList<>(top.scoreDocs.length);
+            for (ScoreDoc doc : top.scoreDocs) {
+                Document document = fields.document(doc.doc);
+                hits.add(new Hit(UUID.fromString(document.get(MemoryIndex.ID)), UUID.fromString(document.get(MemoryIndex.REVISION)),
+                        document.get(MemoryIndex.SHA), score.applyAsDouble(doc.score)));
+            }
+            hits.sort(ORDER);
+            return hits;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

@@ -1,0 +1,111 @@
+package io.somastack.memory.internal;
+
+import static java.util.Objects.requireNonNull;
+
+import io.somastack.kernel.Clock;
+import io.somastack.kernel.Ids;
+import io.somastack.memory.Caller;
+import io.somastack.memory.Embedder;
+import io.somastack.memory.Fact;
+import io.somastack.memory.Recall;
+import io.somastack.memory.RecallMode;
+import io.somastack.memory.RecallQuery;
+import io.somastack.memory.RecallRecord;
+import io.somastack.store.AuditEntry;
+import io.somastack.store.GroupCommit;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import org.apache.lucene.search.IndexSearcher;
+
+/**
+ * The read path of recall: check the scopes, embed the query, search the index inside the
+ * caller's tenant and scopes, read the facts from PostgreSQL (which drops anything deleted or
+ * expired since it was indexed), and record exactly what is returned before returning it.
+ * Thread-safe.
+ */
+public final class Recalling {
+    private final Embedder embedder;
+    private final MemoryIndex index;
+    private final MemoryReads reads;
+    private final RecallLog recallLog;
+    private final GroupCommit commit;
+    private final Clock clock;
+    private final Ids ids;
+    private final MemoryMetrics metrics;
+
+    public Recalling(Embedder embedder, MemoryIndex index, MemoryReads reads, RecallLog recallLog, GroupCommit commit, Clock clock, Ids ids,
+            MemoryMetrics metrics) {
+        this.embedder = requireNonNull(embedder, "embedder is null");
+        this.index = requireNonNull(index, "index is null");
+        this.reads = requireNonNull(reads, "reads is null");
+        this.recallLog = requireNonNull(recallLog, "recallLog is null");
+        this.commit = requireNonNull(commit, "commit is null");
+        this.clock = requireNonNull(clock, "clock is null");
+        this.ids = requireNonNull(ids, "ids is null");
+        this.metrics = requireNonNull(metrics, "metrics is null");
+    }
+
+    public Recall recall(Caller caller, RecallQuery query) {
+        query.scopes().forEach(caller::requireRead);
+        Instant now = clock.now();
+        IndexFilter filter = new IndexFilter(caller.tenantId(), query.scopes(), query.tags(), query.from(), query.to(), Optional.of(now));
+        int depth = Math.min(Math.max(query.k() * 4, 40), 400);
+        float[] vector = query.mode() == RecallMode.KEYWORD ? null
+                : MemoryMetrics.time(metrics.recallEmbed(), () -> embedder.embed(query.query()));
+        List<Hit> ranked = MemoryMetrics.time(metrics.recallSearch(), () -> search(filter, query, vector, depth));
+        List<Fact> facts = MemoryMetrics.time(metrics.recallFetch(), () -> facts(caller, ranked, query.k(), now));
+        RecallRecord record = new RecallRecord(ids.next(), caller.keyId(), caller.actor(), caller.requestId(), now,
+                Vectors.sha256(query.query()), query.mode(), query.k(), query.scopes(),
+                facts.stream().map(fact -> new RecallRecord.Hit(fact.memoryId(), fact.revisionId(), fact.score())).toList());
+        Map<String, Object> filters = new LinkedHashMap<>();
+        filters.put("tags", query.tags());
+        query.from().ifPresent(from -> filters.put("from", from.toString()));
+        query.to().ifPresent(to -> filters.put("to", to.toString()));
+        MemoryMetrics.time(metrics.recallRecord(), () -> commit.execute(tx -> {
+            recallLog.insert(tx.handle(), caller.tenantId(), record, filters);
+            tx.audit(new AuditEntry(Optional.of(caller.tenantId()), caller.actor(), "memory.recall", record.id().toString(),
+                    caller.requestId(), Map.of("mode", query.mode().wireName(), "k", query.k(), "returned", facts.size())));
+            return null;
+        }));
+        return new Recall(record.id(), facts);
+    }
+
+    private List<Hit> search(IndexFilter filter, RecallQuery query, float[] vector, int depth) {
+        IndexSearcher searcher = index.acquire();
+        try {
+            IndexSearch search = new IndexSearch(index);
+            return switch (query.mode()) {
+                case VECTOR -> search.vector(searcher, filter, vector, depth);
+                case KEYWORD -> search.keyword(searcher, filter, query.query(), depth);
+                case HYBRID -> IndexSearch.fuse(search.vector(searcher, filter, vector, depth),
+                        search.keyword(searcher, filter, query.query(), depth));
+            };
+        } finally {
+            index.release(searcher);
+        }
+    }
+
+    /** The first {@code k} ranked hits that are still live in PostgreSQL, read in chunks. */
+    private List<Fact> facts(Caller caller, List<Hit> ranked, int k, Instant now) {
+        List<Fact> facts = new ArrayList<>(k);
+        int next = 0;
+        while (facts.size() < k && next < ranked.size()) {
+            List<Hit> chunk = ranked.subList(next, Math.min(ranked.size(), next + k - facts.size() + 2));
+            next += chunk.size();
+            Map<UUID, Fact> found = reads.facts(caller.tenantId(), chunk.stream().map(Hit::memoryId).toList(), now);
+            for (Hit hit : chunk) {
+                Fact fact = found.get(hit.memoryId());
+                if (fact != null && facts.size() < k) {
+                    facts.add(new Fact(fact.memoryId(), fact.revisionId(), hit.score(), fact.text(), fact.scope(), fact.tags(),
+                            fact.provenance(), fact.rememberedAt()));
+                }
+            }
+        }
+        return facts;
+    }
+}

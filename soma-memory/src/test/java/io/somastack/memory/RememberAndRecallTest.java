@@ -1,0 +1,110 @@
+package io.somastack.memory;
+
+import static io.somastack.memory.TestMemory.caller;
+import static io.somastack.memory.TestMemory.fact;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.somastack.kernel.TenantId;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import org.assertj.core.groups.Tuple;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+class RememberAndRecallTest {
+    private static TestMemory soma;
+
+    @BeforeAll
+    static void start() {
+        soma = TestMemory.start();
+    }
+
+    @AfterAll
+    static void stop() {
+        soma.close();
+    }
+
+    @Test
+    void recallsAFactRightAfterRememberingItInEveryMode() {
+        Caller caller = caller(TestMemory.tenant());
+        Scope ada = Scope.of("user", "ada");
+        soma.remember(caller, fact("Ada prefers green tea in the morning", ada));
+        Remembered rome = soma.remember(caller, fact("Ada's flight to Rome leaves on Friday at 9", ada));
+
+        for (RecallMode mode : RecallMode.values()) {
+            List<Fact> facts = soma.recall(caller, "When does Ada fly to Rome?", mode, ada);
+            assertThat(facts).as(mode.name()).isNotEmpty();
+            assertThat(facts.getFirst().memoryId()).as(mode.name()).isEqualTo(rome.memoryId());
+            assertThat(facts.getFirst().revisionId()).isEqualTo(rome.revisionId());
+            assertThat(facts.getFirst().provenance().reference()).contains("turn-1");
+        }
+    }
+
+    @Test
+    void aNearDuplicateInTheSameScopeBecomesARevision() {
+        Caller caller = caller(TestMemory.tenant());
+        Scope bob = Scope.of("user", "bob");
+        Remembered first = soma.remember(caller, fact("Bob's favourite colour is blue.", bob));
+        Remembered again = soma.remember(caller, fact("Bob's favourite colour is blue!", bob));
+        Remembered same = soma.remember(caller, fact("Bob's favourite colour is blue!", bob));
+        Remembered elsewhere = soma.remember(caller, fact("Bob's favourite colour is blue!", Scope.of("user", "bobby")));
+
+        assertThat(again.outcome()).isEqualTo(Remembered.Outcome.REVISED);
+        assertThat(again.memoryId()).isEqualTo(first.memoryId());
+        assertThat(same.outcome()).isEqualTo(Remembered.Outcome.UNCHANGED);
+        assertThat(same.revisionId()).isEqualTo(again.revisionId());
+        assertThat(elsewhere.outcome()).isEqualTo(Remembered.Outcome.CREATED);
+        StoredMemory stored = soma.memories().memory(caller, first.memoryId());
+        assertThat(stored.revisions()).extracting(revision -> revision.text().orElseThrow())
+                .containsExactly("Bob's favourite colour is blue.", "Bob's favourite colour is blue!");
+        assertThat(stored.currentRevisionId()).contains(again.revisionId());
+        assertThat(soma.recall(caller, "colour", RecallMode.KEYWORD, bob)).extracting(Fact::revisionId).containsExactly(again.revisionId());
+    }
+
+    @Test
+    void filtersByTagsTimeAndExpiry() {
+        Caller caller = caller(TestMemory.tenant());
+        Scope team = Scope.tenant();
+        NewMemory old = new NewMemory("The office moved to Lyon", team, List.of("office"),
+                new Provenance(SourceKind.DOCUMENT, Optional.of("https://wiki/office"), Optional.empty(),
+                        Optional.of(Instant.parse("2020-01-01T00:00:00Z"))), Optional.empty());
+        NewMemory recent = fact("The office coffee machine is broken", team, "office", "facilities");
+        NewMemory fleeting = new NewMemory("The office is closed today for cleaning", team, List.of("office"),
+                Provenance.of(SourceKind.AGENT), Optional.of(Duration.ofMillis(1)));
+        soma.memories().remember(caller, List.of(old, recent, fleeting), Optional.empty());
+
+        RecallQuery tagged = new RecallQuery("office", List.of(team), 10, List.of("facilities"), Optional.empty(), Optional.empty(),
+                RecallMode.KEYWORD);
+        assertThat(soma.memories().recall(caller, tagged).facts()).extracting(Fact::text).containsExactly("The office coffee machine is broken");
+        RecallQuery before2021 = new RecallQuery("office", List.of(team), 10, List.of(), Optional.empty(),
+                Optional.of(Instant.parse("2021-01-01T00:00:00Z")), RecallMode.HYBRID);
+        assertThat(soma.memories().recall(caller, before2021).facts()).extracting(Fact::text).containsExactly("The office moved to Lyon");
+        assertThat(soma.recall(caller, "office closed cleaning", RecallMode.HYBRID, team)).extracting(Fact::text)
+                .doesNotContain("The office is closed today for cleaning");
+    }
+
+    @Test
+    void recordsEachRecallWithExactlyTheRevisionsAndScoresReturned() {
+        TenantId tenant = TestMemory.tenant();
+        Caller caller = caller(tenant);
+        Scope scope = Scope.of("conversation", "c-1");
+        soma.memories().remember(caller, List.of(fact("The deploy runs every Tuesday", scope), fact("Deploys need two approvals", scope),
+                fact("The cafeteria serves pasta on Tuesday", scope)), Optional.empty());
+
+        Recall recall = soma.memories().recall(caller, RecallQuery.of("how do deploys work?", List.of(scope), 2, RecallMode.HYBRID));
+        RecallRecord record = soma.memories().recallRecord(caller, recall.id());
+
+        assertThat(recall.facts()).hasSize(2);
+        assertThat(record.results()).extracting(RecallRecord.Hit::memoryId, RecallRecord.Hit::revisionId, RecallRecord.Hit::score)
+                .containsExactlyElementsOf(recall.facts().stream()
+                        .map(fact -> Tuple.tuple(fact.memoryId(), fact.revisionId(), fact.score())).toList());
+        assertThat(record.actor()).isEqualTo(caller.actor());
+        assertThat(record.keyId()).isEqualTo(caller.keyId());
+        assertThat(record.querySha256()).hasSize(64).isNotEqualTo("how do deploys work?");
+        assertThat(record.scopes()).containsExactly(scope);
+        assertThat(soma.count("SELECT count(*) FROM audit_log WHERE action = 'memory.recall' AND subject = '" + recall.id() + "'")).isEqualTo(1);
+    }
+}
