@@ -173,7 +173,8 @@ public final class Main implements Runnable {
             @Option(names = "--name", description = "Key name")
             String name;
 
-            @Option(names = "--scope", description = "Scope (repeatable): *, models:invoke, usage:read, sessions:create")
+            @Option(names = "--scope", description = "Scope (repeatable): *, models:invoke, usage:read, sessions:create, memory:read, "
+                    + "memory:write, policy:read, policy:write, capsules:read, capsules:write, agent:<id> (restricts the key to that agent)")
             List<String> scopes;
 
             @Option(names = "--budget", description = "Monthly budget of this key in USD")
