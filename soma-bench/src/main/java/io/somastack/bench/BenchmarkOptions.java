@@ -14,19 +14,22 @@ import java.util.Locale;
  * @param rates target arrival rates in requests per second, run in this order
  * @param duration measured time per rate and path
  * @param warmup unmeasured time at the same rate before each measured window
+ * @param initialWarmup unmeasured time per path at the lowest rate before the first rate, so that
+ *     the JIT has compiled both paths before anything is measured
  * @param connections keep-alive connections of the load generator per path
  * @param p99LimitMillis the SomaStack p99 a rate must stay under to count as sustained
  * @param output where the Markdown report is written
  */
-record BenchmarkOptions(List<Integer> rates, Duration duration, Duration warmup, int connections, double p99LimitMillis,
-        Path output) {
+record BenchmarkOptions(List<Integer> rates, Duration duration, Duration warmup, Duration initialWarmup, int connections,
+        double p99LimitMillis, Path output) {
 
     static final String USAGE = """
-            Usage: GatewayOverheadBenchmark [--rates 500,2000,5000] [--duration 60s] [--warmup 10s]
+            Usage: GatewayOverheadBenchmark [--rates 500,2000,5000] [--duration 60s] [--warmup 10s] [--initial-warmup 30s]
                                             [--connections 128] [--p99-limit-ms 50] [--output FILE]
               --rates         target arrival rates in requests per second (default 500,2000,5000)
               --duration      measured time per rate and path: 60, 60s or 2m (default 60s)
               --warmup        unmeasured time at the same rate before each measured window (default 10s)
+              --initial-warmup  unmeasured time per path at the lowest rate before the first one (default 30s)
               --connections   keep-alive connections of the load generator per path (default 128)
               --p99-limit-ms  SomaStack p99 a rate must stay under to count as sustained (default 50)
               --output        Markdown report (default soma-bench/target/gateway-overhead.md)""";
@@ -40,8 +43,8 @@ record BenchmarkOptions(List<Integer> rates, Duration duration, Duration warmup,
         if (duration.isNegative() || duration.isZero()) {
             problems.add("--duration must be positive");
         }
-        if (warmup.isNegative()) {
-            problems.add("--warmup must not be negative");
+        if (warmup.isNegative() || initialWarmup.isNegative()) {
+            problems.add("--warmup and --initial-warmup must not be negative");
         }
         if (connections < 1 || connections > 10_000) {
             problems.add("--connections must be between 1 and 10000");
@@ -59,6 +62,7 @@ record BenchmarkOptions(List<Integer> rates, Duration duration, Duration warmup,
         List<Integer> rates = List.of(500, 2000, 5000);
         Duration duration = Duration.ofSeconds(60);
         Duration warmup = Duration.ofSeconds(10);
+        Duration initialWarmup = Duration.ofSeconds(30);
         int connections = 128;
         double p99LimitMillis = 50;
         Path output = defaultOutput();
@@ -81,6 +85,7 @@ record BenchmarkOptions(List<Integer> rates, Duration duration, Duration warmup,
                             .map(Integer::parseInt).toList();
                     case "--duration" -> duration = parseDuration(value);
                     case "--warmup" -> warmup = parseDuration(value);
+                    case "--initial-warmup" -> initialWarmup = parseDuration(value);
                     case "--connections" -> connections = Integer.parseInt(value.trim());
                     case "--p99-limit-ms" -> p99LimitMillis = Double.parseDouble(value.trim());
                     case "--output" -> output = Path.of(value);
@@ -93,7 +98,7 @@ record BenchmarkOptions(List<Integer> rates, Duration duration, Duration warmup,
         if (!problems.isEmpty()) {
             throw new IllegalArgumentException(String.join("\n", problems));
         }
-        return new BenchmarkOptions(rates, duration, warmup, connections, p99LimitMillis, output);
+        return new BenchmarkOptions(rates, duration, warmup, initialWarmup, connections, p99LimitMillis, output);
     }
 
     /** Seconds as {@code 60}, {@code 60s}, {@code 500ms} or {@code 2m}. */

@@ -86,6 +86,7 @@ public final class GatewayOverheadBenchmark {
                     soma.postgresDirectory());
 
             ResourceMeter meter = new ResourceMeter(Optional.of(soma.postgresDirectory()));
+            warmUp(List.of(direct, somaStack));
             for (int index = 0; index < options.rates().size(); index++) {
                 int rate = options.rates().get(index);
                 List<Target> order = index % 2 == 0 ? List.of(direct, somaStack) : List.of(somaStack, direct);
@@ -110,6 +111,29 @@ public final class GatewayOverheadBenchmark {
             throw new UncheckedIOException("Cannot write " + options.output(), e);
         }
         return report;
+    }
+
+    /** Runs both paths at the lowest rate, unmeasured, so that neither is measured while the JIT compiles it. */
+    private void warmUp(List<Target> targets) throws InterruptedException {
+        if (options.initialWarmup().isZero()) {
+            return;
+        }
+        int rate = options.rates().stream().mapToInt(Integer::intValue).min().orElseThrow();
+        out.printf("Initial warm-up, not measured: %d s per path at %d req/s%n", options.initialWarmup().toSeconds(), rate);
+        OpenLoopLoad.WindowListener ignore = new OpenLoopLoad.WindowListener() {
+            @Override
+            public void opened() {
+            }
+
+            @Override
+            public void closed() {
+            }
+        };
+        for (Target target : targets) {
+            new OpenLoopLoad(target, options.connections(), READ_TIMEOUT, OpenLoopLoad.DRAIN_TIMEOUT, out)
+                    .run(rate, Duration.ZERO, options.initialWarmup(), ignore);
+            Thread.sleep(PAUSE_BETWEEN_PHASES);
+        }
     }
 
     private PhaseResult measure(Target target, int rate, ResourceMeter meter, Optional<SomaStackInstance> soma)

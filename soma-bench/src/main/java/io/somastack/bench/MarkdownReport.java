@@ -34,9 +34,12 @@ final class MarkdownReport {
         markdown.append("""
                 ### Run of %s
 
-                %d s measured per rate and path after %d s of warm-up at the same rate; open-loop arrivals \
+                %d s measured per rate and path after %d s of warm-up at the same rate (and %d s per path at the \
+                lowest rate before the first); open-loop arrivals \
                 (latency from each request's scheduled start); %d keep-alive HTTP/1.1 connections per path; \
-                paths alternate in order from one rate to the next. "Achieved" counts the successful answers                 that arrived during the measured window; percentiles cover the successful requests scheduled in it;                 "Errors" are requests scheduled in it that failed or got no answer within %d s after it.
+                paths alternate in order from one rate to the next. "Achieved" counts the successful answers \
+                that arrived during the measured window; percentiles cover the successful requests scheduled in it; \
+                "Errors" are requests scheduled in it that failed or got no answer within %d s after it.
 
                 Machine: %d cores (`nproc`), %s, %.1f GiB RAM, %s. JDK: %s. JVM flags: %s.
                 One JVM hosts the load generator, the upstream and SomaStack, so "JVM CPU" is all three; \
@@ -44,7 +47,7 @@ final class MarkdownReport {
                 meanwhile (from `/proc/stat`); well above zero, it disturbed the run.
 
                 """.formatted(Instant.now().truncatedTo(ChronoUnit.SECONDS), options.duration().toSeconds(),
-                options.warmup().toSeconds(), options.connections(), OpenLoopLoad.DRAIN_TIMEOUT.toSeconds(), machine.cores(), machine.cpuModel(),
+                options.warmup().toSeconds(), options.initialWarmup().toSeconds(), options.connections(), OpenLoopLoad.DRAIN_TIMEOUT.toSeconds(), machine.cores(), machine.cpuModel(),
                 machine.memoryBytes() / (MEBIBYTE * 1024), machine.operatingSystem(), machine.jdk(),
                 machine.jvmArguments().isEmpty() ? "none" : "`" + String.join(" ", machine.jvmArguments()) + "`"));
 

@@ -16,6 +16,7 @@ class BenchmarkOptionsTest {
         assertThat(options.rates()).containsExactly(500, 2000, 5000);
         assertThat(options.duration()).isEqualTo(Duration.ofSeconds(60));
         assertThat(options.warmup()).isEqualTo(Duration.ofSeconds(10));
+        assertThat(options.initialWarmup()).isEqualTo(Duration.ofSeconds(30));
         assertThat(options.connections()).isEqualTo(128);
         assertThat(options.p99LimitMillis()).isEqualTo(50);
         assertThat(options.output().getFileName()).hasToString("gateway-overhead.md");
@@ -24,11 +25,12 @@ class BenchmarkOptionsTest {
     @Test
     void readsEveryFlagWithSpaceOrEquals() {
         BenchmarkOptions options = BenchmarkOptions.parse(List.of("--rates", "100, 200", "--duration=2m", "--warmup", "500ms",
-                "--connections=8", "--p99-limit-ms", "20", "--output", "/tmp/report.md"));
+                "--initial-warmup", "0", "--connections=8", "--p99-limit-ms", "20", "--output", "/tmp/report.md"));
 
         assertThat(options.rates()).containsExactly(100, 200);
         assertThat(options.duration()).isEqualTo(Duration.ofMinutes(2));
         assertThat(options.warmup()).isEqualTo(Duration.ofMillis(500));
+        assertThat(options.initialWarmup()).isZero();
         assertThat(options.connections()).isEqualTo(8);
         assertThat(options.p99LimitMillis()).isEqualTo(20);
         assertThat(options.output()).isEqualTo(Path.of("/tmp/report.md"));
