@@ -11,6 +11,8 @@ import java.util.Map;
  */
 public record RateLimits(Map<String, Limit> tiers, Limit perKey) {
     public static final Limit DEFAULT_TIER = new Limit(600, 1_000_000);
+    /** Bucket4j refills at most one token per nanosecond: 60 billion per minute. */
+    public static final long MAX_PER_MINUTE = 60_000_000_000L;
 
     public RateLimits {
         tiers = Map.copyOf(tiers);
@@ -32,16 +34,21 @@ public record RateLimits(Map<String, Limit> tiers, Limit perKey) {
                 return;
             }
             Limit base = tiers.getOrDefault(tier, DEFAULT_TIER);
-            tiers.put(tier, new Limit(settings.longValue("tiers." + tier + ".rpm", base.requestsPerMinute(), 0, Long.MAX_VALUE),
-                    settings.longValue("tiers." + tier + ".tpm", base.tokensPerMinute(), 0, Long.MAX_VALUE)));
+            tiers.put(tier, new Limit(settings.longValue("tiers." + tier + ".rpm", base.requestsPerMinute(), 0, MAX_PER_MINUTE),
+                    settings.longValue("tiers." + tier + ".tpm", base.tokensPerMinute(), 0, MAX_PER_MINUTE)));
         });
         configured.keySet().stream().filter(key -> !key.endsWith(".rpm") && !key.endsWith(".tpm"))
                 .forEach(key -> settings.problem("unknown config key 'tiers.%s' (use tiers.<tier>.rpm or .tpm)".formatted(key)));
-        Limit perKey = new Limit(settings.longValue("keys.rpm", 0, 0, Long.MAX_VALUE), settings.longValue("keys.tpm", 0, 0, Long.MAX_VALUE));
+        Limit perKey = new Limit(settings.longValue("keys.rpm", 0, 0, MAX_PER_MINUTE), settings.longValue("keys.tpm", 0, 0, MAX_PER_MINUTE));
         return new RateLimits(tiers, perKey);
     }
 
     /** One pair of limits; 0 disables that limit. */
     public record Limit(long requestsPerMinute, long tokensPerMinute) {
+        public Limit {
+            if (requestsPerMinute < 0 || tokensPerMinute < 0 || requestsPerMinute > MAX_PER_MINUTE || tokensPerMinute > MAX_PER_MINUTE) {
+                throw new IllegalArgumentException("rate limits must be between 0 (unlimited) and %d per minute".formatted(MAX_PER_MINUTE));
+            }
+        }
     }
 }

@@ -75,13 +75,21 @@ public final class Sessions {
             jdbi.useTransaction(handle -> {
                 handle.createUpdate("UPDATE signing_keys SET retired_at = :now WHERE retired_at IS NULL")
                         .bind("now", Timestamp.from(now)).execute();
-                handle.createUpdate("INSERT INTO signing_keys (kid, private_jwk, created_at) VALUES (:kid, :jwk, :now)")
-                        .bind("kid", key.getKeyID()).bind("jwk", key.toJSONString()).bind("now", Timestamp.from(now)).execute();
+                // Plain JDBC: JDBI's flight-recorder events record statement arguments, and this one is a private key.
+                try (var insert = handle.getConnection().prepareStatement(
+                        "INSERT INTO signing_keys (kid, private_jwk, created_at) VALUES (?, ?, ?)")) {
+                    insert.setString(1, key.getKeyID());
+                    insert.setString(2, key.toJSONString());
+                    insert.setTimestamp(3, Timestamp.from(now));
+                    insert.executeUpdate();
+                }
             });
             reload();
             return key.getKeyID();
         } catch (JOSEException e) {
             throw new IllegalStateException("Cannot generate a P-256 key", e);
+        } catch (java.sql.SQLException e) {
+            throw new IllegalStateException("Cannot store the new signing key: " + e.getMessage(), e);
         }
     }
 
