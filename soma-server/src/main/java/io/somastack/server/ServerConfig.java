@@ -5,6 +5,7 @@ import io.somastack.kernel.Settings;
 import io.somastack.memory.MemoryConfig;
 import io.somastack.metering.MeteringConfig;
 import io.somastack.models.ModelsConfig;
+import io.somastack.policy.PolicyConfig;
 import io.somastack.store.StoreConfig;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -25,7 +26,8 @@ public record ServerConfig(
         GatewayConfig gateway,
         ModelsConfig models,
         MeteringConfig metering,
-        MemoryConfig memory) {
+        MemoryConfig memory,
+        PolicyConfig policy) {
 
     public static ServerConfig from(Settings settings, Map<String, String> environment, Integer portOverride, Path dataDirectoryOverride) {
         Path dataDirectory = dataDirectoryOverride != null ? dataDirectoryOverride : Path.of(settings.string("data.dir", ".somastack"));
@@ -40,7 +42,8 @@ public record ServerConfig(
                 GatewayConfig.from(settings),
                 ModelsConfig.from(settings, environment),
                 MeteringConfig.from(settings),
-                MemoryConfig.from(settings, dataDirectory.toAbsolutePath().normalize()));
+                MemoryConfig.from(settings, dataDirectory.toAbsolutePath().normalize()),
+                PolicyConfig.from(settings));
         settings.validate();
         return config;
     }

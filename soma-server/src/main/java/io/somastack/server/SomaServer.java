@@ -29,6 +29,7 @@ import io.somastack.metering.PriceBook;
 import io.somastack.metering.UsageRoutes;
 import io.somastack.models.ModelRouter;
 import io.somastack.models.Models;
+import io.somastack.policy.Constitution;
 import io.somastack.store.AuditLog;
 import io.somastack.store.Database;
 import io.somastack.store.GroupCommit;
@@ -93,6 +94,7 @@ public final class SomaServer implements AutoCloseable {
                 config.defaultMaxTokens());
 
         Memory memory = track(Memory.create(config.memory(), database, commit, clock, ids, meters).start());
+        Constitution constitution = Constitution.create(config.policy(), database, commit, clock, ids);
 
         ScheduledExecutorService sweeper = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("budget-sweeper").daemon().factory());
         sweeper.scheduleWithFixedDelay(() -> {
@@ -131,6 +133,7 @@ public final class SomaServer implements AutoCloseable {
             web.routes.apiBuilder(new ModelRoutes(guard, modelGateway, database.jdbi()));
             web.routes.apiBuilder(new UsageRoutes(guard, ledger, clock));
             web.routes.apiBuilder(memory.routes(guard));
+            web.routes.apiBuilder(constitution.routes(guard));
             web.routes.exception(SomaException.class, problems::render);
             web.routes.exception(Exception.class, problems::renderUnexpected);
             web.routes.error(404, ctx -> notFound(ctx, problems));

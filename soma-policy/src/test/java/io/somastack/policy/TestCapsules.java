@@ -1,0 +1,96 @@
+package io.somastack.policy;
+
+import io.somastack.kernel.Json;
+import io.somastack.policy.internal.Hashes;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipOutputStream;
+import tools.jackson.databind.node.ArrayNode;
+import tools.jackson.databind.node.ObjectNode;
+
+/** Capsule bundles for tests, built on the real CycloneDX SBOMs in {@code src/test/resources/sbom}. */
+final class TestCapsules {
+    static final byte[] WASM = {0, 'a', 's', 'm', 1, 0, 0, 0};
+
+    private TestCapsules() {
+    }
+
+    static String manifest(String name, String version, String egress, String budget) {
+        return """
+                name: %s
+                version: %s
+                publisher: acme
+                description: Answers questions about the weather.
+                tags: [weather]
+                model:
+                  preferred: [gpt-4o-mini]
+                  capabilities: [chat, tools]
+                system_prompt: You forecast the weather.
+                tools:
+                  - name: forecast
+                    description: Fetches a forecast.
+                    input_schema: {type: object, properties: {city: {type: string}}, required: [city]}
+                    executor: {kind: http, url: "https://api.weather.example/forecast"}
+                memory:
+                  scopes: [user]
+                permissions:
+                  egress: [%s]
+                  max_budget_per_run_usd: "%s"
+                price_sku: weather-basic
+                """.formatted(name, version, egress, budget);
+    }
+
+    static String sbom(String fixture) {
+        try (InputStream in = TestCapsules.class.getResourceAsStream("/sbom/" + fixture)) {
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The files of a well-formed weather capsule with the clean npm SBOM. */
+    static Map<String, byte[]> files() {
+        return files(manifest("weather", "1.0.0", "api.weather.example", "0.50"), sbom("is-number.cdx.json"));
+    }
+
+    static Map<String, byte[]> files(String manifest, String sbom) {
+        Map<String, byte[]> files = new LinkedHashMap<>();
+        files.put("capsule.yaml", manifest.getBytes(StandardCharsets.UTF_8));
+        files.put("sbom.cdx.json", sbom.getBytes(StandardCharsets.UTF_8));
+        return files;
+    }
+
+    /** {@code sbom} with a file component for {@code path} carrying the SHA-256 of {@code content}. */
+    static String withFile(String sbom, String path, byte[] content) {
+        ObjectNode tree = (ObjectNode) Json.mapper().readTree(sbom);
+        ObjectNode component = ((ArrayNode) tree.get("components")).addObject();
+        component.put("type", "file");
+        component.put("name", path);
+        component.putArray("hashes").addObject().put("alg", "SHA-256").put("content", Hashes.sha256(content));
+        return Json.text(tree);
+    }
+
+    static byte[] bundle() {
+        return zip(files());
+    }
+
+    static byte[] zip(Map<String, byte[]> files) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (ZipOutputStream zip = new ZipOutputStream(out)) {
+            for (Map.Entry<String, byte[]> file : files.entrySet()) {
+                zip.putNextEntry(new ZipEntry(file.getKey()));
+                zip.write(file.getValue());
+                zip.closeEntry();
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out.toByteArray();
+    }
+}
