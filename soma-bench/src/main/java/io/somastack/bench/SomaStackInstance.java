@@ -61,10 +61,15 @@ final class SomaStackInstance implements AutoCloseable {
 
     /** Starts SomaStack against {@code upstreamBaseUrl} and makes the benchmark tenant and key. */
     static SomaStackInstance start(URI upstreamBaseUrl) {
+        return start(upstreamBaseUrl, "");
+    }
+
+    /** As {@link #start(URI)}, with more YAML configuration appended (e.g. memory quotas). */
+    static SomaStackInstance start(URI upstreamBaseUrl, String extraYaml) {
         Path dataDirectory;
         try {
             dataDirectory = Files.createTempDirectory("soma-bench");
-            Files.writeString(dataDirectory.resolve("soma.yaml"), CONFIG);
+            Files.writeString(dataDirectory.resolve("soma.yaml"), CONFIG + extraYaml);
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot create the data directory", e);
         }
@@ -107,6 +112,20 @@ final class SomaStackInstance implements AutoCloseable {
     /** The embedded PostgreSQL's data directory, to find its processes. */
     Path postgresDirectory() {
         return dataDirectory.resolve("postgres");
+    }
+
+    /** Posts {@code body} as the tenant and returns the answer, failing on anything but 2xx. */
+    JsonNode post(String path, Object body) {
+        HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:%d%s".formatted(port(), path)))
+                .timeout(Duration.ofSeconds(120))
+                .header("Authorization", "Bearer " + apiKey)
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofByteArray(Json.bytes(body))).build();
+        HttpResponse<String> response = send(request);
+        if (response.statusCode() / 100 != 2) {
+            throw new IllegalStateException("POST %s answered %d: %s".formatted(path, response.statusCode(), response.body()));
+        }
+        return Json.mapper().readTree(response.body());
     }
 
     /** The Prometheus text of {@code GET /metrics}. */
