@@ -22,9 +22,13 @@ import io.somastack.models.RouteTarget;
 import io.somastack.models.StreamSink;
 import io.somastack.store.AuditEntry;
 import io.somastack.store.GroupCommit;
+import io.somastack.store.Tx;
 import java.util.Comparator;
 import java.util.Optional;
+import java.util.function.BiConsumer;
 import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One metered model call, the way every caller gets it: reserve the worst case against the
@@ -34,7 +38,7 @@ import java.util.function.Function;
  * was generated. Thread-safe.
  */
 public final class ModelGateway {
-    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ModelGateway.class);
+    private static final Logger LOG = LoggerFactory.getLogger(ModelGateway.class);
 
     private final ModelRouter router;
     private final PriceBook priceBook;
@@ -81,7 +85,7 @@ public final class ModelGateway {
      * @param extraWrites more writes for the same transaction (e.g. the idempotent response)
      */
     public record Call(String requestId, Optional<String> idempotencyKey, AuditEntry audit,
-            java.util.function.BiConsumer<io.somastack.store.Tx, Billed> extraWrites) {
+            BiConsumer<Tx, Billed> extraWrites) {
     }
 
     private Billed run(Principal principal, ChatRequest request, Call call, Function<ChatRequest, ChatResult> invoke) {

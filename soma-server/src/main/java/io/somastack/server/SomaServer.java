@@ -3,8 +3,9 @@ package io.somastack.server;
 import static java.util.Objects.requireNonNull;
 
 import io.javalin.Javalin;
-import io.javalin.http.HandlerType;
+import io.javalin.http.Context;
 import io.javalin.json.JavalinJackson3;
+import io.micrometer.core.instrument.Tags;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.somastack.gateway.AdminRoutes;
@@ -34,6 +35,8 @@ import io.somastack.store.AuditLog;
 import io.somastack.store.Database;
 import io.somastack.store.GroupCommit;
 import io.somastack.store.Outbox;
+import io.somastack.store.OutboxRelay;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.Map;
@@ -75,6 +78,12 @@ public final class SomaServer implements AutoCloseable {
         AuditLog auditLog = new AuditLog(clock);
         GroupCommit commit = track(new GroupCommit(database.jdbi(), auditLog, new Outbox(clock, ids), config.store().commitBatchSize(), 2));
 
+        // Events reach in-process listeners through the relay; a Kafka relay reads the same rows in a cluster.
+        OutboxRelay relay = new OutboxRelay(database.dataSource(), Duration.ofMillis(200), 500);
+        relay.subscribe(event -> meters.counter("soma.outbox.dispatched", "type", event.type()).increment());
+        meters.gauge("soma.outbox.pending", relay, OutboxRelay::pending);
+        track(relay.start());
+
         Tenants tenants = new Tenants(database.jdbi(), database.dataSource(), clock, ids);
         Sessions sessions = new Sessions(database.jdbi(), clock, config.gateway().audience(), config.gateway().sessionLifetime()).start();
         OperatorKeys operatorKeys = new OperatorKeys(database.jdbi(), clock);
@@ -85,7 +94,7 @@ public final class SomaServer implements AutoCloseable {
         Problems problems = new Problems();
 
         ModelRouter router = track(Models.router(config.models(), clock));
-        router.circuitStates().keySet().forEach(provider -> meters.gauge("soma.provider.circuit.open", io.micrometer.core.instrument.Tags.of("provider", provider),
+        router.circuitStates().keySet().forEach(provider -> meters.gauge("soma.provider.circuit.open", Tags.of("provider", provider),
                 router, r -> "OPEN".equals(r.circuitStates().get(provider)) ? 1 : 0));
         PriceBook priceBook = new PriceBook(config.metering().prices());
         Ledger ledger = new Ledger(database.jdbi(), clock, ids);
@@ -156,13 +165,13 @@ public final class SomaServer implements AutoCloseable {
         return app;
     }
 
-    private static void notFound(io.javalin.http.Context ctx, Problems problems) {
+    private static void notFound(Context ctx, Problems problems) {
         if (!isProblem(ctx)) {
             problems.render(new SomaException(ErrorCode.NOT_FOUND, "No route %s %s".formatted(ctx.method(), ctx.path())), ctx);
         }
     }
 
-    private static boolean isProblem(io.javalin.http.Context ctx) {
+    private static boolean isProblem(Context ctx) {
         String type = ctx.res().getContentType();
         return type != null && type.startsWith(Problems.CONTENT_TYPE);
     }

@@ -169,9 +169,14 @@ class ChatCompletionsTest {
     }
 
     @Test
-    void metricsShowTokensAndLatencyHistograms() {
+    void metricsShowTokensAndLatencyHistogramsAndDispatchedEvents() throws InterruptedException {
         soma.post("/v1/chat/completions", key, chat(""));
         String metrics = soma.get("/metrics", null).body();
+        for (int attempt = 0; attempt < 50 && !metrics.contains("soma_outbox_dispatched_total{type=\"io.somastack.usage.recorded\"}"); attempt++) {
+            Thread.sleep(100);
+            metrics = soma.get("/metrics", null).body();
+        }
+        assertThat(metrics).contains("soma_outbox_dispatched_total{type=\"io.somastack.usage.recorded\"}");
         assertThat(metrics).contains("soma_tokens_total{").contains("http_server_requests_seconds_bucket{")
                 .contains("route=\"/v1/chat/completions\"").contains("soma_spend_usd_total{");
     }
