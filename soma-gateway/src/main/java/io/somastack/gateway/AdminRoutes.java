@@ -36,6 +36,7 @@ public final class AdminRoutes implements EndpointGroup {
     private final AuditLog auditLog;
     private final Jdbi jdbi;
     private final GatewayConfig config;
+    private final Idempotency idempotency;
 
     public AdminRoutes(Guard guard, Tenants tenants, GroupCommit commit, AuditLog auditLog, Jdbi jdbi, GatewayConfig config) {
         this.guard = requireNonNull(guard, "guard is null");
@@ -44,6 +45,7 @@ public final class AdminRoutes implements EndpointGroup {
         this.auditLog = requireNonNull(auditLog, "auditLog is null");
         this.jdbi = requireNonNull(jdbi, "jdbi is null");
         this.config = requireNonNull(config, "config is null");
+        this.idempotency = new Idempotency(jdbi);
     }
 
     @Override
@@ -70,8 +72,16 @@ public final class AdminRoutes implements EndpointGroup {
         }
         String region = Optional.ofNullable(request.homeRegion()).orElse(config.region());
         Optional<Money> budget = budget(request.monthlyBudget());
-        Tenant tenant = commit.execute(tx -> tenants.create(tx, request.name(), tier, region, budget, "operator", Edge.requestId(ctx)));
-        ctx.status(201).json(tenantView(tenant));
+        Optional<Idempotency.Request> keyed = idempotency.of(ctx, Idempotency.OPERATOR);
+        if (idempotency.replay(ctx, keyed)) {
+            return;
+        }
+        byte[] answer = commit.execute(tx -> {
+            byte[] body = Json.bytes(tenantView(tenants.create(tx, request.name(), tier, region, budget, "operator", Edge.requestId(ctx))));
+            idempotency.remember(tx, keyed, 201, body);
+            return body;
+        });
+        ctx.status(201).contentType("application/json").result(answer);
     }
 
     private void listTenants(Context ctx) {
@@ -93,7 +103,16 @@ public final class AdminRoutes implements EndpointGroup {
             throw new SomaException(ErrorCode.INVALID_REQUEST, "name must be 1-100 letters, digits, spaces, '.', '_' or '-'");
         }
         Optional<Money> budget = budget(request.monthlyBudget());
-        Tenants.CreatedKey created = commit.execute(tx -> tenants.createKey(tx, tenantId, name, scopes, budget, "operator", Edge.requestId(ctx)));
+        Optional<Idempotency.Request> keyed = idempotency.of(ctx, Idempotency.OPERATOR);
+        if (idempotency.replay(ctx, keyed)) {
+            return;
+        }
+        // The secret is never stored, not even for a replay: a retry gets the key's metadata only.
+        Tenants.CreatedKey created = commit.execute(tx -> {
+            Tenants.CreatedKey made = tenants.createKey(tx, tenantId, name, scopes, budget, "operator", Edge.requestId(ctx));
+            idempotency.remember(tx, keyed, 201, Json.bytes(keyView(made.key())));
+            return made;
+        });
         Map<String, Object> view = keyView(created.key());
         view.put("key", created.secret());
         ctx.status(201).json(view);

@@ -11,6 +11,7 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.somastack.gateway.AdminRoutes;
 import io.somastack.gateway.Edge;
 import io.somastack.gateway.Guard;
+import io.somastack.gateway.Idempotency;
 import io.somastack.gateway.BucketRateLimiter;
 import io.somastack.gateway.OperatorKeys;
 import io.somastack.gateway.Problems;
@@ -139,7 +140,7 @@ public final class SomaServer implements AutoCloseable {
             web.routes.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8").result(meters.scrape()));
             web.routes.apiBuilder(new AdminRoutes(guard, tenants, commit, auditLog, database.jdbi(), config.gateway()));
             web.routes.apiBuilder(new SessionRoutes(guard, sessions, config.gateway()));
-            web.routes.apiBuilder(new ModelRoutes(guard, modelGateway, database.jdbi()));
+            web.routes.apiBuilder(new ModelRoutes(guard, modelGateway, new Idempotency(database.jdbi())));
             web.routes.apiBuilder(new UsageRoutes(guard, ledger, clock));
             web.routes.apiBuilder(memory.routes(guard));
             web.routes.apiBuilder(constitution.routes(guard));

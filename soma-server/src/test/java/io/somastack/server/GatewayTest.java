@@ -77,6 +77,26 @@ class GatewayTest {
     }
 
     @Test
+    void adminCreatesHonourIdempotencyKeysAndNeverStoreTheKeySecret() {
+        String body = "{\"name\":\"retry-tenant\"}";
+        TestServer.Response first = soma.post("/v1/admin/tenants", ADMIN_KEY, body, "Idempotency-Key", "create-retry-tenant");
+        TestServer.Response second = soma.post("/v1/admin/tenants", ADMIN_KEY, body, "Idempotency-Key", "create-retry-tenant");
+
+        assertThat(second.status()).isEqualTo(201);
+        assertThat(second.body()).isEqualTo(first.body());
+        assertThat(second.header("Idempotent-Replayed")).isEqualTo("true");
+        assertProblem(soma.post("/v1/admin/tenants", ADMIN_KEY, "{\"name\":\"other\"}", "Idempotency-Key", "create-retry-tenant"),
+                409, "idempotency-key-reused");
+
+        String tenant = first.json().get("id").asString();
+        TestServer.Response key = soma.post("/v1/admin/tenants/" + tenant + "/keys", ADMIN_KEY, "{}", "Idempotency-Key", "key-1");
+        TestServer.Response replayedKey = soma.post("/v1/admin/tenants/" + tenant + "/keys", ADMIN_KEY, "{}", "Idempotency-Key", "key-1");
+        assertThat(replayedKey.json().get("id").asString()).isEqualTo(key.json().get("id").asString());
+        assertThat(replayedKey.json().has("key")).as("the secret is shown once, even to a retry").isFalse();
+        assertThat(soma.get("/v1/admin/tenants/" + tenant + "/keys", ADMIN_KEY).json().get("data").size()).isEqualTo(1);
+    }
+
+    @Test
     void adminRoutesNeedTheOperatorKey() {
         assertProblem(soma.get("/v1/admin/tenants", null), 401, "missing-credentials");
         assertProblem(soma.get("/v1/admin/tenants", key), 403, "admin-required");
