@@ -31,6 +31,7 @@ import io.somastack.metering.PriceBook;
 import io.somastack.metering.UsageRoutes;
 import io.somastack.models.ModelRouter;
 import io.somastack.models.Models;
+import io.somastack.models.ProviderKind;
 import io.somastack.policy.Constitution;
 import io.somastack.store.AuditLog;
 import io.somastack.store.Database;
@@ -98,6 +99,7 @@ public final class SomaServer implements AutoCloseable {
         router.circuitStates().keySet().forEach(provider -> meters.gauge("soma.provider.circuit.open", Tags.of("provider", provider),
                 router, r -> "OPEN".equals(r.circuitStates().get(provider)) ? 1 : 0));
         PriceBook priceBook = new PriceBook(config.metering().prices());
+        warnAboutUnpricedModels(config, router, priceBook);
         Ledger ledger = new Ledger(database.jdbi(), clock, ids);
         Budgets budgets = new Budgets(database.asyncCommitDataSource(), clock, ids, config.metering().reservationTtl(), meters);
         ModelGateway modelGateway = new ModelGateway(router, priceBook, budgets, ledger, commit, rateLimiter, meters, clock,
@@ -164,6 +166,16 @@ public final class SomaServer implements AutoCloseable {
                 config.gateway().region(), config.store().describe(), router.models().stream().map(model -> model.id()).toList(),
                 (System.nanoTime() - started) / 1_000_000);
         return app;
+    }
+
+    /** A remote model without a price is billed at zero: say so once, at start-up. */
+    private static void warnAboutUnpricedModels(ServerConfig config, ModelRouter router, PriceBook priceBook) {
+        for (var model : router.models()) {
+            boolean remote = config.models().provider(model.ownedBy()).map(provider -> provider.kind() != ProviderKind.LOCAL).orElse(false);
+            if (remote && !priceBook.knows(model.id()) && !priceBook.knows(model.ownedBy() + "/" + model.id())) {
+                LOG.warn("Model {} of provider {} has no price in the price book: its calls are billed at zero", model.id(), model.ownedBy());
+            }
+        }
     }
 
     private static void notFound(Context ctx, Problems problems) {
