@@ -117,6 +117,6 @@ public final class BundleReader {
     }
 
     private static SomaException refused(String reason) {
-        return new SomaException(ErrorCode.INVALID_REQUEST, "Capsule bundle refused: " + reason, Map.of("reason", reason));
+        return new SomaException(ErrorCode.BUNDLE_INVALID, "Capsule bundle refused: " + reason, Map.of("reason", reason));
     }
 }

@@ -56,8 +56,8 @@ class PolicyRoutesTest {
         assertThat(gateway.send("GET", "/v1/policies/signed?version=1", key, null).json().get("validations").get(0).get("expression").asString())
                 .isEqualTo("signatures.count > 0");
 
-        assertProblem(gateway.send("POST", "/v1/policies", key, policy("broken", "capsule.name ==")), 400, "invalid-request", "does not compile");
-        assertProblem(gateway.send("POST", "/v1/policies", key, policy("not-bool", "capsule.name + '!'")), 400, "invalid-request", "does not compile");
+        assertProblem(gateway.send("POST", "/v1/policies", key, policy("broken", "capsule.name ==")), 400, "policy-invalid", "does not compile");
+        assertProblem(gateway.send("POST", "/v1/policies", key, policy("not-bool", "capsule.name + '!'")), 400, "policy-invalid", "does not compile");
         assertProblem(gateway.send("POST", "/v1/policies", key, "{\"name\": \"x\", \"kind\": \"admission\", \"validations\": [], \"extra\": 1}"), 400,
                 "unknown-field", "extra");
         assertProblem(gateway.send("POST", "/v1/policies", key, policy("signed", "true")), 409, "conflict", "exists");
@@ -113,7 +113,7 @@ class PolicyRoutesTest {
         String encodedKeyId = java.net.URLEncoder.encode(publisher.keyId(), java.nio.charset.StandardCharsets.UTF_8);
         assertThat(gateway.send("DELETE", "/v1/policy/trusted-keys/" + encodedKeyId, key, null).json().get("revoked_at").isNull()).isFalse();
         assertThat(gateway.send("GET", "/v1/policy/trusted-keys", key, null).json().get("data").get(0).get("revoked_at").isNull()).isFalse();
-        assertProblem(gateway.send("POST", "/v1/policy/admissions", key, admission(TestCapsules.bundle(), publisher)), 400, "invalid-request", "revoked");
+        assertProblem(gateway.send("POST", "/v1/policy/admissions", key, admission(TestCapsules.bundle(), publisher)), 400, "signature-refused", "revoked");
         assertThat(gateway.send("GET", "/v1/decisions", key, null).json().get("data").size()).isEqualTo(2);
     }
 

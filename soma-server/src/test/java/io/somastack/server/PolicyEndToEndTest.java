@@ -20,7 +20,7 @@ class PolicyEndToEndTest {
             TestServer.Response created = soma.post("/v1/policies", key, SIGNED);
 
             assertThat(created.status()).as(created.body()).isEqualTo(201);
-            assertProblem(soma.post("/v1/policies", key, SIGNED.replace("signatures.count > 0", "capsule.name ==")), 400, "invalid-request");
+            assertProblem(soma.post("/v1/policies", key, SIGNED.replace("signatures.count > 0", "capsule.name ==")), 400, "policy-invalid");
             assertThat(soma.get("/v1/policies", key).json().get("data").size()).isEqualTo(1);
             assertThat(soma.get("/v1/policies", otherKey).json().get("data").size()).isZero();
             String readOnly = soma.key(soma.tenant("policy-reader", ""), "{\"scopes\":[\"policy:read\"]}");

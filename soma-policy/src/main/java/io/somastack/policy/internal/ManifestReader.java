@@ -53,7 +53,7 @@ public final class ManifestReader {
             problems.add("%s: %s".formatted(error.getInstanceLocation(), error.getMessage()));
         }
         if (!problems.isEmpty()) {
-            throw new SomaException(ErrorCode.INVALID_REQUEST, "Capsule bundle refused: capsule.yaml does not match the manifest schema: "
+            throw new SomaException(ErrorCode.MANIFEST_INVALID, "Capsule bundle refused: capsule.yaml does not match the manifest schema: "
                     + String.join("; ", problems), Map.of("reason", "manifest schema", "errors", problems));
         }
         for (JsonNode tool : tree.path("tools")) {

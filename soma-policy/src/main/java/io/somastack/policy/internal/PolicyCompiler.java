@@ -63,7 +63,7 @@ public final class PolicyCompiler {
                     .ifPresent(validations::add);
         }
         if (!errors.isEmpty()) {
-            throw new SomaException(ErrorCode.INVALID_REQUEST, "Policy %s does not compile: %s".formatted(definition.name(), String.join("; ", errors)),
+            throw new SomaException(ErrorCode.POLICY_INVALID, "Policy %s does not compile: %s".formatted(definition.name(), String.join("; ", errors)),
                     Map.of("errors", errors));
         }
         return new CompiledPolicy(policy, conditions, validations);

@@ -96,6 +96,6 @@ public final class SafeZip {
     }
 
     static SomaException refused(String reason) {
-        return new SomaException(ErrorCode.INVALID_REQUEST, "Capsule bundle refused: " + reason, java.util.Map.of("reason", reason));
+        return new SomaException(ErrorCode.BUNDLE_INVALID, "Capsule bundle refused: " + reason, java.util.Map.of("reason", reason));
     }
 }

@@ -69,7 +69,7 @@ public final class SbomReader {
             }
         }
         if (!problems.isEmpty()) {
-            throw new SomaException(ErrorCode.INVALID_REQUEST, "Capsule bundle refused: sbom.cdx.json is not valid CycloneDX %s: %s"
+            throw new SomaException(ErrorCode.SBOM_INVALID, "Capsule bundle refused: sbom.cdx.json is not valid CycloneDX %s: %s"
                     .formatted(specVersion, String.join("; ", problems)), Map.of("reason", "invalid sbom", "errors", problems));
         }
         Bom bom;

@@ -80,6 +80,6 @@ public final class Signers {
     }
 
     private static SomaException refused(String detail, String reason) {
-        return new SomaException(ErrorCode.INVALID_REQUEST, "Capsule bundle refused: " + detail, Map.of("reason", reason));
+        return new SomaException(ErrorCode.SIGNATURE_REFUSED, "Capsule bundle refused: " + detail, Map.of("reason", reason));
     }
 }
