@@ -20,7 +20,11 @@ for await (const chunk of stream) {
   if (chunk.usage) usage = chunk.usage;
 }
 
+// The client asks for base64 and decodes it itself.
+const embedded = await client.embeddings.create({ model: 'all-minilm-l6-v2-q', input: ['Once upon a time'] });
+
 console.log(JSON.stringify({
+  embedding: { dimensions: embedded.data[0].embedding.length, usage: embedded.usage },
   plain: { object: completion.object, content: completion.choices[0].message.content, usage: completion.usage },
   streamed: { chunks, text, usage },
 }));

@@ -17,4 +17,14 @@ public interface Embedder {
 
     /** Embeds many texts; faster than one by one. Results are in input order. */
     List<float[]> embedAll(List<String> texts);
+
+    /** As {@link #embedAll}, with the number of tokens the model read (for metering). */
+    Counted embedCounted(List<String> texts);
+
+    /** Vectors in input order and the tokens the model read to make them. */
+    record Counted(List<float[]> vectors, long tokens) {
+        public Counted {
+            vectors = List.copyOf(vectors);
+        }
+    }
 }

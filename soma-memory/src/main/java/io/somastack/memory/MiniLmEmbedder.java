@@ -41,4 +41,15 @@ public final class MiniLmEmbedder implements Embedder {
         List<Embedding> embeddings = model.embedAll(segments).content();
         return embeddings.stream().map(embedding -> Vectors.normalized(embedding.vector())).toList();
     }
+
+    @Override
+    public Counted embedCounted(List<String> texts) {
+        var response = model.embedAll(texts.stream().map(TextSegment::from).toList());
+        List<float[]> vectors = response.content().stream().map(embedding -> Vectors.normalized(embedding.vector())).toList();
+        Integer tokens = response.tokenUsage() == null ? null : response.tokenUsage().inputTokenCount();
+        if (tokens == null) {
+            throw new IllegalStateException("The embedding model did not report its token count");
+        }
+        return new Counted(vectors, tokens);
+    }
 }

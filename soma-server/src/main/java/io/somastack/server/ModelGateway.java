@@ -27,6 +27,7 @@ import java.util.Comparator;
 import java.util.Optional;
 import java.util.function.BiConsumer;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -67,16 +68,20 @@ public final class ModelGateway {
         return router;
     }
 
-    /** A call and what it was billed. */
-    public record Billed(ChatResult result, Ledger.Entry entry) {
+    /** A call's result and what it was billed. */
+    public record Billed<T>(T result, Ledger.Entry entry) {
     }
 
-    public Billed complete(Principal principal, ChatRequest request, Call call) {
-        return run(principal, request, call, router::complete);
+    /** What served a call and the tokens it used, as the ledger records them. */
+    public record Served(String provider, String upstreamModel, long inputTokens, long outputTokens, boolean estimated) {
     }
 
-    public Billed stream(Principal principal, ChatRequest request, Call call, StreamSink sink) {
-        return run(principal, request, call, chat -> router.stream(chat, sink));
+    public Billed<ChatResult> complete(Principal principal, ChatRequest request, Call<ChatResult> call) {
+        return chat(principal, request, call, router::complete);
+    }
+
+    public Billed<ChatResult> stream(Principal principal, ChatRequest request, Call<ChatResult> call, StreamSink sink) {
+        return chat(principal, request, call, chat -> router.stream(chat, sink));
     }
 
     /**
@@ -84,31 +89,42 @@ public final class ModelGateway {
      *
      * @param extraWrites more writes for the same transaction (e.g. the idempotent response)
      */
-    public record Call(String requestId, Optional<String> idempotencyKey, AuditEntry audit,
-            BiConsumer<Tx, Billed> extraWrites) {
+    public record Call<T>(String requestId, Optional<String> idempotencyKey, AuditEntry audit, BiConsumer<Tx, Billed<T>> extraWrites) {
     }
 
-    private Billed run(Principal principal, ChatRequest request, Call call, Function<ChatRequest, ChatResult> invoke) {
+    private Billed<ChatResult> chat(Principal principal, ChatRequest request, Call<ChatResult> call,
+            Function<ChatRequest, ChatResult> invoke) {
         Route route = router.route(request.model());
+        return meter(principal, route.model(), worstCase(route, request), call, () -> invoke.apply(request),
+                result -> new Served(result.provider(), result.model(), result.usage().inputTokens(), result.usage().outputTokens(),
+                        result.usage().estimated()));
+    }
+
+    /**
+     * Meters any model call (chat, embeddings): reserve {@code worstCase}, invoke, then write the
+     * usage record, the audit entry and {@code call}'s extra writes in one durable transaction,
+     * settle, and charge the token rate limit. A failed call releases its reservation.
+     */
+    public <T> Billed<T> meter(Principal principal, String alias, Money worstCase, Call<T> call, Supplier<T> invoke,
+            Function<T, Served> served) {
         Reservation reservation = budgets.reserve(principal.tenant().id(), principal.keyId(), principal.tenant().monthlyBudget(),
-                principal.keyBudget(), worstCase(route, request));
-        ChatResult result;
+                principal.keyBudget(), worstCase);
+        T result;
         try {
-            result = invoke.apply(request);
+            result = invoke.get();
         } catch (RuntimeException e) {
             budgets.release(reservation);
             if (e instanceof SomaException soma) {
-                meters.counter("soma.provider.errors", "model", route.model(), "code", soma.code().name()).increment();
+                meters.counter("soma.provider.errors", "model", alias, "code", soma.code().name()).increment();
             }
             throw e;
         }
-        Price price = price(route.model(), result.provider(), result.model());
-        UsageRecord usage = new UsageRecord(principal.tenant().id(), principal.keyId(), call.requestId(), call.idempotencyKey(),
-                route.model(), result.provider(), result.model(), result.usage().inputTokens(), result.usage().outputTokens(),
-                result.usage().estimated(), price);
-        Billed billed = commit.execute(tx -> {
-            Ledger.Entry entry = ledger.record(tx, usage, reservation.id());
-            Billed done = new Billed(result, entry);
+        Served usage = served.apply(result);
+        Price price = price(alias, usage.provider(), usage.upstreamModel());
+        UsageRecord record = new UsageRecord(principal.tenant().id(), principal.keyId(), call.requestId(), call.idempotencyKey(),
+                alias, usage.provider(), usage.upstreamModel(), usage.inputTokens(), usage.outputTokens(), usage.estimated(), price);
+        Billed<T> billed = commit.execute(tx -> {
+            Billed<T> done = new Billed<>(result, ledger.record(tx, record, reservation.id()));
             tx.audit(call.audit());
             call.extraWrites().accept(tx, done);
             return done;
@@ -118,12 +134,17 @@ public final class ModelGateway {
         } else {
             budgets.release(reservation);
         }
-        rateLimiter.charge(principal, (long) result.usage().inputTokens() + result.usage().outputTokens());
+        rateLimiter.charge(principal, usage.inputTokens() + usage.outputTokens());
         String tenant = principal.tenant().id().toString();
-        meters.counter("soma.tokens", "tenant", tenant, "model", route.model(), "direction", "input").increment(result.usage().inputTokens());
-        meters.counter("soma.tokens", "tenant", tenant, "model", route.model(), "direction", "output").increment(result.usage().outputTokens());
-        meters.counter("soma.spend.usd", "tenant", tenant, "model", route.model()).increment(billed.entry().cost().amount().doubleValue());
+        meters.counter("soma.tokens", "tenant", tenant, "model", alias, "direction", "input").increment(usage.inputTokens());
+        meters.counter("soma.tokens", "tenant", tenant, "model", alias, "direction", "output").increment(usage.outputTokens());
+        meters.counter("soma.spend.usd", "tenant", tenant, "model", alias).increment(billed.entry().cost().amount().doubleValue());
         return billed;
+    }
+
+    /** The price of {@code tokens} of input to {@code model} by {@code provider}, for worst-case reservations. */
+    public Money inputCost(String alias, String provider, String model, long tokens) {
+        return price(alias, provider, model).cost(tokens, 0);
     }
 
     /** The ledger row is durable; if settling fails now, the sweeper settles it from the ledger later. */

@@ -13,6 +13,7 @@ import io.somastack.gateway.Principal;
 import io.somastack.kernel.Json;
 import io.somastack.models.ChatChunk;
 import io.somastack.models.ChatRequest;
+import io.somastack.models.ChatResult;
 import io.somastack.models.ModelList;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -59,17 +60,17 @@ public final class ModelRoutes implements EndpointGroup {
         Optional<String> idempotencyKey = keyed.map(Idempotency.Request::key);
         var audit = Edge.auditEntry(ctx, principal, Map.of("model", request.model(), "stream", request.streaming()));
         if (request.streaming()) {
-            stream(ctx, principal, request, new ModelGateway.Call(Edge.requestId(ctx), idempotencyKey, audit, (tx, billed) -> { }));
+            stream(ctx, principal, request, new ModelGateway.Call<>(Edge.requestId(ctx), idempotencyKey, audit, (tx, billed) -> { }));
             return;
         }
-        ModelGateway.Billed billed = models.complete(principal, request, new ModelGateway.Call(Edge.requestId(ctx), idempotencyKey, audit,
+        ModelGateway.Billed<ChatResult> billed = models.complete(principal, request, new ModelGateway.Call<>(Edge.requestId(ctx), idempotencyKey, audit,
                 (tx, done) -> idempotency.remember(tx, keyed, 200, Json.bytes(done.result().completion()))));
         ctx.header("X-Soma-Ledger-Id", billed.entry().id().toString());
         ctx.header("X-Soma-Cost", billed.entry().cost().toPlainString());
         ctx.contentType("application/json").result(Json.bytes(billed.result().completion()));
     }
 
-    private void stream(Context ctx, Principal principal, ChatRequest request, ModelGateway.Call call) {
+    private void stream(Context ctx, Principal principal, ChatRequest request, ModelGateway.Call<ChatResult> call) {
         var response = ctx.res();
         boolean includeUsage = request.includeUsage();
         OutputStream[] out = new OutputStream[1];

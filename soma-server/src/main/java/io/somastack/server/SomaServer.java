@@ -24,7 +24,9 @@ import io.somastack.kernel.ErrorCode;
 import io.somastack.kernel.Ids;
 import io.somastack.kernel.Json;
 import io.somastack.kernel.SomaException;
+import io.somastack.memory.Embedder;
 import io.somastack.memory.Memory;
+import io.somastack.memory.MiniLmEmbedder;
 import io.somastack.metering.Budgets;
 import io.somastack.metering.Ledger;
 import io.somastack.metering.PriceBook;
@@ -105,7 +107,9 @@ public final class SomaServer implements AutoCloseable {
         ModelGateway modelGateway = new ModelGateway(router, priceBook, budgets, ledger, commit, rateLimiter, meters, clock,
                 config.defaultMaxTokens());
 
-        Memory memory = track(Memory.create(config.memory(), database, commit, clock, ids, meters).start());
+        Idempotency idempotency = new Idempotency(database.jdbi());
+        Embedder embedder = new MiniLmEmbedder();
+        Memory memory = track(Memory.create(config.memory(), database, commit, clock, ids, meters, embedder).start());
         Constitution constitution = Constitution.create(config.policy(), database, commit, clock, ids);
 
         ScheduledExecutorService sweeper = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("budget-sweeper").daemon().factory());
@@ -142,7 +146,8 @@ public final class SomaServer implements AutoCloseable {
             web.routes.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8").result(meters.scrape()));
             web.routes.apiBuilder(new AdminRoutes(guard, tenants, commit, auditLog, database.jdbi(), config.gateway()));
             web.routes.apiBuilder(new SessionRoutes(guard, sessions, config.gateway()));
-            web.routes.apiBuilder(new ModelRoutes(guard, modelGateway, new Idempotency(database.jdbi())));
+            web.routes.apiBuilder(new ModelRoutes(guard, modelGateway, idempotency));
+            web.routes.apiBuilder(new EmbeddingRoutes(guard, modelGateway, embedder, idempotency));
             web.routes.apiBuilder(new UsageRoutes(guard, ledger, clock));
             web.routes.apiBuilder(memory.routes(guard));
             web.routes.apiBuilder(constitution.routes(guard));

@@ -37,7 +37,9 @@ class OpenAiNodeClientTest {
             assertThat(seen.get("streamed").get("chunks").asInt()).isGreaterThan(1);
             JsonNode plainUsage = seen.get("plain").get("usage");
             JsonNode streamedUsage = seen.get("streamed").get("usage");
-            JsonNode ledger = soma.get("/v1/usage?group_by=model", key).json().get("data").get(0);
+            assertThat(seen.get("embedding").get("dimensions").asInt()).isEqualTo(384);
+            JsonNode ledger = soma.get("/v1/usage?group_by=model", key).json().get("data").get(1);
+            assertThat(ledger.get("model").asString()).isEqualTo("local");
             assertThat(ledger.get("calls").asLong()).isEqualTo(2);
             assertThat(ledger.get("input_tokens").asLong())
                     .isEqualTo(plainUsage.get("prompt_tokens").asLong() + streamedUsage.get("prompt_tokens").asLong());
