@@ -45,6 +45,8 @@ import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -75,12 +77,19 @@ public final class SomaServer implements AutoCloseable {
 
     private Javalin build(ServerConfig config, Clock clock) {
         long started = System.nanoTime();
+        // The embedding model takes about a second to load: load it while the database starts.
+        Executor background = Thread::startVirtualThread;
+        CompletableFuture<Embedder> loadingEmbedder = CompletableFuture.supplyAsync(MiniLmEmbedder::new, background);
         Ids ids = new Ids(clock);
         PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
 
         Database database = track(new Database(config.store()).start());
         AuditLog auditLog = new AuditLog(clock);
         GroupCommit commit = track(new GroupCommit(database.jdbi(), auditLog, new Outbox(clock, ids), config.store().commitBatchSize(), 2));
+
+        // Compiling the policy machinery takes about half a second: do it while the rest is wired.
+        CompletableFuture<Constitution> loadingConstitution = CompletableFuture.supplyAsync(
+                () -> Constitution.create(config.policy(), database, commit, clock, ids), background);
 
         // Events reach in-process listeners through the relay; a Kafka relay reads the same rows in a cluster.
         OutboxRelay relay = new OutboxRelay(database.dataSource(), Duration.ofMillis(200), 500);
@@ -108,9 +117,9 @@ public final class SomaServer implements AutoCloseable {
                 config.defaultMaxTokens());
 
         Idempotency idempotency = new Idempotency(database.jdbi());
-        Embedder embedder = new MiniLmEmbedder();
+        Embedder embedder = join(loadingEmbedder);
         Memory memory = track(Memory.create(config.memory(), database, commit, clock, ids, meters, embedder).start());
-        Constitution constitution = Constitution.create(config.policy(), database, commit, clock, ids);
+        Constitution constitution = join(loadingConstitution);
 
         ScheduledExecutorService sweeper = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("budget-sweeper").daemon().factory());
         sweeper.scheduleWithFixedDelay(() -> {
@@ -171,6 +180,18 @@ public final class SomaServer implements AutoCloseable {
                 config.gateway().region(), config.store().describe(), router.models().stream().map(model -> model.id()).toList(),
                 (System.nanoTime() - started) / 1_000_000);
         return app;
+    }
+
+    /** The value of a start-up task, with its own exception rather than a wrapper. */
+    private static <T> T join(CompletableFuture<T> task) {
+        try {
+            return task.join();
+        } catch (java.util.concurrent.CompletionException e) {
+            if (e.getCause() instanceof RuntimeException cause) {
+                throw cause;
+            }
+            throw e;
+        }
     }
 
     /** A remote model without a price is billed at zero: say so once, at start-up. */
