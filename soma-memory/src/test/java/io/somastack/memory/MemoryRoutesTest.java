@@ -2,6 +2,7 @@ package io.somastack.memory;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.somastack.gateway.TestGateway;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -14,7 +15,7 @@ class MemoryRoutesTest {
     @BeforeAll
     static void start() {
         soma = TestMemory.start();
-        gateway = new TestGateway(soma);
+        gateway = new TestGateway(soma.database, soma.commit, soma.clock, soma.ids, soma.meters, soma.memory::routes);
     }
 
     @AfterAll

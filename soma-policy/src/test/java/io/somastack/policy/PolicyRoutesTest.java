@@ -2,6 +2,8 @@ package io.somastack.policy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.somastack.gateway.TestGateway;
 import io.somastack.kernel.Json;
 import java.util.Base64;
 import java.util.List;
@@ -18,7 +20,7 @@ class PolicyRoutesTest {
     @BeforeAll
     static void start() {
         soma = new TestConstitution();
-        gateway = new TestGateway(soma);
+        gateway = new TestGateway(soma.database, soma.commit, soma.clock, soma.ids, new SimpleMeterRegistry(), soma.constitution::routes);
     }
 
     @AfterAll
@@ -45,7 +47,7 @@ class PolicyRoutesTest {
 
     @Test
     void managesPoliciesOverHttp() {
-        String key = gateway.tenantKey("acme", "standard", "policy:read", "policy:write");
+        String key = gateway.tenantKeyInTier("acme", "standard", "policy:read", "policy:write");
         TestGateway.Response created = gateway.send("POST", "/v1/policies", key, policy("signed", "signatures.count > 0"));
         assertThat(created.status()).as(created.raw().body()).isEqualTo(201);
         assertThat(created.json().get("version").asInt()).isEqualTo(1);
@@ -72,13 +74,13 @@ class PolicyRoutesTest {
 
         assertThat(gateway.send("DELETE", "/v1/policies/signed", key, null).status()).isEqualTo(204);
         assertThat(gateway.send("GET", "/v1/policies", key, null).json().get("data").size()).isZero();
-        String readOnly = gateway.tenantKey("initech", "standard", "policy:read");
+        String readOnly = gateway.tenantKeyInTier("initech", "standard", "policy:read");
         assertProblem(gateway.send("POST", "/v1/policies", readOnly, policy("x", "true")), 403, "insufficient-scope", "policy:write");
     }
 
     @Test
     void trustsKeysAdmitsBundlesAndListsDecisionsOverHttp() {
-        String key = gateway.tenantKey("globex", "standard", "policy:read", "policy:write", "capsules:write");
+        String key = gateway.tenantKeyInTier("globex", "standard", "policy:read", "policy:write", "capsules:write");
         SigningKeys publisher = Signatures.generate();
         TestGateway.Response trusted = gateway.send("POST", "/v1/policy/trusted-keys", key,
                 Json.text(Map.of("name", "globex release", "role", "publisher", "public_key_pem", publisher.publicKeyPem())));

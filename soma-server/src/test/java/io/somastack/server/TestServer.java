@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.somastack.kernel.Clock;
 import io.somastack.kernel.Json;
 import io.somastack.kernel.Settings;
+import io.somastack.models.TestModel;
 import io.somastack.store.TestDatabase;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -18,7 +19,6 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
-import org.junit.jupiter.api.Assumptions;
 import tools.jackson.databind.JsonNode;
 
 /**
@@ -59,24 +59,9 @@ final class TestServer implements AutoCloseable {
         }
     }
 
-    /** The real tiny LLM: SOMA_TEST_MODEL or ../shared/models/stories260K.gguf above the working directory. */
+    /** The real tiny LLM (see soma-models' {@code TestModel}: skipped with a reason, a failure under CI=true). */
     static Path testModel() {
-        String configured = System.getenv("SOMA_TEST_MODEL");
-        if (configured != null && Files.isRegularFile(Path.of(configured))) {
-            return Path.of(configured);
-        }
-        for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
-            Path candidate = dir.resolve("shared/models/stories260K.gguf");
-            if (Files.isRegularFile(candidate)) {
-                return candidate;
-            }
-        }
-        String reason = "The test model stories260K.gguf is absent (set SOMA_TEST_MODEL or put it in ../shared/models)";
-        if ("true".equals(System.getenv("CI"))) {
-            throw new IllegalStateException(reason);
-        }
-        Assumptions.abort(reason);
-        return null;
+        return TestModel.path();
     }
 
     record Response(int status, Map<String, java.util.List<String>> headers, String body) {
