@@ -36,11 +36,21 @@ public final class Edge {
     private final GatewayConfig config;
     private final MeterRegistry meters;
     private final GroupCommit commit;
+    private final java.util.Set<String> uploadPaths = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     public Edge(GatewayConfig config, MeterRegistry meters, GroupCommit commit) {
         this.config = requireNonNull(config, "config is null");
         this.meters = requireNonNull(meters, "meters is null");
         this.commit = requireNonNull(commit, "commit is null");
+    }
+
+    /**
+     * Lets {@code path} take {@code application/zip} bodies up to {@code max.upload.bytes}
+     * (e.g. capsule bundles); every other body must be JSON of at most {@code max.body.bytes}.
+     */
+    public Edge acceptUploads(String path) {
+        uploadPaths.add(requireNonNull(path, "path is null"));
+        return this;
     }
 
     public void before(Context ctx) {
@@ -65,15 +75,18 @@ public final class Edge {
         String method = ctx.method().name();
         if (method.equals("POST") || method.equals("PUT") || method.equals("PATCH")) {
             long length = ctx.req().getContentLengthLong();
-            if (length > config.maxBodyBytes()) {
+            String contentType = ctx.contentType() == null ? null : ctx.contentType().toLowerCase(Locale.ROOT);
+            boolean upload = contentType != null && contentType.startsWith("application/zip") && uploadPaths.contains(ctx.path());
+            long limit = upload ? config.maxUploadBytes() : config.maxBodyBytes();
+            if (length > limit) {
                 throw new SomaException(ErrorCode.BODY_TOO_LARGE, "The request body has %d bytes; the limit is %d"
-                        .formatted(length, config.maxBodyBytes()), Map.of("limit_bytes", config.maxBodyBytes()));
+                        .formatted(length, limit), Map.of("limit_bytes", limit));
             }
-            String contentType = ctx.contentType();
             boolean hasBody = length > 0 || ctx.header("Transfer-Encoding") != null;
-            if (hasBody && (contentType == null || !contentType.toLowerCase(Locale.ROOT).startsWith("application/json"))) {
-                throw new SomaException(ErrorCode.UNSUPPORTED_MEDIA_TYPE,
-                        "Content-Type must be application/json, not %s".formatted(contentType == null ? "absent" : contentType));
+            if (hasBody && !upload && (contentType == null || !contentType.startsWith("application/json"))) {
+                throw new SomaException(ErrorCode.UNSUPPORTED_MEDIA_TYPE, uploadPaths.contains(ctx.path())
+                        ? "Content-Type must be application/json or application/zip, not %s".formatted(contentType == null ? "absent" : contentType)
+                        : "Content-Type must be application/json, not %s".formatted(contentType == null ? "absent" : contentType));
             }
         }
     }

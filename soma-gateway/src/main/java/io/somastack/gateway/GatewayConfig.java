@@ -10,7 +10,8 @@ import java.util.Optional;
  *
  * @param region this node's region; tenants homed elsewhere get 421 naming their region's endpoint
  * @param regionEndpoints public base URL of each region ({@code regions.<name>=https://...})
- * @param maxBodyBytes largest request body accepted (default 4 MB)
+ * @param maxBodyBytes largest JSON request body accepted (default 4 MB)
+ * @param maxUploadBytes largest {@code application/zip} upload on the routes that take one, e.g. a capsule bundle (default 64 MB)
  * @param sessionLifetime how long a session token lives
  * @param audience the {@code aud} of session tokens
  * @param adminKey the operator key ({@code SOMA_ADMIN_KEY}); without it the first start makes one
@@ -21,6 +22,7 @@ public record GatewayConfig(
         String region,
         Map<String, String> regionEndpoints,
         long maxBodyBytes,
+        long maxUploadBytes,
         Duration sessionLifetime,
         String audience,
         Optional<String> adminKey,
@@ -48,6 +50,7 @@ public record GatewayConfig(
                 settings.string("region", "local"),
                 settings.withPrefix("regions"),
                 settings.longValue("max.body.bytes", 4L * 1024 * 1024, 1024, 1024L * 1024 * 1024),
+                settings.longValue("max.upload.bytes", 64L * 1024 * 1024, 1024, 1024L * 1024 * 1024),
                 settings.duration("session.lifetime", Duration.ofMinutes(15)),
                 settings.string("session.audience", "somastack-api"),
                 adminKey,

@@ -79,6 +79,13 @@ public final class Guard {
         }
     }
 
+    /** Whether the caller presents the operator key (no exception either way). */
+    public boolean isOperator(Context ctx) {
+        String header = ctx.header("Authorization");
+        return header != null && header.regionMatches(true, 0, "Bearer ", 0, 7) && header.length() > 7
+                && operatorKeys.matches(header.substring(7).trim());
+    }
+
     private Principal authenticate(String token) {
         if (token.startsWith("sk-soma-")) {
             return tenants.authenticate(token);

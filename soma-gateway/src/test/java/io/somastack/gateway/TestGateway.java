@@ -37,18 +37,25 @@ public final class TestGateway implements AutoCloseable {
 
     public TestGateway(Database database, GroupCommit commit, Clock clock, Ids ids, MeterRegistry meters,
             Function<Guard, EndpointGroup> routes) {
+        this(database, commit, clock, ids, meters, java.util.Set.of(), routes);
+    }
+
+    /** As above, with {@code uploadPaths} taking {@code application/zip} bodies (see {@link Edge#acceptUploads}). */
+    public TestGateway(Database database, GroupCommit commit, Clock clock, Ids ids, MeterRegistry meters,
+            java.util.Set<String> uploadPaths, Function<Guard, EndpointGroup> routes) {
         this.commit = commit;
         tenants = new Tenants(database.jdbi(), database.dataSource(), clock, ids);
         Sessions sessions = new Sessions(database.jdbi(), clock, config.audience(), config.sessionLifetime()).start();
         Guard guard = new Guard(tenants, sessions, new OperatorKeys(database.jdbi(), clock),
                 new BucketRateLimiter(config.rateLimits(), config.bucketStore()), config, meters);
         Edge edge = new Edge(config, meters, commit);
+        uploadPaths.forEach(edge::acceptUploads);
         Problems problems = new Problems();
         app = Javalin.create(web -> {
             web.startup.showJavalinBanner = false;
             web.concurrency.useVirtualThreads = true;
             web.jsonMapper(new JavalinJackson3(Json.mapper(), false));
-            web.http.maxRequestSize = config.maxBodyBytes();
+            web.http.maxRequestSize = Math.max(config.maxBodyBytes(), config.maxUploadBytes());
             web.jetty.host = "127.0.0.1";
             web.jetty.port = 0;
             web.routes.before(edge::before);
@@ -75,6 +82,11 @@ public final class TestGateway implements AutoCloseable {
     }
 
     /** An answer as the client saw it. */
+    /** {@code http://127.0.0.1:<port>}, for requests {@link #send} cannot make (e.g. binary bodies). */
+    public String baseUrl() {
+        return "http://127.0.0.1:" + app.port();
+    }
+
     public record Response(int status, HttpResponse<String> raw) {
         public JsonNode json() {
             return Json.mapper().readTree(raw.body());

@@ -12,6 +12,7 @@ public enum ErrorCategory {
     METHOD_NOT_ALLOWED(405),
     NOT_ACCEPTABLE(406),
     CONFLICT(409),
+    GONE(410),
     TOO_LARGE(413),
     UNSUPPORTED_MEDIA(415),
     MISDIRECTED(421),

@@ -15,13 +15,13 @@ import tools.jackson.databind.node.ArrayNode;
 import tools.jackson.databind.node.ObjectNode;
 
 /** Capsule bundles for tests, built on the real CycloneDX SBOMs in {@code src/test/resources/sbom}. */
-final class TestCapsules {
+public final class TestCapsules {
     static final byte[] WASM = {0, 'a', 's', 'm', 1, 0, 0, 0};
 
     private TestCapsules() {
     }
 
-    static String manifest(String name, String version, String egress, String budget) {
+    public static String manifest(String name, String version, String egress, String budget) {
         return """
                 name: %s
                 version: %s
@@ -46,7 +46,7 @@ final class TestCapsules {
                 """.formatted(name, version, egress, budget);
     }
 
-    static String sbom(String fixture) {
+    public static String sbom(String fixture) {
         try (InputStream in = TestCapsules.class.getResourceAsStream("/sbom/" + fixture)) {
             return new String(in.readAllBytes(), StandardCharsets.UTF_8);
         } catch (IOException e) {
@@ -55,11 +55,11 @@ final class TestCapsules {
     }
 
     /** The files of a well-formed weather capsule with the clean npm SBOM. */
-    static Map<String, byte[]> files() {
+    public static Map<String, byte[]> files() {
         return files(manifest("weather", "1.0.0", "api.weather.example", "0.50"), sbom("is-number.cdx.json"));
     }
 
-    static Map<String, byte[]> files(String manifest, String sbom) {
+    public static Map<String, byte[]> files(String manifest, String sbom) {
         Map<String, byte[]> files = new LinkedHashMap<>();
         files.put("capsule.yaml", manifest.getBytes(StandardCharsets.UTF_8));
         files.put("sbom.cdx.json", sbom.getBytes(StandardCharsets.UTF_8));
@@ -67,7 +67,7 @@ final class TestCapsules {
     }
 
     /** {@code sbom} with a file component for {@code path} carrying the SHA-256 of {@code content}. */
-    static String withFile(String sbom, String path, byte[] content) {
+    public static String withFile(String sbom, String path, byte[] content) {
         ObjectNode tree = (ObjectNode) Json.mapper().readTree(sbom);
         ObjectNode component = ((ArrayNode) tree.get("components")).addObject();
         component.put("type", "file");
@@ -76,11 +76,11 @@ final class TestCapsules {
         return Json.text(tree);
     }
 
-    static byte[] bundle() {
+    public static byte[] bundle() {
         return zip(files());
     }
 
-    static byte[] zip(Map<String, byte[]> files) {
+    public static byte[] zip(Map<String, byte[]> files) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         try (ZipOutputStream zip = new ZipOutputStream(out)) {
             for (Map.Entry<String, byte[]> file : files.entrySet()) {

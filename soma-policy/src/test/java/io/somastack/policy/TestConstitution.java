@@ -13,7 +13,7 @@ import java.util.Optional;
 import java.util.UUID;
 
 /** The constitution on a fresh database in the test PostgreSQL, with the real group commit, audit log and outbox. */
-final class TestConstitution implements AutoCloseable {
+public final class TestConstitution implements AutoCloseable {
     final Clock clock = Clock.system();
     final Ids ids = new Ids(clock);
     final Database database;

@@ -138,7 +138,7 @@ public final class SomaServer implements AutoCloseable {
             web.startup.showJavalinBanner = false;
             web.concurrency.useVirtualThreads = true;
             web.jsonMapper(new JavalinJackson3(Json.mapper(), false));
-            web.http.maxRequestSize = config.gateway().maxBodyBytes();
+            web.http.maxRequestSize = Math.max(config.gateway().maxBodyBytes(), config.gateway().maxUploadBytes());
             web.http.prefer405over404 = true;
             web.jetty.host = config.host();
             web.jetty.port = config.port();

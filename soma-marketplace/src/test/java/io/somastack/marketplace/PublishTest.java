@@ -1,0 +1,121 @@
+package io.somastack.marketplace;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.somastack.gateway.TestGateway;
+import io.somastack.kernel.Json;
+import io.somastack.policy.Signatures;
+import io.somastack.policy.SigningKeys;
+import java.net.http.HttpResponse;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+
+class PublishTest {
+    private static TestMarketplace soma;
+
+    @BeforeAll
+    static void start() {
+        soma = new TestMarketplace();
+    }
+
+    @AfterAll
+    static void stop() {
+        soma.close();
+    }
+
+    private static void assertProblem(HttpResponse<String> response, int status, String type, String detail) {
+        assertThat(response.statusCode()).as(response.body()).isEqualTo(status);
+        JsonNode problem = Json.mapper().readTree(response.body());
+        assertThat(problem.get("type").asString()).isEqualTo("https://somastack.io/problems/" + type);
+        assertThat(problem.get("detail").asString()).contains(detail);
+    }
+
+    @Test
+    void publishesASignedBundleContentAddressedAndImmutably() {
+        TestMarketplace.Publisher acme = soma.publisher("acme-pub");
+        byte[] bundle = TestMarketplace.bundle("forecaster", "1.0.0", "acme", "Forecasts the weather for a city.");
+
+        HttpResponse<String> published = soma.publishZip(acme.apiKey(), bundle, acme.keys());
+        assertThat(published.statusCode()).as(published.body()).isEqualTo(201);
+        JsonNode version = Json.mapper().readTree(published.body());
+        assertThat(version.get("version").asString()).isEqualTo("1.0.0");
+        assertThat(version.get("digest").asString()).startsWith("sha256:");
+        assertThat(version.get("signatures").get(0).get("key_id").asString()).isEqualTo(acme.keys().keyId());
+        assertThat(version.get("signatures").get(0).get("public_key_pem").asString()).contains("BEGIN PUBLIC KEY");
+        assertThat(version.get("licenses").toString()).contains("MIT");
+        String sha = version.get("packed_sha256").asString();
+        assertThat(soma.count("SELECT count(*) FROM capsule_blobs WHERE sha256 = '%s'".formatted(sha))).isEqualTo(1);
+
+        // The same bundle again is a no-op; another bundle under the same version is refused.
+        assertThat(soma.publishZip(acme.apiKey(), bundle, acme.keys()).statusCode()).isEqualTo(200);
+        byte[] other = TestMarketplace.bundle("forecaster", "1.0.0", "acme", "Forecasts the weather, now better.");
+        assertProblem(soma.publishZip(acme.apiKey(), other, acme.keys()), 409, "conflict", "immutable");
+
+        // The bundle comes back byte for byte, with its signature.
+        HttpResponse<byte[]> download = soma.download("/v1/capsules/forecaster/versions/1.0.0/bundle", acme.apiKey());
+        assertThat(download.statusCode()).isEqualTo(200);
+        assertThat(java.util.Arrays.equals(download.body(), bundle)).as("the downloaded bundle equals the published one").isTrue();
+        assertThat(download.headers().firstValue("Content-Type")).contains("application/zip");
+        String signature = download.headers().firstValue("Capsule-Signature").orElseThrow();
+        assertThat(signature).endsWith("; key-id=" + acme.keys().keyId());
+        assertThat(Signatures.verify(acme.keys().publicKeyPem(), bundle, signature.substring(0, signature.indexOf(';')))).isTrue();
+
+        // The JSON form of publish takes the same bundle (another version).
+        byte[] second = TestMarketplace.bundle("forecaster", "1.1.0", "acme", "Forecasts the weather for a city, hourly.");
+        TestGateway.Response json = soma.gateway.send("POST", MarketplaceRoutes.PUBLISH, acme.apiKey(), Json.text(Map.of(
+                "bundle", Base64.getEncoder().encodeToString(second),
+                "signatures", List.of(Map.of("signature", Signatures.sign(acme.keys().privateKeyPem(), second))))));
+        assertThat(json.status()).as(json.raw().body()).isEqualTo(201);
+        JsonNode entry = soma.gateway.send("GET", "/v1/capsules/forecaster", acme.apiKey(), null).json();
+        assertThat(entry.get("latest_version").asString()).isEqualTo("1.1.0");
+        assertThat(entry.get("versions").size()).isEqualTo(2);
+        assertThat(entry.get("versions").get(0).get("version").asString()).isEqualTo("1.1.0");
+        assertThat(soma.strings("SELECT action FROM audit_log WHERE action = 'capsule.publish'")).hasSize(2);
+        assertThat(soma.strings("SELECT subject FROM outbox WHERE type = 'io.somastack.capsule.published' ORDER BY subject"))
+                .containsExactly("forecaster@1.0.0", "forecaster@1.1.0");
+    }
+
+    @Test
+    void refusesBadBundlesAndStoresNothing() {
+        TestMarketplace.Publisher initech = soma.publisher("initech-pub");
+        long versions = soma.count("SELECT count(*) FROM capsule_versions");
+        long blobs = soma.count("SELECT count(*) FROM capsule_blobs");
+        byte[] bundle = TestMarketplace.bundle("stapler", "1.0.0", "initech", "Finds the red stapler.");
+
+        assertProblem(soma.publishZip(initech.apiKey(), bundle), 400, "signature-refused", "publisher keys");
+        SigningKeys stranger = Signatures.generate();
+        assertProblem(soma.publishZip(initech.apiKey(), bundle, stranger), 400, "signature-refused", "does not trust");
+        byte[] altered = bundle.clone();
+        String signature = Signatures.sign(initech.keys().privateKeyPem(), bundle);
+        altered[altered.length / 2] ^= 1;
+        HttpResponse<String> tampered = soma.publishZip(initech.apiKey(), altered, initech.keys());
+        assertThat(tampered.statusCode()).as(tampered.body()).isEqualTo(400);
+        assertThat(signature).isNotEmpty();
+        byte[] badManifest = TestMarketplace.bundle(TestMarketplace.manifest("stapler", "1.0", "initech", "x", List.of(), "MIT", null));
+        assertProblem(soma.publishZip(initech.apiKey(), badManifest, initech.keys()), 400, "manifest-invalid", "version");
+        byte[] notZip = "not a zip at all".getBytes();
+        assertThat(soma.publishZip(initech.apiKey(), notZip, initech.keys()).statusCode()).isEqualTo(400);
+
+        // A name and a publisher name belong to whoever published them first.
+        TestMarketplace.Publisher squatter = soma.publisher("squatter-pub");
+        assertThat(soma.publishZip(initech.apiKey(), bundle, initech.keys()).statusCode()).isEqualTo(201);
+        byte[] taken = TestMarketplace.bundle("stapler", "2.0.0", "squatter", "Mine now.");
+        assertProblem(soma.publishZip(squatter.apiKey(), taken, squatter.keys()), 403, "not-publisher", "another publisher");
+        byte[] impersonating = TestMarketplace.bundle("stapler-pro", "1.0.0", "initech", "Not really initech.");
+        assertProblem(soma.publishZip(squatter.apiKey(), impersonating, squatter.keys()), 403, "not-publisher", "publisher name 'initech'");
+
+        assertThat(soma.count("SELECT count(*) FROM capsule_versions")).isEqualTo(versions + 1);
+        assertThat(soma.count("SELECT count(*) FROM capsule_blobs")).isEqualTo(blobs + 1);
+
+        // Uploads are zip or JSON, and need capsules:write.
+        TestGateway.Response text = soma.gateway.send("POST", MarketplaceRoutes.PUBLISH, initech.apiKey(), null, "Content-Type", "text/plain");
+        assertThat(text.status()).isIn(400, 415);
+        String reader = soma.gateway.tenantKey("reader", "capsules:read");
+        assertProblem(soma.publishZip(reader, bundle, initech.keys()), 403, "insufficient-scope", "capsules:write");
+    }
+}
