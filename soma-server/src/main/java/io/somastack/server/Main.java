@@ -33,7 +33,7 @@ public final class Main implements Runnable {
             String format = Optional.ofNullable(System.getenv("SOMA_LOG_FORMAT")).orElse("json");
             System.setProperty("logback.configurationFile", format.equals("plain") ? "logback-plain.xml" : "logback-json.xml");
         }
-        int code = new CommandLine(new Main()).setExecutionExceptionHandler((exception, commandLine, parseResult) -> {
+        int code = commandLine().setExecutionExceptionHandler((exception, commandLine, parseResult) -> {
             if (exception instanceof SomaException soma) {
                 commandLine.getErr().println("somastack: " + soma.detail());
                 return 2;
@@ -48,9 +48,17 @@ public final class Main implements Runnable {
         System.exit(code);
     }
 
+    /** The whole command line: these commands, the constitution's {@code capsule} commands and the marketplace's under them. */
+    static CommandLine commandLine() {
+        CommandLine cli = new CommandLine(new Main());
+        CommandLine capsule = cli.getSubcommands().get("capsule");
+        io.somastack.marketplace.MarketplaceCommands.all().forEach(capsule::addSubcommand);
+        return cli;
+    }
+
     @Override
     public void run() {
-        new CommandLine(this).usage(System.out);
+        commandLine().usage(System.out);
     }
 
     @Command(name = "run", description = "Run SomaStack (embedded PostgreSQL unless SOMA_DATABASE_URL is set).")

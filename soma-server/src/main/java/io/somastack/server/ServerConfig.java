@@ -2,6 +2,7 @@ package io.somastack.server;
 
 import io.somastack.gateway.GatewayConfig;
 import io.somastack.kernel.Settings;
+import io.somastack.marketplace.MarketplaceConfig;
 import io.somastack.memory.MemoryConfig;
 import io.somastack.metering.MeteringConfig;
 import io.somastack.models.ModelsConfig;
@@ -27,7 +28,8 @@ public record ServerConfig(
         ModelsConfig models,
         MeteringConfig metering,
         MemoryConfig memory,
-        PolicyConfig policy) {
+        PolicyConfig policy,
+        MarketplaceConfig marketplace) {
 
     public static ServerConfig from(Settings settings, Map<String, String> environment, Integer portOverride, Path dataDirectoryOverride) {
         Path dataDirectory = dataDirectoryOverride != null ? dataDirectoryOverride : Path.of(settings.string("data.dir", ".somastack"));
@@ -43,7 +45,8 @@ public record ServerConfig(
                 ModelsConfig.from(settings, environment),
                 MeteringConfig.from(settings),
                 MemoryConfig.from(settings, dataDirectory.toAbsolutePath().normalize()),
-                PolicyConfig.from(settings));
+                PolicyConfig.from(settings),
+                MarketplaceConfig.from(settings));
         settings.validate();
         return config;
     }

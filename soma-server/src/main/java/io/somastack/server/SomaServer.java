@@ -24,6 +24,8 @@ import io.somastack.kernel.ErrorCode;
 import io.somastack.kernel.Ids;
 import io.somastack.kernel.Json;
 import io.somastack.kernel.SomaException;
+import io.somastack.marketplace.Marketplace;
+import io.somastack.marketplace.MarketplaceRoutes;
 import io.somastack.memory.Embedder;
 import io.somastack.memory.Memory;
 import io.somastack.memory.MiniLmEmbedder;
@@ -120,6 +122,8 @@ public final class SomaServer implements AutoCloseable {
         Embedder embedder = join(loadingEmbedder);
         Memory memory = track(Memory.create(config.memory(), database, commit, clock, ids, meters, embedder).start());
         Constitution constitution = join(loadingConstitution);
+        Marketplace marketplace = track(Marketplace.create(config.marketplace(), database, commit, constitution, clock, ids).start());
+        edge.acceptUploads(MarketplaceRoutes.PUBLISH);
 
         ScheduledExecutorService sweeper = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("budget-sweeper").daemon().factory());
         sweeper.scheduleWithFixedDelay(() -> {
@@ -160,6 +164,7 @@ public final class SomaServer implements AutoCloseable {
             web.routes.apiBuilder(new UsageRoutes(guard, ledger, clock));
             web.routes.apiBuilder(memory.routes(guard));
             web.routes.apiBuilder(constitution.routes(guard));
+            web.routes.apiBuilder(marketplace.routes(guard));
             web.routes.exception(SomaException.class, problems::render);
             web.routes.exception(Exception.class, problems::renderUnexpected);
             web.routes.error(404, ctx -> notFound(ctx, problems));
