@@ -72,13 +72,14 @@ public final class Catalog {
      */
     public Published publish(TenantId tenant, SignedBundle signed, Actor actor) {
         CapsuleBundle bundle = reader.read(signed.packed());
-        List<TrustedKey> signers = Signers.verify(signed, trustedKeys.list(tenant));
+        byte[] packedSha256 = java.util.HexFormat.of().parseHex(bundle.packedSha256());
+        List<TrustedKey> signers = Signers.verify(signed, packedSha256, trustedKeys.list(tenant));
         if (signers.stream().noneMatch(key -> key.role().equals(PUBLISHER_ROLE))) {
             throw new SomaException(ErrorCode.SIGNATURE_REFUSED, "A capsule is published signed by one of your publisher keys; trust the key "
                     + "with POST /v1/policy/trusted-keys (role publisher) and sign the packed bundle with it", Map.of("reason", "no publisher signature"));
         }
         SemVer version = SemVer.parse(bundle.manifest().version());
-        List<CapsuleVersion.PublishedSignature> signatures = published(signed, signers);
+        List<CapsuleVersion.PublishedSignature> signatures = published(signed, packedSha256, signers);
         return commit.execute(tx -> {
             Handle handle = tx.handle();
             Instant now = now();
@@ -134,12 +135,12 @@ public final class Catalog {
         });
     }
 
-    private static List<CapsuleVersion.PublishedSignature> published(SignedBundle signed, List<TrustedKey> signers) {
+    private static List<CapsuleVersion.PublishedSignature> published(SignedBundle signed, byte[] packedSha256, List<TrustedKey> signers) {
         List<CapsuleVersion.PublishedSignature> published = new ArrayList<>();
         for (SignedBundle.BundleSignature signature : signed.signatures()) {
             TrustedKey key = signers.stream()
                     .filter(candidate -> signature.keyId().map(candidate.keyId()::equals)
-                            .orElseGet(() -> io.somastack.policy.Signatures.verify(candidate.publicKeyPem(), signed.packed(), signature.signature())))
+                            .orElseGet(() -> io.somastack.policy.Signatures.verifyDigest(candidate.publicKeyPem(), packedSha256, signature.signature())))
                     .findFirst().orElseThrow();
             published.add(new CapsuleVersion.PublishedSignature(signature.signature(), key.keyId(), key.name(), key.role(), key.publicKeyPem()));
         }

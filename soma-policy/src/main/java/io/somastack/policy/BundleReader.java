@@ -70,12 +70,12 @@ public final class BundleReader {
                 throw refused("tool '%s' names module %s, which is not in the bundle".formatted(tool.name(), tool.module().get()));
             }
         }
-        checkFiles(files, sbom);
+        checkFiles(files, sha256, sbom);
         return new CapsuleBundle(Hashes.canonicalDigest(sha256), Hashes.sha256(packed), packed.length, manifest, sbom, sha256);
     }
 
     /** WebAssembly modules must be WebAssembly and listed in the SBOM; listed file hashes must match. */
-    private static void checkFiles(SortedMap<String, byte[]> files, Sbom sbom) {
+    private static void checkFiles(SortedMap<String, byte[]> files, SortedMap<String, String> sha256, Sbom sbom) {
         Map<String, Sbom.Component> listed = new TreeMap<>();
         for (Sbom.Component component : sbom.components()) {
             if (component.type().equals("file")) {
@@ -108,7 +108,9 @@ public final class BundleReader {
                     case "SHA-512" -> "SHA-512";
                     default -> null;
                 };
-                if (algorithm != null && !Hashes.hex(algorithm, file.getValue()).equals(hash.getValue())) {
+                String actual = algorithm == null ? null
+                        : algorithm.equals("SHA-256") ? sha256.get(file.getKey()) : Hashes.hex(algorithm, file.getValue());
+                if (algorithm != null && !actual.equals(hash.getValue())) {
                     throw refused("the %s of %s does not match the SBOM (file altered after the SBOM was made)"
                             .formatted(algorithm, file.getKey()));
                 }

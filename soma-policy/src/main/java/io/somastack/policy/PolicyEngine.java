@@ -13,6 +13,7 @@ import io.somastack.policy.internal.PolicyCompiler;
 import io.somastack.policy.internal.Signers;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -58,7 +59,7 @@ public final class PolicyEngine {
     /** Reads and checks the bundle, verifies its signatures against the tenant's keys, runs admission policies, records the decision. */
     public Admission admit(PolicyTenant tenant, SignedBundle signed, Actor actor) {
         CapsuleBundle bundle = reader.read(signed.packed());
-        List<TrustedKey> signers = Signers.verify(signed, trustedKeys.list(tenant.id()));
+        List<TrustedKey> signers = Signers.verify(signed, HexFormat.of().parseHex(bundle.packedSha256()), trustedKeys.list(tenant.id()));
         Map<String, Object> input = new LinkedHashMap<>();
         input.put("capsule", bundle.manifest().document());
         input.put("sbom", bundle.sbom().celValue());

@@ -74,6 +74,31 @@ public final class Signatures {
         return verify(publicKey(publicKeyPem), content, signature);
     }
 
+    /**
+     * As {@link #verify(String, byte[], String)} for content whose SHA-256 is {@code sha256}:
+     * the same ECDSA-SHA256 check without hashing the content again (ECDSA signs the hash; a
+     * bundle's hash is computed once when it is read).
+     */
+    public static boolean verifyDigest(String publicKeyPem, byte[] sha256, String signature) {
+        if (sha256.length != 32) {
+            throw new IllegalArgumentException("a SHA-256 digest has 32 bytes");
+        }
+        byte[] der;
+        try {
+            der = Base64.getMimeDecoder().decode(signature.strip());
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
+        try {
+            Signature verifier = Signature.getInstance("NONEwithECDSA");
+            verifier.initVerify(publicKey(publicKeyPem));
+            verifier.update(sha256);
+            return verifier.verify(der);
+        } catch (GeneralSecurityException | IllegalArgumentException e) {
+            return false;
+        }
+    }
+
     static boolean verify(PublicKey key, byte[] content, String signature) {
         byte[] der;
         try {

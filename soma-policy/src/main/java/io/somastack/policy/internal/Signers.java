@@ -24,12 +24,17 @@ public final class Signers {
 
     /** The distinct trusted keys that signed, in signature order. */
     public static List<TrustedKey> verify(SignedBundle bundle, List<TrustedKey> keys) {
+        return verify(bundle, Hashes.sha256Bytes(bundle.packed()), keys);
+    }
+
+    /** As {@link #verify(SignedBundle, List)} with the SHA-256 of the packed bundle already known (it is not hashed again). */
+    public static List<TrustedKey> verify(SignedBundle bundle, byte[] packedSha256, List<TrustedKey> keys) {
         List<TrustedKey> signers = new ArrayList<>();
         for (int index = 0; index < bundle.signatures().size(); index++) {
             SignedBundle.BundleSignature signature = bundle.signatures().get(index);
             TrustedKey signer = signature.keyId().isPresent()
-                    ? byNamedKey(index, signature, keys, bundle.packed())
-                    : byAnyKey(index, signature, keys, bundle.packed());
+                    ? byNamedKey(index, signature, keys, packedSha256)
+                    : byAnyKey(index, signature, keys, packedSha256);
             if (!signers.contains(signer)) {
                 signers.add(signer);
             }
@@ -37,24 +42,24 @@ public final class Signers {
         return signers;
     }
 
-    private static TrustedKey byNamedKey(int index, SignedBundle.BundleSignature signature, List<TrustedKey> keys, byte[] packed) {
+    private static TrustedKey byNamedKey(int index, SignedBundle.BundleSignature signature, List<TrustedKey> keys, byte[] sha256) {
         String keyId = signature.keyId().get();
         TrustedKey key = keys.stream().filter(candidate -> candidate.keyId().equals(keyId)).findFirst()
                 .orElseThrow(() -> refused("signature %d names key %s, which this tenant does not trust (unknown key)".formatted(index, keyId), "unknown key"));
         if (key.revoked()) {
             throw refused("signature %d is by key %s ('%s'), which was revoked".formatted(index, keyId, key.name()), "revoked key");
         }
-        if (!Signatures.verify(key.publicKeyPem(), packed, signature.signature())) {
+        if (!Signatures.verifyDigest(key.publicKeyPem(), sha256, signature.signature())) {
             throw refused("signature %d by key %s does not match this bundle (it was made over other content, or the bundle was altered)"
                     .formatted(index, keyId), "signature mismatch");
         }
         return key;
     }
 
-    private static TrustedKey byAnyKey(int index, SignedBundle.BundleSignature signature, List<TrustedKey> keys, byte[] packed) {
+    private static TrustedKey byAnyKey(int index, SignedBundle.BundleSignature signature, List<TrustedKey> keys, byte[] sha256) {
         Optional<TrustedKey> revoked = Optional.empty();
         for (TrustedKey key : keys) {
-            if (Signatures.verify(key.publicKeyPem(), packed, signature.signature())) {
+            if (Signatures.verifyDigest(key.publicKeyPem(), sha256, signature.signature())) {
                 if (!key.revoked()) {
                     return key;
                 }

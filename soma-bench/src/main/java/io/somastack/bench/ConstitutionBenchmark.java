@@ -1,0 +1,232 @@
+package io.somastack.bench;
+
+import io.somastack.kernel.Json;
+import io.somastack.kernel.TenantId;
+import io.somastack.policy.BundleLimits;
+import io.somastack.policy.BundleReader;
+import io.somastack.policy.CapsuleBundle;
+import io.somastack.policy.PolicyDefinition;
+import io.somastack.policy.PolicyKind;
+import io.somastack.policy.SignedBundle;
+import io.somastack.policy.Signatures;
+import io.somastack.policy.SigningKeys;
+import io.somastack.policy.StoredPolicy;
+import io.somastack.policy.TrustedKey;
+import io.somastack.policy.internal.CelValues;
+import io.somastack.policy.internal.CompiledPolicy;
+import io.somastack.policy.internal.PolicyCompiler;
+import io.somastack.policy.internal.Signers;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Random;
+import java.util.UUID;
+import java.util.function.Supplier;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipOutputStream;
+import tools.jackson.databind.node.ArrayNode;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * The constitution's two hot checks, side by side with their floors:
+ * <ol>
+ *   <li>An admission decision: one compiled policy of 10 CEL validations evaluated over a real
+ *       capsule manifest and its real npm SBOM (the decision's durable write is not included;
+ *       it shares the group commit). Anchor: OPA's documented budget of about 1 ms per decision.</li>
+ *   <li>Signature plus SBOM check of a 5 MB bundle ({@code BundleReader.read} + the signature
+ *       verification {@code admit} and {@code publish} run), against the floor of the same
+ *       work done with bare JDK crypto: one SHA-256 over the packed bytes and one ECDSA verify.</li>
+ * </ol>
+ * Usage: {@code java ... io.somastack.bench.ConstitutionBenchmark [iterations]} from the repository root.
+ */
+public final class ConstitutionBenchmark {
+    private static final List<String> EXPRESSIONS = List.of(
+            "signatures.keys.exists(k, k.role == 'publisher')",
+            "sbom.components.all(c, c.licenses.all(l, !l.startsWith('GPL') && !l.startsWith('AGPL')))",
+            "capsule.permissions.egress.all(h, h in ['api.weather.example', 'api.maps.example'] || h.endsWith('.acme.example'))",
+            "double(capsule.permissions.max_budget_per_run_usd) <= 1.0",
+            "capsule.publisher == 'acme'",
+            "capsule.name.matches('^[a-z][a-z0-9-]*$')",
+            "!has(capsule.tools) || capsule.tools.all(t, t.executor.kind in ['http', 'wasm'])",
+            "size(sbom.components) < 500",
+            "tenant.tier in ['standard', 'enterprise']",
+            "!capsule.version.startsWith('0.')");
+
+    private ConstitutionBenchmark() {
+    }
+
+    public static void main(String[] arguments) throws Exception {
+        int iterations = arguments.length > 0 ? Integer.parseInt(arguments[0]) : 200_000;
+        StringBuilder report = new StringBuilder();
+        report.append(admission(iterations));
+        report.append('\n').append(bigBundle(Math.max(50, iterations / 1000)));
+        System.out.println(report);
+        Path output = Path.of("soma-bench/target/constitution.md");
+        Files.createDirectories(output.getParent());
+        Files.writeString(output, report);
+        System.out.println("Written to " + output);
+    }
+
+    private static String admission(int iterations) {
+        TenantId tenant = new TenantId(UUID.randomUUID());
+        PolicyDefinition definition = new PolicyDefinition("benchmark", PolicyKind.ADMISSION, List.of(),
+                EXPRESSIONS.stream().map(expression -> new PolicyDefinition.Validation(expression, "failed: " + expression)).toList());
+        CompiledPolicy policy = new PolicyCompiler().compile(new StoredPolicy(tenant, definition, 1, Instant.now(), "benchmark"));
+        CapsuleBundle bundle = new BundleReader(BundleLimits.defaults()).read(zip(Map.of("capsule.yaml", manifest().getBytes(StandardCharsets.UTF_8),
+                "sbom.cdx.json", sbom("with-gpl.cdx.json").replace("GPL-2.0-or-later", "MIT").getBytes(StandardCharsets.UTF_8))));
+        TrustedKey key = new TrustedKey(tenant, "sha256:00", "acme", "publisher", "pem", Instant.now(), "benchmark", Optional.empty());
+        Map<String, Object> input = new LinkedHashMap<>();
+        input.put("capsule", bundle.manifest().document());
+        input.put("sbom", bundle.sbom().celValue());
+        input.put("signatures", Signers.celValue(List.of(key)));
+        input.put("tenant", Map.of("id", tenant.toString(), "tier", "standard"));
+        Map<String, Object> variables = CelValues.input(PolicyKind.ADMISSION.variables(), input);
+        if (policy.evaluate(variables).violation().isPresent()) {
+            throw new IllegalStateException("The benchmark input must pass every validation: " + policy.evaluate(variables).violation());
+        }
+        long[] nanos = time(iterations, () -> policy.evaluate(variables));
+        return """
+                ## Admission decision: 10 CEL validations (%,d evaluations after %,d warm-up)
+
+                | path | p50 | p99 | p99.9 | target |
+                |---|---:|---:|---:|---:|
+                | SomaStack (cel-java, compiled once, per-node cache) | %s | %s | %s | p99 <= 50 us |
+                | anchor: OPA's per-decision budget (documented, not run here) | | ~1 ms | | |
+                """.formatted(iterations, iterations / 2, micros(nanos, 0.5), micros(nanos, 0.99), micros(nanos, 0.999));
+    }
+
+    private static String bigBundle(int iterations) throws Exception {
+        byte[] wasm = new byte[5 * 1024 * 1024];
+        new Random(42).nextBytes(wasm);
+        System.arraycopy(new byte[] {0, 'a', 's', 'm', 1, 0, 0, 0}, 0, wasm, 0, 8);
+        ObjectNode sbom = (ObjectNode) Json.mapper().readTree(sbom("is-number.cdx.json"));
+        ObjectNode component = ((ArrayNode) sbom.get("components")).addObject();
+        component.put("type", "file");
+        component.put("name", "tools/forecast.wasm");
+        component.putArray("hashes").addObject().put("alg", "SHA-256").put("content", HexFormat.of().formatHex(sha256(wasm)));
+        Map<String, byte[]> files = new LinkedHashMap<>();
+        files.put("capsule.yaml", manifest().getBytes(StandardCharsets.UTF_8));
+        files.put("sbom.cdx.json", Json.text(sbom).getBytes(StandardCharsets.UTF_8));
+        files.put("tools/forecast.wasm", wasm);
+        byte[] packed = zip(files);
+        SigningKeys keys = Signatures.generate();
+        String signature = Signatures.sign(keys.privateKeyPem(), packed);
+        TrustedKey trusted = new TrustedKey(new TenantId(UUID.randomUUID()), keys.keyId(), "acme", "publisher", keys.publicKeyPem(), Instant.now(),
+                "benchmark", Optional.empty());
+        BundleReader reader = new BundleReader(BundleLimits.defaults());
+        SignedBundle signed = new SignedBundle(packed, List.of(new SignedBundle.BundleSignature(signature, Optional.of(keys.keyId()))));
+        long[] soma = time(iterations, () -> {
+            CapsuleBundle read = reader.read(packed);
+            return Signers.verify(signed, HexFormat.of().parseHex(read.packedSha256()), List.of(trusted));
+        });
+        long[] floor = time(iterations, () -> Signatures.verify(keys.publicKeyPem(), packed, signature) && sha256(packed).length == 32);
+        return """
+                ## Signature + SBOM check of a %.1f MB bundle (%d checks after %d warm-up)
+
+                SomaStack: unpack with limits, manifest schema, CycloneDX schema validation, SHA-256 of every file
+                against the SBOM, canonical digest, ECDSA P-256 verify. Floor: the same bytes through one SHA-256
+                and one ECDSA verify with bare JDK crypto.
+
+                | path | p50 | p99 | target |
+                |---|---:|---:|---:|
+                | SomaStack (BundleReader.read + signature verify) | %s | %s | <= 20 ms |
+                | floor: JDK SHA-256 + ECDSA verify only | %s | %s | |
+                """.formatted(packed.length / 1e6, iterations, iterations / 2, millis(soma, 0.5), millis(soma, 0.99), millis(floor, 0.5),
+                millis(floor, 0.99));
+    }
+
+    private static long[] time(int iterations, Supplier<Object> work) {
+        Object sink = null;
+        for (int i = 0; i < iterations / 2; i++) {
+            sink = work.get();
+        }
+        long[] nanos = new long[iterations];
+        for (int i = 0; i < iterations; i++) {
+            long start = System.nanoTime();
+            sink = work.get();
+            nanos[i] = System.nanoTime() - start;
+        }
+        if (sink == null) {
+            throw new IllegalStateException("no result");
+        }
+        Arrays.sort(nanos);
+        return nanos;
+    }
+
+    private static String micros(long[] sorted, double percentile) {
+        return "%.1f us".formatted(sorted[(int) Math.min(sorted.length - 1, sorted.length * percentile)] / 1000.0);
+    }
+
+    private static String millis(long[] sorted, double percentile) {
+        return "%.2f ms".formatted(sorted[(int) Math.min(sorted.length - 1, sorted.length * percentile)] / 1e6);
+    }
+
+    static String manifest() {
+        return """
+                name: weather
+                version: 1.0.0
+                publisher: acme
+                description: Answers questions about the weather.
+                tags: [weather]
+                model:
+                  preferred: [gpt-4o-mini]
+                  capabilities: [chat, tools]
+                system_prompt: You forecast the weather.
+                tools:
+                  - name: forecast
+                    description: Fetches a forecast.
+                    input_schema: {type: object, properties: {city: {type: string}}, required: [city]}
+                    executor: {kind: http, url: "https://api.weather.example/forecast"}
+                permissions:
+                  egress: [api.weather.example]
+                  max_budget_per_run_usd: "0.50"
+                """;
+    }
+
+    /** A real CycloneDX SBOM made by cyclonedx-npm (soma-policy's test fixtures; see their README). */
+    static String sbom(String fixture) {
+        for (Path root : List.of(Path.of("."), Path.of(".."))) {
+            Path file = root.resolve("soma-policy/src/test/resources/sbom").resolve(fixture);
+            if (Files.exists(file)) {
+                try {
+                    return Files.readString(file);
+                } catch (IOException e) {
+                    throw new IllegalStateException(e);
+                }
+            }
+        }
+        throw new IllegalStateException("Run from the repository root: soma-policy/src/test/resources/sbom/" + fixture + " not found");
+    }
+
+    static byte[] zip(Map<String, byte[]> files) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (ZipOutputStream zip = new ZipOutputStream(out)) {
+            for (Map.Entry<String, byte[]> file : files.entrySet()) {
+                zip.putNextEntry(new ZipEntry(file.getKey()));
+                zip.write(file.getValue());
+                zip.closeEntry();
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+        return out.toByteArray();
+    }
+
+    private static byte[] sha256(byte[] bytes) {
+        try {
+            return MessageDigest.getInstance("SHA-256").digest(bytes);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
