@@ -128,6 +128,21 @@ final class SomaStackInstance implements AutoCloseable {
         return Json.mapper().readTree(response.body());
     }
 
+    /** Sends {@code body} as the tenant with {@code contentType} and extra header pairs; returns the answer, whatever its status. */
+    HttpResponse<String> send(String method, String path, String contentType, byte[] body, String... headers) {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:%d%s".formatted(port(), path)))
+                .timeout(Duration.ofSeconds(120)).header("Authorization", "Bearer " + apiKey);
+        for (int i = 0; i < headers.length; i += 2) {
+            request.header(headers[i], headers[i + 1]);
+        }
+        if (body == null) {
+            request.method(method, HttpRequest.BodyPublishers.noBody());
+        } else {
+            request.header("Content-Type", contentType).method(method, HttpRequest.BodyPublishers.ofByteArray(body));
+        }
+        return send(request.build());
+    }
+
     /** The Prometheus text of {@code GET /metrics}. */
     String metrics() {
         HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:%d/metrics".formatted(port())))
