@@ -9,11 +9,14 @@ import io.somastack.kernel.Money;
 import io.somastack.kernel.SomaException;
 import io.somastack.kernel.TenantId;
 import io.somastack.policy.Actor;
-import io.somastack.policy.BundleReader;
+import io.somastack.policy.Admission;
 import io.somastack.policy.CapsuleBundle;
+import io.somastack.policy.PolicyEngine;
+import io.somastack.policy.PolicyTenant;
 import io.somastack.policy.SignedBundle;
 import io.somastack.policy.TrustedKey;
 import io.somastack.policy.TrustedKeys;
+import io.somastack.policy.internal.Hashes;
 import io.somastack.policy.internal.Signers;
 import io.somastack.store.AuditEntry;
 import io.somastack.store.GroupCommit;
@@ -48,14 +51,14 @@ public final class Catalog {
 
     private final Jdbi jdbi;
     private final GroupCommit commit;
-    private final BundleReader reader;
+    private final PolicyEngine engine;
     private final TrustedKeys trustedKeys;
     private final Clock clock;
 
-    public Catalog(Jdbi jdbi, GroupCommit commit, BundleReader reader, TrustedKeys trustedKeys, Clock clock) {
+    public Catalog(Jdbi jdbi, GroupCommit commit, PolicyEngine engine, TrustedKeys trustedKeys, Clock clock) {
         this.jdbi = requireNonNull(jdbi, "jdbi is null");
         this.commit = requireNonNull(commit, "commit is null");
-        this.reader = requireNonNull(reader, "reader is null");
+        this.engine = requireNonNull(engine, "engine is null");
         this.trustedKeys = requireNonNull(trustedKeys, "trustedKeys is null");
         this.clock = requireNonNull(clock, "clock is null");
     }
@@ -65,19 +68,25 @@ public final class Catalog {
     }
 
     /**
-     * Lints and stores {@code signed} for {@code tenant}: the bundle must pass every check of
-     * {@link BundleReader}, every signature must verify with a key the tenant trusts, and one of
-     * them must be a {@code publisher} key. Publishing the same bundle again is a no-op; another
+     * Lints and stores {@code signed} for {@code publisherTenant}: every signature must verify
+     * with a key the tenant trusts and one of them must be a {@code publisher} key; the bundle must
+     * pass every check of {@link io.somastack.policy.BundleReader}; and the publisher's own
+     * admission policies must admit it (a recorded decision). Publishing the same bundle again is a no-op; another
      * bundle under an existing version is a conflict.
      */
-    public Published publish(TenantId tenant, SignedBundle signed, Actor actor) {
-        CapsuleBundle bundle = reader.read(signed.packed());
-        byte[] packedSha256 = java.util.HexFormat.of().parseHex(bundle.packedSha256());
+    public Published publish(PolicyTenant publisherTenant, SignedBundle signed, Actor actor) {
+        TenantId tenant = publisherTenant.id();
+        byte[] packedSha256 = Hashes.sha256Bytes(signed.packed());
         List<TrustedKey> signers = Signers.verify(signed, packedSha256, trustedKeys.list(tenant));
         if (signers.stream().noneMatch(key -> key.role().equals(PUBLISHER_ROLE))) {
             throw new SomaException(ErrorCode.SIGNATURE_REFUSED, "A capsule is published signed by one of your publisher keys; trust the key "
                     + "with POST /v1/policy/trusted-keys (role publisher) and sign the packed bundle with it", Map.of("reason", "no publisher signature"));
         }
+        // The publisher's own admission policies decide too (e.g. no GPL in what we ship), on record.
+        CapsuleBundle bundle = switch (engine.admit(publisherTenant, signed, actor)) {
+            case Admission.Admitted admitted -> admitted.bundle();
+            case Admission.Denied denied -> throw Installs.denied(denied);
+        };
         SemVer version = SemVer.parse(bundle.manifest().version());
         List<CapsuleVersion.PublishedSignature> signatures = published(signed, packedSha256, signers);
         return commit.execute(tx -> {

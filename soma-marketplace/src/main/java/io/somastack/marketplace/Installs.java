@@ -189,16 +189,19 @@ public final class Installs {
         Admission admission = engine.admit(tenant, new SignedBundle(catalog.bundle(target.packedSha256()), presented), actor);
         return switch (admission) {
             case Admission.Admitted admitted -> admitted.decisionId();
-            case Admission.Denied denied -> {
-                Map<String, Object> extensions = new LinkedHashMap<>();
-                extensions.put("decision_id", denied.decisionId().toString());
-                extensions.put("policy", denied.violation().policyName());
-                extensions.put("policy_version", denied.violation().policyVersion());
-                extensions.put("expression", denied.violation().expression());
-                throw new SomaException(ErrorCode.ADMISSION_DENIED, "%s@%s was denied by policy %s: %s".formatted(target.name(), target.version(),
-                        denied.violation().policyName(), denied.violation().message()), extensions);
-            }
+            case Admission.Denied denied -> throw denied(denied);
         };
+    }
+
+    /** The 403 of a denied admission: the policy, its expression and the recorded decision. */
+    static SomaException denied(Admission.Denied denied) {
+        Map<String, Object> extensions = new LinkedHashMap<>();
+        extensions.put("decision_id", denied.decisionId().toString());
+        extensions.put("policy", denied.violation().policyName());
+        extensions.put("policy_version", denied.violation().policyVersion());
+        extensions.put("expression", denied.violation().expression());
+        return new SomaException(ErrorCode.ADMISSION_DENIED, "%s was denied by policy %s: %s".formatted(denied.bundle().coordinates(),
+                denied.violation().policyName(), denied.violation().message()), extensions);
     }
 
     private static SomaException revoked(String name, String version, CapsuleVersion.Revocation revocation) {

@@ -76,7 +76,7 @@ public final class MarketplaceRoutes implements EndpointGroup {
     private void publish(Context ctx) {
         Principal principal = writer(ctx);
         SignedBundle signed = isZip(ctx) ? new SignedBundle(ctx.bodyAsBytes(), signatureHeaders(ctx)) : RouteWire.signedBundle(Json.tree(ctx.bodyAsBytes()));
-        Catalog.Published published = marketplace.catalog().publish(principal.tenant().id(), signed, actor(ctx, principal));
+        Catalog.Published published = marketplace.catalog().publish(tenant(principal), signed, actor(ctx, principal));
         ctx.status(published.created() ? 201 : 200).json(version(published.version()));
     }
 

@@ -98,6 +98,21 @@ class PublishTest {
         assertThat(signature).isNotEmpty();
         byte[] badManifest = TestMarketplace.bundle(TestMarketplace.manifest("stapler", "1.0", "initech", "x", List.of(), "MIT", null));
         assertProblem(soma.publishZip(initech.apiKey(), badManifest, initech.keys()), 400, "manifest-invalid", "version");
+        // The publisher's own admission policies run at publish, on record.
+        try (var in = io.somastack.policy.ExamplePolicies.class.getResourceAsStream("examples/no-gpl-for-standard-tier.json")) {
+            String policy = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            assertThat(soma.gateway.send("POST", "/v1/policies", initech.apiKey(), policy).status()).isEqualTo(201);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        byte[] gpl = io.somastack.policy.TestCapsules.zip(io.somastack.policy.TestCapsules.files(
+                TestMarketplace.manifest("stapler", "1.0.0", "initech", "Finds the red stapler.", List.of(), "MIT", null),
+                io.somastack.policy.TestCapsules.sbom("with-gpl.cdx.json")));
+        HttpResponse<String> denied = soma.publishZip(initech.apiKey(), gpl, initech.keys());
+        assertProblem(denied, 403, "admission-denied", "no-gpl-for-standard-tier");
+        String decision = Json.mapper().readTree(denied.body()).get("decision_id").asString();
+        assertThat(soma.gateway.send("GET", "/v1/decisions?capsule=stapler&outcome=denied", initech.apiKey(), null).json().get("data").get(0)
+                .get("decision_id").asString()).isEqualTo(decision);
         byte[] notZip = "not a zip at all".getBytes();
         assertThat(soma.publishZip(initech.apiKey(), notZip, initech.keys()).statusCode()).isEqualTo(400);
 
