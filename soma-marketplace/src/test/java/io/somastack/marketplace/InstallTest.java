@@ -74,6 +74,12 @@ class InstallTest {
         assertThat(decisions.get(1).get("decision_id").asString()).isEqualTo(deniedDecision);
         assertThat(decisions.get(1).get("outcome").asString()).isEqualTo("denied");
 
+        // The audit log holds the same decisions, with what was answered.
+        assertThat(soma.strings("SELECT (detail::jsonb)->>'outcome' FROM audit_log WHERE action = 'policy.decision' AND (detail::jsonb)->>'decision_id' = '%s'"
+                .formatted(deniedDecision))).containsExactly("denied");
+        assertThat(soma.strings("SELECT (detail::jsonb)->>'outcome' FROM audit_log WHERE action = 'policy.decision' AND (detail::jsonb)->>'decision_id' = '%s'"
+                .formatted(admittedDecision))).containsExactly("admitted");
+
         // Update: only forward, admission again.
         assertProblem(soma.gateway.send("POST", "/v1/capsules/summarizer/update", consumer, "{\"version\": \"9.9.9\"}"), 404, "not-found", "9.9.9");
         assertThat(soma.publishZip(globex.apiKey(), v2, globex.keys()).statusCode()).isEqualTo(201);

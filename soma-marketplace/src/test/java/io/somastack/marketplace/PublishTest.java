@@ -81,6 +81,32 @@ class PublishTest {
     }
 
     @Test
+    void publishesAFiveMegabyteBundleWithAWebAssemblyToolAsAZipUpload() {
+        TestMarketplace.Publisher hooli = soma.publisher("hooli-pub");
+        byte[] wasm = new byte[5 * 1024 * 1024];
+        new java.util.Random(1).nextBytes(wasm);
+        System.arraycopy(new byte[] {0, 'a', 's', 'm', 1, 0, 0, 0}, 0, wasm, 0, 8);
+        java.util.Map<String, byte[]> files = io.somastack.policy.TestCapsules.files(
+                TestMarketplace.manifest("compressor", "1.0.0", "hooli", "Middle-out compression as a tool.", List.of("tools"), "MIT", null),
+                io.somastack.policy.TestCapsules.withFile(io.somastack.policy.TestCapsules.sbom("is-number.cdx.json"), "tools/compress.wasm", wasm));
+        files.put("tools/compress.wasm", wasm);
+        byte[] bundle = io.somastack.policy.TestCapsules.zip(files);
+        assertThat(bundle.length).isGreaterThan(5_000_000);
+
+        HttpResponse<String> published = soma.publishZip(hooli.apiKey(), bundle, hooli.keys());
+
+        assertThat(published.statusCode()).as(published.body()).isEqualTo(201);
+        HttpResponse<byte[]> download = soma.download("/v1/capsules/compressor/versions/1.0.0/bundle", hooli.apiKey());
+        assertThat(java.util.Arrays.equals(download.body(), bundle)).isTrue();
+        // One byte changed in the module: the SBOM's hash no longer matches.
+        byte[] altered = files.get("tools/compress.wasm").clone();
+        altered[1000] ^= 1;
+        files.put("tools/compress.wasm", altered);
+        byte[] tampered = io.somastack.policy.TestCapsules.zip(files);
+        assertProblem(soma.publishZip(hooli.apiKey(), tampered, hooli.keys()), 400, "bundle-invalid", "does not match the SBOM");
+    }
+
+    @Test
     void refusesBadBundlesAndStoresNothing() {
         TestMarketplace.Publisher initech = soma.publisher("initech-pub");
         long versions = soma.count("SELECT count(*) FROM capsule_versions");
