@@ -6,10 +6,13 @@ import java.math.BigDecimal;
 import java.math.RoundingMode;
 
 /**
- * An exact amount of US dollars. Arithmetic never rounds: token prices have many decimal
- * places and a sum of ledger rows must equal its invoice exactly. The one place that rounds
- * is {@link #roundedForInvoice()} (to cents, half-even), used only when an amount is shown
- * on an invoice line. Stored in PostgreSQL as {@code NUMERIC(30,15)}.
+ * An exact amount of US dollars. Token arithmetic never rounds: prices have many decimal
+ * places and a sum of ledger rows must equal its invoice exactly. All rounding in SomaStack
+ * lives in this class, half-even each time: {@link #roundedForInvoice()} (to cents, only
+ * when an amount is shown on an invoice line), {@link #timesQuantity} (a price times a
+ * fractional metered quantity such as MB-hours, to {@link #SCALE} places, so the ledger row
+ * is what is summed) and {@link #dividedBy} (means for rankings, never billed). Stored in
+ * PostgreSQL as {@code NUMERIC(30,15)}.
  */
 public record Money(BigDecimal amount) implements Comparable<Money> {
     /** Digits after the point the ledger keeps; every price in a price book must fit. */
@@ -54,7 +57,24 @@ public record Money(BigDecimal amount) implements Comparable<Money> {
         return amount.signum() < 0;
     }
 
-    /** The only rounding in SomaStack: to whole cents, half-even, for invoice lines. */
+    /**
+     * This unit price times a metered {@code quantity} that is not a whole number of units
+     * (e.g. 0.000123 MB-hours), rounded half-even to {@link #SCALE} places: one of the three
+     * roundings, all in this class.
+     */
+    public Money timesQuantity(BigDecimal quantity) {
+        return new Money(amount.multiply(quantity).setScale(SCALE, RoundingMode.HALF_EVEN));
+    }
+
+    /** The mean of {@code count} amounts summing to this, rounded half-even to {@link #SCALE} places (for rankings, never billed). */
+    public Money dividedBy(long count) {
+        if (count <= 0) {
+            throw new IllegalArgumentException("count must be positive");
+        }
+        return new Money(amount.divide(BigDecimal.valueOf(count), SCALE, RoundingMode.HALF_EVEN));
+    }
+
+    /** To whole cents, half-even, for invoice lines. */
     public BigDecimal roundedForInvoice() {
         return amount.setScale(2, RoundingMode.HALF_EVEN);
     }

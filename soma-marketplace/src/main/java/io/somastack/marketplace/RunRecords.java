@@ -9,7 +9,6 @@ import io.somastack.kernel.Money;
 import io.somastack.kernel.SomaException;
 import io.somastack.kernel.TenantId;
 import java.math.BigDecimal;
-import java.math.RoundingMode;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -78,21 +77,13 @@ public final class RunRecords {
             for (Stats row : stats) {
                 batch.bind("runs", row.runs).bind("successes", row.successes)
                         .bind("bound", Ranking.wilsonLowerBound(row.successes, row.runs, Ranking.Z95)).bind("p50", row.p50)
-                        .bind("p95", row.p95).bind("cost", costPerRun(row.cost, row.runs)).bind("now", now).bind("name", row.name).add();
+                        .bind("p95", row.p95).bind("cost", Money.of(row.cost).dividedBy(row.runs).amount()).bind("now", now).bind("name", row.name).add();
             }
             if (!stats.isEmpty()) {
                 batch.execute();
             }
             return stats.size();
         });
-    }
-
-    /**
-     * The mean cost of one run: the exact sum divided by the count, cut to the ledger's
-     * {@link Money#SCALE} decimal places (half-even). A ranking figure, never billed.
-     */
-    static BigDecimal costPerRun(BigDecimal total, long runs) {
-        return total.divide(BigDecimal.valueOf(runs), Money.SCALE, RoundingMode.HALF_EVEN);
     }
 
     private record Stats(String name, long runs, long successes, double p50, double p95, BigDecimal cost) {

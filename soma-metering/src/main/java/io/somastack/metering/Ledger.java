@@ -10,6 +10,7 @@ import io.somastack.kernel.SomaException;
 import io.somastack.kernel.TenantId;
 import io.somastack.store.OutboxEvent;
 import io.somastack.store.Tx;
+import java.math.BigDecimal;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -96,6 +97,38 @@ public final class Ledger {
                 "output_tokens", usage.outputTokens(), "estimated", usage.estimated(), "cost", cost.toPlainString(),
                 "request_id", usage.requestId(), "key_id", usage.keyId().toString())));
         return new Entry(id, cost, true);
+    }
+
+    /** The model name under which stored memory appears in the ledger and in usage reports. */
+    public static final String MEMORY_STORAGE = "memory-storage";
+    private static final UUID NO_KEY = new UUID(0, 0);
+
+    /**
+     * Writes one sample of stored memory: {@code bytes} held over {@code [from, to)}, worth
+     * {@code mbHours}, at {@code pricePerMbHour} (cost rounded once by {@link Money#timesQuantity}).
+     * The row has meter {@code memory.storage}, unit {@code MB-hour}, no key and no tokens; its
+     * idempotency key names the interval, so a sample written twice lands once.
+     */
+    public Entry recordStorage(Tx tx, TenantId tenant, long bytes, Instant from, Instant to, BigDecimal mbHours, Money pricePerMbHour) {
+        Money cost = pricePerMbHour.timesQuantity(mbHours);
+        UUID id = ids.next();
+        String idempotencyKey = "memory-storage:" + from + "/" + to;
+        int inserted = tx.handle().createUpdate("""
+                INSERT INTO usage_ledger (id, tenant_id, key_id, request_id, idempotency_key, model, provider, upstream_model,
+                    input_tokens, output_tokens, estimated, input_per_million, output_per_million, cost, period, created_at,
+                    meter, quantity, unit)
+                VALUES (:id, :tenant, :key, :request, :idempotency, :model, 'soma-memory', :model, 0, 0, false, 0, 0, :cost, :period, :at,
+                    'memory.storage', :quantity, 'MB-hour')
+                ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING""")
+                .bind("id", id).bind("tenant", tenant.value()).bind("key", NO_KEY).bind("request", "storage-meter")
+                .bind("idempotency", idempotencyKey).bind("model", MEMORY_STORAGE).bind("cost", cost.amount())
+                .bind("period", period(to)).bind("at", Timestamp.from(to)).bind("quantity", mbHours).execute();
+        if (inserted == 1) {
+            tx.publish(new OutboxEvent("io.somastack.usage.recorded", id.toString(), Optional.of(tenant), Map.of(
+                    "model", MEMORY_STORAGE, "meter", "memory.storage", "unit", "MB-hour", "quantity", mbHours.toPlainString(),
+                    "bytes", bytes, "from", from.toString(), "to", to.toString(), "cost", cost.toPlainString())));
+        }
+        return new Entry(id, cost, inserted == 1);
     }
 
     /**

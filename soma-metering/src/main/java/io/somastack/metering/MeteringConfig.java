@@ -21,11 +21,16 @@ import tools.jackson.databind.JsonNode;
  *     effective_from: 2026-01-01
  * </pre>
  * Local models are free unless priced. {@code reservation.ttl} bounds how long an unsettled
- * reservation (of a node that died mid-call) holds budget.
+ * reservation (of a node that died mid-call) holds budget. {@code memory.storage.price-per-mb-hour}
+ * (default 0) prices stored memory, metered in MB-hours into the same ledger.
  */
-public record MeteringConfig(List<Price> prices, Duration reservationTtl) {
+public record MeteringConfig(List<Price> prices, Duration reservationTtl, Money storagePerMbHour) {
     public MeteringConfig {
         prices = List.copyOf(prices);
+        java.util.Objects.requireNonNull(storagePerMbHour, "storagePerMbHour is null");
+        if (storagePerMbHour.isNegative()) {
+            throw new IllegalArgumentException("memory.storage.price-per-mb-hour must not be negative");
+        }
     }
 
     public static MeteringConfig from(Settings settings) {
@@ -51,6 +56,11 @@ public record MeteringConfig(List<Price> prices, Duration reservationTtl) {
                 index++;
             }
         });
-        return new MeteringConfig(prices, settings.duration("reservation.ttl", Duration.ofMinutes(10)));
+        Money storage = settings.money("memory.storage.price-per-mb-hour").orElse(Money.ZERO);
+        if (storage.isNegative()) {
+            settings.problem("memory.storage.price-per-mb-hour must not be negative");
+            storage = Money.ZERO;
+        }
+        return new MeteringConfig(prices, settings.duration("reservation.ttl", Duration.ofMinutes(10)), storage);
     }
 }
