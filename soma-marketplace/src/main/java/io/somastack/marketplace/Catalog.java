@@ -53,13 +53,15 @@ public final class Catalog {
     private final GroupCommit commit;
     private final PolicyEngine engine;
     private final TrustedKeys trustedKeys;
+    private final CounterSigner counterSigner;
     private final Clock clock;
 
-    public Catalog(Jdbi jdbi, GroupCommit commit, PolicyEngine engine, TrustedKeys trustedKeys, Clock clock) {
+    public Catalog(Jdbi jdbi, GroupCommit commit, PolicyEngine engine, TrustedKeys trustedKeys, CounterSigner counterSigner, Clock clock) {
         this.jdbi = requireNonNull(jdbi, "jdbi is null");
         this.commit = requireNonNull(commit, "commit is null");
         this.engine = requireNonNull(engine, "engine is null");
         this.trustedKeys = requireNonNull(trustedKeys, "trustedKeys is null");
+        this.counterSigner = requireNonNull(counterSigner, "counterSigner is null");
         this.clock = requireNonNull(clock, "clock is null");
     }
 
@@ -71,7 +73,8 @@ public final class Catalog {
      * Lints and stores {@code signed} for {@code publisherTenant}: every signature must verify
      * with a key the tenant trusts and one of them must be a {@code publisher} key; the bundle must
      * pass every check of {@link io.somastack.policy.BundleReader}; and the publisher's own
-     * admission policies must admit it (a recorded decision). Publishing the same bundle again is a no-op; another
+     * admission policies must admit it (a recorded decision). The marketplace countersigns it
+     * ({@link CounterSigner}). Publishing the same bundle again is a no-op; another
      * bundle under an existing version is a conflict.
      */
     public Published publish(PolicyTenant publisherTenant, SignedBundle signed, Actor actor) {
@@ -88,7 +91,8 @@ public final class Catalog {
             case Admission.Denied denied -> throw Installs.denied(denied);
         };
         SemVer version = SemVer.parse(bundle.manifest().version());
-        List<CapsuleVersion.PublishedSignature> signatures = published(signed, packedSha256, signers);
+        List<CapsuleVersion.PublishedSignature> signatures = new ArrayList<>(published(signed, packedSha256, signers));
+        signatures.add(counterSigner.countersign(signed.packed()));
         return commit.execute(tx -> {
             Handle handle = tx.handle();
             Instant now = now();
@@ -154,6 +158,11 @@ public final class Catalog {
             published.add(new CapsuleVersion.PublishedSignature(signature.signature(), key.keyId(), key.name(), key.role(), key.publicKeyPem()));
         }
         return published;
+    }
+
+    /** The marketplace key that countersigns every published bundle. */
+    public CounterSigner counterSigner() {
+        return counterSigner;
     }
 
     /** Who may revoke: the capsule's publisher (a tenant) or the operator. */

@@ -46,7 +46,8 @@ public final class Marketplace implements AutoCloseable {
             Ids ids) {
         requireNonNull(config, "config is null");
         requireNonNull(database, "database is null");
-        Catalog catalog = new Catalog(database.jdbi(), commit, constitution.engine(), constitution.trustedKeys(), clock);
+        Catalog catalog = new Catalog(database.jdbi(), commit, constitution.engine(), constitution.trustedKeys(),
+                CounterSigner.load(database.jdbi(), clock), clock);
         Installs installs = new Installs(database.jdbi(), commit, catalog, constitution.engine(), constitution.trustedKeys(), clock);
         RunRecords runs = new RunRecords(database.jdbi(), installs, clock, ids, config.rankingWindow());
         return new Marketplace(config, catalog, installs, runs, constitution);

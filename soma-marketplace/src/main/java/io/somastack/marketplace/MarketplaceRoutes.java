@@ -40,6 +40,7 @@ import tools.jackson.databind.JsonNode;
  *   <li>{@code POST /v1/capsules/{name}/install} and {@code .../update} ({@code {version?}}): admission runs.</li>
  *   <li>{@code POST /v1/capsules/{name}/versions/{version}/revoke} ({@code {reason}}): the publisher or the operator.</li>
  *   <li>{@code GET /v1/installed-capsules}, {@code GET|DELETE /v1/installed-capsules/{name}}.</li>
+ *   <li>{@code GET /v1/marketplace/signing-key}: the public key that countersigns every published bundle.</li>
  * </ul>
  * Reads need {@code capsules:read}, writes {@code capsules:write}.
  */
@@ -68,6 +69,7 @@ public final class MarketplaceRoutes implements EndpointGroup {
         post("/v1/capsules/{name}/versions/{version}/revoke", this::revoke);
         post("/v1/capsules/{name}/install", this::install);
         post("/v1/capsules/{name}/update", this::update);
+        get("/v1/marketplace/signing-key", this::signingKey);
         get("/v1/installed-capsules", this::installed);
         get("/v1/installed-capsules/{name}", this::installedOne);
         delete("/v1/installed-capsules/{name}", this::uninstall);
@@ -135,6 +137,12 @@ public final class MarketplaceRoutes implements EndpointGroup {
         Principal principal = writer(ctx);
         Installs.Change change = marketplace.installs().update(tenant(principal), ctx.pathParam("name"), requestedVersion(ctx), actor(ctx, principal));
         ctx.json(installed(change.installed()));
+    }
+
+    private void signingKey(Context ctx) {
+        guard.tenant(ctx, "capsules:read");
+        CounterSigner signer = marketplace.catalog().counterSigner();
+        ctx.json(Map.of("name", CounterSigner.NAME, "role", "marketplace", "key_id", signer.keyId(), "public_key_pem", signer.publicKeyPem()));
     }
 
     private void installed(Context ctx) {

@@ -135,6 +135,31 @@ class InstallTest {
     }
 
     @Test
+    void aTenantCanRequireTheMarketplaceCountersignature() {
+        TestMarketplace.Publisher initrode = soma.publisher("initrode-pub");
+        assertThat(soma.publishZip(initrode.apiKey(), TestMarketplace.bundle("tps-reports", "1.0.0", "initrode", "Files TPS reports."),
+                initrode.keys()).statusCode()).isEqualTo(201);
+        String consumer = soma.gateway.tenantKey("chotchkies", "capsules:read", "capsules:write", "policy:read", "policy:write");
+        assertThat(soma.gateway.send("POST", "/v1/policies", consumer, """
+                {"name": "listed", "kind": "admission", "matchConditions": [],
+                 "validations": [{"expression": "'marketplace' in signatures.roles && 'publisher' in signatures.roles",
+                                  "message": "the publisher and this marketplace must both sign"}]}""").status()).isEqualTo(201);
+        soma.trust(consumer, initrode.keys(), "publisher");
+        assertProblem(soma.gateway.send("POST", "/v1/capsules/tps-reports/install", consumer, null), 403, "admission-denied", "must both sign");
+
+        TestGateway.Response key = soma.gateway.send("GET", "/v1/marketplace/signing-key", consumer, null);
+        assertThat(key.json().get("role").asString()).isEqualTo("marketplace");
+        TestGateway.Response trusted = soma.gateway.send("POST", "/v1/policy/trusted-keys", consumer, io.somastack.kernel.Json.text(java.util.Map.of(
+                "name", "marketplace", "role", "marketplace", "public_key_pem", key.json().get("public_key_pem").asString())));
+        assertThat(trusted.status()).isEqualTo(201);
+        TestGateway.Response installed = soma.gateway.send("POST", "/v1/capsules/tps-reports/install", consumer, null);
+        assertThat(installed.status()).as(installed.raw().body()).isEqualTo(201);
+        JsonNode signatures = soma.gateway.send("GET", "/v1/capsules/tps-reports", consumer, null).json().get("versions").get(0).get("signatures");
+        assertThat(signatures.size()).isEqualTo(2);
+        assertThat(signatures.get(1).get("key_id").asString()).isEqualTo(key.json().get("key_id").asString());
+    }
+
+    @Test
     void aRevokedPublisherKeyRefusesTheInstall() {
         TestMarketplace.Publisher umbrella = soma.publisher("umbrella-pub");
         assertThat(soma.publishZip(umbrella.apiKey(), TestMarketplace.bundle("vaccine-tracker", "1.0.0", "umbrella", "Tracks batches."),
