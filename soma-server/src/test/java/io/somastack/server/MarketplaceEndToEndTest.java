@@ -16,7 +16,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The publisher's and the tenant's whole path with the real command line against the real
- * server: init, keygen, pack, sign, publish; search, install; revoked by the operator.
+ * server: init, keygen, pack, sign, publish; search, install, update; revoked by the operator.
  */
 class MarketplaceEndToEndTest {
     @TempDir
@@ -86,21 +86,35 @@ class MarketplaceEndToEndTest {
             assertThat(installed.code()).as(installed.err()).isZero();
             assertThat(installed.out()).contains("\"runnable\" : true");
 
+            // The publisher ships 0.2.0; the tenant updates (admission again).
+            Files.writeString(capsule.resolve("capsule.yaml"), Files.readString(capsule.resolve("capsule.yaml")).replace("version: 0.1.0", "version: 0.2.0"));
+            Path bundle2 = dir.resolve("weather-bot-0.2.0.capsule");
+            Path signature2 = dir.resolve("weather-bot-0.2.0.sig");
+            assertThat(cli("capsule", "pack", capsule.toString(), "-o", bundle2.toString()).code()).isZero();
+            assertThat(cli("capsule", "sign", "--key", dir.resolve("acme.key").toString(), "--output-signature", signature2.toString(),
+                    bundle2.toString()).code()).isZero();
+            assertThat(cli("capsule", "publish", bundle2.toString(), "--signature", signature2.toString(), "--url", soma.base, "--api-key",
+                    publisherKey).code()).isZero();
+            Run updated = cli("capsule", "update", "weather-bot", "--url", soma.base, "--api-key", tenantKey);
+            assertThat(updated.code()).as(updated.err()).isZero();
+            assertThat(updated.out()).contains("\"version\" : \"0.2.0\"");
+
             // The operator revokes; the tenant sees it on its next request.
-            assertProblem(soma.post("/v1/capsules/weather-bot/versions/0.1.0/revoke", tenantKey, "{\"reason\": \"not mine\"}"), 403, "not-publisher");
-            TestServer.Response revoked = soma.post("/v1/capsules/weather-bot/versions/0.1.0/revoke", TestServer.ADMIN_KEY,
+            assertProblem(soma.post("/v1/capsules/weather-bot/versions/0.2.0/revoke", tenantKey, "{\"reason\": \"not mine\"}"), 403, "not-publisher");
+            TestServer.Response revoked = soma.post("/v1/capsules/weather-bot/versions/0.2.0/revoke", TestServer.ADMIN_KEY,
                     "{\"reason\": \"malware report 42\"}");
             assertThat(revoked.status()).as(revoked.body()).isEqualTo(200);
             assertThat(soma.get("/v1/installed-capsules/weather-bot", tenantKey).json().get("runnable").asBoolean()).isFalse();
-            Run again = cli("capsule", "install", "weather-bot", "--version", "0.1.0", "--url", soma.base, "--api-key", tenantKey);
+            Run again = cli("capsule", "install", "weather-bot", "--version", "0.2.0", "--url", soma.base, "--api-key", tenantKey);
             assertThat(again.code()).isEqualTo(1);
             assertThat(again.err()).contains("capsule-revoked").contains("malware report 42");
 
             // Every decision is on record, and the audit chain holds.
             TestServer.Response decisions = soma.get("/v1/decisions?capsule=weather-bot", tenantKey);
-            assertThat(decisions.json().get("data").size()).isEqualTo(2);
-            assertThat(decisions.json().get("data").get(0).get("outcome").asString()).isEqualTo("admitted");
-            assertThat(decisions.json().get("data").get(1).get("outcome").asString()).isEqualTo("denied");
+            assertThat(decisions.json().get("data").size()).isEqualTo(3);
+            assertThat(decisions.json().get("data").get(0).get("capsule_version").asString()).isEqualTo("0.2.0");
+            assertThat(decisions.json().get("data").get(1).get("outcome").asString()).isEqualTo("admitted");
+            assertThat(decisions.json().get("data").get(2).get("outcome").asString()).isEqualTo("denied");
             assertThat(cli("audit", "verify", "--url", soma.base, "--admin-key", TestServer.ADMIN_KEY).code()).isZero();
         }
     }
