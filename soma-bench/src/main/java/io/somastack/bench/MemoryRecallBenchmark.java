@@ -1,34 +1,45 @@
 package io.somastack.bench;
 
 import io.somastack.memory.MiniLmEmbedder;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.management.ManagementFactory;
 import java.net.URI;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.file.Files;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.ResultSet;
-import java.sql.SQLException;
-import java.sql.Statement;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.HashSet;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import java.util.Set;
+import java.util.stream.Stream;
 import tools.jackson.databind.JsonNode;
 
 /**
- * Memory recall end to end over HTTP, on real text (apt package descriptions): remember N
- * memories through {@code POST /v1/memories} in batches of 500, then time recalls through
- * {@code POST /v1/memories/recall} (k = 10) in each mode with held-out descriptions as
- * queries, one at a time, and measure recall@10 of the vector index against exact search
- * over the very embeddings stored in PostgreSQL. Usage:
- * {@code GatewayOverheadBenchmark}'s classpath, main {@code io.somastack.bench.MemoryRecallBenchmark [sizes] [queries]},
- * e.g. {@code 10000,50000 200}.
+ * Memory recall end to end over HTTP, on real text: apt package descriptions and sentences of
+ * the JDK's Javadoc, mixed and shuffled with a fixed seed. For each size N it remembers texts
+ * through {@code POST /v1/memories} in batches of 500 until N memories exist (near-duplicates
+ * become revisions, so more texts than N are sent), waits 30 s for the index's merges, warms up
+ * with 100 recalls per mode, then times recalls through {@code POST /v1/memories/recall} (k = 10) in each
+ * mode with held-out texts as queries, one at a time: end to end by the client, and per phase
+ * (embed, search, fetch, record) by the server's {@code Server-Timing} header. recall@10 compares the vector mode with
+ * an exact top 10 over the very embeddings stored in PostgreSQL. Then it measures the index
+ * directory on disk and this JVM's heap after a full GC and resident set. Usage:
+ * {@code MemoryRecallBenchmark [sizes] [queries]}, e.g. {@code 10000,100000 200}.
  */
 public final class MemoryRecallBenchmark {
     private static final int BATCH = 500;
+    private static final int WARMUP = 300;
+    private static final Duration SETTLE = Duration.ofSeconds(30);
+    private static final List<String> MODES = List.of("hybrid", "vector", "keyword");
+    private static final List<String> PHASES = List.of("embed", "search", "fetch", "record");
+    private static final double MEBIBYTE = 1024.0 * 1024.0;
 
     private MemoryRecallBenchmark() {
     }
@@ -36,102 +47,147 @@ public final class MemoryRecallBenchmark {
     public static void main(String[] arguments) throws Exception {
         int[] sizes = Arrays.stream((arguments.length > 0 ? arguments[0] : "10000").split(",")).mapToInt(Integer::parseInt).toArray();
         int queries = arguments.length > 1 ? Integer.parseInt(arguments[1]) : 200;
-        List<String> texts = AptDescriptions.load();
-        int largest = Arrays.stream(sizes).max().orElseThrow();
-        if (texts.size() < largest + queries) {
-            throw new IllegalStateException("only %d distinct descriptions for %d memories and %d queries".formatted(texts.size(), largest, queries));
-        }
+        List<String> apt = AptDescriptions.load();
+        List<String> jdk = JdkDocSentences.load();
+        List<String> texts = mixed(apt, jdk);
         List<String> held = texts.subList(texts.size() - queries, texts.size());
-        System.out.printf("%d distinct descriptions; %d held out as queries%n", texts.size(), queries);
-        MiniLmEmbedder embedder = new MiniLmEmbedder();
-        List<float[]> queryVectors = embedder.embedAll(held);
-        StringBuilder table = new StringBuilder("| memories | remember/s | mode | p50 ms | p95 ms | p99 ms | recall@10 vs exact |\n|---:|---:|---|---:|---:|---:|---:|\n");
+        List<String> warm = texts.subList(texts.size() - queries - WARMUP, texts.size() - queries);
+        List<String> pool = texts.subList(0, texts.size() - queries - WARMUP);
+        System.out.printf("%,d apt descriptions + %,d JDK Javadoc sentences = %,d distinct texts; %d held out as queries%n", apt.size(),
+                jdk.size(), texts.size(), queries);
+        List<float[]> queryVectors = new MiniLmEmbedder().embedAll(held);
+        int largest = Arrays.stream(sizes).max().orElseThrow();
+        StringBuilder recallTable = new StringBuilder("""
+                | memories | texts remembered/s | mode | p50 ms | p95 ms | p99 ms | recall@10 vs exact |
+                |---:|---:|---|---:|---:|---:|---:|
+                """);
+        StringBuilder phaseTable = new StringBuilder("""
+                | memories | mode | embed p50 / p95 / p99 ms | search p50 / p95 / p99 ms | fetch p50 / p95 / p99 ms | record p50 / p95 / p99 ms |
+                |---:|---|---:|---:|---:|---:|
+                """);
+        StringBuilder resourceTable = new StringBuilder("""
+                | memories | texts sent | index on disk MiB | JVM heap after GC MiB | JVM RSS MiB |
+                |---:|---:|---:|---:|---:|
+                """);
         String quota = "memory:\n  quota:\n    memories: %d\n    bytes: 10000000000\n".formatted(largest * 2);
-        try (SomaStackInstance soma = SomaStackInstance.start(URI.create("http://127.0.0.1:9/v1"), quota)) {
-            int stored = 0;
+        String started = Instant.now().toString();
+        try (SomaStackInstance soma = SomaStackInstance.start(URI.create("http://127.0.0.1:9/v1"), quota);
+                MemoryRecallHttp http = new MemoryRecallHttp(soma.port(), soma.apiKey())) {
+            Path index = soma.postgresDirectory().getParent().resolve("memory-index");
+            long[] before = heapAndRss();
+            resourceTable.append("| 0 | 0 | %.1f | %.0f | %.0f |%n".formatted(directoryBytes(index) / MEBIBYTE, before[0] / MEBIBYTE,
+                    before[1] / MEBIBYTE));
+            int created = 0;
+            int sent = 0;
             for (int size : sizes) {
-                long started = System.nanoTime();
-                for (int from = stored; from < size; from += BATCH) {
-                    List<Map<String, Object>> batch = new ArrayList<>();
-                    for (int i = from; i < Math.min(size, from + BATCH); i++) {
-                        batch.add(Map.of("text", texts.get(i), "scope", Map.of("kind", "tenant"),
-                                "provenance", Map.of("kind", "document", "reference", "apt:" + i)));
+                long start = System.nanoTime();
+                int sentBefore = sent;
+                while (created < size) {
+                    if (sent >= pool.size()) {
+                        throw new IllegalStateException("ran out of texts at %,d memories".formatted(created));
                     }
-                    soma.post("/v1/memories", Map.of("memories", batch));
-                    if ((from / BATCH) % 20 == 0) {
-                        System.out.printf("  remembered %d of %d%n", from + batch.size(), size);
+                    List<Map<String, Object>> batch = new ArrayList<>();
+                    for (int i = sent; i < Math.min(pool.size(), sent + Math.min(BATCH, size - created)); i++) {
+                        batch.add(Map.of("text", pool.get(i), "scope", Map.of("kind", "tenant"),
+                                "provenance", Map.of("kind", "document", "reference", "text:" + i)));
+                    }
+                    JsonNode answer = soma.post("/v1/memories", Map.of("memories", batch));
+                    for (JsonNode result : answer.get("data")) {
+                        created += result.get("outcome").asString().equals("created") ? 1 : 0;
+                    }
+                    sent += batch.size();
+                    if ((sent / BATCH) % 20 == 0) {
+                        System.out.printf("  %,d texts sent, %,d memories of %,d%n", sent, created, size);
                     }
                 }
-                double rate = (size - stored) / ((System.nanoTime() - started) / 1e9);
-                stored = size;
-                Map<String, float[]> exact = storedVectors(soma);
-                for (String mode : List.of("hybrid", "vector", "keyword")) {
+                double rate = (sent - sentBefore) / ((System.nanoTime() - start) / 1e9);
+                // Let the index finish the merges the writes started, so recall is measured on a settled index.
+                Thread.sleep(SETTLE.toMillis());
+                for (int i = 0; i < WARMUP; i++) {
+                    http.recall(warm.get(i), MODES.get(i % MODES.size()));
+                }
+                MemoryExactSearch exact = MemoryExactSearch.load(soma.postgresDirectory());
+                for (String mode : MODES) {
                     long[] nanos = new long[queries];
+                    double[][] phases = new double[PHASES.size()][queries];
                     double recallSum = 0;
                     for (int q = 0; q < queries; q++) {
-                        long start = System.nanoTime();
-                        JsonNode answer = soma.post("/v1/memories/recall", Map.of("query", held.get(q),
-                                "scopes", List.of(Map.of("kind", "tenant")), "k", 10, "mode", mode));
-                        nanos[q] = System.nanoTime() - start;
+                        MemoryRecallHttp.Answer answer = http.recall(held.get(q), mode);
+                        nanos[q] = answer.nanos();
+                        for (int p = 0; p < PHASES.size(); p++) {
+                            phases[p][q] = answer.phaseMillis().getOrDefault(PHASES.get(p), Double.NaN);
+                        }
                         if (mode.equals("vector")) {
-                            Set<String> returned = new HashSet<>(answer.get("facts").findValuesAsString("memory_id"));
-                            Set<String> truth = topTen(exact, queryVectors.get(q));
+                            Set<String> returned = new HashSet<>(answer.body().get("facts").findValuesAsString("memory_id"));
+                            Set<String> truth = exact.topTen(queryVectors.get(q));
                             returned.retainAll(truth);
                             recallSum += returned.size() / (double) truth.size();
                         }
                     }
                     Arrays.sort(nanos);
-                    String recall = mode.equals("vector") ? "%.3f".formatted(recallSum / queries) : "";
-                    String row = "| %,d | %.0f | %s | %.2f | %.2f | %.2f | %s |%n".formatted(exact.size(), rate, mode,
-                            percentile(nanos, 0.50), percentile(nanos, 0.95), percentile(nanos, 0.99), recall);
+                    String row = "| %,d | %.0f | %s | %.2f | %.2f | %.2f | %s |%n".formatted(exact.size(), rate, mode, nanos[index(queries, 0.50)] / 1e6,
+                            nanos[index(queries, 0.95)] / 1e6, nanos[index(queries, 0.99)] / 1e6,
+                            mode.equals("vector") ? "%.3f".formatted(recallSum / queries) : "");
                     System.out.print(row);
-                    table.append(row);
+                    recallTable.append(row);
+                    StringBuilder phaseRow = new StringBuilder("| %,d | %s |".formatted(exact.size(), mode));
+                    for (double[] phase : phases) {
+                        Arrays.sort(phase);
+                        phaseRow.append(" %.2f / %.2f / %.2f |".formatted(phase[index(queries, 0.50)], phase[index(queries, 0.95)],
+                                phase[index(queries, 0.99)]));
+                    }
+                    System.out.println(phaseRow);
+                    phaseTable.append(phaseRow).append('\n');
                 }
+                int memories = exact.size();
+                exact = null;
+                long[] now = heapAndRss();
+                String row = "| %,d | %,d | %.1f | %.0f | %.0f |%n".formatted(memories, sent, directoryBytes(index) / MEBIBYTE, now[0] / MEBIBYTE,
+                        now[1] / MEBIBYTE);
+                System.out.print(row);
+                resourceTable.append(row);
             }
         }
+        String report = "Run started %s; %s%n%n%s%n%s%n%s".formatted(started, describe(Machine.current()), recallTable, phaseTable, resourceTable);
         System.out.println();
-        System.out.println(table);
-        Files.writeString(java.nio.file.Path.of("soma-bench/target/memory-recall.md"), table.toString());
+        System.out.println(report);
+        Files.writeString(Path.of("soma-bench/target/memory-recall.md"), report);
         System.exit(0);
     }
 
-    /** The current revision's embedding of every live memory, read from PostgreSQL. */
-    private static Map<String, float[]> storedVectors(SomaStackInstance soma) throws Exception {
-        String port = Files.readAllLines(soma.postgresDirectory().resolve("postmaster.pid")).get(3).strip();
-        Map<String, float[]> vectors = new java.util.HashMap<>();
-        try (Connection connection = DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + port + "/postgres", "postgres", "");
-                Statement statement = connection.createStatement();
-                ResultSet rs = statement.executeQuery("""
-                        SELECT m.id, r.embedding FROM memories m JOIN memory_revisions r ON r.id = m.current_revision_id
-                        WHERE m.deleted_at IS NULL""")) {
-            while (rs.next()) {
-                byte[] bytes = rs.getBytes(2);
-                float[] vector = new float[bytes.length / 4];
-                ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(vector);
-                vectors.put(rs.getString(1), vector);
-            }
-        } catch (SQLException e) {
-            throw new IllegalStateException("Cannot read stored embeddings: " + e.getMessage(), e);
+    /** Both sources, each text once, shuffled together with a fixed seed. */
+    static List<String> mixed(List<String> first, List<String> second) {
+        Set<String> distinct = new LinkedHashSet<>(first);
+        distinct.addAll(second);
+        List<String> texts = new ArrayList<>(distinct);
+        Collections.shuffle(texts, new Random(42));
+        return texts;
+    }
+
+    private static int index(int count, double quantile) {
+        return Math.min(count - 1, (int) Math.ceil(quantile * count) - 1);
+    }
+
+    /** This JVM's heap in use after a full collection, and its resident set ({@code VmRSS}). */
+    private static long[] heapAndRss() throws IOException {
+        System.gc();
+        long heap = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
+        long rss = Files.readAllLines(Path.of("/proc/self/status")).stream().filter(line -> line.startsWith("VmRSS:")).findFirst()
+                .map(line -> Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024).orElse(0L);
+        return new long[] {heap, rss};
+    }
+
+    private static long directoryBytes(Path directory) {
+        try (Stream<Path> files = Files.walk(directory)) {
+            return files.filter(Files::isRegularFile).mapToLong(file -> file.toFile().length()).sum();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
-        return vectors;
     }
 
-    private static Set<String> topTen(Map<String, float[]> vectors, float[] query) {
-        return vectors.entrySet().stream()
-                .sorted((left, right) -> Double.compare(dot(right.getValue(), query), dot(left.getValue(), query)))
-                .limit(10).map(Map.Entry::getKey).collect(java.util.stream.Collectors.toSet());
+    private static String describe(Machine machine) {
+        return "%d cores (%s), %.1f GiB RAM, %s, %s, JVM flags %s, max heap %.0f MiB".formatted(machine.cores(), machine.cpuModel(),
+                machine.memoryBytes() / (MEBIBYTE * 1024), machine.operatingSystem(), machine.jdk(), machine.jvmArguments(),
+                machine.maxHeapBytes() / MEBIBYTE);
     }
-
-    private static double dot(float[] left, float[] right) {
-        double sum = 0;
-        for (int i = 0; i < left.length; i++) {
-            sum += left[i] * right[i];
-        }
-        return sum;
-    }
-
-    private static double percentile(long[] sorted, double quantile) {
-        return sorted[Math.min(sorted.length - 1, (int) Math.ceil(quantile * sorted.length) - 1)] / 1e6;
-    }
-
 }

@@ -31,7 +31,8 @@ import tools.jackson.databind.JsonNode;
  * The memory API: {@code POST /v1/memories} (one memory, or {@code {"memories": [...]}} up
  * to the batch limit; {@code Idempotency-Key} honoured), {@code POST /v1/memories/recall},
  * {@code GET /v1/recalls/{id}}, {@code GET} and {@code DELETE /v1/memories/{id}}, and
- * {@code POST /v1/memories/forget}. Writes need scope {@code memory:write}, reads
+ * {@code POST /v1/memories/forget}. A recall's answer carries a {@code Server-Timing} header
+ * (embed, search, fetch, record). Writes need scope {@code memory:write}, reads
  * {@code memory:read}; which memory scopes a key may use is decided by {@link Caller}.
  */
 public final class MemoryRoutes implements EndpointGroup {
@@ -98,6 +99,7 @@ public final class MemoryRoutes implements EndpointGroup {
     private void recall(Context ctx) {
         Caller caller = caller(ctx, "memory:read");
         Recall recall = memories.recall(caller, WireFormat.recallQuery(Json.tree(ctx.bodyAsBytes())));
+        ctx.header("Server-Timing", recall.timings().serverTiming());
         ctx.json(WireFormat.recall(recall));
     }
 

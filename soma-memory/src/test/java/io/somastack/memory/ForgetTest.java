@@ -4,14 +4,8 @@ import static io.somastack.memory.TestMemory.caller;
 import static io.somastack.memory.TestMemory.fact;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -38,7 +32,7 @@ class ForgetTest {
         Remembered secret = soma.remember(caller, fact("Frank's locker password is " + marker, scope));
         soma.remember(caller, fact("Frank's lunch is at noon", scope));
         soma.restart(false);
-        assertThat(indexContains(marker)).as("the marker is in the index before the delete").isTrue();
+        assertThat(soma.indexContains(marker)).as("the marker is in the index before the delete").isTrue();
 
         StoredMemory tombstone = soma.memories().delete(caller, secret.memoryId(), "user asked");
 
@@ -52,7 +46,7 @@ class ForgetTest {
                 .doesNotContain(secret.memoryId());
         assertThat(soma.count("SELECT count(*) FROM memory_revisions WHERE text LIKE '%" + marker + "%' OR embedding IS NOT NULL AND memory_id = '"
                 + secret.memoryId() + "'")).isZero();
-        assertThat(indexContains(marker)).as("the marker is gone from the index files").isFalse();
+        assertThat(soma.indexContains(marker)).as("the marker is gone from the index files").isFalse();
         assertThat(soma.count("SELECT count(*) FROM audit_log WHERE action = 'memory.delete' AND subject = '" + secret.memoryId()
                 + "' AND actor = '" + caller.actor() + "' AND detail LIKE '%user asked%'")).isEqualTo(1);
         assertThat(soma.count("SELECT count(*) FROM outbox WHERE type = 'io.somastack.memory.deleted' AND subject = '" + secret.memoryId() + "'"))
@@ -73,38 +67,8 @@ class ForgetTest {
         assertThat(forgotten).isEqualTo(2);
         assertThat(soma.recall(caller, "allergic to peanuts " + marker, RecallMode.HYBRID, grace)).isEmpty();
         assertThat(soma.recall(caller, "allergic to peanuts", RecallMode.HYBRID, henry)).hasSize(1);
-        assertThat(indexContains(marker)).isFalse();
+        assertThat(soma.indexContains(marker)).isFalse();
         assertThat(soma.count("SELECT count(*) FROM memory_revisions WHERE text LIKE '%" + marker + "%'")).isZero();
         assertThat(soma.memories().forget(caller, grace, "again")).isZero();
-    }
-
-    private static boolean indexContains(String marker) {
-        byte[] needle = marker.getBytes(StandardCharsets.UTF_8);
-        try (Stream<Path> files = Files.walk(soma.indexDirectory)) {
-            return files.filter(Files::isRegularFile).anyMatch(file -> contains(read(file), needle));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
-    private static byte[] read(Path file) {
-        try {
-            return Files.readAllBytes(file);
-        } catch (IOException e) {
-            return new byte[0];
-        }
-    }
-
-    private static boolean contains(byte[] haystack, byte[] needle) {
-        outer:
-        for (int i = 0; i + needle.length <= haystack.length; i++) {
-            for (int j = 0; j < needle.length; j++) {
-                if (haystack[i + j] != needle[j]) {
-                    continue outer;
-                }
-            }
-            return true;
-        }
-        return false;
     }
 }

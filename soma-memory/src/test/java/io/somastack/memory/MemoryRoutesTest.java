@@ -45,6 +45,8 @@ class MemoryRoutesTest {
                 {"query": "where do Ivy's invoices go?", "scopes": [{"kind": "user", "id": "ivy"}], "k": 3,
                  "filters": {"tags": ["billing"], "from": "2025-01-01T00:00:00Z"}, "mode": "hybrid"}""");
         assertThat(recall.status()).as(recall.raw().body()).isEqualTo(200);
+        assertThat(recall.header("Server-Timing")).matches("embed;dur=\\d+\\.\\d{3}, search;dur=\\d+\\.\\d{3}, fetch;dur=\\d+\\.\\d{3}, "
+                + "record;dur=\\d+\\.\\d{3}").doesNotContain("embed;dur=0.000");
         JsonNode fact = recall.json().get("facts").get(0);
         assertThat(fact.get("memory_id").asString()).isEqualTo(memoryId);
         assertThat(fact.get("text").asString()).isEqualTo("Ivy's invoices go to billing@ivy.example");

@@ -8,11 +8,14 @@ import io.somastack.store.AuditLog;
 import io.somastack.store.Database;
 import io.somastack.store.GroupCommit;
 import io.somastack.store.Outbox;
+import io.somastack.store.StoreConfig;
 import io.somastack.store.TestDatabase;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
@@ -22,26 +25,34 @@ import java.util.stream.Stream;
 
 /**
  * Memory for tests: a fresh database in the test PostgreSQL, a real Lucene index in a
- * temporary directory, and the real MiniLM embedder (loaded once per test JVM).
+ * temporary directory, and the real MiniLM embedder (loaded once per test JVM) unless a test
+ * gives another embedder or a clock it controls.
  */
 final class TestMemory implements AutoCloseable {
     private static MiniLmEmbedder embedder;
 
+    final StoreConfig store;
     final Database database;
-    final Clock clock = Clock.system();
-    final Ids ids = new Ids(clock);
+    final Clock clock;
+    final Ids ids;
     final GroupCommit commit;
     final Path indexDirectory;
     final SimpleMeterRegistry meters = new SimpleMeterRegistry();
     final MemoryConfig config;
+    Embedder currentEmbedder;
     Memory memory;
 
-    private TestMemory(MemoryConfig config) throws IOException {
-        database = TestDatabase.create();
+    private TestMemory(MemoryConfig config, Embedder embedder, Clock clock) throws IOException {
+        this.clock = clock;
+        this.ids = new Ids(clock);
+        store = new StoreConfig(Optional.of(TestDatabase.newDatabaseUrl()), Optional.of("postgres"), Optional.empty(), Path.of("target"), 24,
+                256, Duration.ofSeconds(10));
+        database = new Database(store).start();
         commit = new GroupCommit(database.jdbi(), new AuditLog(clock), new Outbox(clock, ids), 64, 2);
         indexDirectory = Files.createTempDirectory("memory-index");
         this.config = config.withIndexDirectory(indexDirectory);
-        memory = Memory.create(this.config, database, commit, clock, ids, meters, embedder()).start();
+        this.currentEmbedder = embedder;
+        memory = Memory.create(this.config, database, commit, clock, ids, meters, embedder).start();
     }
 
     static TestMemory start() {
@@ -49,8 +60,12 @@ final class TestMemory implements AutoCloseable {
     }
 
     static TestMemory start(MemoryConfig config) {
+        return start(config, embedder(), Clock.system());
+    }
+
+    static TestMemory start(MemoryConfig config, Embedder embedder, Clock clock) {
         try {
-            return new TestMemory(config);
+            return new TestMemory(config, embedder, clock);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -73,7 +88,13 @@ final class TestMemory implements AutoCloseable {
         if (wipeIndex) {
             deleteRecursively(indexDirectory);
         }
-        memory = Memory.create(config, database, commit, clock, ids, meters, embedder()).start();
+        memory = Memory.create(config, database, commit, clock, ids, meters, currentEmbedder).start();
+    }
+
+    /** Closes this node's memory and starts it again with another embedder, keeping the index directory. */
+    void restart(Embedder embedder) {
+        currentEmbedder = embedder;
+        restart(false);
     }
 
     static Caller caller(TenantId tenant, String... agents) {
@@ -108,6 +129,37 @@ final class TestMemory implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** Whether any file of the index directory holds {@code marker}'s bytes (erased text must leave the disk). */
+    boolean indexContains(String marker) {
+        byte[] needle = marker.getBytes(StandardCharsets.UTF_8);
+        try (Stream<Path> files = Files.walk(indexDirectory)) {
+            return files.filter(Files::isRegularFile).anyMatch(file -> contains(read(file), needle));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static byte[] read(Path file) {
+        try {
+            return Files.readAllBytes(file);
+        } catch (IOException e) {
+            return new byte[0];
+        }
+    }
+
+    private static boolean contains(byte[] haystack, byte[] needle) {
+        outer:
+        for (int i = 0; i + needle.length <= haystack.length; i++) {
+            for (int j = 0; j < needle.length; j++) {
+                if (haystack[i + j] != needle[j]) {
+                    continue outer;
+                }
+            }
+            return true;
+        }
+        return false;
     }
 
     @Override

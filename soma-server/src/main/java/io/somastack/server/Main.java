@@ -53,6 +53,10 @@ public final class Main implements Runnable {
         CommandLine cli = new CommandLine(new Main());
         CommandLine capsule = cli.getSubcommands().get("capsule");
         io.somastack.marketplace.MarketplaceCommands.all().forEach(capsule::addSubcommand);
+        cli.addSubcommand(new io.somastack.memory.MemoryCommands((file, directory) -> {
+            ServerConfig config = ServerConfig.from(Settings.load(System.getenv(), file), System.getenv(), null, directory.orElse(null));
+            return new io.somastack.memory.MemoryCommands.Loaded(config.store(), config.memory());
+        }));
         return cli;
     }
 

@@ -23,10 +23,14 @@ import io.somastack.kernel.Clock;
 import io.somastack.kernel.ErrorCode;
 import io.somastack.kernel.Ids;
 import io.somastack.kernel.Json;
+import io.somastack.kernel.Money;
 import io.somastack.kernel.SomaException;
 import io.somastack.marketplace.Marketplace;
 import io.somastack.marketplace.MarketplaceRoutes;
 import io.somastack.memory.Embedder;
+import io.somastack.memory.EmbedderConfig;
+import io.somastack.memory.Embedders;
+import io.somastack.memory.StorageMeter;
 import io.somastack.memory.Memory;
 import io.somastack.memory.MiniLmEmbedder;
 import io.somastack.metering.Budgets;
@@ -119,8 +123,13 @@ public final class SomaServer implements AutoCloseable {
                 config.defaultMaxTokens());
 
         Idempotency idempotency = new Idempotency(database.jdbi());
+        // /v1/embeddings serves the local model; memory uses the embedder its config names (the same local one by default).
         Embedder embedder = join(loadingEmbedder);
-        Memory memory = track(Memory.create(config.memory(), database, commit, clock, ids, meters, embedder).start());
+        Embedder memoryEmbedder = config.memory().embedder().kind() == EmbedderConfig.Kind.LOCAL ? embedder : Embedders.from(config.memory());
+        Memory memory = track(Memory.create(config.memory(), database, commit, clock, ids, meters, memoryEmbedder).start());
+        Money storagePrice = config.metering().storagePerMbHour();
+        track(new StorageMeter(commit, clock, (tx, tenant, bytes, from, to, mbHours) ->
+                ledger.recordStorage(tx, tenant, bytes, from, to, mbHours, storagePrice), config.memory().storageMeterInterval()).start());
         Constitution constitution = join(loadingConstitution);
         Marketplace marketplace = track(Marketplace.create(config.marketplace(), database, commit, constitution, clock, ids).start());
         edge.acceptUploads(MarketplaceRoutes.PUBLISH);

@@ -10,7 +10,6 @@ import io.somastack.memory.Scope;
 import io.somastack.memory.StoredMemory;
 import io.somastack.store.AuditEntry;
 import io.somastack.store.GroupCommit;
-import io.somastack.store.OutboxEvent;
 import io.somastack.store.Tx;
 import java.time.Instant;
 import java.util.List;
@@ -26,6 +25,7 @@ import java.util.UUID;
  */
 public final class Forgetting {
     private final MemoryStore store;
+    private final Erasure erasure;
     private final MemoryReads reads;
     private final IndexFeed feed;
     private final GroupCommit commit;
@@ -33,6 +33,7 @@ public final class Forgetting {
 
     public Forgetting(MemoryStore store, MemoryReads reads, IndexFeed feed, GroupCommit commit, Clock clock) {
         this.store = requireNonNull(store, "store is null");
+        this.erasure = new Erasure(store);
         this.reads = requireNonNull(reads, "reads is null");
         this.feed = requireNonNull(feed, "feed is null");
         this.commit = requireNonNull(commit, "commit is null");
@@ -82,11 +83,7 @@ public final class Forgetting {
     }
 
     private long erase(Tx tx, Caller caller, UUID memoryId, Scope scope, String reason, Instant now) {
-        long bytes = store.erase(tx.handle(), caller.tenantId(), memoryId, now, caller.actor(), reason);
-        store.addUsage(tx.handle(), caller.tenantId(), -1, -bytes);
-        tx.publish(new OutboxEvent("io.somastack.memory.deleted", memoryId.toString(), Optional.of(caller.tenantId()),
-                Map.of("memory_id", memoryId.toString(), "scope", scope.key())));
-        return store.appendChange(tx.handle(), caller.tenantId(), memoryId, "deleted", now);
+        return erasure.erase(tx, caller.tenantId(), memoryId, scope, caller.actor(), reason, now);
     }
 
     static SomaException notFound(UUID memoryId) {

@@ -9,5 +9,5 @@ import java.util.UUID;
 
 /** The current state of a live memory, as the index stores it. */
 public record IndexedMemory(UUID memoryId, TenantId tenantId, Scope scope, List<String> tags, UUID revisionId, String contentSha256,
-        String text, float[] embedding, Instant factTime, Optional<Instant> expiresAt) {
+        String text, float[] embedding, String embeddingModel, Instant factTime, Optional<Instant> expiresAt) {
 }

@@ -26,7 +26,7 @@ import org.jdbi.v3.core.Jdbi;
  */
 public final class MemoryStore {
     private static final String CANDIDATE_COLUMNS = """
-            m.id, m.scope_kind, m.scope_id, m.deleted_at, r.id AS revision_id, r.content_sha256, r.embedding""";
+            m.id, m.scope_kind, m.scope_id, m.deleted_at, r.id AS revision_id, r.content_sha256, r.embedding, r.embedding_model""";
 
     private final Jdbi jdbi;
 
@@ -135,11 +135,31 @@ public final class MemoryStore {
                 .map((rs, ctx) -> new Usage(rs.getLong("memories"), rs.getLong("bytes"))).findOne().orElse(new Usage(0, 0));
     }
 
-    public void addUsage(Handle handle, TenantId tenant, long memories, long bytes) {
-        handle.createUpdate("""
+    /**
+     * Adds to the tenant's usage. A tenant's first write also starts its storage meter at
+     * {@code at}, so that its first MB-hours count from when it began to store.
+     */
+    public void addUsage(Handle handle, TenantId tenant, long memories, long bytes, Instant at) {
+        boolean created = handle.createQuery("""
                 INSERT INTO memory_usage (tenant_id, memories, bytes) VALUES (:tenant, :memories, :bytes)
-                ON CONFLICT (tenant_id) DO UPDATE SET memories = memory_usage.memories + :memories, bytes = memory_usage.bytes + :bytes""")
-                .bind("tenant", tenant.value()).bind("memories", memories).bind("bytes", bytes).execute();
+                ON CONFLICT (tenant_id) DO UPDATE SET memories = memory_usage.memories + :memories, bytes = memory_usage.bytes + :bytes
+                RETURNING (xmax = 0) AS created""")
+                .bind("tenant", tenant.value()).bind("memories", memories).bind("bytes", bytes).mapTo(Boolean.class).one();
+        if (created) {
+            handle.createUpdate("INSERT INTO memory_storage_meter (tenant_id, metered_until) VALUES (:tenant, :at) ON CONFLICT DO NOTHING")
+                    .bind("tenant", tenant.value()).bind("at", Timestamp.from(at)).execute();
+        }
+    }
+
+    /** Up to {@code limit} live memories whose TTL ended at or before {@code now}, soonest expired first (the head must be locked). */
+    public List<Expired> expired(Handle handle, Instant now, int limit) {
+        return handle.createQuery("""
+                SELECT id, tenant_id, scope_kind, scope_id, expires_at FROM memories
+                 WHERE deleted_at IS NULL AND expires_at <= :now ORDER BY expires_at, id LIMIT :limit""")
+                .bind("now", Timestamp.from(now)).bind("limit", limit)
+                .map((rs, ctx) -> new Expired(rs.getObject("id", UUID.class), new TenantId(rs.getObject("tenant_id", UUID.class)), scope(rs),
+                        rs.getTimestamp("expires_at").toInstant()))
+                .list();
     }
 
     /** The last seq of the change sequence. */
@@ -158,13 +178,14 @@ public final class MemoryStore {
     public List<IndexedMemory> indexState(Collection<UUID> memoryIds) {
         return jdbi.withHandle(handle -> handle.createQuery("""
                 SELECT m.id, m.tenant_id, m.scope_kind, m.scope_id, m.tags, m.expires_at, r.id AS revision_id, r.content_sha256,
-                       r.text, r.embedding, coalesce(r.observed_at, r.created_at) AS fact_time
+                       r.text, r.embedding, r.embedding_model, coalesce(r.observed_at, r.created_at) AS fact_time
                   FROM memories m JOIN memory_revisions r ON r.id = m.current_revision_id
                  WHERE m.id = ANY(:ids) AND m.deleted_at IS NULL""")
                 .bind("ids", memoryIds.toArray(UUID[]::new))
                 .map((rs, ctx) -> new IndexedMemory(rs.getObject("id", UUID.class), new TenantId(rs.getObject("tenant_id", UUID.class)),
                         scope(rs), tags(rs, "tags"), rs.getObject("revision_id", UUID.class), rs.getString("content_sha256"),
-                        rs.getString("text"), Vectors.fromBytes(rs.getBytes("embedding")), rs.getTimestamp("fact_time").toInstant(),
+                        rs.getString("text"), Vectors.fromBytes(rs.getBytes("embedding")), rs.getString("embedding_model"),
+                        rs.getTimestamp("fact_time").toInstant(),
                         Optional.ofNullable(rs.getTimestamp("expires_at")).map(Timestamp::toInstant)))
                 .list());
     }
@@ -172,7 +193,8 @@ public final class MemoryStore {
     static Candidate candidate(ResultSet rs) throws SQLException {
         byte[] embedding = rs.getBytes("embedding");
         return new Candidate(rs.getObject("id", UUID.class), scope(rs), rs.getObject("revision_id", UUID.class),
-                rs.getString("content_sha256"), embedding == null ? null : Vectors.fromBytes(embedding), rs.getTimestamp("deleted_at") != null);
+                rs.getString("content_sha256"), embedding == null ? null : Vectors.fromBytes(embedding), rs.getString("embedding_model"),
+                rs.getTimestamp("deleted_at") != null);
     }
 
     static Scope scope(ResultSet rs) throws SQLException {
@@ -181,6 +203,10 @@ public final class MemoryStore {
 
     static List<String> tags(ResultSet rs, String column) throws SQLException {
         return Arrays.asList((String[]) rs.getArray(column).getArray());
+    }
+
+    /** A memory past its TTL, as the purge erases it. */
+    public record Expired(UUID memoryId, TenantId tenantId, Scope scope, Instant expiresAt) {
     }
 
     /** A tenant's stored memory count and text bytes. */

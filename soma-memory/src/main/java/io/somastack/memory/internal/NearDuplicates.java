@@ -20,12 +20,14 @@ final class NearDuplicates {
     private final IndexSearcher searcher;
     private final TenantId tenant;
     private final Map<UUID, Candidate> recent;
+    private final EmbeddingSpace space;
 
-    NearDuplicates(IndexSearch search, IndexSearcher searcher, TenantId tenant, Map<UUID, Candidate> recent) {
+    NearDuplicates(IndexSearch search, IndexSearcher searcher, TenantId tenant, Map<UUID, Candidate> recent, EmbeddingSpace space) {
         this.search = search;
         this.searcher = searcher;
         this.tenant = tenant;
         this.recent = recent;
+        this.space = space;
     }
 
     Optional<Match> nearest(Scope scope, float[] embedding) {
@@ -37,7 +39,8 @@ final class NearDuplicates {
             }
         }
         for (Candidate candidate : recent.values()) {
-            if (candidate.deleted() || !candidate.scope().equals(scope)) {
+            // A vector of another model cannot be compared; reindexing makes it comparable again.
+            if (candidate.deleted() || !candidate.scope().equals(scope) || !space.holds(candidate.embeddingModel(), candidate.embedding())) {
                 continue;
             }
             double similarity = Vectors.dot(embedding, candidate.embedding());

@@ -13,6 +13,7 @@ import io.somastack.memory.RecallQuery;
 import io.somastack.memory.RecallRecord;
 import io.somastack.store.AuditEntry;
 import io.somastack.store.GroupCommit;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -55,10 +56,13 @@ public final class Recalling {
         Instant now = clock.now();
         IndexFilter filter = new IndexFilter(caller.tenantId(), query.scopes(), query.tags(), query.from(), query.to(), Optional.of(now));
         int depth = Math.min(Math.max(query.k() * 4, 40), 400);
-        float[] vector = query.mode() == RecallMode.KEYWORD ? null
-                : MemoryMetrics.time(metrics.recallEmbed(), () -> embedder.embed(query.query()));
-        List<Hit> ranked = MemoryMetrics.time(metrics.recallSearch(), () -> search(filter, query, vector, depth));
-        List<Fact> facts = MemoryMetrics.time(metrics.recallFetch(), () -> facts(caller, ranked, query.k(), now));
+        long started = clock.nanoTime();
+        float[] vector = query.mode() == RecallMode.KEYWORD ? null : embedder.embed(query.query());
+        long embedded = clock.nanoTime();
+        List<Hit> ranked = search(filter, query, vector, depth);
+        long searched = clock.nanoTime();
+        List<Fact> facts = facts(caller, ranked, query.k(), now);
+        long fetched = clock.nanoTime();
         RecallRecord record = new RecallRecord(ids.next(), caller.keyId(), caller.actor(), caller.requestId(), now,
                 Vectors.sha256(query.query()), query.mode(), query.k(), query.scopes(),
                 facts.stream().map(fact -> new RecallRecord.Hit(fact.memoryId(), fact.revisionId(), fact.score())).toList());
@@ -66,13 +70,22 @@ public final class Recalling {
         filters.put("tags", query.tags());
         query.from().ifPresent(from -> filters.put("from", from.toString()));
         query.to().ifPresent(to -> filters.put("to", to.toString()));
-        MemoryMetrics.time(metrics.recallRecord(), () -> commit.execute(tx -> {
+        commit.execute(tx -> {
             recallLog.insert(tx.handle(), caller.tenantId(), record, filters);
             tx.audit(new AuditEntry(Optional.of(caller.tenantId()), caller.actor(), "memory.recall", record.id().toString(),
                     caller.requestId(), Map.of("mode", query.mode().wireName(), "k", query.k(), "returned", facts.size())));
             return null;
-        }));
-        return new Recall(record.id(), facts);
+        });
+        long recorded = clock.nanoTime();
+        Recall.Timings timings = new Recall.Timings(Duration.ofNanos(embedded - started), Duration.ofNanos(searched - embedded),
+                Duration.ofNanos(fetched - searched), Duration.ofNanos(recorded - fetched));
+        if (vector != null) {
+            metrics.recallEmbed().record(timings.embed());
+        }
+        metrics.recallSearch().record(timings.search());
+        metrics.recallFetch().record(timings.fetch());
+        metrics.recallRecord().record(timings.record());
+        return new Recall(record.id(), facts, timings);
     }
 
     private List<Hit> search(IndexFilter filter, RecallQuery query, float[] vector, int depth) {

@@ -98,7 +98,7 @@ public final class Remembering {
         try {
             Map<UUID, Candidate> recent = new HashMap<>();
             store.changedSince(handle, caller.tenantId(), indexedSeq).forEach(candidate -> recent.put(candidate.memoryId(), candidate));
-            NearDuplicates duplicates = new NearDuplicates(new IndexSearch(index), searcher, caller.tenantId(), recent);
+            NearDuplicates duplicates = new NearDuplicates(new IndexSearch(index), searcher, caller.tenantId(), recent, index.space());
             Instant now = clock.now();
             List<Remembered> results = new ArrayList<>();
             long lastSeq = 0;
@@ -134,14 +134,14 @@ public final class Remembering {
                     addedMemories++;
                 }
                 addedBytes += Texts.bytes(memory.text());
-                recent.put(memoryId, new Candidate(memoryId, memory.scope(), revisionId, sha, embedding, false));
+                recent.put(memoryId, new Candidate(memoryId, memory.scope(), revisionId, sha, embedding, embedder.model(), false));
                 results.add(new Remembered(i, memoryId, revisionId, outcome));
                 tx.publish(new OutboxEvent("io.somastack.memory.remembered", memoryId.toString(), Optional.of(caller.tenantId()),
                         Map.of("memory_id", memoryId.toString(), "revision_id", revisionId.toString(),
                                 "outcome", outcome.name().toLowerCase(Locale.ROOT), "scope", memory.scope().key())));
             }
             enforceQuota(handle, caller, addedMemories, addedBytes);
-            store.addUsage(handle, caller.tenantId(), addedMemories, addedBytes);
+            store.addUsage(handle, caller.tenantId(), addedMemories, addedBytes, now);
             tx.audit(new AuditEntry(Optional.of(caller.tenantId()), caller.actor(), "memory.remember",
                     results.getFirst().memoryId().toString(), caller.requestId(), Map.of("entries", results.size(),
                             "memory_ids", results.stream().map(result -> result.memoryId().toString()).toList())));

@@ -1,0 +1,52 @@
+package io.somastack.memory;
+
+import io.somastack.kernel.ErrorCode;
+import io.somastack.kernel.SomaException;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Makes the {@link Embedder} a {@link MemoryConfig} names. The local model takes about a second
+ * to load; a remote one makes no request until it is used (or its dimension is asked without
+ * being configured).
+ *
+ * <pre>{@code
+ * Embedder embedder = Embedders.from(config.memory());
+ * Memory memory = Memory.create(config.memory(), database, commit, clock, ids, meters, embedder).start();
+ * }</pre>
+ */
+public final class Embedders {
+    private Embedders() {
+    }
+
+    /** The configured embedder, reading its API key from the process environment. */
+    public static Embedder from(MemoryConfig config) {
+        return from(config, System.getenv());
+    }
+
+    /**
+     * The configured embedder, reading its API key from {@code environment}. Fails with
+     * {@link ErrorCode#INVALID_REQUEST} when {@code memory.embedder.api-key-env} names a variable
+     * that is unset or empty.
+     */
+    public static Embedder from(MemoryConfig config, Map<String, String> environment) {
+        EmbedderConfig embedder = config.embedder();
+        return switch (embedder.kind()) {
+            case LOCAL -> new MiniLmEmbedder();
+            case OPENAI -> new OpenAiEmbedder(embedder, apiKey(embedder, environment));
+        };
+    }
+
+    private static Optional<String> apiKey(EmbedderConfig config, Map<String, String> environment) {
+        if (config.apiKeyEnv().isEmpty()) {
+            return Optional.empty();
+        }
+        String name = config.apiKeyEnv().get();
+        String key = environment.get(name);
+        if (key == null || key.isBlank()) {
+            throw new SomaException(ErrorCode.INVALID_REQUEST,
+                    "memory.embedder.api-key-env names %s, but that environment variable is not set".formatted(name));
+        }
+        return Optional.of(key.strip());
+    }
+}
