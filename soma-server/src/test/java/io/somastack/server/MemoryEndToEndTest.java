@@ -39,4 +39,34 @@ class MemoryEndToEndTest {
                     403, "insufficient-scope");
         }
     }
+
+    @Test
+    void storedMemoryIsMeteredIntoTheLedgerInMegabyteHours() throws Exception {
+        String config = """
+                memory:
+                  storage:
+                    meter-interval: 1s
+                    price-per-mb-hour: "1000"
+                """;
+        try (TestServer soma = TestServer.start(config)) {
+            String key = soma.key(soma.tenant("storage-co", ""), "{}");
+            assertThat(soma.post("/v1/memories", key, """
+                    {"text": "The quarterly report is due on the first Monday of the month", "scope": {"kind": "tenant"},
+                     "provenance": {"kind": "user", "reference": "u-1"}}""").status()).isIn(200, 201);
+
+            JsonNode storage = null;
+            long deadline = System.nanoTime() + 20_000_000_000L;
+            while (storage == null && System.nanoTime() < deadline) {
+                Thread.sleep(500);
+                for (JsonNode row : soma.get("/v1/usage?group_by=model", key).json().get("data")) {
+                    if (row.get("model").asString().equals("memory-storage")) {
+                        storage = row;
+                    }
+                }
+            }
+            assertThat(storage).as("a memory-storage row in /v1/usage within 20 s").isNotNull();
+            assertThat(new java.math.BigDecimal(storage.get("cost").asString())).isPositive();
+            assertThat(storage.get("input_tokens").asLong()).isZero();
+        }
+    }
 }
