@@ -131,6 +131,14 @@ public final class Ledger {
         return new Entry(id, cost, inserted == 1);
     }
 
+    /** The entry written under {@code idempotencyKey} for {@code tenant}, if any (for replayed answers). */
+    public Optional<Entry> find(TenantId tenant, String idempotencyKey) {
+        return jdbi.withHandle(handle -> handle.createQuery(
+                "SELECT id, cost FROM usage_ledger WHERE tenant_id = :tenant AND idempotency_key = :key")
+                .bind("tenant", tenant.value()).bind("key", idempotencyKey)
+                .map((rs, ctx) -> new Entry((UUID) rs.getObject("id"), Money.of(rs.getBigDecimal("cost")), false)).findOne());
+    }
+
     /**
      * Sums of the tenant's usage in {@code [from, to)}, grouped by model, key or day (UTC).
      * Computed by PostgreSQL over NUMERIC, so they equal the ledger rows exactly.

@@ -72,6 +72,11 @@ public final class ModelGateway {
     public record Billed<T>(T result, Ledger.Entry entry) {
     }
 
+    /** The ledger entry of an earlier call made with {@code idempotencyKey}, for a replayed answer's billing headers. */
+    Optional<Ledger.Entry> billedEarlier(io.somastack.kernel.TenantId tenant, String idempotencyKey) {
+        return ledger.find(tenant, idempotencyKey);
+    }
+
     /** What served a call and the tokens it used, as the ledger records them. */
     public record Served(String provider, String upstreamModel, long inputTokens, long outputTokens, boolean estimated) {
     }

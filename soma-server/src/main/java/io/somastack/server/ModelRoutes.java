@@ -55,6 +55,10 @@ public final class ModelRoutes implements EndpointGroup {
         ChatRequest request = ChatRequest.parse(ctx.bodyAsBytes());
         Optional<Idempotency.Request> keyed = idempotency.of(ctx, principal.tenant().id().value());
         if (idempotency.replay(ctx, keyed)) {
+            models.billedEarlier(principal.tenant().id(), keyed.get().key()).ifPresent(entry -> {
+                ctx.header("X-Soma-Ledger-Id", entry.id().toString());
+                ctx.header("X-Soma-Cost", entry.cost().toPlainString());
+            });
             return;
         }
         Optional<String> idempotencyKey = keyed.map(Idempotency.Request::key);

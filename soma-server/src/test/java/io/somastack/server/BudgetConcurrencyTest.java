@@ -43,28 +43,37 @@ class BudgetConcurrencyTest {
                 {"model":"local","messages":[{"role":"user","content":"Once upon a time there was a cat"}],"max_tokens":16}""";
 
         List<TestServer.Response> responses = new ArrayList<>();
-        List<String> unanswered = new ArrayList<>();
+        java.util.concurrent.atomic.AtomicInteger retries = new java.util.concurrent.atomic.AtomicInteger();
         try (var pool = Executors.newVirtualThreadPerTaskExecutor()) {
             List<Future<TestServer.Response>> futures = new ArrayList<>();
             for (int i = 0; i < 200; i++) {
                 String requestId = "budget-" + i;
-                futures.add(pool.submit(() -> soma.post("/v1/chat/completions", key, body, "X-Request-Id", requestId)));
+                futures.add(pool.submit(() -> {
+                    // As a production client does: every call carries an Idempotency-Key, and a call whose
+                    // connection dropped before an answer is sent again with the same key. On a saturated
+                    // machine the JDK client sometimes reports a pooled connection closed without an answer;
+                    // the retry must then get the first attempt's outcome, never a second charge.
+                    for (int attempt = 1; ; attempt++) {
+                        try {
+                            return soma.post("/v1/chat/completions", key, body, "X-Request-Id", requestId, "Idempotency-Key", requestId);
+                        } catch (java.io.UncheckedIOException e) {
+                            if (attempt == 5) {
+                                throw e;
+                            }
+                            retries.incrementAndGet();
+                        }
+                    }
+                }));
             }
-            for (int i = 0; i < futures.size(); i++) {
-                try {
-                    responses.add(futures.get(i).get());
-                } catch (java.util.concurrent.ExecutionException e) {
-                    // On a saturated machine the JDK client very rarely reports a connection closed
-                    // without an answer; such a call may or may not have been billed (checked below).
-                    unanswered.add("budget-" + i);
-                }
+            for (Future<TestServer.Response> future : futures) {
+                responses.add(future.get());
             }
         }
+        System.out.printf("BudgetConcurrencyTest: %d calls were sent again after a dropped connection%n", retries.get());
 
         List<TestServer.Response> admitted = responses.stream().filter(response -> response.status() == 200).toList();
         List<TestServer.Response> refused = responses.stream().filter(response -> response.status() == 402).toList();
-        assertThat(unanswered).hasSizeLessThan(5);
-        assertThat(admitted.size() + refused.size() + unanswered.size()).isEqualTo(200);
+        assertThat(admitted.size() + refused.size()).isEqualTo(200);
         assertThat(admitted.size()).isBetween(15, 40);
         assertThat(refused.getFirst().json().get("remaining").asString()).isNotBlank();
 
@@ -77,12 +86,10 @@ class BudgetConcurrencyTest {
                 "SELECT request_id FROM usage_ledger WHERE tenant_id = CAST(:tenant AS uuid)").bind("tenant", tenant).mapTo(String.class).list());
         List<String> admittedIds = admitted.stream().map(response -> response.header("X-Request-Id")).toList();
         assertThat(ledgerRequestIds).doesNotHaveDuplicates().containsAll(admittedIds);
-        assertThat(ledgerRequestIds).allSatisfy(id -> assertThat(admittedIds.contains(id) || unanswered.contains(id)).isTrue());
-        if (unanswered.isEmpty()) {
-            BigDecimal billed = admitted.stream().map(response -> new BigDecimal(response.header("X-Soma-Cost")))
-                    .reduce(BigDecimal.ZERO, BigDecimal::add);
-            assertThat(spent).isEqualByComparingTo(billed);
-        }
+        assertThat(ledgerRequestIds).hasSameSizeAs(admittedIds);
+        BigDecimal billed = admitted.stream().map(response -> new BigDecimal(response.header("X-Soma-Cost")))
+                .reduce(BigDecimal.ZERO, BigDecimal::add);
+        assertThat(spent).isEqualByComparingTo(billed);
         BigDecimal reserved = jdbi.withHandle(handle -> handle.createQuery(
                 "SELECT COALESCE(sum(reserved), 0) FROM budget_spend WHERE tenant_id = CAST(:tenant AS uuid)")
                 .bind("tenant", tenant).mapTo(BigDecimal.class).one());

@@ -135,6 +135,8 @@ class ChatCompletionsTest {
         assertThat(second.status()).isEqualTo(200);
         assertThat(second.body()).isEqualTo(first.body());
         assertThat(second.header("Idempotent-Replayed")).isEqualTo("true");
+        assertThat(second.header("X-Soma-Ledger-Id")).isEqualTo(first.header("X-Soma-Ledger-Id"));
+        assertThat(second.header("X-Soma-Cost")).isEqualTo(first.header("X-Soma-Cost"));
         assertThat(soma.get("/v1/usage", retryKey).json().get("data").get(0).get("calls").asLong()).isEqualTo(1);
         assertProblem(soma.post("/v1/chat/completions", retryKey, chat(",\"temperature\":1"), "Idempotency-Key", "order-42"),
                 409, "idempotency-key-reused");
