@@ -67,6 +67,9 @@ import org.slf4j.LoggerFactory;
 public final class SomaServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(SomaServer.class);
 
+    /** The listening socket's backlog (the kernel caps it at net.core.somaxconn). */
+    private static final int ACCEPT_QUEUE = 1024;
+
     private final Deque<AutoCloseable> closeables = new ArrayDeque<>();
     private final Javalin app;
     private Optional<String> generatedAdminKey = Optional.empty();
@@ -155,7 +158,21 @@ public final class SomaServer implements AutoCloseable {
             web.http.prefer405over404 = true;
             web.jetty.host = config.host();
             web.jetty.port = config.port();
-            web.jetty.modifyServer(server -> server.setStopTimeout(config.shutdownGrace().toMillis()));
+            web.jetty.modifyServer(server -> {
+                server.setStopTimeout(config.shutdownGrace().toMillis());
+                // A burst of new connections (hundreds of agents at once) must queue, not overflow the
+                // default backlog of 50, which drops connections the client already counts as open.
+                server.addEventListener(new org.eclipse.jetty.util.component.LifeCycle.Listener() {
+                    @Override
+                    public void lifeCycleStarting(org.eclipse.jetty.util.component.LifeCycle event) {
+                        for (var connector : server.getConnectors()) {
+                            if (connector instanceof org.eclipse.jetty.server.ServerConnector serverConnector) {
+                                serverConnector.setAcceptQueueSize(ACCEPT_QUEUE);
+                            }
+                        }
+                    }
+                });
+            });
             web.routes.before(edge::before);
             web.routes.after(edge::after);
             web.routes.get("/healthz", ctx -> ctx.json(Map.of("status", "ok")));
