@@ -93,6 +93,7 @@ public final class SomaServer implements AutoCloseable {
         PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
 
         Database database = track(new Database(config.store()).start());
+        LOG.info("Start-up: database ready at {} ms", (System.nanoTime() - started) / 1_000_000);
         AuditLog auditLog = new AuditLog(clock);
         GroupCommit commit = track(new GroupCommit(database.jdbi(), auditLog, new Outbox(clock, ids), config.store().commitBatchSize(), 2));
 
@@ -129,12 +130,15 @@ public final class SomaServer implements AutoCloseable {
         // /v1/embeddings serves the local model; memory uses the embedder its config names (the same local one by default).
         Embedder embedder = join(loadingEmbedder);
         Embedder memoryEmbedder = config.memory().embedder().kind() == EmbedderConfig.Kind.LOCAL ? embedder : Embedders.from(config.memory());
+        LOG.info("Start-up: embedding model loaded at {} ms", (System.nanoTime() - started) / 1_000_000);
         Memory memory = track(Memory.create(config.memory(), database, commit, clock, ids, meters, memoryEmbedder).start());
+        LOG.info("Start-up: memory index ready at {} ms", (System.nanoTime() - started) / 1_000_000);
         Money storagePrice = config.metering().storagePerMbHour();
         track(new StorageMeter(commit, clock, (tx, tenant, bytes, from, to, mbHours) ->
                 ledger.recordStorage(tx, tenant, bytes, from, to, mbHours, storagePrice), config.memory().storageMeterInterval()).start());
         Constitution constitution = join(loadingConstitution);
         Marketplace marketplace = track(Marketplace.create(config.marketplace(), database, commit, constitution, clock, ids).start());
+        LOG.info("Start-up: constitution and marketplace ready at {} ms", (System.nanoTime() - started) / 1_000_000);
         edge.acceptUploads(MarketplaceRoutes.PUBLISH);
 
         ScheduledExecutorService sweeper = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("budget-sweeper").daemon().factory());

@@ -77,6 +77,18 @@ public final class MemoryIndex implements AutoCloseable {
             }
         }
         this.appliedSeq = seq;
+        // A new or rebuilt index is committed at start with its space recorded, so the next start
+        // finds it (an index committed without it, e.g. empty on close, would be rebuilt every time).
+        this.dirty = rebuilt || writer.getLiveCommitData() == null || !hasSpace(writer);
+    }
+
+    private static boolean hasSpace(IndexWriter writer) {
+        for (Map.Entry<String, String> entry : writer.getLiveCommitData()) {
+            if (entry.getKey().equals(SPACE)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**
