@@ -3,6 +3,7 @@ package io.somastack.bench;
 import io.somastack.kernel.Json;
 import io.somastack.policy.Signatures;
 import io.somastack.policy.SigningKeys;
+import io.somastack.policy.TestCapsules;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpResponse;
@@ -15,7 +16,6 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -30,7 +30,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * with the direct path: the same full-text query sent straight to PostgreSQL over JDBC.
  * Capsules are published through {@code POST /v1/capsules/publish} (signed zip, the whole lint),
  * their descriptions real text (apt package descriptions). Queries: one or two words drawn from
- * other descriptions, one at a time (closed loop), k = 20. Usage, from the repository root:
+ * other descriptions, one at a time (closed loop), k = 20. Usage:
  * {@code java ... io.somastack.bench.CatalogSearchBenchmark [capsules] [queries]}.
  */
 public final class CatalogSearchBenchmark {
@@ -51,7 +51,7 @@ public final class CatalogSearchBenchmark {
         if (texts.size() < capsules + queries) {
             throw new IllegalStateException("only %d descriptions for %d capsules and %d queries".formatted(texts.size(), capsules, queries));
         }
-        String sbom = ConstitutionBenchmark.sbom("is-number.cdx.json");
+        String sbom = TestCapsules.sbom("is-number.cdx.json");
         SigningKeys keys = Signatures.generate();
         try (SomaStackInstance soma = SomaStackInstance.start(URI.create("http://127.0.0.1:9/v1"))) {
             soma.post("/v1/policy/trusted-keys", Map.of("name", "bench publisher", "role", "publisher", "public_key_pem", keys.publicKeyPem()));
@@ -184,27 +184,12 @@ public final class CatalogSearchBenchmark {
 
     static byte[] bundle(int index, String description, String sbom) {
         Random random = new Random(index);
-        String tags = TAGS.get(random.nextInt(TAGS.size())) + ", " + TAGS.get((random.nextInt(TAGS.size() - 1) + 1 + index) % TAGS.size());
-        String manifest = """
-                name: capsule-%05d
-                version: 1.0.0
-                publisher: bench
-                description: %s
-                tags: [%s]
-                license: %s
-                model:
-                  preferred: [gpt-4o-mini]
-                  capabilities: [chat]
-                system_prompt: You help.
-                permissions:
-                  egress: [api.example.com]
-                  max_budget_per_run_usd: "0.50"
-                %s""".formatted(index, Json.text(description.length() > 1900 ? description.substring(0, 1900) : description),
-                tags.split(", ")[0].equals(tags.split(", ")[1]) ? tags.split(", ")[0] : tags, LICENSES.get(index % LICENSES.size()),
-                index % 3 == 0 ? "" : "price_sku: sku-" + (index % 7) + "\n");
-        Map<String, byte[]> files = new LinkedHashMap<>();
-        files.put("capsule.yaml", manifest.getBytes(StandardCharsets.UTF_8));
-        files.put("sbom.cdx.json", sbom.getBytes(StandardCharsets.UTF_8));
-        return ConstitutionBenchmark.zip(files);
+        String first = TAGS.get(random.nextInt(TAGS.size()));
+        String second = TAGS.get((random.nextInt(TAGS.size() - 1) + 1 + index) % TAGS.size());
+        String manifest = TestCapsules.listing("capsule-%05d".formatted(index), "1.0.0", "bench",
+                description.length() > 1900 ? description.substring(0, 1900) : description,
+                first.equals(second) ? List.of(first) : List.of(first, second), LICENSES.get(index % LICENSES.size()),
+                index % 3 == 0 ? null : "sku-" + (index % 7));
+        return TestCapsules.zip(Map.of("capsule.yaml", manifest.getBytes(StandardCharsets.UTF_8), "sbom.cdx.json", sbom.getBytes(StandardCharsets.UTF_8)));
     }
 }

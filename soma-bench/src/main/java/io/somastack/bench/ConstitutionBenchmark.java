@@ -1,6 +1,5 @@
 package io.somastack.bench;
 
-import io.somastack.kernel.Json;
 import io.somastack.kernel.TenantId;
 import io.somastack.policy.BundleLimits;
 import io.somastack.policy.BundleReader;
@@ -11,13 +10,12 @@ import io.somastack.policy.SignedBundle;
 import io.somastack.policy.Signatures;
 import io.somastack.policy.SigningKeys;
 import io.somastack.policy.StoredPolicy;
+import io.somastack.policy.TestCapsules;
 import io.somastack.policy.TrustedKey;
 import io.somastack.policy.internal.CelValues;
 import io.somastack.policy.internal.CompiledPolicy;
 import io.somastack.policy.internal.PolicyCompiler;
 import io.somastack.policy.internal.Signers;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -32,10 +30,6 @@ import java.util.Optional;
 import java.util.Random;
 import java.util.UUID;
 import java.util.function.Supplier;
-import java.util.zip.ZipEntry;
-import java.util.zip.ZipOutputStream;
-import tools.jackson.databind.node.ArrayNode;
-import tools.jackson.databind.node.ObjectNode;
 
 /**
  * The constitution's two hot checks, side by side with their floors:
@@ -47,7 +41,7 @@ import tools.jackson.databind.node.ObjectNode;
  *       verification {@code admit} and {@code publish} run), against the floor of the same
  *       work done with bare JDK crypto: one SHA-256 over the packed bytes and one ECDSA verify.</li>
  * </ol>
- * Usage: {@code java ... io.somastack.bench.ConstitutionBenchmark [iterations]} from the repository root.
+ * Usage: {@code java ... io.somastack.bench.ConstitutionBenchmark [iterations]}.
  */
 public final class ConstitutionBenchmark {
     private static final List<String> EXPRESSIONS = List.of(
@@ -61,6 +55,9 @@ public final class ConstitutionBenchmark {
             "size(sbom.components) < 500",
             "tenant.tier in ['standard', 'enterprise']",
             "!capsule.version.startsWith('0.')");
+
+    /** The weather capsule of soma-policy's tests: one HTTP tool, egress to its API, 0.50 USD per run. */
+    private static final String MANIFEST = TestCapsules.manifest("weather", "1.0.0", "api.weather.example", "0.50");
 
     private ConstitutionBenchmark() {
     }
@@ -82,8 +79,8 @@ public final class ConstitutionBenchmark {
         PolicyDefinition definition = new PolicyDefinition("benchmark", PolicyKind.ADMISSION, List.of(),
                 EXPRESSIONS.stream().map(expression -> new PolicyDefinition.Validation(expression, "failed: " + expression)).toList());
         CompiledPolicy policy = new PolicyCompiler().compile(new StoredPolicy(tenant, definition, 1, Instant.now(), "benchmark"));
-        CapsuleBundle bundle = new BundleReader(BundleLimits.defaults()).read(zip(Map.of("capsule.yaml", manifest().getBytes(StandardCharsets.UTF_8),
-                "sbom.cdx.json", sbom("with-gpl.cdx.json").replace("GPL-2.0-or-later", "MIT").getBytes(StandardCharsets.UTF_8))));
+        CapsuleBundle bundle = new BundleReader(BundleLimits.defaults()).read(TestCapsules.zip(Map.of("capsule.yaml", MANIFEST.getBytes(StandardCharsets.UTF_8),
+                "sbom.cdx.json", TestCapsules.sbom("with-gpl.cdx.json").replace("GPL-2.0-or-later", "MIT").getBytes(StandardCharsets.UTF_8))));
         TrustedKey key = new TrustedKey(tenant, "sha256:00", "acme", "publisher", "pem", Instant.now(), "benchmark", Optional.empty());
         Map<String, Object> input = new LinkedHashMap<>();
         input.put("capsule", bundle.manifest().document());
@@ -112,16 +109,10 @@ public final class ConstitutionBenchmark {
         byte[] wasm = new byte[5 * 1024 * 1024];
         new Random(42).nextBytes(wasm);
         System.arraycopy(new byte[] {0, 'a', 's', 'm', 1, 0, 0, 0}, 0, wasm, 0, 8);
-        ObjectNode sbom = (ObjectNode) Json.mapper().readTree(sbom("is-number.cdx.json"));
-        ObjectNode component = ((ArrayNode) sbom.get("components")).addObject();
-        component.put("type", "file");
-        component.put("name", "tools/forecast.wasm");
-        component.putArray("hashes").addObject().put("alg", "SHA-256").put("content", HexFormat.of().formatHex(sha256(wasm)));
-        Map<String, byte[]> files = new LinkedHashMap<>();
-        files.put("capsule.yaml", manifest().getBytes(StandardCharsets.UTF_8));
-        files.put("sbom.cdx.json", Json.text(sbom).getBytes(StandardCharsets.UTF_8));
+        Map<String, byte[]> files = TestCapsules.files(MANIFEST,
+                TestCapsules.withFile(TestCapsules.sbom("is-number.cdx.json"), "tools/forecast.wasm", wasm));
         files.put("tools/forecast.wasm", wasm);
-        byte[] packed = zip(files);
+        byte[] packed = TestCapsules.zip(files);
         SigningKeys keys = Signatures.generate();
         String signature = Signatures.sign(keys.privateKeyPem(), packed);
         TrustedKey trusted = new TrustedKey(new TenantId(UUID.randomUUID()), keys.keyId(), "acme", "publisher", keys.publicKeyPem(), Instant.now(),
@@ -182,57 +173,6 @@ public final class ConstitutionBenchmark {
 
     private static String millis(long[] sorted, double percentile) {
         return "%.2f ms".formatted(sorted[(int) Math.min(sorted.length - 1, sorted.length * percentile)] / 1e6);
-    }
-
-    static String manifest() {
-        return """
-                name: weather
-                version: 1.0.0
-                publisher: acme
-                description: Answers questions about the weather.
-                tags: [weather]
-                model:
-                  preferred: [gpt-4o-mini]
-                  capabilities: [chat, tools]
-                system_prompt: You forecast the weather.
-                tools:
-                  - name: forecast
-                    description: Fetches a forecast.
-                    input_schema: {type: object, properties: {city: {type: string}}, required: [city]}
-                    executor: {kind: http, url: "https://api.weather.example/forecast"}
-                permissions:
-                  egress: [api.weather.example]
-                  max_budget_per_run_usd: "0.50"
-                """;
-    }
-
-    /** A real CycloneDX SBOM made by cyclonedx-npm (soma-policy's test fixtures; see their README). */
-    static String sbom(String fixture) {
-        for (Path root : List.of(Path.of("."), Path.of(".."))) {
-            Path file = root.resolve("soma-policy/src/test/resources/sbom").resolve(fixture);
-            if (Files.exists(file)) {
-                try {
-                    return Files.readString(file);
-                } catch (IOException e) {
-                    throw new IllegalStateException(e);
-                }
-            }
-        }
-        throw new IllegalStateException("Run from the repository root: soma-policy/src/test/resources/sbom/" + fixture + " not found");
-    }
-
-    static byte[] zip(Map<String, byte[]> files) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        try (ZipOutputStream zip = new ZipOutputStream(out)) {
-            for (Map.Entry<String, byte[]> file : files.entrySet()) {
-                zip.putNextEntry(new ZipEntry(file.getKey()));
-                zip.write(file.getValue());
-                zip.closeEntry();
-            }
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
-        return out.toByteArray();
     }
 
     private static byte[] sha256(byte[] bytes) {

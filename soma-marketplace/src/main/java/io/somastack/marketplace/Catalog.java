@@ -80,7 +80,7 @@ public final class Catalog {
     public Published publish(PolicyTenant publisherTenant, SignedBundle signed, Actor actor) {
         TenantId tenant = publisherTenant.id();
         byte[] packedSha256 = Hashes.sha256Bytes(signed.packed());
-        List<TrustedKey> signers = Signers.verify(signed, packedSha256, trustedKeys.list(tenant));
+        List<TrustedKey> signers = Signers.signerOfEach(signed, packedSha256, trustedKeys.list(tenant));
         if (signers.stream().noneMatch(key -> key.role().equals(PUBLISHER_ROLE))) {
             throw new SomaException(ErrorCode.SIGNATURE_REFUSED, "A capsule is published signed by one of your publisher keys; trust the key "
                     + "with POST /v1/policy/trusted-keys (role publisher) and sign the packed bundle with it", Map.of("reason", "no publisher signature"));
@@ -91,7 +91,12 @@ public final class Catalog {
             case Admission.Denied denied -> throw Installs.denied(denied);
         };
         SemVer version = SemVer.parse(bundle.manifest().version());
-        List<CapsuleVersion.PublishedSignature> signatures = new ArrayList<>(published(signed, packedSha256, signers));
+        List<CapsuleVersion.PublishedSignature> signatures = new ArrayList<>();
+        for (int i = 0; i < signers.size(); i++) {
+            TrustedKey key = signers.get(i);
+            signatures.add(new CapsuleVersion.PublishedSignature(signed.signatures().get(i).signature(), key.keyId(), key.name(), key.role(),
+                    key.publicKeyPem()));
+        }
         signatures.add(counterSigner.countersign(signed.packed()));
         return commit.execute(tx -> {
             Handle handle = tx.handle();
@@ -141,23 +146,11 @@ public final class Catalog {
                     .bind("now", now).bind("by", actor.name()).execute();
             refreshLatest(handle, name, now);
             Map<String, Object> facts = Map.of("name", name, "version", version.text(), "digest", bundle.digest(), "size", bundle.size(),
-                    "signers", signers.stream().map(TrustedKey::keyId).toList());
+                    "signers", signers.stream().map(TrustedKey::keyId).distinct().toList());
             tx.audit(new AuditEntry(Optional.of(tenant), actor.name(), "capsule.publish", name + "@" + version, actor.requestId(), facts));
             tx.publish(new OutboxEvent("io.somastack.capsule.published", name + "@" + version, Optional.of(tenant), facts));
             return new Published(version(handle, name, version.text()).orElseThrow(), true);
         });
-    }
-
-    private static List<CapsuleVersion.PublishedSignature> published(SignedBundle signed, byte[] packedSha256, List<TrustedKey> signers) {
-        List<CapsuleVersion.PublishedSignature> published = new ArrayList<>();
-        for (SignedBundle.BundleSignature signature : signed.signatures()) {
-            TrustedKey key = signers.stream()
-                    .filter(candidate -> signature.keyId().map(candidate.keyId()::equals)
-                            .orElseGet(() -> io.somastack.policy.Signatures.verifyDigest(candidate.publicKeyPem(), packedSha256, signature.signature())))
-                    .findFirst().orElseThrow();
-            published.add(new CapsuleVersion.PublishedSignature(signature.signature(), key.keyId(), key.name(), key.role(), key.publicKeyPem()));
-        }
-        return published;
     }
 
     /** The marketplace key that countersigns every published bundle. */

@@ -31,15 +31,13 @@ public final class Marketplace implements AutoCloseable {
     private final Catalog catalog;
     private final Installs installs;
     private final RunRecords runs;
-    private final Constitution constitution;
     private ScheduledExecutorService timer;
 
-    private Marketplace(MarketplaceConfig config, Catalog catalog, Installs installs, RunRecords runs, Constitution constitution) {
+    private Marketplace(MarketplaceConfig config, Catalog catalog, Installs installs, RunRecords runs) {
         this.config = config;
         this.catalog = catalog;
         this.installs = installs;
         this.runs = runs;
-        this.constitution = constitution;
     }
 
     public static Marketplace create(MarketplaceConfig config, Database database, GroupCommit commit, Constitution constitution, Clock clock,
@@ -50,7 +48,7 @@ public final class Marketplace implements AutoCloseable {
                 CounterSigner.load(database.jdbi(), clock), clock);
         Installs installs = new Installs(database.jdbi(), commit, catalog, constitution.engine(), constitution.trustedKeys(), clock);
         RunRecords runs = new RunRecords(database.jdbi(), installs, clock, ids, config.rankingWindow());
-        return new Marketplace(config, catalog, installs, runs, constitution);
+        return new Marketplace(config, catalog, installs, runs);
     }
 
     /** Starts the ranking refresh timer. */
@@ -81,7 +79,7 @@ public final class Marketplace implements AutoCloseable {
 
     /** The HTTP routes, authorized by {@code guard}. */
     public MarketplaceRoutes routes(Guard guard) {
-        return new MarketplaceRoutes(guard, this, constitution);
+        return new MarketplaceRoutes(guard, this);
     }
 
     @Override

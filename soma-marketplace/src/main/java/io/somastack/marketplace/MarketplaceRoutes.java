@@ -14,7 +14,6 @@ import io.somastack.kernel.ErrorCode;
 import io.somastack.kernel.Json;
 import io.somastack.kernel.SomaException;
 import io.somastack.policy.Actor;
-import io.somastack.policy.Constitution;
 import io.somastack.policy.PolicyTenant;
 import io.somastack.policy.SignedBundle;
 import io.somastack.policy.internal.RouteWire;
@@ -54,10 +53,9 @@ public final class MarketplaceRoutes implements EndpointGroup {
     private final Guard guard;
     private final Marketplace marketplace;
 
-    public MarketplaceRoutes(Guard guard, Marketplace marketplace, Constitution constitution) {
+    public MarketplaceRoutes(Guard guard, Marketplace marketplace) {
         this.guard = requireNonNull(guard, "guard is null");
         this.marketplace = requireNonNull(marketplace, "marketplace is null");
-        requireNonNull(constitution, "constitution is null");
     }
 
     @Override

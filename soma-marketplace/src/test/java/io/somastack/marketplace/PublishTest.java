@@ -87,7 +87,7 @@ class PublishTest {
         new java.util.Random(1).nextBytes(wasm);
         System.arraycopy(new byte[] {0, 'a', 's', 'm', 1, 0, 0, 0}, 0, wasm, 0, 8);
         java.util.Map<String, byte[]> files = io.somastack.policy.TestCapsules.files(
-                TestMarketplace.manifest("compressor", "1.0.0", "hooli", "Middle-out compression as a tool.", List.of("tools"), "MIT", null),
+                io.somastack.policy.TestCapsules.listing("compressor", "1.0.0", "hooli", "Middle-out compression as a tool.", List.of("tools"), "MIT", null),
                 io.somastack.policy.TestCapsules.withFile(io.somastack.policy.TestCapsules.sbom("is-number.cdx.json"), "tools/compress.wasm", wasm));
         files.put("tools/compress.wasm", wasm);
         byte[] bundle = io.somastack.policy.TestCapsules.zip(files);
@@ -122,7 +122,7 @@ class PublishTest {
         HttpResponse<String> tampered = soma.publishZip(initech.apiKey(), altered, initech.keys());
         assertThat(tampered.statusCode()).as(tampered.body()).isEqualTo(400);
         assertThat(signature).isNotEmpty();
-        byte[] badManifest = TestMarketplace.bundle(TestMarketplace.manifest("stapler", "1.0", "initech", "x", List.of(), "MIT", null));
+        byte[] badManifest = TestMarketplace.bundle(io.somastack.policy.TestCapsules.listing("stapler", "1.0", "initech", "x", List.of(), "MIT", null));
         assertProblem(soma.publishZip(initech.apiKey(), badManifest, initech.keys()), 400, "manifest-invalid", "version");
         // The publisher's own admission policies run at publish, on record.
         try (var in = io.somastack.policy.ExamplePolicies.class.getResourceAsStream("examples/no-gpl-for-standard-tier.json")) {
@@ -132,7 +132,7 @@ class PublishTest {
             throw new java.io.UncheckedIOException(e);
         }
         byte[] gpl = io.somastack.policy.TestCapsules.zip(io.somastack.policy.TestCapsules.files(
-                TestMarketplace.manifest("stapler", "1.0.0", "initech", "Finds the red stapler.", List.of(), "MIT", null),
+                io.somastack.policy.TestCapsules.listing("stapler", "1.0.0", "initech", "Finds the red stapler.", List.of(), "MIT", null),
                 io.somastack.policy.TestCapsules.sbom("with-gpl.cdx.json")));
         HttpResponse<String> denied = soma.publishZip(initech.apiKey(), gpl, initech.keys());
         assertProblem(denied, 403, "admission-denied", "no-gpl-for-standard-tier");

@@ -36,7 +36,7 @@ class SearchAndRankingTest {
     }
 
     private static void publish(String name, String description, List<String> tags, String license, String sku) {
-        byte[] bundle = TestMarketplace.bundle(TestMarketplace.manifest(name, "1.0.0", "wayne", description, tags, license, sku));
+        byte[] bundle = TestMarketplace.bundle(io.somastack.policy.TestCapsules.listing(name, "1.0.0", "wayne", description, tags, license, sku));
         assertThat(soma.publishZip(wayne.apiKey(), bundle, wayne.keys()).statusCode()).isEqualTo(201);
     }
 

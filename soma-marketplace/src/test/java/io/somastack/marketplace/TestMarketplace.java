@@ -64,27 +64,8 @@ final class TestMarketplace implements AutoCloseable {
         }
     }
 
-    static String manifest(String name, String version, String publisher, String description, List<String> tags, String license, String priceSku) {
-        return """
-                name: %s
-                version: %s
-                publisher: %s
-                description: %s
-                tags: [%s]
-                license: %s
-                model:
-                  preferred: [gpt-4o-mini]
-                  capabilities: [chat]
-                system_prompt: You help.
-                permissions:
-                  egress: [api.example.com]
-                  max_budget_per_run_usd: "0.50"
-                %s""".formatted(name, version, publisher, description, String.join(", ", tags), license,
-                priceSku == null ? "" : "price_sku: " + priceSku + "\n");
-    }
-
     static byte[] bundle(String name, String version, String publisher, String description) {
-        return bundle(manifest(name, version, publisher, description, List.of("demo"), "MIT", null));
+        return bundle(TestCapsules.listing(name, version, publisher, description, List.of("demo"), "MIT", null));
     }
 
     static byte[] bundle(String manifest) {

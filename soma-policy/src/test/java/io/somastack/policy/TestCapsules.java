@@ -46,6 +46,30 @@ public final class TestCapsules {
                 """.formatted(name, version, egress, budget);
     }
 
+    /**
+     * A minimal manifest as a marketplace listing sees it: no tools, egress to api.example.com,
+     * 0.50 USD per run, and {@code priceSku} when not null. The description is quoted, so any text fits.
+     */
+    public static String listing(String name, String version, String publisher, String description, java.util.List<String> tags, String license,
+            String priceSku) {
+        return """
+                name: %s
+                version: %s
+                publisher: %s
+                description: %s
+                tags: [%s]
+                license: %s
+                model:
+                  preferred: [gpt-4o-mini]
+                  capabilities: [chat]
+                system_prompt: You help.
+                permissions:
+                  egress: [api.example.com]
+                  max_budget_per_run_usd: "0.50"
+                %s""".formatted(name, version, publisher, Json.text(description), String.join(", ", tags), license,
+                priceSku == null ? "" : "price_sku: " + priceSku + "\n");
+    }
+
     public static String sbom(String fixture) {
         try (InputStream in = TestCapsules.class.getResourceAsStream("/sbom/" + fixture)) {
             return new String(in.readAllBytes(), StandardCharsets.UTF_8);

@@ -22,22 +22,22 @@ public final class Signers {
     private Signers() {
     }
 
-    /** The distinct trusted keys that signed, in signature order. */
-    public static List<TrustedKey> verify(SignedBundle bundle, List<TrustedKey> keys) {
-        return verify(bundle, Hashes.sha256Bytes(bundle.packed()), keys);
+    /**
+     * The distinct trusted keys that signed, in signature order; {@code packedSha256} is the
+     * SHA-256 of the packed bundle, computed once by whoever read it.
+     */
+    public static List<TrustedKey> verify(SignedBundle bundle, byte[] packedSha256, List<TrustedKey> keys) {
+        return signerOfEach(bundle, packedSha256, keys).stream().distinct().toList();
     }
 
-    /** As {@link #verify(SignedBundle, List)} with the SHA-256 of the packed bundle already known (it is not hashed again). */
-    public static List<TrustedKey> verify(SignedBundle bundle, byte[] packedSha256, List<TrustedKey> keys) {
+    /** The trusted key of each signature, in signature order (a key that signed twice appears twice). */
+    public static List<TrustedKey> signerOfEach(SignedBundle bundle, byte[] packedSha256, List<TrustedKey> keys) {
         List<TrustedKey> signers = new ArrayList<>();
         for (int index = 0; index < bundle.signatures().size(); index++) {
             SignedBundle.BundleSignature signature = bundle.signatures().get(index);
-            TrustedKey signer = signature.keyId().isPresent()
+            signers.add(signature.keyId().isPresent()
                     ? byNamedKey(index, signature, keys, packedSha256)
-                    : byAnyKey(index, signature, keys, packedSha256);
-            if (!signers.contains(signer)) {
-                signers.add(signer);
-            }
+                    : byAnyKey(index, signature, keys, packedSha256));
         }
         return signers;
     }
