@@ -121,6 +121,17 @@ class ChatRequestTest {
         return "{\"model\": \"m\", \"messages\": %s%s}".formatted(USER, extra);
     }
 
+    @Test
+    void refusesLenientTypesNullBodiesAndUnstorableText() {
+        assertFails("{\"model\": \"m\", \"messages\": %s, \"max_tokens\": 1.5}".formatted(USER), ErrorCode.INVALID_REQUEST,
+                "Field 'max_tokens' must be an integer");
+        assertFails("{\"model\": 7, \"messages\": %s}".formatted(USER), ErrorCode.INVALID_REQUEST, "Field 'model' must be a string");
+        assertFails("null", ErrorCode.INVALID_REQUEST, "JSON null");
+        assertFails("", ErrorCode.INVALID_REQUEST, "empty");
+        assertFails("{\"model\": \"m\", \"messages\": [{\"role\": \"user\", \"content\": \"a\\u0000\"}]}", ErrorCode.INVALID_REQUEST,
+                "Field 'messages[0].content' holds a NUL character");
+    }
+
     private static ChatRequest parse(String json) {
         return ChatRequest.parse(json.getBytes(StandardCharsets.UTF_8));
     }

@@ -33,22 +33,7 @@ public final class WireJson {
      * {@code INVALID_REQUEST} naming the field, broken JSON as {@code MALFORMED_JSON}.
      */
     public static <T> T readStrict(byte[] body, Class<T> type) {
-        try {
-            return Json.mapper().readValue(body, type);
-        } catch (UnrecognizedPropertyException e) {
-            throw new SomaException(ErrorCode.UNKNOWN_FIELD, "Unknown field '%s'".formatted(path(e)));
-        } catch (StreamReadException e) {
-            throw new SomaException(ErrorCode.MALFORMED_JSON, e.getOriginalMessage());
-        } catch (JacksonException e) {
-            for (Throwable cause = e.getCause(); cause != null; cause = cause.getCause()) {
-                if (cause instanceof SomaException somaException) {
-                    throw somaException;
-                }
-            }
-            String field = path(e);
-            String detail = field.isEmpty() ? e.getOriginalMessage() : "field '%s': %s".formatted(field, e.getOriginalMessage());
-            throw new SomaException(ErrorCode.INVALID_REQUEST, detail);
-        }
+        return Json.read(body, type);
     }
 
     /** Reads an upstream provider's document, ignoring fields SomaStack does not use. */
@@ -84,15 +69,5 @@ public final class WireJson {
 
     public static JsonMapper lenient() {
         return LENIENT;
-    }
-
-    private static String path(JacksonException e) {
-        List<JacksonException.Reference> references = e.getPath();
-        return references.stream()
-                .map(reference -> reference.getPropertyName() != null
-                        ? "." + reference.getPropertyName()
-                        : "[" + reference.getIndex() + "]")
-                .collect(Collectors.joining())
-                .replaceFirst("^\\.", "");
     }
 }
