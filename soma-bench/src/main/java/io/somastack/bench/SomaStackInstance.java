@@ -146,7 +146,7 @@ final class SomaStackInstance implements AutoCloseable {
     /** The Prometheus text of {@code GET /metrics}. */
     String metrics() {
         HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:%d/metrics".formatted(port())))
-                .timeout(Duration.ofSeconds(30)).GET().build();
+                .timeout(Duration.ofSeconds(30)).header("Authorization", "Bearer " + adminKey).GET().build();
         return send(request).body();
     }
 

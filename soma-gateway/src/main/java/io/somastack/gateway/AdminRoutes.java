@@ -14,6 +14,8 @@ import io.somastack.kernel.Json;
 import io.somastack.kernel.Money;
 import io.somastack.kernel.SomaException;
 import io.somastack.kernel.TenantId;
+import io.somastack.store.AuditCheckpoint;
+import io.somastack.store.AuditCheckpoints;
 import io.somastack.store.AuditLog;
 import io.somastack.store.GroupCommit;
 import java.math.BigDecimal;
@@ -26,7 +28,7 @@ import java.util.TreeSet;
 import java.util.regex.Pattern;
 import org.jdbi.v3.core.Jdbi;
 
-/** The operator API: tenants, keys, and the audit log check. Every route needs the operator key. */
+/** The operator API: tenants, keys, the audit log check and its signed checkpoints. Every route needs the operator key. */
 public final class AdminRoutes implements EndpointGroup {
     private static final Pattern NAME = Pattern.compile("^[A-Za-z0-9][A-Za-z0-9 ._-]{0,99}$");
 
@@ -34,15 +36,18 @@ public final class AdminRoutes implements EndpointGroup {
     private final Tenants tenants;
     private final GroupCommit commit;
     private final AuditLog auditLog;
+    private final AuditCheckpoints checkpoints;
     private final Jdbi jdbi;
     private final GatewayConfig config;
     private final Idempotency idempotency;
 
-    public AdminRoutes(Guard guard, Tenants tenants, GroupCommit commit, AuditLog auditLog, Jdbi jdbi, GatewayConfig config) {
+    public AdminRoutes(Guard guard, Tenants tenants, GroupCommit commit, AuditLog auditLog, AuditCheckpoints checkpoints, Jdbi jdbi,
+            GatewayConfig config) {
         this.guard = requireNonNull(guard, "guard is null");
         this.tenants = requireNonNull(tenants, "tenants is null");
         this.commit = requireNonNull(commit, "commit is null");
         this.auditLog = requireNonNull(auditLog, "auditLog is null");
+        this.checkpoints = requireNonNull(checkpoints, "checkpoints is null");
         this.jdbi = requireNonNull(jdbi, "jdbi is null");
         this.config = requireNonNull(config, "config is null");
         this.idempotency = new Idempotency(jdbi);
@@ -56,6 +61,9 @@ public final class AdminRoutes implements EndpointGroup {
         get("/v1/admin/tenants/{id}/keys", this::listKeys);
         delete("/v1/admin/keys/{id}", this::revokeKey);
         get("/v1/admin/audit/verify", this::verifyAudit);
+        post("/v1/admin/audit/verify", this::verifyAuditAgainstCheckpoint);
+        post("/v1/admin/audit/checkpoints", this::signCheckpoint);
+        get("/v1/admin/audit/checkpoints/latest", this::latestCheckpoint);
     }
 
     private void createTenant(Context ctx) {
@@ -71,6 +79,10 @@ public final class AdminRoutes implements EndpointGroup {
                     .formatted(tier, new TreeSet<>(config.rateLimits().tiers().keySet())));
         }
         String region = Optional.ofNullable(request.homeRegion()).orElse(config.region());
+        if (!config.knownRegions().contains(region)) {
+            throw new SomaException(ErrorCode.UNKNOWN_REGION, "Unknown region '%s'; this deployment knows %s (configure regions.<name> for another)"
+                    .formatted(region, config.knownRegions()), Map.of("field", "home_region", "known_regions", List.copyOf(config.knownRegions())));
+        }
         Optional<Money> budget = budget(request.monthlyBudget());
         Optional<Idempotency.Request> keyed = idempotency.of(ctx, Idempotency.OPERATOR);
         if (idempotency.replay(ctx, keyed)) {
@@ -93,7 +105,14 @@ public final class AdminRoutes implements EndpointGroup {
         guard.operator(ctx);
         TenantId tenantId = TenantId.parse(ctx.pathParam("id"));
         CreateKey request = ctx.bodyAsBytes().length == 0 ? new CreateKey(null, null, null) : Json.read(ctx.bodyAsBytes(), CreateKey.class);
-        Set<String> scopes = Set.copyOf(Optional.ofNullable(request.scopes()).orElse(List.of("*")));
+        List<String> requested = Optional.ofNullable(request.scopes()).orElse(List.of("*"));
+        for (int i = 0; i < requested.size(); i++) {
+            if (requested.get(i) == null) {
+                throw new SomaException(ErrorCode.INVALID_REQUEST, "scopes[%d] must be a string, not null".formatted(i),
+                        Map.of("field", "scopes[%d]".formatted(i)));
+            }
+        }
+        Set<String> scopes = Set.copyOf(requested);
         if (scopes.isEmpty() || !scopes.stream().allMatch(ApiKey::isValidScope)) {
             throw new SomaException(ErrorCode.INVALID_REQUEST, "scopes must be a non-empty subset of %s, plus agent:<id> restrictions"
                     .formatted(new TreeSet<>(ApiKey.KNOWN_SCOPES)));
@@ -133,21 +152,59 @@ public final class AdminRoutes implements EndpointGroup {
 
     private void verifyAudit(Context ctx) {
         guard.operator(ctx);
-        AuditLog.Verification verification = auditLog.verify(jdbi);
+        ctx.json(verificationView(auditLog.verify(jdbi), Optional.empty()));
+    }
+
+    /** The chain must also still hold the checkpoint's entries: a truncated or rewritten tail is found. */
+    private void verifyAuditAgainstCheckpoint(Context ctx) {
+        guard.operator(ctx);
+        AuditCheckpoint checkpoint = AuditCheckpoint.parse(ctx.bodyAsBytes());
+        ctx.json(verificationView(checkpoints.verify(checkpoint), Optional.of(checkpoint)));
+    }
+
+    private static Map<String, Object> verificationView(AuditLog.Verification verification, Optional<AuditCheckpoint> checkpoint) {
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("intact", verification.intact());
         body.put("checked", verification.checked());
         verification.firstBad().ifPresent(seq -> body.put("first_bad_entry", seq));
         body.put("message", verification.message());
-        ctx.json(body);
+        checkpoint.ifPresent(signed -> {
+            Map<String, Object> against = new LinkedHashMap<>();
+            against.put("size", signed.size());
+            against.put("head_hash", signed.headHash());
+            against.put("timestamp", signed.timestamp());
+            body.put("checkpoint", against);
+        });
+        return body;
     }
+
+    /** Signs the audit log's head now; the checkpoint also goes to the outbox. */
+    private void signCheckpoint(Context ctx) {
+        guard.operator(ctx);
+        ctx.status(201).json(checkpoints.checkpoint().toMap());
+    }
+
+    private void latestCheckpoint(Context ctx) {
+        guard.operator(ctx);
+        AuditCheckpoint latest = checkpoints.latest().orElseThrow(() -> new SomaException(ErrorCode.NOT_FOUND,
+                "No audit checkpoint was signed yet; POST /v1/admin/audit/checkpoints signs one"));
+        ctx.json(latest.toMap());
+    }
+
+    private static final BigDecimal MAX_BUDGET = BigDecimal.TEN.pow(15);
 
     private static Optional<Money> budget(BigDecimal amount) {
         if (amount == null) {
             return Optional.empty();
         }
         if (amount.signum() < 0) {
-            throw new SomaException(ErrorCode.INVALID_REQUEST, "monthly_budget must not be negative");
+            throw new SomaException(ErrorCode.INVALID_REQUEST, "monthly_budget must not be negative", Map.of("field", "monthly_budget"));
+        }
+        // The column is NUMERIC(30, 15): at most 15 digits before the point.
+        if (amount.compareTo(MAX_BUDGET) >= 0) {
+            throw new SomaException(ErrorCode.VALUE_OUT_OF_RANGE, "monthly_budget must be less than 10^15 (1000000000000000), not %s"
+                    .formatted(amount.toString().length() > 40 ? amount.toString().substring(0, 40) + "..." : amount.toString()),
+                    Map.of("field", "monthly_budget"));
         }
         return Optional.of(Money.of(amount));
     }

@@ -85,6 +85,6 @@ public final class BucketRateLimiter implements RateLimiter {
 
     private static SomaException limited(String detail, long limit, long retryAfter) {
         return new SomaException(ErrorCode.RATE_LIMITED, "%s; retry in %d s".formatted(detail, retryAfter),
-                Map.of("retry_after_seconds", retryAfter, "limit", limit));
+                Map.of("retry_after_seconds", retryAfter, "limit", limit, "remaining", 0L, "reset_seconds", retryAfter));
     }
 }

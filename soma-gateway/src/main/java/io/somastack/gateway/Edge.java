@@ -7,6 +7,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.somastack.kernel.ErrorCode;
 import io.somastack.kernel.SomaException;
+import io.somastack.kernel.StorableText;
 import io.somastack.store.AuditEntry;
 import io.somastack.store.GroupCommit;
 import java.security.SecureRandom;
@@ -72,15 +73,15 @@ public final class Edge {
         ctx.header("traceparent", "00-" + traceId + "-" + hex(8) + "-" + flags);
         MDC.put("request_id", requestId);
         MDC.put("trace_id", traceId);
+        requireStorableParameters(ctx);
         String method = ctx.method().name();
         if (method.equals("POST") || method.equals("PUT") || method.equals("PATCH")) {
             long length = ctx.req().getContentLengthLong();
             String contentType = ctx.contentType() == null ? null : ctx.contentType().toLowerCase(Locale.ROOT);
-            boolean upload = contentType != null && contentType.startsWith("application/zip") && uploadPaths.contains(ctx.path());
-            long limit = upload ? config.maxUploadBytes() : config.maxBodyBytes();
+            boolean upload = isUpload(ctx.path(), contentType);
+            long limit = bodyLimit(ctx.path(), contentType);
             if (length > limit) {
-                throw new SomaException(ErrorCode.BODY_TOO_LARGE, "The request body has %d bytes; the limit is %d"
-                        .formatted(length, limit), Map.of("limit_bytes", limit));
+                throw tooLarge("The request body has %d bytes".formatted(length), limit);
             }
             boolean hasBody = length > 0 || ctx.header("Transfer-Encoding") != null;
             if (hasBody && !upload && (contentType == null || !contentType.startsWith("application/json"))) {
@@ -89,6 +90,41 @@ public final class Edge {
                         : "Content-Type must be application/json, not %s".formatted(contentType == null ? "absent" : contentType));
             }
         }
+    }
+
+    /**
+     * The most bytes a request body to {@code path} may have: {@code max.upload.bytes} for a zip
+     * upload to a path that {@link #acceptUploads accepts uploads}, else {@code max.body.bytes}.
+     * {@link BodyLimit} enforces it on the bytes read, whatever the transfer encoding.
+     */
+    public long bodyLimit(String path, String contentType) {
+        return isUpload(path, contentType == null ? null : contentType.toLowerCase(Locale.ROOT)) ? config.maxUploadBytes() : config.maxBodyBytes();
+    }
+
+    static SomaException tooLarge(String what, long limit) {
+        return new SomaException(ErrorCode.BODY_TOO_LARGE, "%s; the limit is %d bytes".formatted(what, limit), Map.of("limit_bytes", limit));
+    }
+
+    private boolean isUpload(String path, String contentType) {
+        return contentType != null && contentType.startsWith("application/zip") && uploadPaths.contains(path);
+    }
+
+    /**
+     * Query parameters and the path are client text that routes search for and store: refuse
+     * NUL and lone surrogates (and undecodable escapes) once here, naming the parameter.
+     */
+    private static void requireStorableParameters(Context ctx) {
+        Map<String, java.util.List<String>> parameters;
+        try {
+            parameters = ctx.queryParamMap();
+        } catch (IllegalArgumentException e) {
+            throw new SomaException(ErrorCode.INVALID_REQUEST, "The query string is not well-formed (a bad percent-escape?)");
+        }
+        parameters.forEach((name, values) -> {
+            StorableText.require("query parameter " + name, name);
+            values.forEach(value -> StorableText.require(name, value));
+        });
+        StorableText.require("path", ctx.path());
     }
 
     public void after(Context ctx) {

@@ -17,6 +17,8 @@ import java.util.Optional;
  * @param adminKey the operator key ({@code SOMA_ADMIN_KEY}); without it the first start makes one
  * @param rateLimitRedisUrl Redis for rate-limit buckets shared by a cluster ({@code SOMA_RATELIMIT_REDIS_URL},
  *     e.g. {@code redis://127.0.0.1:6379}); without it buckets are in-process
+ * @param metricsToken a bearer token that may read {@code /metrics} ({@code SOMA_METRICS_TOKEN}), so Prometheus
+ *     need not hold the operator key; the operator key always may
  */
 public record GatewayConfig(
         String region,
@@ -27,13 +29,21 @@ public record GatewayConfig(
         String audience,
         Optional<String> adminKey,
         RateLimits rateLimits,
-        Optional<String> rateLimitRedisUrl) {
+        Optional<String> rateLimitRedisUrl,
+        Optional<String> metricsToken) {
 
     public GatewayConfig {
         regionEndpoints = Map.copyOf(regionEndpoints);
         if (rateLimitRedisUrl.isPresent() && !rateLimitRedisUrl.get().matches("^rediss?://.+")) {
             throw new IllegalArgumentException("ratelimit.redis.url must be a redis:// or rediss:// URL");
         }
+    }
+
+    /** The regions this node knows: its own and every {@code regions.<name>}. */
+    public java.util.Set<String> knownRegions() {
+        java.util.Set<String> known = new java.util.TreeSet<>(regionEndpoints.keySet());
+        known.add(region);
+        return known;
     }
 
     /** The bucket store this configuration asks for. */
@@ -46,6 +56,10 @@ public record GatewayConfig(
         if (adminKey.isPresent() && adminKey.get().length() < 16) {
             settings.problem("admin.key (SOMA_ADMIN_KEY) must be at least 16 characters");
         }
+        Optional<String> metricsToken = settings.string("metrics.token");
+        if (metricsToken.isPresent() && metricsToken.get().length() < 16) {
+            settings.problem("metrics.token (SOMA_METRICS_TOKEN) must be at least 16 characters");
+        }
         return new GatewayConfig(
                 settings.string("region", "local"),
                 settings.withPrefix("regions"),
@@ -55,6 +69,7 @@ public record GatewayConfig(
                 settings.string("session.audience", "somastack-api"),
                 adminKey,
                 RateLimits.from(settings),
-                settings.string("ratelimit.redis.url"));
+                settings.string("ratelimit.redis.url"),
+                metricsToken);
     }
 }

@@ -44,6 +44,12 @@ public final class Guard {
                     .formatted(principal.tenant().name(), home, config.region(), endpoint), Map.of("region", home, "endpoint", endpoint));
         }
         principal.requireScope(scope);
+        admit(ctx, principal);
+        return principal;
+    }
+
+    /** Takes the request's rate-limit tokens and sets the {@code RateLimit-*} headers. */
+    private void admit(Context ctx, Principal principal) {
         RateLimiter.Decision decision;
         try {
             decision = rateLimiter.admit(principal);
@@ -56,7 +62,6 @@ public final class Guard {
             ctx.header("RateLimit-Remaining", Long.toString(decision.remaining()));
             ctx.header("RateLimit-Reset", Long.toString(decision.resetSeconds()));
         }
-        return principal;
     }
 
     /** An API key only (no session token): for exchanging a key for a session. */
@@ -68,6 +73,8 @@ public final class Guard {
         Principal principal = tenants.authenticate(token);
         ctx.attribute(Edge.PRINCIPAL_ATTRIBUTE, principal);
         principal.requireScope("sessions:create");
+        // Minting a session is a request like any other: a tenant at its limit mints none.
+        admit(ctx, principal);
         return principal;
     }
 
@@ -76,6 +83,19 @@ public final class Guard {
         String token = bearer(ctx);
         if (!operatorKeys.matches(token)) {
             throw new SomaException(ErrorCode.ADMIN_REQUIRED, "This route needs the operator key (SOMA_ADMIN_KEY)");
+        }
+    }
+
+    /**
+     * Admits a metrics scrape: the operator key or {@code metrics.token}. Per-tenant usage is
+     * in the metrics, so they are never public.
+     */
+    public void metrics(Context ctx) {
+        String token = bearer(ctx);
+        boolean metricsToken = config.metricsToken().map(expected -> java.security.MessageDigest.isEqual(
+                expected.getBytes(java.nio.charset.StandardCharsets.UTF_8), token.getBytes(java.nio.charset.StandardCharsets.UTF_8))).orElse(false);
+        if (!metricsToken && !operatorKeys.matches(token)) {
+            throw new SomaException(ErrorCode.ADMIN_REQUIRED, "/metrics needs the metrics token (SOMA_METRICS_TOKEN) or the operator key as a Bearer token");
         }
     }
 

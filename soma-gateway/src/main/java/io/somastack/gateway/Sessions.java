@@ -39,6 +39,8 @@ import org.jdbi.v3.core.Jdbi;
  */
 public final class Sessions {
     public static final String ISSUER = "somastack";
+    /** How far a node's clock may run behind the issuing node's. */
+    private static final long CLOCK_SKEW_SECONDS = 30;
 
     private final Jdbi jdbi;
     private final Clock clock;
@@ -112,7 +114,14 @@ public final class Sessions {
         } catch (JOSEException e) {
             throw new IllegalStateException("Cannot sign a session token", e);
         }
-        return new Issued(jwt.serialize(), expires);
+        // ECDSA signatures come in two valid spellings, (r, s) and (r, n - s). Verification
+        // accepts only the low one, so sign in the low one.
+        byte[] signature = jwt.getSignature().decode();
+        String token = jwt.serialize();
+        if (LowS.isHigh(signature)) {
+            token = token.substring(0, token.lastIndexOf('.') + 1) + com.nimbusds.jose.util.Base64URL.encode(LowS.normalize(signature));
+        }
+        return new Issued(token, expires);
     }
 
     /**
@@ -139,6 +148,9 @@ public final class Sessions {
             return find(kid);
         }).orElseThrow(() -> new SomaException(ErrorCode.TOKEN_SIGNATURE_INVALID,
                 "The token was not signed by a key of this installation (kid %s)".formatted(kid)));
+        if (LowS.isHigh(jwt.getSignature().decode())) {
+            throw new SomaException(ErrorCode.TOKEN_SIGNATURE_INVALID, "The token signature is not in canonical (low-S) form");
+        }
         try {
             if (!jwt.verify(new ECDSAVerifier(key.key().toECPublicKey()))) {
                 throw new SomaException(ErrorCode.TOKEN_SIGNATURE_INVALID, "The token signature does not verify");
@@ -148,6 +160,15 @@ public final class Sessions {
             if (claims.getExpirationTime() == null || !claims.getExpirationTime().toInstant().isAfter(now)) {
                 throw new SomaException(ErrorCode.TOKEN_EXPIRED, "The session token expired at %s; create a new session"
                         .formatted(claims.getExpirationTime() == null ? "an unknown time" : claims.getExpirationTime().toInstant()));
+            }
+            if (claims.getNotBeforeTime() != null && claims.getNotBeforeTime().toInstant().isAfter(now)) {
+                throw new SomaException(ErrorCode.INVALID_TOKEN, "The token is not valid before %s".formatted(claims.getNotBeforeTime().toInstant()));
+            }
+            if (claims.getIssueTime() == null || claims.getIssueTime().toInstant().isAfter(now.plusSeconds(CLOCK_SKEW_SECONDS))) {
+                throw new SomaException(ErrorCode.INVALID_TOKEN, "The token has no issue time, or one in the future");
+            }
+            if (Duration.between(claims.getIssueTime().toInstant(), claims.getExpirationTime().toInstant()).compareTo(lifetime) > 0) {
+                throw new SomaException(ErrorCode.INVALID_TOKEN, "The token lives longer than the session lifetime of %s".formatted(lifetime));
             }
             if (claims.getAudience() == null || !claims.getAudience().contains(audience)) {
                 throw new SomaException(ErrorCode.TOKEN_AUDIENCE_MISMATCH,

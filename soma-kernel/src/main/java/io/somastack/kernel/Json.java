@@ -30,7 +30,8 @@ import tools.jackson.databind.type.LogicalType;
  *   <li>an empty body or the literal {@code null} is refused ({@link ErrorCode#INVALID_REQUEST});
  *   <li>unknown properties are refused ({@link ErrorCode#UNKNOWN_FIELD}), as are trailing tokens;
  *   <li>no scalar coercion: a number or boolean is not a string, {@code 1.5} or {@code "5"} is
- *       not an integer, and {@code null} is not a primitive;
+ *       not an integer, and {@code null} is not a primitive; the one exception is a decimal
+ *       ({@link BigDecimal}, e.g. money), which may be a number or a decimal string;
  *   <li>no string may hold NUL ({@code \u0000}) or a lone UTF-16 surrogate: PostgreSQL cannot store
  *       the first and no encoder can write the second;
  *   <li>{@link Instant} values are RFC 3339 strings in the years 0001 to 9999.
@@ -58,6 +59,8 @@ public final class Json {
             .withCoercionConfig(LogicalType.Float, config -> config
                     .setCoercion(CoercionInputShape.String, CoercionAction.Fail)
                     .setCoercion(CoercionInputShape.Boolean, CoercionAction.Fail))
+            // Money travels as a decimal string ("25.00") as often as a number: both are exact here.
+            .withCoercionConfig(BigDecimal.class, config -> config.setCoercion(CoercionInputShape.String, CoercionAction.TryConvert))
             .withCoercionConfig(LogicalType.Boolean, config -> config
                     .setCoercion(CoercionInputShape.Integer, CoercionAction.Fail)
                     .setCoercion(CoercionInputShape.String, CoercionAction.Fail))

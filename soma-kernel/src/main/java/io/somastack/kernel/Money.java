@@ -21,18 +21,34 @@ public record Money(BigDecimal amount) implements Comparable<Money> {
 
     public Money {
         requireNonNull(amount, "amount is null");
+        // Checked before any rescaling: 1E+999999999 or 1E-999999999 must be refused, not expanded.
+        if (amount.precision() - amount.scale() > MAX_INTEGER_DIGITS) {
+            throw new SomaException(ErrorCode.VALUE_OUT_OF_RANGE,
+                    "Amount %s has more than %d digits before the decimal point".formatted(abbreviate(amount), MAX_INTEGER_DIGITS));
+        }
         if (amount.scale() > SCALE && amount.stripTrailingZeros().scale() > SCALE) {
             throw new SomaException(ErrorCode.INVALID_REQUEST,
-                    "Amount %s has more than %d decimal places".formatted(amount.toPlainString(), SCALE));
+                    "Amount %s has more than %d decimal places".formatted(abbreviate(amount), SCALE));
         }
         amount = amount.setScale(SCALE, RoundingMode.UNNECESSARY);
+    }
+
+    /**
+     * Digits before the point that any amount may have: a guard against absurd inputs. Stored
+     * amounts are NUMERIC(30, 15) (15 digits before the point); routes that store one check that.
+     */
+    public static final int MAX_INTEGER_DIGITS = 23;
+
+    private static String abbreviate(BigDecimal amount) {
+        String text = amount.toString();
+        return text.length() <= 48 ? text : text.substring(0, 48) + "...";
     }
 
     public static Money of(String text) {
         try {
             return new Money(new BigDecimal(text));
         } catch (NumberFormatException e) {
-            throw new SomaException(ErrorCode.INVALID_REQUEST, "'%s' is not a decimal amount".formatted(text));
+            throw new SomaException(ErrorCode.INVALID_REQUEST, "'%s' is not a decimal amount".formatted(text.length() <= 48 ? text : text.substring(0, 48) + "..."));
         }
     }
 

@@ -9,7 +9,6 @@ import io.somastack.kernel.Money;
 import io.somastack.kernel.SomaException;
 import io.somastack.kernel.TenantId;
 import io.somastack.policy.Actor;
-import io.somastack.policy.Admission;
 import io.somastack.policy.CapsuleBundle;
 import io.somastack.policy.PolicyEngine;
 import io.somastack.policy.PolicyTenant;
@@ -32,6 +31,7 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
@@ -48,6 +48,9 @@ import tools.jackson.core.type.TypeReference;
  */
 public final class Catalog {
     static final String PUBLISHER_ROLE = "publisher";
+    /** Relevance added to the text rank (a fraction, usually below 1) for an exact name and for a name prefix. */
+    static final double EXACT_NAME_BOOST = 2.0;
+    static final double NAME_PREFIX_BOOST = 1.0;
 
     private final Jdbi jdbi;
     private final GroupCommit commit;
@@ -73,9 +76,12 @@ public final class Catalog {
      * Lints and stores {@code signed} for {@code publisherTenant}: every signature must verify
      * with a key the tenant trusts and one of them must be a {@code publisher} key; the bundle must
      * pass every check of {@link io.somastack.policy.BundleReader}; and the publisher's own
-     * admission policies must admit it (a recorded decision). The marketplace countersigns it
-     * ({@link CounterSigner}). Publishing the same bundle again is a no-op; another
-     * bundle under an existing version is a conflict.
+     * admission policies must admit it. The decision on record is the publish's outcome
+     * ({@link PolicyEngine#admitThen}): admitted with the stored version, denied, or refused
+     * with the problem the publisher got when the policies admitted but the publish was refused
+     * (the name or publisher name is another tenant's, the version exists with other content).
+     * The marketplace countersigns it ({@link CounterSigner}). Publishing the same bundle again
+     * is a no-op; another bundle under an existing version is a conflict.
      */
     public Published publish(PolicyTenant publisherTenant, SignedBundle signed, Actor actor) {
         TenantId tenant = publisherTenant.id();
@@ -85,20 +91,18 @@ public final class Catalog {
             throw new SomaException(ErrorCode.SIGNATURE_REFUSED, "A capsule is published signed by one of your publisher keys; trust the key "
                     + "with POST /v1/policy/trusted-keys (role publisher) and sign the packed bundle with it", Map.of("reason", "no publisher signature"));
         }
-        // The publisher's own admission policies decide too (e.g. no GPL in what we ship), on record.
-        CapsuleBundle bundle = switch (engine.admit(publisherTenant, signed, actor)) {
-            case Admission.Admitted admitted -> admitted.bundle();
-            case Admission.Denied denied -> throw Installs.denied(denied);
-        };
-        SemVer version = SemVer.parse(bundle.manifest().version());
-        List<CapsuleVersion.PublishedSignature> signatures = new ArrayList<>();
-        for (int i = 0; i < signers.size(); i++) {
-            TrustedKey key = signers.get(i);
-            signatures.add(new CapsuleVersion.PublishedSignature(signed.signatures().get(i).signature(), key.keyId(), key.name(), key.role(),
-                    key.publicKeyPem()));
-        }
-        signatures.add(counterSigner.countersign(signed.packed()));
-        return commit.execute(tx -> {
+        // The publisher's own admission policies decide too (e.g. no GPL in what we ship), and the decision on record is the
+        // publish's outcome: admitted in the transaction that stores the version, or refused with the problem thrown below.
+        return engine.admitThen(publisherTenant, signed, actor, (tx, admitted) -> {
+            CapsuleBundle bundle = admitted.bundle();
+            SemVer version = SemVer.parse(bundle.manifest().version());
+            List<CapsuleVersion.PublishedSignature> signatures = new ArrayList<>();
+            for (int i = 0; i < signers.size(); i++) {
+                TrustedKey key = signers.get(i);
+                signatures.add(new CapsuleVersion.PublishedSignature(signed.signatures().get(i).signature(), key.keyId(), key.name(), key.role(),
+                        key.publicKeyPem()));
+            }
+            signatures.add(counterSigner.countersign(signed.packed()));
             Handle handle = tx.handle();
             Instant now = now();
             String name = bundle.manifest().name();
@@ -233,13 +237,20 @@ public final class Catalog {
                 .orElseThrow(() -> new SomaException(ErrorCode.INTERNAL, "The bundle %s is missing from the store".formatted(packedSha256)));
     }
 
-    /** Listed capsules (with an installable version) matching {@code query}. */
+    /**
+     * Listed capsules (with an installable version) matching {@code query}. The text matches
+     * the full-text index, or the name: exactly, or as a prefix (a name is one token to a
+     * person, {@code acc-cap}, and a prefix is what a person types). An exact name ranks
+     * {@link #EXACT_NAME_BOOST} above the text rank, a prefix {@link #NAME_PREFIX_BOOST}.
+     */
     public List<CatalogEntry> search(CatalogQuery query) {
         StringBuilder sql = new StringBuilder("SELECT c.*, ");
-        sql.append(query.text().isPresent() ? "ts_rank(c.search, q) AS relevance FROM capsules c, websearch_to_tsquery('english', :q) q"
+        sql.append(query.text().isPresent() ? """
+                ts_rank(c.search, q) + CASE WHEN c.name = :name THEN %s WHEN c.name LIKE :prefix ESCAPE '!' THEN %s ELSE 0 END AS relevance
+                FROM capsules c, websearch_to_tsquery('english', :q) q""".formatted(EXACT_NAME_BOOST, NAME_PREFIX_BOOST)
                 : "NULL::real AS relevance FROM capsules c");
         sql.append(" WHERE c.latest_version IS NOT NULL");
-        query.text().ifPresent(text -> sql.append(" AND c.search @@ q"));
+        query.text().ifPresent(text -> sql.append(" AND (c.search @@ q OR c.name = :name OR c.name LIKE :prefix ESCAPE '!')"));
         query.publisher().ifPresent(publisher -> sql.append(" AND c.publisher = :publisher"));
         query.tag().ifPresent(tag -> sql.append(" AND c.tags @> ARRAY[CAST(:tag AS text)]"));
         query.license().ifPresent(license -> sql.append(" AND c.license = :license"));
@@ -256,7 +267,11 @@ public final class Catalog {
         sql.append(" LIMIT :limit OFFSET :offset");
         return jdbi.withHandle(handle -> {
             Query statement = handle.createQuery(sql.toString()).bind("limit", query.limit()).bind("offset", query.offset());
-            query.text().ifPresent(text -> statement.bind("q", text));
+            query.text().ifPresent(text -> {
+                String name = text.strip().toLowerCase(Locale.ROOT);
+                // '!' escapes LIKE's wildcards ('!' rather than a backslash, which JDBI's statement parser reads as its own escape).
+                statement.bind("q", text).bind("name", name).bind("prefix", name.replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%");
+            });
             query.publisher().ifPresent(publisher -> statement.bind("publisher", publisher));
             query.tag().ifPresent(tag -> statement.bind("tag", tag));
             query.license().ifPresent(license -> statement.bind("license", license));
@@ -279,15 +294,17 @@ public final class Catalog {
         @SuppressWarnings("unchecked")
         List<String> tags = (List<String>) manifest.getOrDefault("tags", List.of());
         String description = String.valueOf(manifest.getOrDefault("description", ""));
+        // The search vector: name (A), publisher and tags (B), description (C), each as written, so a hyphenated name or tag is
+        // indexed whole and by its parts, as websearch_to_tsquery asks for it. V6_3 rebuilt older rows with this same formula.
         handle.createUpdate("""
                 UPDATE capsules SET latest_version = :version, description = :description, tags = :tags, license = :license,
                     price_sku = :sku, updated_at = :now,
-                    search = setweight(to_tsvector('english', :words), 'A') || setweight(to_tsvector('english', publisher), 'B')
+                    search = setweight(to_tsvector('english', :name), 'A') || setweight(to_tsvector('english', publisher), 'B')
                         || setweight(to_tsvector('english', :tagWords), 'B') || setweight(to_tsvector('english', :description), 'C')
                 WHERE name = :name""")
                 .bind("version", latest.get().version()).bind("description", description).bindArray("tags", String.class, tags)
                 .bind("license", (String) manifest.get("license")).bind("sku", (String) manifest.get("price_sku")).bind("now", now)
-                .bind("words", name.replace('-', ' ').replace('_', ' ')).bind("tagWords", String.join(" ", tags).replace('-', ' '))
+                .bind("tagWords", String.join(" ", tags))
                 .bind("name", name).execute();
     }
 

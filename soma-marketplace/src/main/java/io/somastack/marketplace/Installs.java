@@ -7,7 +7,6 @@ import io.somastack.kernel.ErrorCode;
 import io.somastack.kernel.SomaException;
 import io.somastack.kernel.TenantId;
 import io.somastack.policy.Actor;
-import io.somastack.policy.Admission;
 import io.somastack.policy.PolicyEngine;
 import io.somastack.policy.PolicyTenant;
 import io.somastack.policy.SignedBundle;
@@ -16,6 +15,7 @@ import io.somastack.policy.TrustedKeys;
 import io.somastack.store.AuditEntry;
 import io.somastack.store.GroupCommit;
 import io.somastack.store.OutboxEvent;
+import io.somastack.store.Tx;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
@@ -26,6 +26,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
+import java.util.function.BiFunction;
 import java.util.stream.Collectors;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
@@ -73,9 +74,8 @@ public final class Installs {
             throw new SomaException(ErrorCode.CONFLICT, "%s is installed at version %s; update it with POST /v1/capsules/%s/update"
                     .formatted(name, current.get().version(), name));
         }
-        UUID decision = admit(tenant, target, actor);
         Instant now = now();
-        return commit.execute(tx -> {
+        return admitThen(tenant, target, actor, (tx, decision) -> {
             int inserted = tx.handle().createUpdate("""
                     INSERT INTO capsule_installs (tenant_id, name, version, digest, decision_id, installed_at, installed_by, updated_at)
                     VALUES (:tenant, :name, :version, :digest, :decision, :now, :by, :now) ON CONFLICT (tenant_id, name) DO NOTHING""")
@@ -109,9 +109,8 @@ public final class Installs {
             throw new SomaException(ErrorCode.CONFLICT, "%s is installed at %s, newer than %s; an update only moves forward (uninstall, then install the older version)"
                     .formatted(name, current.version(), target.version()));
         }
-        UUID decision = admit(tenant, target, actor);
         Instant now = now();
-        return commit.execute(tx -> {
+        return admitThen(tenant, target, actor, (tx, decision) -> {
             int updated = tx.handle().createUpdate("""
                     UPDATE capsule_installs SET version = :version, digest = :digest, decision_id = :decision, updated_at = :now
                     WHERE tenant_id = :tenant AND name = :name AND version = :from""")
@@ -181,27 +180,17 @@ public final class Installs {
         return target;
     }
 
-    /** Runs admission on the stored bundle; returns the decision id when admitted. */
-    private UUID admit(PolicyTenant tenant, CapsuleVersion target, Actor actor) {
+    /**
+     * Runs admission on the stored bundle, then {@code write} with the admitted decision's id in
+     * the transaction that records it ({@link PolicyEngine#admitThen}): a denial is a 403, and a
+     * write refused after admission leaves the decision on record as refused.
+     */
+    private <T> T admitThen(PolicyTenant tenant, CapsuleVersion target, Actor actor, BiFunction<Tx, UUID, T> write) {
         Set<String> known = trustedKeys.list(tenant.id()).stream().map(TrustedKey::keyId).collect(Collectors.toSet());
         List<SignedBundle.BundleSignature> presented = target.signatures().stream().filter(signature -> known.contains(signature.keyId()))
                 .map(signature -> new SignedBundle.BundleSignature(signature.signature(), Optional.of(signature.keyId()))).toList();
-        Admission admission = engine.admit(tenant, new SignedBundle(catalog.bundle(target.packedSha256()), presented), actor);
-        return switch (admission) {
-            case Admission.Admitted admitted -> admitted.decisionId();
-            case Admission.Denied denied -> throw denied(denied);
-        };
-    }
-
-    /** The 403 of a denied admission: the policy, its expression and the recorded decision. */
-    static SomaException denied(Admission.Denied denied) {
-        Map<String, Object> extensions = new LinkedHashMap<>();
-        extensions.put("decision_id", denied.decisionId().toString());
-        extensions.put("policy", denied.violation().policyName());
-        extensions.put("policy_version", denied.violation().policyVersion());
-        extensions.put("expression", denied.violation().expression());
-        return new SomaException(ErrorCode.ADMISSION_DENIED, "%s was denied by policy %s: %s".formatted(denied.bundle().coordinates(),
-                denied.violation().policyName(), denied.violation().message()), extensions);
+        return engine.admitThen(tenant, new SignedBundle(catalog.bundle(target.packedSha256()), presented), actor,
+                (tx, admitted) -> write.apply(tx, admitted.decisionId()));
     }
 
     private static SomaException revoked(String name, String version, CapsuleVersion.Revocation revocation) {
@@ -209,7 +198,7 @@ public final class Installs {
                 Map.of("name", name, "version", version, "reason", revocation.reason()));
     }
 
-    private static void record(io.somastack.store.Tx tx, String action, String event, Installed installed, Optional<String> from, Actor actor) {
+    private static void record(Tx tx, String action, String event, Installed installed, Optional<String> from, Actor actor) {
         Map<String, Object> facts = new LinkedHashMap<>();
         facts.put("name", installed.name());
         facts.put("version", installed.version());

@@ -17,6 +17,8 @@ import io.somastack.policy.Actor;
 import io.somastack.policy.PolicyTenant;
 import io.somastack.policy.SignedBundle;
 import io.somastack.policy.internal.RouteWire;
+import io.somastack.policy.internal.StorableText;
+import io.somastack.policy.internal.WireObject;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -25,7 +27,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import tools.jackson.databind.JsonNode;
 
 /**
  * The marketplace API.
@@ -89,7 +90,7 @@ public final class MarketplaceRoutes implements EndpointGroup {
 
     private void show(Context ctx) {
         guard.tenant(ctx, "capsules:read");
-        String name = ctx.pathParam("name");
+        String name = pathParam(ctx, "name");
         CatalogEntry entry = marketplace.catalog().find(name)
                 .orElseThrow(() -> new SomaException(ErrorCode.NOT_FOUND, "No capsule named '%s'".formatted(name)));
         Map<String, Object> body = entry(entry);
@@ -119,21 +120,21 @@ public final class MarketplaceRoutes implements EndpointGroup {
             revoker = new Catalog.Revoker.Publisher(principal.tenant().id());
             actor = actor(ctx, principal);
         }
-        JsonNode body = body(ctx, REVOKE_FIELDS);
-        CapsuleVersion revoked = marketplace.catalog().revoke(ctx.pathParam("name"), ctx.pathParam("version"),
-                body.has("reason") ? RouteWire.text(body, "reason") : null, revoker, actor);
+        WireObject body = WireObject.body(ctx.bodyAsBytes(), REVOKE_FIELDS);
+        CapsuleVersion revoked = marketplace.catalog().revoke(pathParam(ctx, "name"), pathParam(ctx, "version"),
+                body.optionalText("reason").orElse(null), revoker, actor);
         ctx.json(version(revoked));
     }
 
     private void install(Context ctx) {
         Principal principal = writer(ctx);
-        Installs.Change change = marketplace.installs().install(tenant(principal), ctx.pathParam("name"), requestedVersion(ctx), actor(ctx, principal));
+        Installs.Change change = marketplace.installs().install(tenant(principal), pathParam(ctx, "name"), requestedVersion(ctx), actor(ctx, principal));
         ctx.status(change.changed() ? 201 : 200).json(installed(change.installed()));
     }
 
     private void update(Context ctx) {
         Principal principal = writer(ctx);
-        Installs.Change change = marketplace.installs().update(tenant(principal), ctx.pathParam("name"), requestedVersion(ctx), actor(ctx, principal));
+        Installs.Change change = marketplace.installs().update(tenant(principal), pathParam(ctx, "name"), requestedVersion(ctx), actor(ctx, principal));
         ctx.json(installed(change.installed()));
     }
 
@@ -150,14 +151,14 @@ public final class MarketplaceRoutes implements EndpointGroup {
 
     private void installedOne(Context ctx) {
         Principal principal = guard.tenant(ctx, "capsules:read");
-        String name = ctx.pathParam("name");
+        String name = pathParam(ctx, "name");
         ctx.json(installed(marketplace.installs().find(principal.tenant().id(), name)
                 .orElseThrow(() -> new SomaException(ErrorCode.NOT_FOUND, "%s is not installed in this tenant".formatted(name)))));
     }
 
     private void uninstall(Context ctx) {
         Principal principal = writer(ctx);
-        String name = ctx.pathParam("name");
+        String name = pathParam(ctx, "name");
         if (!marketplace.installs().uninstall(principal.tenant().id(), name, actor(ctx, principal))) {
             throw new SomaException(ErrorCode.NOT_FOUND, "%s is not installed in this tenant".formatted(name));
         }
@@ -165,30 +166,19 @@ public final class MarketplaceRoutes implements EndpointGroup {
     }
 
     private CapsuleVersion findVersion(Context ctx) {
-        String name = ctx.pathParam("name");
-        String version = ctx.pathParam("version");
+        String name = pathParam(ctx, "name");
+        String version = pathParam(ctx, "version");
         return marketplace.catalog().version(name, version)
                 .orElseThrow(() -> new SomaException(ErrorCode.NOT_FOUND, "No version %s of capsule '%s'".formatted(version, name)));
     }
 
     private static Optional<String> requestedVersion(Context ctx) {
-        JsonNode body = body(ctx, INSTALL_FIELDS);
-        return body.has("version") ? Optional.of(RouteWire.text(body, "version")) : Optional.empty();
+        return WireObject.body(ctx.bodyAsBytes(), INSTALL_FIELDS).optionalText("version");
     }
 
-    /** The JSON object body ({@code {}} when empty), refusing fields other than {@code allowed}. */
-    private static JsonNode body(Context ctx, Set<String> allowed) {
-        byte[] bytes = ctx.bodyAsBytes();
-        JsonNode body = bytes.length == 0 ? Json.mapper().createObjectNode() : Json.tree(bytes);
-        if (!body.isObject()) {
-            throw new SomaException(ErrorCode.INVALID_REQUEST, "The body must be a JSON object");
-        }
-        for (String field : body.propertyNames()) {
-            if (!allowed.contains(field)) {
-                throw new SomaException(ErrorCode.UNKNOWN_FIELD, "Unknown field '%s'; allowed: %s".formatted(field, allowed));
-            }
-        }
-        return body;
+    /** A path parameter, refused (400 naming it) when it holds text that cannot be stored or queried. */
+    private static String pathParam(Context ctx, String name) {
+        return StorableText.check(ctx.pathParam(name), name);
     }
 
     private static boolean isZip(Context ctx) {
@@ -206,14 +196,15 @@ public final class MarketplaceRoutes implements EndpointGroup {
                 for (int i = 1; i < parts.length; i++) {
                     String parameter = parts[i].trim();
                     if (!parameter.startsWith("key-id=")) {
-                        throw new SomaException(ErrorCode.INVALID_REQUEST, "%s takes '<base64>[; key-id=<id>]', not '%s'".formatted(SIGNATURE_HEADER, value.trim()));
+                        throw new SomaException(ErrorCode.INVALID_REQUEST, "%s takes '<base64>[; key-id=<id>]', not '%s'"
+                                .formatted(SIGNATURE_HEADER, StorableText.printable(value.trim())));
                     }
-                    keyId = Optional.of(parameter.substring("key-id=".length()));
+                    keyId = Optional.of(StorableText.check(parameter.substring("key-id=".length()), SIGNATURE_HEADER + " key-id"));
                 }
                 if (parts[0].isBlank()) {
                     throw new SomaException(ErrorCode.INVALID_REQUEST, "An empty %s header".formatted(SIGNATURE_HEADER));
                 }
-                signatures.add(new SignedBundle.BundleSignature(parts[0].trim(), keyId));
+                signatures.add(new SignedBundle.BundleSignature(StorableText.check(parts[0].trim(), SIGNATURE_HEADER), keyId));
             }
         }
         return signatures;

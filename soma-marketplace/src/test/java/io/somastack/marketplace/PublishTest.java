@@ -80,6 +80,66 @@ class PublishTest {
                 .containsExactly("forecaster@1.0.0", "forecaster@1.1.0");
     }
 
+    /** The decisions of the tenant of {@code apiKey} about {@code capsule}, newest first. */
+    private static JsonNode decisions(String apiKey, String capsule) {
+        TestGateway.Response response = soma.gateway.send("GET", "/v1/decisions?capsule=" + capsule, apiKey, null);
+        assertThat(response.status()).as(response.raw().body()).isEqualTo(200);
+        return response.json().get("data");
+    }
+
+    /** The newest decision on {@code capsule} records the refusal {@code response} answered, under the decision id it named. */
+    private static void assertRecordedAsRefused(String apiKey, String capsule, HttpResponse<String> response, int status, String type) {
+        JsonNode problem = Json.mapper().readTree(response.body());
+        assertThat(response.statusCode()).as(response.body()).isEqualTo(status);
+        JsonNode decision = decisions(apiKey, capsule).get(0);
+        assertThat(decision.get("outcome").asString()).isEqualTo("refused");
+        assertThat(decision.get("decision_id").asString()).isEqualTo(problem.get("decision_id").asString());
+        assertThat(decision.get("refusal").get("type").asString()).isEqualTo("https://somastack.io/problems/" + type)
+                .isEqualTo(problem.get("type").asString());
+        assertThat(decision.get("refusal").get("status").asInt()).isEqualTo(status);
+        assertThat(decision.get("refusal").get("detail").asString()).isEqualTo(problem.get("detail").asString());
+    }
+
+    @Test
+    void aPublishRefusedAfterAdmissionIsOnRecordAsRefusedNotAdmitted() {
+        TestMarketplace.Publisher umbrella = soma.publisher("umbrella-pub");
+        byte[] bundle = TestMarketplace.bundle("ledger", "1.0.0", "umbrella", "Keeps the books.");
+        assertThat(soma.publishZip(umbrella.apiKey(), bundle, umbrella.keys()).statusCode()).isEqualTo(201);
+        assertThat(decisions(umbrella.apiKey(), "ledger").get(0).get("outcome").asString()).isEqualTo("admitted");
+
+        // The policies admit other content under the same version; the publish answers 409, and so does the record.
+        byte[] other = TestMarketplace.bundle("ledger", "1.0.0", "umbrella", "Keeps the books, differently.");
+        HttpResponse<String> conflict = soma.publishZip(umbrella.apiKey(), other, umbrella.keys());
+        assertProblem(conflict, 409, "conflict", "immutable");
+        assertRecordedAsRefused(umbrella.apiKey(), "ledger", conflict, 409, "conflict");
+
+        // Another tenant's publish under the name: 403 not-publisher, on record as refused, never as admitted.
+        TestMarketplace.Publisher squatter = soma.publisher("ledger-squatter-pub");
+        HttpResponse<String> taken = soma.publishZip(squatter.apiKey(), TestMarketplace.bundle("ledger", "2.0.0", "squatter2", "Mine."),
+                squatter.keys());
+        assertProblem(taken, 403, "not-publisher", "belongs to another publisher");
+        assertRecordedAsRefused(squatter.apiKey(), "ledger", taken, 403, "not-publisher");
+        assertThat(soma.gateway.send("GET", "/v1/decisions?capsule=ledger&outcome=admitted", squatter.apiKey(), null).json().get("data").size())
+                .isZero();
+        assertThat(soma.gateway.send("GET", "/v1/decisions?capsule=ledger&outcome=refused", squatter.apiKey(), null).json().get("data").size())
+                .isOne();
+
+        // Signed only by a key of role marketplace: refused before admission runs, so no decision at all.
+        SigningKeys notAPublisherKey = Signatures.generate();
+        soma.trust(squatter.apiKey(), notAPublisherKey, "marketplace");
+        byte[] own = TestMarketplace.bundle("squatter-ledger", "1.0.0", "squatter2", "Mine, really.");
+        assertProblem(soma.publishZip(squatter.apiKey(), own, notAPublisherKey), 400, "signature-refused", "publisher keys");
+        assertThat(decisions(squatter.apiKey(), "squatter-ledger").size()).isZero();
+
+        // Nothing of the refused publishes was stored; the record and the audit log agree.
+        assertThat(soma.count("SELECT count(*) FROM capsule_versions WHERE name = 'ledger'")).isOne();
+        assertThat(soma.count("SELECT count(*) FROM audit_log WHERE action = 'policy.decision' AND subject = 'ledger'")).isEqualTo(3);
+        assertThat(soma.count("SELECT count(*) FROM policy_decisions WHERE subject = 'ledger' AND outcome = 'refused'")).isEqualTo(2);
+        // The same bundle again is a publish that succeeds (200, nothing new stored): admitted, as answered.
+        assertThat(soma.publishZip(umbrella.apiKey(), bundle, umbrella.keys()).statusCode()).isEqualTo(200);
+        assertThat(decisions(umbrella.apiKey(), "ledger").get(0).get("outcome").asString()).isEqualTo("admitted");
+    }
+
     @Test
     void publishesAFiveMegabyteBundleWithAWebAssemblyToolAsAZipUpload() {
         TestMarketplace.Publisher hooli = soma.publisher("hooli-pub");

@@ -2,6 +2,7 @@ package io.somastack.memory;
 
 import io.somastack.kernel.ErrorCode;
 import io.somastack.kernel.SomaException;
+import io.somastack.memory.internal.Texts;
 import java.util.Map;
 import java.util.Optional;
 
@@ -35,6 +36,16 @@ public final class Embedders {
             case LOCAL -> new MiniLmEmbedder();
             case OPENAI -> new OpenAiEmbedder(embedder, apiKey(embedder, environment));
         };
+    }
+
+    /**
+     * Why {@code text} cannot be embedded, naming {@code field}, or empty when it can: it holds NUL
+     * or a lone surrogate, or nothing an embedder reads (only whitespace, control, formatting such
+     * as U+200B, or combining characters). For routes that embed client text, to answer 400
+     * before the model is asked.
+     */
+    public static Optional<String> contentProblem(String field, String text) {
+        return Texts.embeddingProblem(field, text);
     }
 
     private static Optional<String> apiKey(EmbedderConfig config, Map<String, String> environment) {

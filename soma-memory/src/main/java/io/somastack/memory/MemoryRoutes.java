@@ -12,10 +12,10 @@ import io.somastack.gateway.Guard;
 import io.somastack.gateway.Principal;
 import io.somastack.kernel.ErrorCode;
 import io.somastack.kernel.Ids;
-import io.somastack.kernel.Json;
 import io.somastack.kernel.SomaException;
 import io.somastack.memory.internal.BatchProblems;
 import io.somastack.memory.internal.Remembering;
+import io.somastack.memory.internal.Texts;
 import io.somastack.memory.internal.Vectors;
 import io.somastack.memory.internal.WireFormat;
 import java.nio.charset.StandardCharsets;
@@ -33,7 +33,10 @@ import tools.jackson.databind.JsonNode;
  * {@code GET /v1/recalls/{id}}, {@code GET} and {@code DELETE /v1/memories/{id}}, and
  * {@code POST /v1/memories/forget}. A recall's answer carries a {@code Server-Timing} header
  * (embed, search, fetch, record). Writes need scope {@code memory:write}, reads
- * {@code memory:read}; which memory scopes a key may use is decided by {@link Caller}.
+ * {@code memory:read}; which memory scopes a key may use is decided by {@link Caller}. Bad
+ * input (an empty or {@code null} body, wrong types, NUL or lone surrogates, text an embedder
+ * cannot read, instants outside the years 0001 to 9999) is a 400 naming the field, and nothing
+ * is stored.
  */
 public final class MemoryRoutes implements EndpointGroup {
     private final Guard guard;
@@ -59,8 +62,8 @@ public final class MemoryRoutes implements EndpointGroup {
     private void remember(Context ctx) {
         Caller caller = caller(ctx, "memory:write");
         byte[] body = ctx.bodyAsBytes();
-        JsonNode tree = Json.tree(body);
-        boolean batch = tree.isObject() && tree.has("memories");
+        JsonNode tree = WireFormat.document(body);
+        boolean batch = tree.has("memories");
         List<JsonNode> entries = new ArrayList<>();
         if (batch) {
             if (tree.size() != 1 || !tree.get("memories").isArray()) {
@@ -98,7 +101,7 @@ public final class MemoryRoutes implements EndpointGroup {
 
     private void recall(Context ctx) {
         Caller caller = caller(ctx, "memory:read");
-        Recall recall = memories.recall(caller, WireFormat.recallQuery(Json.tree(ctx.bodyAsBytes())));
+        Recall recall = memories.recall(caller, WireFormat.recallQuery(WireFormat.document(ctx.bodyAsBytes())));
         ctx.header("Server-Timing", recall.timings().serverTiming());
         ctx.json(WireFormat.recall(recall));
     }
@@ -121,7 +124,7 @@ public final class MemoryRoutes implements EndpointGroup {
 
     private void forget(Context ctx) {
         Caller caller = caller(ctx, "memory:write");
-        WireFormat.Forget request = WireFormat.forget(Json.tree(ctx.bodyAsBytes()));
+        WireFormat.Forget request = WireFormat.forget(WireFormat.document(ctx.bodyAsBytes()));
         int forgotten = memories.forget(caller, request.scope(), request.reason());
         ctx.json(Map.of("scope", WireFormat.scope(request.scope()), "forgotten", forgotten));
     }
@@ -142,6 +145,7 @@ public final class MemoryRoutes implements EndpointGroup {
         if (key.isPresent() && key.get().length() > 255) {
             throw new SomaException(ErrorCode.INVALID_REQUEST, "Idempotency-Key must be at most 255 characters");
         }
+        key.ifPresent(value -> Texts.requireStorable("Idempotency-Key", value));
         return key.map(value -> new Memories.IdempotencyKey(value, Vectors.sha256(new String(body, StandardCharsets.UTF_8))));
     }
 }

@@ -18,6 +18,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * An embedder behind an OpenAI-compatible {@code POST {base-url}/embeddings} API (OpenAI, Azure
@@ -37,6 +39,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * }</pre>
  */
 public final class OpenAiEmbedder implements Embedder {
+    private static final Logger LOG = LoggerFactory.getLogger(OpenAiEmbedder.class);
+
     private final EmbedderConfig config;
     private final URI endpoint;
     private final Optional<String> apiKey;
@@ -108,8 +112,9 @@ public final class OpenAiEmbedder implements Embedder {
         } catch (HttpTimeoutException e) {
             throw failure(ErrorCode.UPSTREAM_UNAVAILABLE, "did not answer within %d ms".formatted(config.timeout().toMillis()), Optional.empty());
         } catch (IOException e) {
-            throw failure(ErrorCode.UPSTREAM_UNAVAILABLE, "cannot be reached (%s)".formatted(
-                    e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()), Optional.empty());
+            // The client's own text (addresses, TLS and protocol details) goes to the log, not to the problem.
+            LOG.warn("The embeddings provider {} (model {}) cannot be reached", endpoint, config.model(), e);
+            throw failure(ErrorCode.UPSTREAM_UNAVAILABLE, "cannot be reached (%s)".formatted(e.getClass().getSimpleName()), Optional.empty());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw failure(ErrorCode.UPSTREAM_UNAVAILABLE, "was not awaited: interrupted", Optional.empty());

@@ -131,6 +131,36 @@ public final class Ledger {
         return new Entry(id, cost, inserted == 1);
     }
 
+    /** The provider under which tool calls appear in the ledger. */
+    public static final String TOOLS_PROVIDER = "soma-tools";
+
+    /**
+     * Writes one tool call: meter {@code tool_call}, quantity 1, unit {@code call}, model
+     * {@code tool:<capsule>/<tool>} (so usage reports group calls by tool), upstream model the
+     * executor kind, at {@code perCall}, settling reservation {@code reservationId}. The
+     * outbox event carries the call's duration and outcome. Every call is a new row.
+     */
+    public Entry recordToolCall(Tx tx, TenantId tenant, UUID keyId, String requestId, String capsule, String tool, String executor,
+            java.time.Duration duration, String outcome, Money perCall, UUID reservationId) {
+        Instant now = clock.now();
+        UUID id = ids.next();
+        String model = "tool:" + capsule + "/" + tool;
+        tx.handle().createUpdate("""
+                INSERT INTO usage_ledger (id, tenant_id, key_id, request_id, idempotency_key, model, provider, upstream_model,
+                    input_tokens, output_tokens, estimated, input_per_million, output_per_million, cost, period, created_at,
+                    reservation_id, meter, quantity, unit)
+                VALUES (:id, :tenant, :key, :request, NULL, :model, :provider, :executor, 0, 0, false, 0, 0, :cost, :period, :at,
+                    :reservation, 'tool_call', 1, 'call')""")
+                .bind("id", id).bind("tenant", tenant.value()).bind("key", keyId).bind("request", requestId).bind("model", model)
+                .bind("provider", TOOLS_PROVIDER).bind("executor", executor).bind("cost", perCall.amount()).bind("period", period(now))
+                .bind("at", Timestamp.from(now)).bind("reservation", reservationId).execute();
+        tx.publish(new OutboxEvent("io.somastack.usage.recorded", id.toString(), Optional.of(tenant), Map.of(
+                "model", model, "provider", TOOLS_PROVIDER, "meter", "tool_call", "unit", "call", "quantity", "1",
+                "executor", executor, "duration_ms", duration.toMillis(), "outcome", outcome, "cost", perCall.toPlainString(),
+                "request_id", requestId)));
+        return new Entry(id, perCall, true);
+    }
+
     /** The entry written under {@code idempotencyKey} for {@code tenant}, if any (for replayed answers). */
     public Optional<Entry> find(TenantId tenant, String idempotencyKey) {
         return jdbi.withHandle(handle -> handle.createQuery(

@@ -9,6 +9,7 @@ import io.somastack.gateway.Guard;
 import io.somastack.gateway.Principal;
 import io.somastack.kernel.Clock;
 import io.somastack.kernel.ErrorCode;
+import io.somastack.kernel.Instants;
 import io.somastack.kernel.Money;
 import io.somastack.kernel.SomaException;
 import java.time.Instant;
@@ -21,7 +22,8 @@ import java.util.Map;
 
 /**
  * {@code GET /v1/usage?from=&to=&group_by=model|key|day}: the caller's tenant's usage in
- * {@code [from, to)} (dates or instants, UTC; default: this month so far). Sums are computed
+ * {@code [from, to)} (dates or instants, UTC, in the years 0001 to 9999; default: this month so
+ * far); a bad {@code from} or {@code to} is a 400 naming it. Sums are computed
  * by the database from the ledger rows, so they equal the ledger exactly.
  */
 public final class UsageRoutes implements EndpointGroup {
@@ -71,15 +73,34 @@ public final class UsageRoutes implements EndpointGroup {
         ctx.json(body);
     }
 
-    private static Instant instant(String text, String name, Instant defaultValue) {
+    /**
+     * A query parameter's instant: a date (UTC midnight) or an RFC 3339 instant in the years 0001
+     * to 9999 ({@link Instants}); absent or blank is {@code defaultValue}; anything else is a 400
+     * naming {@code name}.
+     */
+    static Instant instant(String text, String name, Instant defaultValue) {
         if (text == null || text.isBlank()) {
             return defaultValue;
         }
-        try {
-            return text.length() == 10 ? LocalDate.parse(text).atStartOfDay(ZoneOffset.UTC).toInstant() : Instant.parse(text);
-        } catch (DateTimeParseException e) {
-            throw new SomaException(ErrorCode.INVALID_REQUEST,
-                    "%s='%s' is neither a date (2026-11-01) nor an instant (2026-11-01T00:00:00Z)".formatted(name, text));
+        if (text.length() == 10) {
+            try {
+                Instant midnight = LocalDate.parse(text).atStartOfDay(ZoneOffset.UTC).toInstant();
+                Instants.rangeProblem(name, midnight).ifPresent(problem -> {
+                    throw new SomaException(ErrorCode.VALUE_OUT_OF_RANGE, problem, Map.of("field", name));
+                });
+                return midnight;
+            } catch (DateTimeParseException e) {
+                throw new SomaException(ErrorCode.INVALID_REQUEST,
+                        "%s='%s' is neither a date (2026-11-01) nor an instant (2026-11-01T00:00:00Z)".formatted(name, shown(text)));
+            }
         }
+        return Instants.parse(name, text);
+    }
+
+    /** A client's text as quoted in a problem: printable, and not too long. */
+    private static String shown(String text) {
+        String printable = text.codePoints().map(c -> Character.isISOControl(c) || Character.getType(c) == Character.SURROGATE ? '?' : c)
+                .collect(StringBuilder::new, StringBuilder::appendCodePoint, StringBuilder::append).toString();
+        return printable.length() > 64 ? printable.substring(0, 64) + "..." : printable;
     }
 }

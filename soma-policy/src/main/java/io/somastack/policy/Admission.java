@@ -2,7 +2,11 @@ package io.somastack.policy;
 
 import static java.util.Objects.requireNonNull;
 
+import io.somastack.kernel.ErrorCode;
+import io.somastack.kernel.SomaException;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 
 /**
@@ -31,6 +35,17 @@ public sealed interface Admission permits Admission.Admitted, Admission.Denied {
             requireNonNull(bundle, "bundle is null");
             requireNonNull(violation, "violation is null");
             evaluated = List.copyOf(evaluated);
+        }
+
+        /** The 403 {@code admission-denied} for a caller refusing on this denial: the policy, its expression and the recorded decision. */
+        public SomaException refusal() {
+            Map<String, Object> extensions = new LinkedHashMap<>();
+            extensions.put("decision_id", decisionId.toString());
+            extensions.put("policy", violation.policyName());
+            extensions.put("policy_version", violation.policyVersion());
+            extensions.put("expression", violation.expression());
+            return new SomaException(ErrorCode.ADMISSION_DENIED, "%s was denied by policy %s: %s".formatted(bundle.coordinates(),
+                    violation.policyName(), violation.message()), extensions);
         }
     }
 }

@@ -2,11 +2,13 @@ package io.somastack.policy;
 
 import static java.util.Objects.requireNonNull;
 
+import io.somastack.kernel.ErrorCode;
 import io.somastack.kernel.Json;
 import io.somastack.kernel.TenantId;
 import io.somastack.store.AuditEntry;
 import io.somastack.store.GroupCommit;
 import io.somastack.store.OutboxEvent;
+import io.somastack.store.Tx;
 import java.nio.charset.StandardCharsets;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -17,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.function.Function;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.core.statement.Query;
 import org.jdbi.v3.core.statement.StatementContext;
@@ -25,7 +28,10 @@ import org.jdbi.v3.core.statement.StatementContext;
  * The record of policy decisions. {@link #record} writes a decision in one durable
  * transaction with its audit log entry (action {@code policy.decision}) and its outbox
  * event ({@code io.somastack.policy.decision}), so a decision answered to a caller is always
- * on record, and the three always agree. Thread-safe.
+ * on record, and the three always agree. An admission that guards a write (a publish, an
+ * install) is written in that write's transaction, and recorded as {@code refused} with the
+ * problem the client got when the write is refused after the policies admitted (see
+ * {@link PolicyEngine#admitThen}). Thread-safe.
  */
 public final class Decisions {
     public static final String EVENT_TYPE = "io.somastack.policy.decision";
@@ -39,28 +45,48 @@ public final class Decisions {
     }
 
     void record(DecisionRecord decision) {
-        Map<String, Object> facts = facts(decision);
         commit.execute(tx -> {
-            tx.handle().createUpdate("""
-                    INSERT INTO policy_decisions (id, tenant_id, kind, outcome, subject, capsule_name, capsule_version, capsule_digest,
-                        policy_name, policy_version, expression, message, input_digest, evaluated, actor, request_id, decided_at)
-                    VALUES (:id, :tenant, :kind, :outcome, :subject, :capsuleName, :capsuleVersion, :capsuleDigest, :policyName, :policyVersion,
-                        :expression, :message, :inputDigest, CAST(:evaluated AS jsonb), :actor, :requestId, :decidedAt)""")
-                    .bind("id", decision.id()).bind("tenant", decision.tenant().value()).bind("kind", decision.kind().wireName())
-                    .bind("outcome", decision.outcome()).bind("subject", decision.subject())
-                    .bind("capsuleName", decision.kind() == PolicyKind.ADMISSION || !decision.subject().equals("runtime") ? decision.subject() : null)
-                    .bind("capsuleVersion", decision.capsuleVersion().orElse(null)).bind("capsuleDigest", decision.capsuleDigest().orElse(null))
-                    .bind("policyName", decision.violation().map(Violation::policyName).orElse(null))
-                    .bind("policyVersion", decision.violation().map(Violation::policyVersion).orElse(null))
-                    .bind("expression", decision.violation().map(Violation::expression).orElse(null))
-                    .bind("message", decision.violation().map(Violation::message).orElse(null))
-                    .bind("inputDigest", decision.inputDigest()).bind("evaluated", Json.text(decision.evaluated()))
-                    .bind("actor", decision.actor()).bind("requestId", decision.requestId()).bind("decidedAt", Timestamp.from(decision.decidedAt()))
-                    .execute();
-            tx.audit(new AuditEntry(Optional.of(decision.tenant()), decision.actor(), "policy.decision", decision.subject(), decision.requestId(), facts));
-            tx.publish(new OutboxEvent(EVENT_TYPE, decision.id().toString(), Optional.of(decision.tenant()), facts));
+            write(tx, decision);
             return null;
         });
+    }
+
+    /**
+     * Records {@code decision} in the transaction of {@code then}, which runs after it: the
+     * decision is on record exactly when {@code then} commits. A {@link io.somastack.kernel.SomaException} from
+     * {@code then} rolls both back and is rethrown as it is.
+     */
+    <T> T record(DecisionRecord decision, Function<Tx, T> then) {
+        return commit.execute(tx -> {
+            write(tx, decision);
+            return then.apply(tx);
+        });
+    }
+
+    private static void write(Tx tx, DecisionRecord decision) {
+        Map<String, Object> facts = facts(decision);
+        tx.handle().createUpdate("""
+                INSERT INTO policy_decisions (id, tenant_id, kind, outcome, subject, capsule_name, capsule_version, capsule_digest,
+                    policy_name, policy_version, expression, message, refusal_code, refusal_detail, input_digest, evaluated, actor,
+                    request_id, decided_at)
+                VALUES (:id, :tenant, :kind, :outcome, :subject, :capsuleName, :capsuleVersion, :capsuleDigest, :policyName, :policyVersion,
+                    :expression, :message, :refusalCode, :refusalDetail, :inputDigest, CAST(:evaluated AS jsonb), :actor, :requestId,
+                    :decidedAt)""")
+                .bind("id", decision.id()).bind("tenant", decision.tenant().value()).bind("kind", decision.kind().wireName())
+                .bind("outcome", decision.outcome()).bind("subject", decision.subject())
+                .bind("capsuleName", decision.kind() == PolicyKind.ADMISSION || !decision.subject().equals("runtime") ? decision.subject() : null)
+                .bind("capsuleVersion", decision.capsuleVersion().orElse(null)).bind("capsuleDigest", decision.capsuleDigest().orElse(null))
+                .bind("policyName", decision.violation().map(Violation::policyName).orElse(null))
+                .bind("policyVersion", decision.violation().map(Violation::policyVersion).orElse(null))
+                .bind("expression", decision.violation().map(Violation::expression).orElse(null))
+                .bind("message", decision.violation().map(Violation::message).orElse(null))
+                .bind("refusalCode", decision.refusal().map(refusal -> refusal.code().name()).orElse(null))
+                .bind("refusalDetail", decision.refusal().map(DecisionRecord.Refusal::detail).orElse(null))
+                .bind("inputDigest", decision.inputDigest()).bind("evaluated", Json.text(decision.evaluated()))
+                .bind("actor", decision.actor()).bind("requestId", decision.requestId()).bind("decidedAt", Timestamp.from(decision.decidedAt()))
+                .execute();
+        tx.audit(new AuditEntry(Optional.of(decision.tenant()), decision.actor(), "policy.decision", decision.subject(), decision.requestId(), facts));
+        tx.publish(new OutboxEvent(EVENT_TYPE, decision.id().toString(), Optional.of(decision.tenant()), facts));
     }
 
     /** The facts of a decision as the audit entry and the event carry them (and the API shows them). */
@@ -77,6 +103,13 @@ public final class Decisions {
             facts.put("policy_version", violation.policyVersion());
             facts.put("expression", violation.expression());
             facts.put("message", violation.message());
+        });
+        decision.refusal().ifPresent(refusal -> {
+            Map<String, Object> problem = new LinkedHashMap<>();
+            problem.put("type", refusal.code().type());
+            problem.put("status", refusal.code().status());
+            problem.put("detail", refusal.detail());
+            facts.put("refusal", problem);
         });
         facts.put("input_digest", decision.inputDigest());
         facts.put("evaluated", decision.evaluated());
@@ -106,11 +139,13 @@ public final class Decisions {
     private static DecisionRecord row(ResultSet rs, StatementContext context) throws SQLException {
         Optional<Violation> violation = Optional.ofNullable(rs.getString("policy_name"))
                 .map(name -> new Violation(name, intColumn(rs, "policy_version"), stringColumn(rs, "expression"), stringColumn(rs, "message")));
+        Optional<DecisionRecord.Refusal> refusal = Optional.ofNullable(rs.getString("refusal_code"))
+                .map(code -> new DecisionRecord.Refusal(ErrorCode.valueOf(code), stringColumn(rs, "refusal_detail")));
         List<String> evaluated = new ArrayList<>();
         Json.tree(rs.getString("evaluated").getBytes(StandardCharsets.UTF_8)).forEach(node -> evaluated.add(node.asString()));
         return new DecisionRecord((UUID) rs.getObject("id"), new TenantId((UUID) rs.getObject("tenant_id")), PolicyKind.parse(rs.getString("kind")),
                 rs.getString("outcome"), rs.getString("subject"), Optional.ofNullable(rs.getString("capsule_version")),
-                Optional.ofNullable(rs.getString("capsule_digest")), violation, rs.getString("input_digest"), evaluated, rs.getString("actor"),
+                Optional.ofNullable(rs.getString("capsule_digest")), violation, refusal, rs.getString("input_digest"), evaluated, rs.getString("actor"),
                 rs.getString("request_id"), rs.getTimestamp("decided_at").toInstant());
     }
 

@@ -11,6 +11,8 @@ import io.somastack.policy.internal.CompiledPolicy;
 import io.somastack.policy.internal.Hashes;
 import io.somastack.policy.internal.PolicyCompiler;
 import io.somastack.policy.internal.Signers;
+import io.somastack.policy.internal.StorableText;
+import io.somastack.store.Tx;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HexFormat;
@@ -18,7 +20,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.UUID;
+import java.util.function.BiFunction;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import tools.jackson.databind.SerializationFeature;
 
 /**
@@ -37,6 +41,8 @@ import tools.jackson.databind.SerializationFeature;
  * }</pre>
  */
 public final class PolicyEngine {
+    private static final Logger LOG = LoggerFactory.getLogger(PolicyEngine.class);
+
     private final BundleReader reader;
     private final TrustedKeys trustedKeys;
     private final Policies policies;
@@ -58,6 +64,58 @@ public final class PolicyEngine {
 
     /** Reads and checks the bundle, verifies its signatures against the tenant's keys, runs admission policies, records the decision. */
     public Admission admit(PolicyTenant tenant, SignedBundle signed, Actor actor) {
+        Judged judged = judge(tenant, signed, actor);
+        decisions.record(judged.record());
+        return judged.admission();
+    }
+
+    /**
+     * Admission as the first step of the caller's own write (a publish, an install), so the
+     * decision on record is the outcome the client gets. The bundle is judged as by
+     * {@link #admit}. A denial is recorded and thrown as 403 {@code admission-denied}
+     * ({@link Admission.Denied#refusal()}); {@code write} does not run. When admitted,
+     * {@code write} runs in the transaction that records the admitted decision, so that
+     * decision is on record exactly when the write is. When {@code write} refuses (throws a
+     * {@link SomaException}: not the publisher, a version conflict), nothing of it is written,
+     * the decision is recorded with outcome {@code refused} and the problem's type and detail,
+     * and the refusal is rethrown carrying the decision id ({@code decision_id}).
+     */
+    public <T> T admitThen(PolicyTenant tenant, SignedBundle signed, Actor actor, BiFunction<Tx, Admission.Admitted, T> write) {
+        Judged judged = judge(tenant, signed, actor);
+        return switch (judged.admission()) {
+            case Admission.Denied denied -> {
+                decisions.record(judged.record());
+                throw denied.refusal();
+            }
+            case Admission.Admitted admitted -> {
+                try {
+                    yield decisions.record(judged.record(), tx -> write.apply(tx, admitted));
+                } catch (SomaException refusal) {
+                    throw recordRefusal(judged.record(), refusal);
+                }
+            }
+        };
+    }
+
+    /** Records {@code admitted} as refused by {@code refusal}; returns the refusal to throw, naming the decision. */
+    private SomaException recordRefusal(DecisionRecord admitted, SomaException refusal) {
+        try {
+            // A server failure's detail may carry driver text; the record keeps only its title.
+            String detail = refusal.code().status() >= 500 ? refusal.code().title() : refusal.detail();
+            decisions.record(admitted.refused(new DecisionRecord.Refusal(refusal.code(), detail), now()));
+        } catch (RuntimeException e) {
+            // The store failing too: the client still gets the first refusal; the log has both.
+            LOG.error("Cannot record the refusal of decision {} ({})", admitted.id(), refusal.code(), e);
+            refusal.addSuppressed(e);
+            return refusal;
+        }
+        Map<String, Object> extensions = new LinkedHashMap<>(refusal.extensions());
+        extensions.put("decision_id", admitted.id().toString());
+        return new SomaException(refusal.code(), refusal.detail(), extensions, refusal);
+    }
+
+    /** Reads and checks the bundle, verifies its signatures and runs the admission policies; records nothing. */
+    private Judged judge(PolicyTenant tenant, SignedBundle signed, Actor actor) {
         CapsuleBundle bundle = reader.read(signed.packed());
         List<TrustedKey> signers = Signers.verify(signed, HexFormat.of().parseHex(bundle.packedSha256()), trustedKeys.list(tenant.id()));
         Map<String, Object> input = new LinkedHashMap<>();
@@ -68,10 +126,15 @@ public final class PolicyEngine {
         Outcome outcome = evaluate(policies.compiled(tenant.id(), PolicyKind.ADMISSION), PolicyKind.ADMISSION, input);
         DecisionRecord record = new DecisionRecord(ids.next(), tenant.id(), PolicyKind.ADMISSION,
                 outcome.violation().isPresent() ? "denied" : "admitted", bundle.manifest().name(), Optional.of(bundle.manifest().version()),
-                Optional.of(bundle.digest()), outcome.violation(), inputDigest(input), outcome.evaluated(), actor.name(), actor.requestId(), now());
-        decisions.record(record);
-        return outcome.violation().<Admission>map(violation -> new Admission.Denied(record.id(), bundle, violation, outcome.evaluated()))
+                Optional.of(bundle.digest()), outcome.violation(), Optional.empty(), inputDigest(input), outcome.evaluated(), actor.name(),
+                actor.requestId(), now());
+        Admission admission = outcome.violation().<Admission>map(violation -> new Admission.Denied(record.id(), bundle, violation, outcome.evaluated()))
                 .orElseGet(() -> new Admission.Admitted(record.id(), bundle, outcome.evaluated()));
+        return new Judged(admission, record);
+    }
+
+    /** An admission and the decision record that says so, not yet written. */
+    private record Judged(Admission admission, DecisionRecord record) {
     }
 
     /** Runs the tenant's runtime policies on {@code input} and records the decision. */
@@ -85,9 +148,11 @@ public final class PolicyEngine {
         variables.put("model", input.model());
         Outcome outcome = evaluate(policies.compiled(tenant.id(), PolicyKind.RUNTIME), PolicyKind.RUNTIME, variables);
         Optional<String> version = Optional.ofNullable(input.capsule().get("version")).map(String::valueOf);
+        StorableText.check(input.subject(), "capsule.name");
+        version.ifPresent(text -> StorableText.check(text, "capsule.version"));
         DecisionRecord record = new DecisionRecord(ids.next(), tenant.id(), PolicyKind.RUNTIME,
                 outcome.violation().isPresent() ? "denied" : "allowed", input.subject(), version, Optional.empty(), outcome.violation(),
-                inputDigest(variables), outcome.evaluated(), actor.name(), actor.requestId(), now());
+                Optional.empty(), inputDigest(variables), outcome.evaluated(), actor.name(), actor.requestId(), now());
         decisions.record(record);
         return outcome.violation().<Decision>map(violation -> new Decision.Denied(record.id(), violation, outcome.evaluated()))
                 .orElseGet(() -> new Decision.Allowed(record.id(), outcome.evaluated()));
@@ -136,7 +201,9 @@ public final class PolicyEngine {
             byte[] canonical = io.somastack.kernel.Json.mapper().writer().with(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS).writeValueAsBytes(input);
             return "sha256:" + Hashes.sha256(canonical);
         } catch (RuntimeException e) {
-            throw new SomaException(ErrorCode.INTERNAL, "Cannot digest the decision input: " + e.getMessage());
+            // The serializer's message may quote the input; it goes to the log, not to the client.
+            LOG.error("Cannot digest a decision input", e);
+            throw new SomaException(ErrorCode.INTERNAL, "Cannot digest the decision input", Map.of(), e);
         }
     }
 }

@@ -16,8 +16,8 @@ import io.somastack.kernel.Json;
 import io.somastack.kernel.SomaException;
 import io.somastack.policy.internal.PolicyWire;
 import io.somastack.policy.internal.RouteWire;
+import io.somastack.policy.internal.StorableText;
 import java.util.Map;
-import tools.jackson.databind.JsonNode;
 
 /**
  * The constitution API. Policies: {@code POST /v1/policies}, {@code GET /v1/policies},
@@ -27,6 +27,9 @@ import tools.jackson.databind.JsonNode;
  * Admission of a bundle: {@code POST /v1/policy/admissions} ({@code {bundle: base64, signatures: [{signature, key_id?}]}}).
  * Decisions: {@code GET /v1/decisions?capsule=&outcome=&from=&to=&limit=}. Reads need
  * {@code policy:read}, writes {@code policy:write}, admissions {@code capsules:write}.
+ * Bodies are read strictly ({@link io.somastack.policy.internal.WireObject}): an unknown
+ * field, a value of the wrong type, or text with a NUL or a lone surrogate (in a body, a path
+ * or a query parameter) is a 400 naming the field.
  */
 public final class PolicyRoutes implements EndpointGroup {
     private final Guard guard;
@@ -60,16 +63,17 @@ public final class PolicyRoutes implements EndpointGroup {
 
     private void update(Context ctx) {
         Principal principal = writer(ctx, "policy:write");
+        String name = pathParam(ctx, "name");
         PolicyDefinition definition = PolicyWire.definition(Json.tree(ctx.bodyAsBytes()));
-        if (!definition.name().equals(ctx.pathParam("name"))) {
-            throw new SomaException(ErrorCode.INVALID_REQUEST, "The body names policy %s but the path names %s".formatted(definition.name(), ctx.pathParam("name")));
+        if (!definition.name().equals(name)) {
+            throw new SomaException(ErrorCode.INVALID_REQUEST, "The body names policy %s but the path names %s".formatted(definition.name(), name));
         }
         ctx.json(PolicyWire.policy(constitution.policies().update(principal.tenant().id(), definition, actor(ctx, principal))));
     }
 
     private void deletePolicy(Context ctx) {
         Principal principal = writer(ctx, "policy:write");
-        constitution.policies().delete(principal.tenant().id(), ctx.pathParam("name"), actor(ctx, principal));
+        constitution.policies().delete(principal.tenant().id(), pathParam(ctx, "name"), actor(ctx, principal));
         ctx.status(204);
     }
 
@@ -80,7 +84,7 @@ public final class PolicyRoutes implements EndpointGroup {
 
     private void show(Context ctx) {
         Principal principal = guard.tenant(ctx, "policy:read");
-        String name = ctx.pathParam("name");
+        String name = pathParam(ctx, "name");
         String version = ctx.queryParam("version");
         var policy = version == null ? constitution.policies().get(principal.tenant().id(), name)
                 : constitution.policies().get(principal.tenant().id(), name, RouteWire.integer(version, "version"));
@@ -90,17 +94,16 @@ public final class PolicyRoutes implements EndpointGroup {
 
     private void evaluate(Context ctx) {
         Principal principal = guard.tenant(ctx, "policy:read");
-        JsonNode body = Json.tree(ctx.bodyAsBytes());
-        PolicyDefinition definition = PolicyWire.definition(body.get("policy"));
-        PolicyEngine.Trial trial = constitution.engine().evaluate(tenant(principal), definition, RouteWire.input(body.get("input")));
+        RouteWire.TrialRequest request = RouteWire.trialRequest(Json.tree(ctx.bodyAsBytes()));
+        PolicyEngine.Trial trial = constitution.engine().evaluate(tenant(principal), request.policy(), request.input());
         ctx.json(RouteWire.trial(trial));
     }
 
     private void trustKey(Context ctx) {
         Principal principal = writer(ctx, "policy:write");
-        JsonNode body = Json.tree(ctx.bodyAsBytes());
-        TrustedKey key = constitution.trustedKeys().add(principal.tenant().id(), RouteWire.text(body, "name"),
-                body.has("role") ? RouteWire.text(body, "role") : "publisher", RouteWire.text(body, "public_key_pem"), actor(ctx, principal));
+        RouteWire.KeyToTrust request = RouteWire.keyToTrust(Json.tree(ctx.bodyAsBytes()));
+        TrustedKey key = constitution.trustedKeys().add(principal.tenant().id(), request.name(), request.role(), request.publicKeyPem(),
+                actor(ctx, principal));
         ctx.status(201).json(RouteWire.key(key));
     }
 
@@ -111,7 +114,7 @@ public final class PolicyRoutes implements EndpointGroup {
 
     private void revokeKey(Context ctx) {
         Principal principal = writer(ctx, "policy:write");
-        ctx.json(RouteWire.key(constitution.trustedKeys().revoke(principal.tenant().id(), ctx.pathParam("keyId"), actor(ctx, principal))));
+        ctx.json(RouteWire.key(constitution.trustedKeys().revoke(principal.tenant().id(), pathParam(ctx, "keyId"), actor(ctx, principal))));
     }
 
     private void admit(Context ctx) {
@@ -125,6 +128,11 @@ public final class PolicyRoutes implements EndpointGroup {
         DecisionQuery query = RouteWire.decisionQuery(ctx.queryParam("capsule"), ctx.queryParam("outcome"), ctx.queryParam("from"),
                 ctx.queryParam("to"), ctx.queryParam("limit"));
         ctx.json(Map.of("data", constitution.decisions().find(principal.tenant().id(), query).stream().map(Decisions::facts).toList()));
+    }
+
+    /** A path parameter, refused (400 naming it) when it holds text that cannot be stored or queried. */
+    private static String pathParam(Context ctx, String name) {
+        return StorableText.check(ctx.pathParam(name), name);
     }
 
     /** Authorizes a write and marks the request audited: the write audits itself in its transaction. */

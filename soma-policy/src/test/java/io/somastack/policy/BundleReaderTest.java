@@ -70,6 +70,49 @@ class BundleReaderTest {
     }
 
     @Test
+    void refusesEntriesThatAreNotRegularFiles() {
+        Map<String, byte[]> files = TestCapsules.files();
+        files.put("README.md", "/etc/passwd".getBytes(StandardCharsets.UTF_8));
+        byte[] plain = TestCapsules.zip(files);
+        // A README.md that unzip would recreate as a link to /etc/passwd (mode 0120777, as zip -y stores links).
+        assertRefused(TestCapsules.withUnixMode(plain, "README.md", 0120777), "the entry 'README.md' is a symbolic link, not a regular file");
+        assertRefused(TestCapsules.withUnixMode(plain, "README.md", 0020644), "the entry 'README.md' is a character device");
+        assertRefused(TestCapsules.withUnixMode(plain, "README.md", 0060644), "the entry 'README.md' is a block device");
+        assertRefused(TestCapsules.withUnixMode(plain, "README.md", 0010644), "the entry 'README.md' is a FIFO");
+        assertRefused(TestCapsules.withUnixMode(plain, "capsule.yaml", 0040755), "the entry 'capsule.yaml' is marked a directory");
+        byte[] dosDirectory = plain.clone();
+        dosDirectory[TestCapsules.centralEntry(plain, "README.md") + 38] = 0x10;
+        assertRefused(dosDirectory, "the entry 'README.md' is marked a directory");
+        Map<String, byte[]> directoryWithContent = TestCapsules.files();
+        directoryWithContent.put("tools/", "#!/bin/sh".getBytes(StandardCharsets.UTF_8));
+        assertRefused(TestCapsules.zip(directoryWithContent), "the entry 'tools/' is a directory with content, not a regular file");
+
+        // What Info-ZIP writes for plain files and directories reads as before.
+        Map<String, byte[]> withDirectory = TestCapsules.files();
+        withDirectory.put("tools/", new byte[0]);
+        withDirectory.put("README.md", "hello".getBytes(StandardCharsets.UTF_8));
+        byte[] infoZip = TestCapsules.withUnixMode(TestCapsules.withUnixMode(TestCapsules.withUnixMode(TestCapsules.zip(withDirectory),
+                "README.md", 0100644), "capsule.yaml", 0100600), "tools/", 0040755);
+        assertThat(reader.read(infoZip).fileSha256()).containsOnlyKeys("capsule.yaml", "sbom.cdx.json", "README.md");
+    }
+
+    @Test
+    void refusesACentralDirectoryThatDisagreesWithTheEntries() {
+        Map<String, byte[]> files = TestCapsules.files();
+        files.put("README.md", "hello".getBytes(StandardCharsets.UTF_8));
+        byte[] bundle = TestCapsules.zip(files);
+        // unzip extracts what the central directory names: another name there than in the entry's own header is refused.
+        byte[] renamed = bundle.clone();
+        System.arraycopy("READMX.md".getBytes(StandardCharsets.UTF_8), 0, renamed, TestCapsules.centralEntry(bundle, "README.md") + 46, 9);
+        assertRefused(renamed, "the zip's central directory does not list the entry 'README.md' where the archive holds it");
+        // An entry the central directory leaves out (its end record counts two entries of three) is refused too.
+        byte[] hidden = bundle.clone();
+        hidden[hidden.length - 22 + 8] = 2;
+        hidden[hidden.length - 22 + 10] = 2;
+        assertRefused(hidden, "the zip's central directory does not list the entry 'README.md'");
+    }
+
+    @Test
     void refusesUnexpectedOrMissingFiles() {
         assertRefused(withExtra("run.sh", "rm -rf /"), "'run.sh' is not part of the capsule format");
         Map<String, byte[]> noSbom = TestCapsules.files();
@@ -145,24 +188,28 @@ class BundleReaderTest {
         return out.toByteArray();
     }
 
-    /** Two entries of the same name: java.util.zip will not write that, so concatenate two archives' local entries. */
+    /**
+     * Two entries of the same name, listed twice in the central directory too: java.util.zip will
+     * not write that, so write a stand-in name of the same length and rename it in every header.
+     */
     private static byte[] duplicate(String name, String content) {
-        byte[] first = TestCapsules.bundle();
-        byte[] second = TestCapsules.zip(Map.of(name, content.getBytes(StandardCharsets.UTF_8)));
-        // ZipInputStream reads local headers in sequence, so the first archive's entries followed by the second's is read as one archive.
-        byte[] combined = new byte[localEntriesLength(first) + second.length];
-        System.arraycopy(first, 0, combined, 0, localEntriesLength(first));
-        System.arraycopy(second, 0, combined, localEntriesLength(first), second.length);
-        return combined;
+        String standIn = "Q".repeat(name.length());
+        Map<String, byte[]> files = TestCapsules.files();
+        files.put(standIn, content.getBytes(StandardCharsets.UTF_8));
+        return replaceAll(TestCapsules.zip(files), standIn, name);
     }
 
-    private static int localEntriesLength(byte[] zip) {
-        for (int i = 0; i < zip.length - 4; i++) {
-            if (zip[i] == 'P' && zip[i + 1] == 'K' && zip[i + 2] == 1 && zip[i + 3] == 2) {
-                return i;
+    /** {@code zip} with every occurrence of the bytes of {@code from} replaced by {@code to} (of the same length). */
+    private static byte[] replaceAll(byte[] zip, String from, String to) {
+        byte[] search = from.getBytes(StandardCharsets.UTF_8);
+        byte[] replacement = to.getBytes(StandardCharsets.UTF_8);
+        byte[] result = zip.clone();
+        for (int at = 0; at + search.length <= result.length; at++) {
+            if (java.util.Arrays.equals(result, at, at + search.length, search, 0, search.length)) {
+                System.arraycopy(replacement, 0, result, at, replacement.length);
             }
         }
-        return zip.length;
+        return result;
     }
 
     private static byte[] zip(Map<String, byte[]> files, int method) {

@@ -104,6 +104,38 @@ public final class TestCapsules {
         return zip(files());
     }
 
+    /**
+     * {@code zip} with the central directory entry of {@code path} marked as made on Unix with
+     * file mode {@code mode} (such as {@code 0120777}, a symbolic link) in the high 16 bits of
+     * its external attributes, as Info-ZIP's {@code zip -y} writes it. java.util.zip cannot set
+     * those attributes, so the bytes are patched after writing; the result is a real zip that
+     * {@code unzip} extracts with that mode.
+     */
+    public static byte[] withUnixMode(byte[] zip, String path, int mode) {
+        byte[] patched = zip.clone();
+        int entry = centralEntry(patched, path);
+        patched[entry + 4] = 30; // version made by: 3.0 ...
+        patched[entry + 5] = 3; // ... on Unix
+        int attributes = mode << 16;
+        for (int i = 0; i < 4; i++) {
+            patched[entry + 38 + i] = (byte) (attributes >>> (8 * i));
+        }
+        return patched;
+    }
+
+    /** The offset of the central directory entry named {@code path} in {@code zip}. */
+    public static int centralEntry(byte[] zip, String path) {
+        byte[] name = path.getBytes(StandardCharsets.UTF_8);
+        for (int at = 0; at + 46 <= zip.length; at++) {
+            if (zip[at] == 'P' && zip[at + 1] == 'K' && zip[at + 2] == 1 && zip[at + 3] == 2
+                    && ((zip[at + 28] & 0xff) | (zip[at + 29] & 0xff) << 8) == name.length
+                    && java.util.Arrays.equals(zip, at + 46, at + 46 + name.length, name, 0, name.length)) {
+                return at;
+            }
+        }
+        throw new IllegalArgumentException("no central directory entry " + path);
+    }
+
     public static byte[] zip(Map<String, byte[]> files) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         try (ZipOutputStream zip = new ZipOutputStream(out)) {

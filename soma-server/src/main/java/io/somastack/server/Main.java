@@ -57,7 +57,16 @@ public final class Main implements Runnable {
             ServerConfig config = ServerConfig.from(Settings.load(System.getenv(), file), System.getenv(), null, directory.orElse(null));
             return new io.somastack.memory.MemoryCommands.Loaded(config.store(), config.memory());
         }));
+        withHelp(cli);
         return cli;
+    }
+
+    /** Every command and subcommand answers {@code --help} and {@code -h}, wherever it was declared. */
+    private static void withHelp(CommandLine command) {
+        if (!command.getCommandSpec().mixinStandardHelpOptions()) {
+            command.getCommandSpec().mixinStandardHelpOptions(true);
+        }
+        command.getSubcommands().values().forEach(Main::withHelp);
     }
 
     @Override
@@ -231,14 +240,53 @@ public final class Main implements Runnable {
         }
     }
 
-    @Command(name = "audit", description = "The hash-chained audit log.", subcommands = {AuditCommand.Verify.class})
+    @Command(name = "audit", description = "The hash-chained audit log and its signed checkpoints.",
+            subcommands = {AuditCommand.Verify.class, AuditCommand.Checkpoint.class})
     static final class AuditCommand {
-        @Command(name = "verify", description = "Check every entry of the audit log; exit 1 if any was edited or deleted.")
+        @Command(name = "verify", description = {"Check every entry of the audit log; exit 1 if any was edited or deleted.",
+                "With --checkpoint, the log must also still hold the checkpoint's entries unchanged, which finds a deleted tail "
+                        + "(and audit_head rewound) since the checkpoint; a checkpoint whose signature does not verify is refused."})
         static final class Verify extends Remote implements Callable<Integer> {
+            @Option(names = "--checkpoint", paramLabel = "FILE",
+                    description = "A signed checkpoint kept earlier (from `audit checkpoint`, the latest route or the outbox event)")
+            Path checkpoint;
+
             @Override
             public Integer call() {
-                Object result = call("GET", "/v1/admin/audit/verify", null);
+                Object result = checkpoint == null ? call("GET", "/v1/admin/audit/verify", null)
+                        : call("POST", "/v1/admin/audit/verify", readCheckpoint(checkpoint));
                 return result instanceof Map<?, ?> map && Boolean.TRUE.equals(map.get("intact")) ? 0 : 1;
+            }
+
+            private Object readCheckpoint(Path file) {
+                try {
+                    return Json.mapper().readValue(java.nio.file.Files.readAllBytes(file), Object.class);
+                } catch (java.io.IOException | tools.jackson.core.JacksonException e) {
+                    throw new CommandLine.ParameterException(new CommandLine(this),
+                            "Cannot read the checkpoint %s: %s".formatted(file, e.getMessage()));
+                }
+            }
+        }
+
+        @Command(name = "checkpoint", description = {"Sign a checkpoint of the audit log's head now and print it (keep it outside "
+                + "SomaStack's database).", "The server also signs one every audit.checkpoint.interval when the log grew."})
+        static final class Checkpoint extends Remote implements Runnable {
+            @Option(names = {"-o", "--output"}, paramLabel = "FILE", description = "Also write the checkpoint to FILE")
+            Path output;
+
+            @Option(names = "--latest", description = "Fetch the last checkpoint signed instead of signing one")
+            boolean latest;
+
+            @Override
+            public void run() {
+                Object signed = latest ? call("GET", "/v1/admin/audit/checkpoints/latest", null) : call("POST", "/v1/admin/audit/checkpoints", null);
+                if (output != null) {
+                    try {
+                        java.nio.file.Files.writeString(output, Json.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(signed) + "\n");
+                    } catch (java.io.IOException e) {
+                        throw new CommandLine.ExecutionException(new CommandLine(this), "Cannot write %s: %s".formatted(output, e.getMessage()));
+                    }
+                }
             }
         }
     }

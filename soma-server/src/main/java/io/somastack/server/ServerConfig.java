@@ -8,6 +8,7 @@ import io.somastack.metering.MeteringConfig;
 import io.somastack.models.ModelsConfig;
 import io.somastack.policy.PolicyConfig;
 import io.somastack.store.StoreConfig;
+import io.somastack.tools.ToolsConfig;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
@@ -29,7 +30,8 @@ public record ServerConfig(
         MeteringConfig metering,
         MemoryConfig memory,
         PolicyConfig policy,
-        MarketplaceConfig marketplace) {
+        MarketplaceConfig marketplace,
+        ToolsConfig tools) {
 
     public static ServerConfig from(Settings settings, Map<String, String> environment, Integer portOverride, Path dataDirectoryOverride) {
         Path dataDirectory = dataDirectoryOverride != null ? dataDirectoryOverride : Path.of(settings.string("data.dir", ".somastack"));
@@ -46,7 +48,8 @@ public record ServerConfig(
                 MeteringConfig.from(settings),
                 MemoryConfig.from(settings, dataDirectory.toAbsolutePath().normalize()),
                 PolicyConfig.from(settings),
-                MarketplaceConfig.from(settings));
+                MarketplaceConfig.from(settings),
+                ToolsConfig.from(settings));
         settings.validate();
         return config;
     }

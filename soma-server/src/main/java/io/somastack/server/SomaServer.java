@@ -9,6 +9,7 @@ import io.micrometer.core.instrument.Tags;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.somastack.gateway.AdminRoutes;
+import io.somastack.gateway.BodyLimit;
 import io.somastack.gateway.Edge;
 import io.somastack.gateway.Guard;
 import io.somastack.gateway.Idempotency;
@@ -16,6 +17,7 @@ import io.somastack.gateway.BucketRateLimiter;
 import io.somastack.gateway.OperatorKeys;
 import io.somastack.gateway.Problems;
 import io.somastack.gateway.RateLimiter;
+import io.somastack.gateway.ServerErrors;
 import io.somastack.gateway.SessionRoutes;
 import io.somastack.gateway.Sessions;
 import io.somastack.gateway.Tenants;
@@ -27,6 +29,7 @@ import io.somastack.kernel.Money;
 import io.somastack.kernel.SomaException;
 import io.somastack.marketplace.Marketplace;
 import io.somastack.marketplace.MarketplaceRoutes;
+import io.somastack.tools.Tools;
 import io.somastack.memory.Embedder;
 import io.somastack.memory.EmbedderConfig;
 import io.somastack.memory.Embedders;
@@ -41,6 +44,7 @@ import io.somastack.models.ModelRouter;
 import io.somastack.models.Models;
 import io.somastack.models.ProviderKind;
 import io.somastack.policy.Constitution;
+import io.somastack.store.AuditCheckpoints;
 import io.somastack.store.AuditLog;
 import io.somastack.store.Database;
 import io.somastack.store.GroupCommit;
@@ -96,6 +100,9 @@ public final class SomaServer implements AutoCloseable {
         LOG.info("Start-up: database ready at {} ms", (System.nanoTime() - started) / 1_000_000);
         AuditLog auditLog = new AuditLog(clock);
         GroupCommit commit = track(new GroupCommit(database.jdbi(), auditLog, new Outbox(clock, ids), config.store().commitBatchSize(), 2));
+        // Signed checkpoints of the audit log's head, to the outbox; closed before the group commit (a last one at shutdown).
+        AuditCheckpoints checkpoints = track(AuditCheckpoints.load(database.jdbi(), commit, auditLog, clock)
+                .start(config.store().auditCheckpointInterval()));
 
         // Compiling the policy machinery takes about half a second: do it while the rest is wired.
         CompletableFuture<Constitution> loadingConstitution = CompletableFuture.supplyAsync(
@@ -140,6 +147,8 @@ public final class SomaServer implements AutoCloseable {
         Marketplace marketplace = track(Marketplace.create(config.marketplace(), database, commit, constitution, clock, ids).start());
         LOG.info("Start-up: constitution and marketplace ready at {} ms", (System.nanoTime() - started) / 1_000_000);
         edge.acceptUploads(MarketplaceRoutes.PUBLISH);
+        Tools tools = track(Tools.create(config.tools(), database, commit, marketplace, constitution, budgets, ledger,
+                priceBook, clock, ids, meters));
 
         ScheduledExecutorService sweeper = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("budget-sweeper").daemon().factory());
         sweeper.scheduleWithFixedDelay(() -> {
@@ -162,7 +171,15 @@ public final class SomaServer implements AutoCloseable {
             web.http.prefer405over404 = true;
             web.jetty.host = config.host();
             web.jetty.port = config.port();
+            // Errors the web server answers itself (bad URI, oversized headers) are problem documents
+            // too, and the body limit holds for the bytes read, chunked or not.
+            web.jetty.modifyServletContextHandler(context -> {
+                context.setErrorHandler(new ServerErrors.InContext());
+                context.addFilter(new org.eclipse.jetty.ee10.servlet.FilterHolder(new BodyLimit(edge)), "/*",
+                        java.util.EnumSet.of(jakarta.servlet.DispatcherType.REQUEST));
+            });
             web.jetty.modifyServer(server -> {
+                server.setErrorHandler(new ServerErrors());
                 server.setStopTimeout(config.shutdownGrace().toMillis());
                 // A burst of new connections (hundreds of agents at once) must queue, not overflow the
                 // default backlog of 50, which drops connections the client already counts as open.
@@ -186,8 +203,11 @@ public final class SomaServer implements AutoCloseable {
                 }
                 ctx.json(Map.of("status", "ready"));
             });
-            web.routes.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8").result(meters.scrape()));
-            web.routes.apiBuilder(new AdminRoutes(guard, tenants, commit, auditLog, database.jdbi(), config.gateway()));
+            web.routes.get("/metrics", ctx -> {
+                guard.metrics(ctx);
+                ctx.contentType("text/plain; version=0.0.4; charset=utf-8").result(meters.scrape());
+            });
+            web.routes.apiBuilder(new AdminRoutes(guard, tenants, commit, auditLog, checkpoints, database.jdbi(), config.gateway()));
             web.routes.apiBuilder(new SessionRoutes(guard, sessions, config.gateway()));
             web.routes.apiBuilder(new ModelRoutes(guard, modelGateway, idempotency));
             web.routes.apiBuilder(new EmbeddingRoutes(guard, modelGateway, embedder, idempotency));
@@ -195,6 +215,8 @@ public final class SomaServer implements AutoCloseable {
             web.routes.apiBuilder(memory.routes(guard));
             web.routes.apiBuilder(constitution.routes(guard));
             web.routes.apiBuilder(marketplace.routes(guard));
+            web.routes.apiBuilder(tools.routes(guard));
+            web.routes.apiBuilder(new OpenApiRoutes());
             web.routes.exception(SomaException.class, problems::render);
             web.routes.exception(Exception.class, problems::renderUnexpected);
             web.routes.error(404, ctx -> notFound(ctx, problems));
@@ -276,6 +298,12 @@ public final class SomaServer implements AutoCloseable {
 
     public int port() {
         return app.port();
+    }
+
+    /** Every HTTP route, as {@code METHOD /path/{param}} (the OpenAPI contract test compares them with the document). */
+    java.util.List<String> routes() {
+        return app.unsafe.internalRouter.allHttpHandlers().stream().map(parsed -> parsed.endpoint)
+                .filter(endpoint -> endpoint.method.isHttpMethod()).map(endpoint -> endpoint.method.name() + " " + endpoint.path).toList();
     }
 
     /** The operator key made on the first start of an installation without SOMA_ADMIN_KEY. */

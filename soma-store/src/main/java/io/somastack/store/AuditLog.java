@@ -21,14 +21,17 @@ import java.util.TreeMap;
 import java.util.UUID;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
+import org.jdbi.v3.core.transaction.TransactionIsolationLevel;
 
 /**
  * The hash-chained audit log. Entry {@code n} stores {@code hash = SHA-256(prev_hash, seq,
  * at, tenant, actor, action, subject, request id, detail)}, where {@code prev_hash} is entry
  * {@code n-1}'s hash; the {@code audit_head} row holds the last seq and hash. Editing any
  * field breaks that entry's hash, deleting an entry leaves a gap or a head that no longer
- * matches: {@link #verify(Jdbi)} reports the first such entry. Appends lock the head row, so
- * the chain stays linear across nodes. Thread-safe.
+ * matches: {@link #verify(Jdbi)} reports the first such entry. A tail deleted together with
+ * {@code audit_head} rewound leaves a shorter chain that is consistent: only a signed
+ * checkpoint kept outside the database finds that ({@link AuditCheckpoints#verify}). Appends
+ * lock the head row, so the chain stays linear across nodes. Thread-safe.
  */
 public final class AuditLog {
     private final Clock clock;
@@ -92,11 +95,23 @@ public final class AuditLog {
 
     /** Walks the whole chain; streams rows, so it works on logs larger than memory. */
     public Verification verify(Jdbi jdbi) {
-        return jdbi.inTransaction(handle -> {
+        return verify(jdbi, Optional.empty());
+    }
+
+    /**
+     * As {@link #verify(Jdbi)}, and the chain must also still hold entry {@code anchor.size()}
+     * with hash {@code anchor.headHash()}: a tail deleted (with {@code audit_head} rewound) or a
+     * chain rewritten since the checkpoint is then found too. The caller checks the
+     * checkpoint's signature ({@link AuditCheckpoints#verify}).
+     */
+    Verification verify(Jdbi jdbi, Optional<AuditCheckpoint> anchor) {
+        // One snapshot for the head and the rows: appends committed meanwhile are not half seen.
+        return jdbi.inTransaction(TransactionIsolationLevel.REPEATABLE_READ, handle -> {
             Link head = handle.createQuery("SELECT seq, hash FROM audit_head WHERE id = 1")
                     .map((rs, ctx) -> new Link(rs.getLong("seq"), rs.getString("hash"))).one();
             long expectedSeq = 1;
             String previous = Verification.GENESIS;
+            Row prior = null;
             try (var rows = handle.createQuery("SELECT * FROM audit_log ORDER BY seq").setFetchSize(1000)
                     .map((rs, ctx) -> new Row(rs.getLong("seq"), rs.getTimestamp("at").toInstant(),
                             Optional.ofNullable((UUID) rs.getObject("tenant_id")), rs.getString("actor"), rs.getString("action"),
@@ -105,27 +120,91 @@ public final class AuditLog {
                     .stream()) {
                 for (Row row : (Iterable<Row>) rows::iterator) {
                     if (row.seq() != expectedSeq) {
-                        return Verification.broken(expectedSeq - 1, expectedSeq, "entry %d is missing".formatted(expectedSeq));
+                        return Verification.broken(expectedSeq - 1, expectedSeq, row.seq() == expectedSeq + 1
+                                ? "entry %d is missing".formatted(expectedSeq)
+                                : "entries %d to %d are missing".formatted(expectedSeq, row.seq() - 1));
                     }
+                    String own = row.hashWith(row.prevHash());
                     if (!row.prevHash().equals(previous)) {
-                        return Verification.broken(expectedSeq - 1, row.seq(), "entry %d does not link to entry %d".formatted(row.seq(), row.seq() - 1));
+                        return brokenLink(prior, row, previous, own);
                     }
-                    String computed = hash(previous, row.seq(), row.at(), row.tenant().orElse(null), row.actor(), row.action(),
-                            row.subject(), row.requestId(), row.detail());
-                    if (!computed.equals(row.hash())) {
-                        return Verification.broken(expectedSeq - 1, row.seq(), "entry %d was altered".formatted(row.seq()));
+                    if (!own.equals(row.hash())) {
+                        return Verification.broken(expectedSeq - 1, row.seq(),
+                                "entry %d was altered: its content no longer matches its hash".formatted(row.seq()));
+                    }
+                    if (anchor.isPresent() && row.seq() == anchor.get().size() && !row.hash().equals(anchor.get().headHash())) {
+                        AuditCheckpoint checkpoint = anchor.get();
+                        return Verification.broken(row.seq() - 1, row.seq(), ("entry %d does not match the checkpoint of %s: it hashes to %s, "
+                                + "the checkpoint signed %s. Entries 1 to %d were rewritten since (at least one altered and the chain "
+                                + "after it hashed again); an earlier checkpoint narrows down where").formatted(row.seq(),
+                                checkpoint.timestamp(), abbreviate(row.hash()), abbreviate(checkpoint.headHash()), row.seq()));
                     }
                     previous = row.hash();
+                    prior = row;
                     expectedSeq++;
                 }
             }
             long last = expectedSeq - 1;
-            if (head.seq() != last || !head.hash().equals(previous)) {
+            if (anchor.isPresent() && anchor.get().size() > last) {
+                AuditCheckpoint checkpoint = anchor.get();
+                String deleted = checkpoint.size() == last + 1 ? "entry %d was deleted".formatted(last + 1)
+                        : "entries %d to %d were deleted".formatted(last + 1, checkpoint.size());
+                return Verification.broken(last, last + 1, "the chain ends at entry %d but the checkpoint of %s signed %d entries: %s%s"
+                        .formatted(last, checkpoint.timestamp(), checkpoint.size(), deleted,
+                                head.seq() == last ? " and audit_head rewound to hide it" : ""));
+            }
+            if (head.seq() > last) {
                 return Verification.broken(last, last + 1,
                         "the chain ends at entry %d but the head says %d: entries were deleted".formatted(last, head.seq()));
             }
-            return new Verification(true, last, Optional.empty(), "all %d entries intact".formatted(last));
+            if (head.seq() < last) {
+                return Verification.broken(head.seq(), head.seq() + 1,
+                        "the chain goes on to entry %d but the head says %d: audit_head was rewound".formatted(last, head.seq()));
+            }
+            if (!head.hash().equals(previous) && last == 0) {
+                return Verification.broken(0, 1, "the log is empty but audit_head's hash is not the genesis hash: the head was edited");
+            }
+            if (!head.hash().equals(previous)) {
+                // The head is entry last's successor: it recorded the hash the entry had when it was appended.
+                return Verification.broken(last - 1, last, ("entry %d was altered and its hash recomputed, or audit_head was edited: the "
+                        + "head records entry %d's hash as %s, but the entry hashes to %s").formatted(last, last, abbreviate(head.hash()),
+                                abbreviate(previous)));
+            }
+            String against = anchor.map(checkpoint -> ", including the %d of the checkpoint of %s".formatted(checkpoint.size(),
+                    checkpoint.timestamp())).orElse("");
+            return new Verification(true, last, Optional.empty(), "all %d entries intact%s".formatted(last, against));
         });
+    }
+
+    /**
+     * Entry {@code row} does not link to the entry before it ({@code prior}, whose hash is
+     * {@code priorHash}). Names the entry that was provably changed: a link (prev_hash) edited
+     * while the entry's own hash still commits to the real predecessor names that entry; an
+     * entry whose content was edited and its hash recomputed names that entry, since its
+     * successor still records the original hash.
+     */
+    private static Verification brokenLink(Row prior, Row row, String priorHash, String own) {
+        long seq = row.seq();
+        if (row.hashWith(priorHash).equals(row.hash())) {
+            return Verification.broken(seq - 1, seq, ("entry %d's link (prev_hash) was altered: its own hash still commits to entry %d's "
+                    + "real hash").formatted(seq, seq - 1));
+        }
+        if (prior == null) {
+            return Verification.broken(0, seq, "entry %d does not start from the genesis hash: it was altered".formatted(seq));
+        }
+        long altered = prior.seq();
+        if (own.equals(row.hash())) {
+            return Verification.broken(altered - 1, altered, ("entry %d was altered and its hash recomputed: entry %d recorded its hash as "
+                    + "%s, but its content now hashes to %s").formatted(altered, seq, abbreviate(row.prevHash()), abbreviate(priorHash)));
+        }
+        return Verification.broken(altered - 1, altered, ("entry %d no longer matches the chain: entry %d recorded its hash as %s, but its "
+                + "content hashes to %s. Entry %d was altered as well (its hash matches neither its content nor entry %d), so either "
+                + "entry may have been edited first; entry %d is the first whose content no longer matches the chain")
+                .formatted(altered, seq, abbreviate(row.prevHash()), abbreviate(priorHash), seq, altered, altered));
+    }
+
+    private static String abbreviate(String hash) {
+        return hash.length() > 16 ? hash.substring(0, 16) + "…" : hash;
     }
 
     static String hash(String previous, long seq, Instant at, UUID tenant, String actor, String action, String subject,
@@ -160,5 +239,9 @@ public final class AuditLog {
 
     private record Row(long seq, Instant at, Optional<UUID> tenant, String actor, String action, String subject,
             String requestId, String detail, String prevHash, String hash) {
+        /** What this entry's hash is if the entry before it had hash {@code previous}. */
+        String hashWith(String previous) {
+            return AuditLog.hash(previous, seq, at, tenant.orElse(null), actor, action, subject, requestId, detail);
+        }
     }
 }

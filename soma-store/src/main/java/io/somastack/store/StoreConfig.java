@@ -13,6 +13,8 @@ import java.util.Optional;
  *     password may be in the URL or in {@code databaseUser}/{@code databasePassword}
  * @param poolSize connections in the pool
  * @param commitBatchSize most work items one group commit puts in one transaction
+ * @param auditCheckpointInterval how often a signed checkpoint of the audit log's head is made
+ *     when the log grew ({@code audit.checkpoint.interval}, default 1m; 0s: only on demand)
  */
 public record StoreConfig(
         Optional<String> databaseUrl,
@@ -21,12 +23,22 @@ public record StoreConfig(
         Path dataDirectory,
         int poolSize,
         int commitBatchSize,
-        Duration connectTimeout) {
+        Duration connectTimeout,
+        Duration auditCheckpointInterval) {
+
+    public StoreConfig(Optional<String> databaseUrl, Optional<String> databaseUser, Optional<String> databasePassword,
+            Path dataDirectory, int poolSize, int commitBatchSize, Duration connectTimeout) {
+        this(databaseUrl, databaseUser, databasePassword, dataDirectory, poolSize, commitBatchSize, connectTimeout,
+                AuditCheckpoints.DEFAULT_INTERVAL);
+    }
 
     public StoreConfig {
         dataDirectory = dataDirectory.toAbsolutePath().normalize();
         if (databaseUrl.isPresent() && !databaseUrl.get().startsWith("jdbc:postgresql:")) {
             throw new IllegalArgumentException("database.url must start with jdbc:postgresql:");
+        }
+        if (auditCheckpointInterval.isNegative()) {
+            throw new IllegalArgumentException("audit.checkpoint.interval must not be negative");
         }
     }
 
@@ -39,6 +51,11 @@ public record StoreConfig(
             settings.problem("database.url='%s' must be a jdbc:postgresql: or postgresql: URL".formatted(url.get()));
             url = Optional.empty();
         }
+        Duration checkpointInterval = settings.duration("audit.checkpoint.interval", AuditCheckpoints.DEFAULT_INTERVAL);
+        if (checkpointInterval.isNegative()) {
+            settings.problem("audit.checkpoint.interval='%s' must not be negative (0s: checkpoints only on demand)".formatted(checkpointInterval));
+            checkpointInterval = AuditCheckpoints.DEFAULT_INTERVAL;
+        }
         return new StoreConfig(
                 url,
                 settings.string("database.user"),
@@ -46,7 +63,8 @@ public record StoreConfig(
                 dataDirectory,
                 settings.integer("database.pool.size", 16, 2, 500),
                 settings.integer("database.commit.batch", 256, 1, 10_000),
-                settings.duration("database.connect.timeout", Duration.ofSeconds(10)));
+                settings.duration("database.connect.timeout", Duration.ofSeconds(10)),
+                checkpointInterval);
     }
 
     public static StoreConfig embedded(Path dataDirectory) {

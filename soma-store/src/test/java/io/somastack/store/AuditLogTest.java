@@ -83,6 +83,19 @@ class AuditLogTest {
     }
 
     @Test
+    void verifyingWhileEntriesAreAppendedSeesOneConsistentSnapshot() {
+        appendConcurrently(50);
+        CompletableFuture<Void> writing = CompletableFuture.runAsync(() -> appendConcurrently(1_000));
+        int verifications = 0;
+        while (!writing.isDone() || verifications == 0) {
+            AuditLog.Verification verification = auditLog.verify(database.jdbi());
+            assertThat(verification.intact()).as(verification.message()).isTrue();
+            verifications++;
+        }
+        writing.join();
+    }
+
+    @Test
     void aFailingUnitFailsOnlyItsOwnCaller() {
         CompletableFuture<Integer> good = commit.submit(tx -> tx.handle().createQuery("SELECT 1").mapTo(Integer.class).one());
         CompletableFuture<Integer> bad = commit.submit(tx -> tx.handle().createQuery("SELECT * FROM no_such_table").mapTo(Integer.class).one());

@@ -60,29 +60,24 @@ public final class CheckedParser extends JsonParserDelegate {
             if (problem != null) {
                 String field = path(streamReadContext());
                 throw new SomaException(ErrorCode.INVALID_REQUEST, field.isEmpty()
-                        ? "The document holds %s".formatted(problem)
-                        : "Field '%s' holds %s".formatted(field, problem), field.isEmpty() ? Map.of() : Map.of("field", field));
+                        ? "The document holds %s, which cannot be stored".formatted(problem)
+                        : "Field '%s' holds %s, which cannot be stored".formatted(field, problem), field.isEmpty() ? Map.of() : Map.of("field", field));
             }
         }
         return token;
     }
 
-    /** Why {@code text} cannot be stored, or null when it can. */
+    /** What in {@code text} cannot be stored ("a NUL character (U+0000) at character 3"), or null when all can. */
     public static String problemOf(String text) {
         for (int i = 0; i < text.length(); i++) {
             char c = text.charAt(i);
             if (c == '\u0000') {
-                return "a NUL character (\\u0000), which cannot be stored";
+                return "a NUL character (U+0000) at character %d".formatted(i);
             }
-            if (Character.isHighSurrogate(c)) {
-                if (i + 1 < text.length() && Character.isLowSurrogate(text.charAt(i + 1))) {
-                    i++;
-                    continue;
-                }
-                return "a lone UTF-16 surrogate, which is not valid Unicode text";
-            }
-            if (Character.isLowSurrogate(c)) {
-                return "a lone UTF-16 surrogate, which is not valid Unicode text";
+            if (Character.isHighSurrogate(c) && i + 1 < text.length() && Character.isLowSurrogate(text.charAt(i + 1))) {
+                i++;
+            } else if (Character.isSurrogate(c)) {
+                return "a lone surrogate (U+%04X) at character %d".formatted((int) c, i);
             }
         }
         return null;

@@ -3,7 +3,6 @@ package io.somastack.kernel.internal;
 import io.somastack.kernel.ErrorCode;
 import io.somastack.kernel.SomaException;
 import java.time.Instant;
-import java.time.ZoneOffset;
 import java.time.format.DateTimeParseException;
 import java.util.Map;
 import tools.jackson.core.JsonParser;
@@ -42,8 +41,8 @@ public final class StrictInstantDeserializer extends StdScalarDeserializer<Insta
             throw invalid(field, "must be an RFC 3339 timestamp such as 2026-01-31T12:00:00Z, not '%s'".formatted(abbreviate(text)));
         }
         if (instant.isBefore(MIN) || instant.isAfter(MAX)) {
-            throw new SomaException(ErrorCode.VALUE_OUT_OF_RANGE, "'%s' must lie between %s and %s, not %s"
-                    .formatted(field, MIN, MAX.atOffset(ZoneOffset.UTC).toLocalDate() + "T23:59:59Z", abbreviate(text)), Map.of("field", field));
+            throw new SomaException(ErrorCode.VALUE_OUT_OF_RANGE, "'%s' must be in the years 0001 to 9999, not %s"
+                    .formatted(field, abbreviate(text)), Map.of("field", field));
         }
         return instant;
     }

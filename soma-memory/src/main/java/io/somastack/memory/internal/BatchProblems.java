@@ -1,6 +1,7 @@
 package io.somastack.memory.internal;
 
 import io.somastack.kernel.ErrorCode;
+import io.somastack.kernel.Instants;
 import io.somastack.kernel.SomaException;
 import io.somastack.memory.Caller;
 import io.somastack.memory.MemoryConfig;
@@ -14,6 +15,7 @@ import java.util.Map;
 import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 
 /**
  * Collects what is wrong with the entries of a remember batch, each with its index, so the
@@ -46,20 +48,27 @@ public final class BatchProblems {
         for (Map.Entry<Integer, NewMemory> entry : memories.entrySet()) {
             int index = entry.getKey();
             NewMemory memory = entry.getValue();
-            if (memory.text().isBlank()) {
-                add(index, "text must not be empty");
-            } else if (Texts.bytes(memory.text()) > config.maxTextBytes()) {
-                add(index, "text has %d bytes; the limit is %d".formatted(Texts.bytes(memory.text()), config.maxTextBytes()));
-            }
+            // Checked here, not only on the wire, so that no client text reaches PostgreSQL or the embedder unchecked.
+            Texts.embeddingProblem("text", memory.text()).ifPresentOrElse(problem -> add(index, problem), () -> {
+                if (Texts.bytes(memory.text()) > config.maxTextBytes()) {
+                    add(index, "text has %d bytes; the limit is %d".formatted(Texts.bytes(memory.text()), config.maxTextBytes()));
+                }
+            });
             if (memory.tags().size() > MAX_TAGS) {
-                add(index, "at most %d tags".formatted(MAX_TAGS));
+                add(index, "tags names %d tags; the limit is %d".formatted(memory.tags().size(), MAX_TAGS));
             }
-            memory.tags().stream().filter(tag -> !TAG.matcher(tag).matches()).findFirst().ifPresent(tag ->
-                    add(index, "tag '%s' must be 1-64 letters, digits, '.', '_', ':', '/' or '-'".formatted(tag)));
+            memory.tags().stream().filter(tag -> !isTag(tag)).findFirst().ifPresent(tag ->
+                    add(index, tagProblem("tags", tag)));
             memory.provenance().reference().filter(reference -> reference.length() > 2048).ifPresent(reference ->
                     add(index, "provenance.reference must be at most 2048 characters"));
+            memory.provenance().reference().flatMap(reference -> Texts.storageProblem("provenance.reference", reference))
+                    .ifPresent(problem -> add(index, problem));
             memory.provenance().author().filter(author -> author.length() > 256).ifPresent(author ->
                     add(index, "provenance.author must be at most 256 characters"));
+            memory.provenance().author().flatMap(author -> Texts.storageProblem("provenance.author", author))
+                    .ifPresent(problem -> add(index, problem));
+            memory.provenance().observedAt().flatMap(at -> Instants.rangeProblem("provenance.observed_at", at))
+                    .ifPresent(problem -> add(index, problem));
             memory.ttl().filter(ttl -> ttl.isNegative() || ttl.isZero() || ttl.compareTo(MAX_TTL) > 0).ifPresent(ttl ->
                     add(index, "ttl_seconds must be between 1 and %d".formatted(MAX_TTL.toSeconds())));
             if (!caller.mayWrite(memory.scope())) {
@@ -68,17 +77,36 @@ public final class BatchProblems {
         }
     }
 
+    /** Whether {@code tag} is a valid tag: 1-64 letters, digits, '.', '_', ':', '/' or '-'. */
+    public static boolean isTag(String tag) {
+        return TAG.matcher(tag).matches();
+    }
+
+    /** What is wrong with {@code tag}, a value of {@code field}; its text is quoted only when it is printable. */
+    public static String tagProblem(String field, String tag) {
+        String shown = Texts.storageProblem(field, tag).isPresent() || tag.length() > 64 ? "" : " '%s'".formatted(tag);
+        return "%s: tag%s must be 1-64 letters, digits, '.', '_', ':', '/' or '-'".formatted(field, shown);
+    }
+
     /** Throws when anything was found: 400 for invalid entries, else 403 for forbidden scopes. */
     public void throwIfAny() {
         if (!invalid.isEmpty()) {
             invalid.sort(Comparator.comparingInt(problem -> (Integer) problem.get("index")));
-            throw new SomaException(ErrorCode.INVALID_REQUEST, "%d of the entries are invalid; nothing was stored"
-                    .formatted(invalid.stream().map(problem -> problem.get("index")).distinct().count()), Map.of("errors", List.copyOf(invalid)));
+            long entries = invalid.stream().map(problem -> problem.get("index")).distinct().count();
+            throw new SomaException(ErrorCode.INVALID_REQUEST, "%d of the entries %s invalid; nothing was stored. %s"
+                    .formatted(entries, entries == 1 ? "is" : "are", summary(invalid)), Map.of("errors", List.copyOf(invalid)));
         }
         if (!forbidden.isEmpty()) {
             throw new SomaException(ErrorCode.INSUFFICIENT_SCOPE, "%d of the entries name a scope this key may not write; nothing was stored"
                     .formatted(forbidden.size()), Map.of("errors", List.copyOf(forbidden)));
         }
+    }
+
+    /** The first few problems, so the detail alone names the field or limit; {@code errors} has them all. */
+    private static String summary(List<Map<String, Object>> problems) {
+        String shown = problems.stream().limit(3).map(problem -> "Entry %s: %s".formatted(problem.get("index"), problem.get("detail")))
+                .collect(Collectors.joining("; "));
+        return problems.size() > 3 ? shown + "; and %d more (see errors)".formatted(problems.size() - 3) : shown;
     }
 
     private static Map<String, Object> problem(int index, String detail) {

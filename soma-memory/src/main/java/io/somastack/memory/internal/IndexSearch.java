@@ -5,20 +5,27 @@ import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.function.DoubleUnaryOperator;
+import org.apache.lucene.analysis.Analyzer;
+import org.apache.lucene.analysis.TokenStream;
+import org.apache.lucene.analysis.tokenattributes.TermToBytesRefAttribute;
 import org.apache.lucene.document.Document;
 import org.apache.lucene.index.StoredFields;
+import org.apache.lucene.index.Term;
 import org.apache.lucene.search.BooleanClause;
 import org.apache.lucene.search.BooleanQuery;
+import org.apache.lucene.search.BoostQuery;
 import org.apache.lucene.search.IndexSearcher;
 import org.apache.lucene.search.KnnFloatVectorQuery;
 import org.apache.lucene.search.Query;
 import org.apache.lucene.search.ScoreDoc;
+import org.apache.lucene.search.TermQuery;
 import org.apache.lucene.search.TopDocs;
-import org.apache.lucene.util.QueryBuilder;
+import org.apache.lucene.util.BytesRef;
 
 /**
  * Vector, keyword and hybrid searches over one acquired searcher. Results are ordered by
@@ -27,6 +34,8 @@ import org.apache.lucene.util.QueryBuilder;
 public final class IndexSearch {
     /** The reciprocal rank fusion constant of Cormack et al. (2009). */
     static final int FUSION_K = 60;
+    /** A keyword search reads at most this many distinct words of a query. */
+    public static final int MAX_QUERY_TERMS = 512;
 
     private final MemoryIndex index;
 
@@ -44,14 +53,51 @@ public final class IndexSearch {
         return hits(searcher, top, score -> 2.0 * score - 1.0);
     }
 
-    /** The {@code n} best BM25 matches of the query's words; empty when it has no words. */
+    /**
+     * The {@code n} best BM25 matches of the query's words; empty when it has no words. Only the
+     * first {@link #MAX_QUERY_TERMS} distinct words count (see {@link #words}).
+     */
     public List<Hit> keyword(IndexSearcher searcher, IndexFilter filter, String text, int n) {
-        Query words = new QueryBuilder(index.analyzer()).createBooleanQuery(MemoryIndex.TEXT, text, BooleanClause.Occur.SHOULD);
+        Query words = words(index.analyzer(), text);
         if (words == null) {
             return List.of();
         }
         Query query = new BooleanQuery.Builder().add(words, BooleanClause.Occur.MUST).add(filter.query(), BooleanClause.Occur.FILTER).build();
         return hits(searcher, search(searcher, query, n), score -> score);
+    }
+
+    /**
+     * One SHOULD clause per distinct analyzed word of {@code text}, boosted by how often it occurs
+     * (the same BM25 score as one clause per occurrence), for the first {@link #MAX_QUERY_TERMS}
+     * distinct words; later new words are ignored. A query of any length thus stays within
+     * Lucene's limit of 1,024 clauses, with room for the filter's. Null when there are no words.
+     */
+    static Query words(Analyzer analyzer, String text) {
+        Map<BytesRef, Integer> counts = new LinkedHashMap<>();
+        try (TokenStream tokens = analyzer.tokenStream(MemoryIndex.TEXT, text)) {
+            TermToBytesRefAttribute term = tokens.addAttribute(TermToBytesRefAttribute.class);
+            tokens.reset();
+            while (tokens.incrementToken()) {
+                BytesRef bytes = term.getBytesRef();
+                if (counts.containsKey(bytes)) {
+                    counts.merge(bytes, 1, Integer::sum);
+                } else if (counts.size() < MAX_QUERY_TERMS) {
+                    counts.put(BytesRef.deepCopyOf(bytes), 1);
+                }
+            }
+            tokens.end();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        if (counts.isEmpty()) {
+            return null;
+        }
+        BooleanQuery.Builder words = new BooleanQuery.Builder();
+        counts.forEach((bytes, count) -> {
+            Query word = new TermQuery(new Term(MemoryIndex.TEXT, bytes));
+            words.add(count == 1 ? word : new BoostQuery(word, count), BooleanClause.Occur.SHOULD);
+        });
+        return words.build();
     }
 
     /** Reciprocal rank fusion of two rankings: score = sum over rankings of 1 / (60 + rank). */

@@ -59,11 +59,11 @@ public final class IndexedMemories implements Memories {
 
     @Override
     public StoredMemory delete(Caller caller, UUID memoryId, String reason) {
-        return forgetting.delete(caller, memoryId, reason);
+        return forgetting.delete(caller, memoryId, Texts.requireStorable("reason", reason));
     }
 
     @Override
     public int forget(Caller caller, Scope scope, String reason) {
-        return forgetting.forget(caller, scope, reason);
+        return forgetting.forget(caller, scope, Texts.requireStorable("reason", reason));
     }
 }

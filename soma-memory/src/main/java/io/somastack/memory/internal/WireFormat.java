@@ -2,6 +2,7 @@ package io.somastack.memory.internal;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
 import io.somastack.kernel.ErrorCode;
+import io.somastack.kernel.Instants;
 import io.somastack.kernel.Json;
 import io.somastack.kernel.SomaException;
 import io.somastack.memory.Fact;
@@ -17,7 +18,6 @@ import io.somastack.memory.SourceKind;
 import io.somastack.memory.StoredMemory;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.format.DateTimeParseException;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -55,8 +55,37 @@ public final class WireFormat {
     public record Forget(Scope scope, String reason) {
     }
 
+    /**
+     * The JSON object a client sent: an empty body, {@code null} or anything but an object is
+     * refused as bad input (400), never left to fail later.
+     */
+    public static JsonNode document(byte[] body) {
+        if (isBlank(body)) {
+            throw new SomaException(ErrorCode.INVALID_REQUEST, "The request body is empty; send a JSON object");
+        }
+        JsonNode tree = Json.tree(body);
+        if (tree == null || tree.isNull() || tree.isMissingNode()) {
+            throw new SomaException(ErrorCode.INVALID_REQUEST, "The request body is JSON null; send a JSON object");
+        }
+        if (!tree.isObject()) {
+            throw new SomaException(ErrorCode.INVALID_REQUEST, "The request body must be a JSON object");
+        }
+        return tree;
+    }
+
+    private static boolean isBlank(byte[] body) {
+        if (body != null) {
+            for (byte b : body) {
+                if (b != ' ' && b != '\t' && b != '\n' && b != '\r') {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
     public static NewMemory newMemory(JsonNode node) {
-        MemoryBody body = Json.convert(node, MemoryBody.class);
+        MemoryBody body = Json.convert(object(node, "A memory"), MemoryBody.class);
         if (body.text() == null) {
             throw new SomaException(ErrorCode.INVALID_REQUEST, "text is required");
         }
@@ -65,13 +94,14 @@ public final class WireFormat {
         }
         ProvenanceBody source = body.provenance();
         Provenance provenance = new Provenance(SourceKind.parse(source.kind()), Optional.ofNullable(source.reference()),
-                Optional.ofNullable(source.author()), Optional.ofNullable(source.observedAt()).map(text -> instant(text, "provenance.observed_at")));
-        return new NewMemory(body.text(), scope(body.scope()), body.tags() == null ? List.of() : body.tags(), provenance,
+                Optional.ofNullable(source.author()),
+                Optional.ofNullable(source.observedAt()).map(text -> Instants.parse("provenance.observed_at", text)));
+        return new NewMemory(body.text(), scope(body.scope()), strings(body.tags(), "tags"), provenance,
                 Optional.ofNullable(body.ttlSeconds()).map(Duration::ofSeconds));
     }
 
     public static RecallQuery recallQuery(JsonNode node) {
-        RecallBody body = Json.convert(node, RecallBody.class);
+        RecallBody body = Json.convert(object(node, "A recall"), RecallBody.class);
         if (body.query() == null) {
             throw new SomaException(ErrorCode.INVALID_REQUEST, "query is required");
         }
@@ -80,17 +110,18 @@ public final class WireFormat {
         }
         FiltersBody filters = body.filters() == null ? new FiltersBody(null, null, null) : body.filters();
         return new RecallQuery(body.query(), body.scopes().stream().map(WireFormat::scope).toList(), body.k() == null ? 10 : body.k(),
-                filters.tags() == null ? List.of() : filters.tags(),
-                Optional.ofNullable(filters.from()).map(text -> instant(text, "filters.from")),
-                Optional.ofNullable(filters.to()).map(text -> instant(text, "filters.to")),
+                strings(filters.tags(), "filters.tags"),
+                Optional.ofNullable(filters.from()).map(text -> Instants.parse("filters.from", text)),
+                Optional.ofNullable(filters.to()).map(text -> Instants.parse("filters.to", text)),
                 body.mode() == null ? RecallMode.HYBRID : RecallMode.parse(body.mode()));
     }
 
     public static Forget forget(JsonNode node) {
-        ForgetBody body = Json.convert(node, ForgetBody.class);
+        ForgetBody body = Json.convert(object(node, "A forget request"), ForgetBody.class);
         return new Forget(scope(body.scope()), reason(body.reason()));
     }
 
+    /** A deletion's reason (a body field or the {@code reason} query parameter); blank is {@code unspecified}. */
     public static String reason(String reason) {
         if (reason == null || reason.isBlank()) {
             return "unspecified";
@@ -98,7 +129,28 @@ public final class WireFormat {
         if (reason.length() > MAX_REASON) {
             throw new SomaException(ErrorCode.INVALID_REQUEST, "reason must be at most %d characters".formatted(MAX_REASON));
         }
-        return reason;
+        return Texts.requireStorable("reason", reason);
+    }
+
+    private static JsonNode object(JsonNode node, String what) {
+        if (node == null || !node.isObject()) {
+            throw new SomaException(ErrorCode.INVALID_REQUEST, "%s must be a JSON object (got %s)".formatted(what,
+                    node == null ? "nothing" : node.getNodeType().name().toLowerCase(Locale.ROOT)));
+        }
+        return node;
+    }
+
+    /** A list of strings, empty when absent; a null element is refused naming its position. */
+    private static List<String> strings(List<String> values, String field) {
+        if (values == null) {
+            return List.of();
+        }
+        for (int i = 0; i < values.size(); i++) {
+            if (values.get(i) == null) {
+                throw new SomaException(ErrorCode.INVALID_REQUEST, "%s[%d] must be a string, not null".formatted(field, i));
+            }
+        }
+        return values;
     }
 
     private static Scope scope(ScopeBody body) {
@@ -106,14 +158,6 @@ public final class WireFormat {
             throw new SomaException(ErrorCode.INVALID_REQUEST, "scope is required: {\"kind\": \"tenant|agent|user|conversation\", \"id\": ...}");
         }
         return Scope.of(body.kind(), body.id());
-    }
-
-    private static Instant instant(String text, String name) {
-        try {
-            return Instant.parse(text);
-        } catch (DateTimeParseException e) {
-            throw new SomaException(ErrorCode.INVALID_REQUEST, "%s '%s' is not an RFC 3339 instant such as 2025-01-31T12:00:00Z".formatted(name, text));
-        }
     }
 
     public static Map<String, Object> scope(Scope scope) {

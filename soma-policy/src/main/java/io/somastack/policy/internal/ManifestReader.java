@@ -48,6 +48,10 @@ public final class ManifestReader {
         if (tree == null || !tree.isObject()) {
             throw SafeZip.refused("capsule.yaml must be a mapping of fields");
         }
+        StorableText.find(tree).ifPresent(problem -> {
+            throw new SomaException(ErrorCode.MANIFEST_INVALID, "Capsule bundle refused: capsule.yaml: " + problem,
+                    Map.of("reason", "unstorable text"));
+        });
         List<String> problems = new ArrayList<>();
         for (Error error : schema.validate(tree)) {
             problems.add("%s: %s".formatted(error.getInstanceLocation(), error.getMessage()));

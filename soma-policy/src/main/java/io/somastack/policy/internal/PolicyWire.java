@@ -1,8 +1,6 @@
 package io.somastack.policy.internal;
 
-import io.somastack.kernel.ErrorCode;
 import io.somastack.kernel.Json;
-import io.somastack.kernel.SomaException;
 import io.somastack.kernel.TenantId;
 import io.somastack.policy.PolicyDefinition;
 import io.somastack.policy.PolicyKind;
@@ -13,6 +11,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import org.jdbi.v3.core.statement.StatementContext;
 import tools.jackson.databind.JsonNode;
@@ -22,27 +21,29 @@ import tools.jackson.databind.JsonNode;
  * {@code {name, kind, matchConditions: [{name, expression}], validations: [{expression, message}]}}.
  */
 public final class PolicyWire {
+    private static final Set<String> FIELDS = Set.of("name", "kind", "matchConditions", "validations");
+    private static final Set<String> CONDITION_FIELDS = Set.of("name", "expression");
+    private static final Set<String> VALIDATION_FIELDS = Set.of("expression", "message");
+
     private PolicyWire() {
     }
 
     public static PolicyDefinition definition(JsonNode node) {
-        if (node == null || !node.isObject()) {
-            throw new SomaException(ErrorCode.INVALID_REQUEST, "A policy is a JSON object");
-        }
-        for (String field : node.propertyNames()) {
-            if (!List.of("name", "kind", "matchConditions", "validations").contains(field)) {
-                throw new SomaException(ErrorCode.UNKNOWN_FIELD, "Unknown field '%s'".formatted(field));
-            }
-        }
+        return definition(node, "");
+    }
+
+    /** Reads a policy strictly ({@link WireObject}); {@code path} names it in messages ({@code ""} for a request body). */
+    public static PolicyDefinition definition(JsonNode node, String path) {
+        WireObject policy = WireObject.of(node, path, FIELDS);
         List<PolicyDefinition.MatchCondition> conditions = new ArrayList<>();
-        for (JsonNode condition : array(node, "matchConditions")) {
-            conditions.add(new PolicyDefinition.MatchCondition(text(condition, "name"), text(condition, "expression")));
+        for (WireObject condition : policy.objects("matchConditions", CONDITION_FIELDS)) {
+            conditions.add(new PolicyDefinition.MatchCondition(condition.text("name"), condition.text("expression")));
         }
         List<PolicyDefinition.Validation> validations = new ArrayList<>();
-        for (JsonNode validation : array(node, "validations")) {
-            validations.add(new PolicyDefinition.Validation(text(validation, "expression"), text(validation, "message")));
+        for (WireObject validation : policy.objects("validations", VALIDATION_FIELDS)) {
+            validations.add(new PolicyDefinition.Validation(validation.text("expression"), validation.text("message")));
         }
-        return new PolicyDefinition(text(node, "name"), PolicyKind.parse(text(node, "kind")), conditions, validations);
+        return new PolicyDefinition(policy.text("name"), PolicyKind.parse(policy.text("kind")), conditions, validations);
     }
 
     public static Map<String, Object> definition(PolicyDefinition definition) {
@@ -67,26 +68,5 @@ public final class PolicyWire {
     public static StoredPolicy row(ResultSet rs, StatementContext context) throws SQLException {
         return new StoredPolicy(new TenantId((UUID) rs.getObject("tenant_id")), definition(Json.tree(rs.getString("definition").getBytes(
                 java.nio.charset.StandardCharsets.UTF_8))), rs.getInt("version"), rs.getTimestamp("created_at").toInstant(), rs.getString("created_by"));
-    }
-
-    private static List<JsonNode> array(JsonNode node, String field) {
-        JsonNode value = node.get(field);
-        List<JsonNode> items = new ArrayList<>();
-        if (value == null || value.isNull()) {
-            return items;
-        }
-        if (!value.isArray()) {
-            throw new SomaException(ErrorCode.INVALID_REQUEST, "'%s' must be an array".formatted(field));
-        }
-        value.forEach(items::add);
-        return items;
-    }
-
-    private static String text(JsonNode node, String field) {
-        JsonNode value = node.get(field);
-        if (value == null || !value.isString()) {
-            throw new SomaException(ErrorCode.INVALID_REQUEST, "'%s' is required and must be a string".formatted(field));
-        }
-        return value.asString();
     }
 }

@@ -1,26 +1,30 @@
 package io.somastack.policy.internal;
 
 import io.somastack.kernel.ErrorCode;
+import io.somastack.kernel.Instants;
 import io.somastack.kernel.Json;
 import io.somastack.kernel.SomaException;
 import io.somastack.policy.Admission;
 import io.somastack.policy.DecisionQuery;
+import io.somastack.policy.PolicyDefinition;
 import io.somastack.policy.PolicyEngine;
 import io.somastack.policy.SignedBundle;
 import io.somastack.policy.TrustedKey;
 import io.somastack.policy.Violation;
 import java.time.Instant;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import tools.jackson.databind.JsonNode;
 
 /** JSON shapes of the constitution API other than policies (see {@link PolicyWire}). */
 public final class RouteWire {
+    /** The earliest and latest instants PostgreSQL and {@link java.sql.Timestamp} take without overflow: years 0001 to 9999. */
+
     private RouteWire() {
     }
 
@@ -69,58 +73,59 @@ public final class RouteWire {
                 "message", violation.message());
     }
 
+    /**
+     * {@code {bundle: base64, signatures: [{signature, key_id?}]}}, read strictly
+     * ({@link WireObject}): admissions and the JSON form of publish.
+     */
     public static SignedBundle signedBundle(JsonNode body) {
+        WireObject object = WireObject.of(body, "", Set.of("bundle", "signatures"));
         byte[] packed;
         try {
-            packed = Base64.getDecoder().decode(text(body, "bundle"));
+            packed = Base64.getDecoder().decode(object.text("bundle"));
         } catch (IllegalArgumentException e) {
-            throw new SomaException(ErrorCode.INVALID_REQUEST, "'bundle' must be the packed bundle in base64");
+            throw new SomaException(ErrorCode.INVALID_REQUEST, "'bundle' must be the packed bundle in base64", Map.of("field", "bundle"));
         }
         List<SignedBundle.BundleSignature> signatures = new ArrayList<>();
-        for (JsonNode signature : body.path("signatures")) {
-            signatures.add(new SignedBundle.BundleSignature(text(signature, "signature"),
-                    signature.has("key_id") ? Optional.of(text(signature, "key_id")) : Optional.empty()));
+        for (WireObject signature : object.objects("signatures", Set.of("signature", "key_id"))) {
+            signatures.add(new SignedBundle.BundleSignature(signature.text("signature"), signature.optionalText("key_id")));
         }
         return new SignedBundle(packed, signatures);
     }
 
+    /** The body of {@code POST /v1/policies/evaluate}: {@code {policy, input}}. */
+    public record TrialRequest(PolicyDefinition policy, Map<String, Object> input) {
+    }
+
     @SuppressWarnings("unchecked")
-    public static Map<String, Object> input(JsonNode input) {
-        if (input == null || !input.isObject()) {
-            throw new SomaException(ErrorCode.INVALID_REQUEST, "'input' must be an object of CEL variables");
-        }
-        return Json.mapper().convertValue(input, Map.class);
+    public static TrialRequest trialRequest(JsonNode body) {
+        WireObject object = WireObject.of(body, "", Set.of("policy", "input"));
+        PolicyDefinition policy = PolicyWire.definition(object.anyObject("policy"), "policy");
+        return new TrialRequest(policy, Json.mapper().convertValue(object.anyObject("input"), Map.class));
+    }
+
+    /** The body of {@code POST /v1/policy/trusted-keys}: {@code {name, role?, public_key_pem}}. */
+    public record KeyToTrust(String name, String role, String publicKeyPem) {
+    }
+
+    public static KeyToTrust keyToTrust(JsonNode body) {
+        WireObject object = WireObject.of(body, "", Set.of("name", "role", "public_key_pem"));
+        return new KeyToTrust(object.text("name"), object.optionalText("role").orElse("publisher"), object.text("public_key_pem"));
     }
 
     public static DecisionQuery decisionQuery(String capsule, String outcome, String from, String to, String limit) {
-        return new DecisionQuery(Optional.ofNullable(capsule), Optional.ofNullable(outcome), instant(from, "from"), instant(to, "to"),
-                limit == null ? 100 : integer(limit, "limit"));
+        return new DecisionQuery(Optional.ofNullable(StorableText.check(capsule, "capsule")), Optional.ofNullable(StorableText.check(outcome, "outcome")),
+                instant(from, "from"), instant(to, "to"), limit == null ? 100 : integer(limit, "limit"));
     }
 
     private static Optional<Instant> instant(String text, String what) {
-        if (text == null) {
-            return Optional.empty();
-        }
-        try {
-            return Optional.of(Instant.parse(text));
-        } catch (DateTimeParseException e) {
-            throw new SomaException(ErrorCode.INVALID_REQUEST, "'%s' must be an RFC 3339 time such as 2025-05-01T00:00:00Z".formatted(what));
-        }
+        return Optional.ofNullable(text).map(value -> Instants.parse(what, value));
     }
 
     public static int integer(String text, String what) {
         try {
             return Integer.parseInt(text);
         } catch (NumberFormatException e) {
-            throw new SomaException(ErrorCode.INVALID_REQUEST, "'%s' must be an integer".formatted(what));
+            throw new SomaException(ErrorCode.INVALID_REQUEST, "'%s' must be an integer".formatted(what), Map.of("field", what));
         }
-    }
-
-    public static String text(JsonNode node, String field) {
-        JsonNode value = node == null ? null : node.get(field);
-        if (value == null || !value.isString()) {
-            throw new SomaException(ErrorCode.INVALID_REQUEST, "'%s' is required and must be a string".formatted(field));
-        }
-        return value.asString();
     }
 }

@@ -6,7 +6,11 @@ import io.somastack.policy.BundleLimits;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
 import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.regex.Pattern;
@@ -16,8 +20,11 @@ import java.util.zip.ZipInputStream;
 /**
  * Unpacks a zip held in memory, refusing anything hostile: paths that escape the bundle
  * (zip slip), absolute paths, odd characters, duplicate entries, too many entries, too many
- * bytes, and archive bombs. Sizes are counted from the bytes actually inflated, never from
- * the headers, which an attacker writes.
+ * bytes, archive bombs, and entries that are not regular files (symbolic links, devices,
+ * FIFOs, directories with content). Sizes are counted from the bytes actually inflated, never
+ * from the headers, which an attacker writes. File types come from the central directory,
+ * which is what {@code unzip} obeys, and the central directory must list exactly the entries
+ * the archive holds, in the same order, so what is checked here is what a tenant extracts.
  */
 public final class SafeZip {
     /** Relative paths of plain segments: letters, digits, dot, dash, underscore. */
@@ -30,29 +37,37 @@ public final class SafeZip {
 
     /** The files of {@code packed} by path, in path order. */
     public static SortedMap<String, byte[]> unpack(byte[] packed, BundleLimits limits) {
+        List<ZipDirectory.Entry> directory = ZipDirectory.read(packed, limits.maxEntries())
+                .orElseThrow(() -> refused("the bundle is empty or not a zip archive (no readable central directory)"));
+        if (directory.size() > limits.maxEntries()) {
+            throw refused("the bundle has more than %d entries".formatted(limits.maxEntries()));
+        }
+        Set<String> names = new HashSet<>();
+        for (ZipDirectory.Entry entry : directory) {
+            checkPath(entry.name().endsWith("/") ? entry.name().substring(0, entry.name().length() - 1) : entry.name());
+            checkType(entry);
+            if (!names.add(entry.name())) {
+                throw refused("the bundle holds '%s' twice (duplicate entry)".formatted(entry.name()));
+            }
+        }
         SortedMap<String, byte[]> files = new TreeMap<>();
+        List<String> local = new ArrayList<>();
         long total = 0;
-        int entries = 0;
         byte[] buffer = new byte[16 * 1024];
         try (ZipInputStream zip = new ZipInputStream(new ByteArrayInputStream(packed))) {
             ZipEntry entry;
             while ((entry = zip.getNextEntry()) != null) {
-                entries++;
-                if (entries > limits.maxEntries()) {
-                    throw refused("the bundle has more than %d entries".formatted(limits.maxEntries()));
-                }
                 String name = entry.getName();
-                if (entry.isDirectory()) {
-                    checkPath(name.substring(0, name.length() - 1));
-                    continue;
+                if (local.size() == directory.size() || !directory.get(local.size()).name().equals(name)) {
+                    throw refused("the zip's central directory does not list the entry '%s' where the archive holds it".formatted(printable(name)));
                 }
-                checkPath(name);
-                if (files.containsKey(name)) {
-                    throw refused("the bundle holds '%s' twice (duplicate entry)".formatted(name));
-                }
+                local.add(name);
                 ByteArrayOutputStream content = new ByteArrayOutputStream();
                 int read;
                 while ((read = zip.read(buffer)) > 0) {
+                    if (entry.isDirectory()) {
+                        throw refused("the entry '%s' is a directory with content, not a regular file".formatted(name));
+                    }
                     total += read;
                     if (total > limits.maxUncompressedBytes()) {
                         throw refused("the bundle inflates to more than %d bytes".formatted(limits.maxUncompressedBytes()));
@@ -63,15 +78,50 @@ public final class SafeZip {
                     }
                     content.write(buffer, 0, read);
                 }
-                files.put(name, content.toByteArray());
+                if (!entry.isDirectory()) {
+                    files.put(name, content.toByteArray());
+                }
             }
         } catch (IOException | IllegalArgumentException e) {
             throw refused("the bundle is not a readable zip archive: " + e.getMessage());
+        }
+        if (local.size() != directory.size()) {
+            throw refused("the zip's central directory lists the entry '%s', which the archive does not hold"
+                    .formatted(printable(directory.get(local.size()).name())));
         }
         if (files.isEmpty()) {
             throw refused("the bundle is empty or not a zip archive");
         }
         return Collections.unmodifiableSortedMap(files);
+    }
+
+    /**
+     * Refuses an entry whose external attributes make it anything but a regular file (or, for
+     * a name ending in '/', a directory): a Unix file type other than regular in the high 16
+     * bits, whatever the "made by" system, as {@code unzip} honours it for several; or the
+     * MS-DOS directory attribute on a file name.
+     */
+    private static void checkType(ZipDirectory.Entry entry) {
+        boolean directoryName = entry.name().endsWith("/");
+        int type = entry.unixType();
+        if (type != 0 && type != (directoryName ? ZipDirectory.DIRECTORY : ZipDirectory.REGULAR_FILE)) {
+            String kind = switch (type) {
+                case 0120000 -> "a symbolic link";
+                case 0040000 -> "marked a directory";
+                case 0020000 -> "a character device";
+                case 0060000 -> "a block device";
+                case 0010000 -> "a FIFO";
+                case 0140000 -> "a socket";
+                case 0100000 -> "a regular file under a directory name";
+                default -> "of unknown file type 0%o".formatted(type);
+            };
+            throw refused("the entry '%s' is %s, not a regular file (external attributes 0x%08x)"
+                    .formatted(printable(entry.name()), kind, entry.externalAttributes()));
+        }
+        if (!directoryName && entry.dosDirectory()) {
+            throw refused("the entry '%s' is marked a directory, not a regular file (external attributes 0x%08x)"
+                    .formatted(printable(entry.name()), entry.externalAttributes()));
+        }
     }
 
     /** Refuses absolute paths, drive letters, backslashes, '.' and '..' segments and odd characters. */

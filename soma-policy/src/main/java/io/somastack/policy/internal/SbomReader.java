@@ -56,6 +56,9 @@ public final class SbomReader {
         if (tree == null || !tree.isObject() || !"CycloneDX".equals(tree.path("bomFormat").asString(""))) {
             throw SafeZip.refused("sbom.cdx.json is not a CycloneDX JSON document (bomFormat must be 'CycloneDX')");
         }
+        StorableText.find(tree).ifPresent(problem -> {
+            throw new SomaException(ErrorCode.SBOM_INVALID, "Capsule bundle refused: sbom.cdx.json: " + problem, Map.of("reason", "unstorable text"));
+        });
         String specVersion = tree.path("specVersion").asString("");
         Schema schema = schemas.get(specVersion);
         if (schema == null) {

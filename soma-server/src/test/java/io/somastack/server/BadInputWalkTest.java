@@ -1,0 +1,249 @@
+package io.somastack.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.somastack.kernel.Json;
+import java.io.UncheckedIOException;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.postgresql.ds.PGSimpleDataSource;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * Walks the OpenAPI document and sends every operation the bad inputs of {@link BadInputs}
+ * (malformed JSON, null, wrong types for every field, missing and unknown fields, NUL, lone
+ * surrogates, extreme numbers and dates, oversized bodies with Content-Length and chunked, bad
+ * percent-escapes, a huge request line and header). Every answer must be below 500, every
+ * refusal a documented {@code application/problem+json} problem without SQL or stack text,
+ * an input the document refuses must be refused, and a refused request must change nothing in
+ * the database. All failures are reported at once, grouped by operation.
+ */
+class BadInputWalkTest {
+    private static final OpenApiDocument DOCUMENT = new OpenApiDocument(OpenApiRoutes.document());
+    /** Written by every request (audit) or by timers, whatever the answer. */
+    private static final Set<String> MOVING_TABLES = Set.of("audit_log", "audit_head", "audit_checkpoints", "audit_checkpoint_key", "outbox",
+            "memory_storage_meter", "flyway_schema_history");
+    private static final Pattern LEAKS = Pattern.compile("(?i)(\\bselect\\b[^\"]{0,200}\\bfrom\\b|\\binsert\\s+into\\b|\\bupdate\\s+\\w+\\s+set\\b"
+            + "|\\bdelete\\s+from\\b|sqlstate|psqlexception|org\\.postgresql|jdbi|hikari|\\bat\\s+(?:java|javax|jdk|io|org|com|tools|kotlin)\\.[\\w.$]+\\("
+            + "|\\b[\\w.]+(?:exception|error):\\s|\\bcaused by\\b)");
+    private static TestServer soma;
+
+    @BeforeAll
+    static void start() {
+        // No purge or metering timer may change the database while the walk watches it.
+        soma = TestServer.start("""
+                memory:
+                  purge:
+                    interval: 1h
+                """);
+    }
+
+    @AfterAll
+    static void stop() {
+        if (soma != null) {
+            soma.close();
+        }
+    }
+
+    @Test
+    void noBadInputBreaksAnyOperation() throws SQLException {
+        long started = System.nanoTime();
+        ApiFixture fixture = new ApiFixture(new ContractClient(soma, DOCUMENT), DOCUMENT);
+        Walk walk;
+        try (Connection database = connect(); Statement statement = database.createStatement()) {
+            walk = new Walk(new RawHttp(soma.server.port()), statement);
+            for (OpenApiDocument.Operation operation : DOCUMENT.operations()) {
+                walk.operation(operation, fixture.path(operation), fixture.token(operation), fixture.body(operation));
+            }
+        }
+        long seconds = (System.nanoTime() - started) / 1_000_000_000;
+        System.out.printf("The bad-input walk sent %d requests to %d operations in %d s; answers by status: %s%n", walk.requests,
+                walk.timings.size(), seconds, walk.statuses);
+        walk.timings.forEach((operation, timing) -> System.out.printf("  %s: %s%n", operation, timing));
+        assertThat(walk.failures).as(() -> report(walk.failures, walk.requests, seconds)).isEmpty();
+        assertThat(seconds).as("the walk's time").isLessThan(120);
+    }
+
+    /** The walk's state: what it found, and the database fingerprint that a refused request must leave as it was. */
+    private static final class Walk {
+        final Map<String, List<String>> failures = new LinkedHashMap<>();
+        final Map<String, String> timings = new LinkedHashMap<>();
+        final Map<Integer, Integer> statuses = new TreeMap<>();
+        int requests;
+        private final RawHttp http;
+        private final Statement statement;
+        private final String stateQuery;
+        private Map<String, String> state;
+
+        Walk(RawHttp http, Statement statement) throws SQLException {
+            this.http = http;
+            this.statement = statement;
+            this.stateQuery = stateQuery(statement);
+            this.state = state(statement, stateQuery);
+        }
+
+        void operation(OpenApiDocument.Operation operation, String path, String token, Optional<JsonNode> body) throws SQLException {
+            long started = System.nanoTime();
+            if (body.isPresent()) {
+                // The valid request first: were it refused as bad input, the refusals below would prove nothing.
+                RawHttp.Response valid = send(BadInputs.valid(DOCUMENT, operation, path, token, body));
+                if (valid.status() == 400 || valid.status() >= 500) {
+                    fail(operation, "the valid request (the document's example) was answered %d %s".formatted(valid.status(), summary(valid)));
+                }
+                state = state(statement, stateQuery);
+            }
+            List<BadInputs.Input> inputs = BadInputs.of(DOCUMENT, operation, path, token, body);
+            for (BadInputs.Input input : inputs) {
+                requests++;
+                List<String> problems = new ArrayList<>();
+                int status = check(operation, input, problems);
+                statuses.merge(status, 1, Integer::sum);
+                Map<String, String> after = state(statement, stateQuery);
+                if (status >= 400 && status < 500 && !after.equals(state)) {
+                    problems.add("a refused request (%d) changed tables %s".formatted(status, changed(state, after)));
+                }
+                state = after;
+                if (!problems.isEmpty()) {
+                    fail(operation, "%s: %s".formatted(input.label(), String.join("; ", problems)));
+                }
+            }
+            timings.put(operation.toString(), "%d inputs in %d ms".formatted(inputs.size(), (System.nanoTime() - started) / 1_000_000));
+        }
+
+        private RawHttp.Response send(BadInputs.Input input) {
+            return http.send(input.method(), input.target(), input.headers(), input.body(), input.framing());
+        }
+
+        /** Sends one input and checks the answer; returns the status (0 when there was none). */
+        private int check(OpenApiDocument.Operation operation, BadInputs.Input input, List<String> problems) {
+            RawHttp.Response response;
+            try {
+                response = send(input);
+            } catch (UncheckedIOException e) {
+                problems.add("no answer (" + e.getCause().getMessage() + ")");
+                return 0;
+            }
+            BadInputWalkTest.check(operation, input, response, problems);
+            return response.status();
+        }
+
+        private void fail(OpenApiDocument.Operation operation, String line) {
+            failures.computeIfAbsent(operation.toString(), key -> new ArrayList<>()).add(line);
+        }
+    }
+
+    /** What is wrong with the answer to one input. */
+    private static void check(OpenApiDocument.Operation operation, BadInputs.Input input, RawHttp.Response response, List<String> problems) {
+        int status = response.status();
+        String contentType = response.header("Content-Type");
+        String summary = summary(response);
+        if (status >= 500) {
+            problems.add("%d %s".formatted(status, summary));
+        } else if (input.expect() == BadInputs.Expect.REFUSE && (status < 400 || input.status() != null && input.status() != status)) {
+            problems.add("expected %s, got %d %s%s".formatted(input.status() == null ? "a 4xx refusal" : input.status(), status, summary,
+                    input.why() == null ? "" : " (the document refuses it: " + input.why() + ")"));
+        }
+        if (status >= 400) {
+            boolean problem = contentType != null && contentType.startsWith("application/problem+json");
+            if (!problem) {
+                problems.add("a %d answer as %s, not application/problem+json".formatted(status, contentType));
+            } else {
+                DOCUMENT.responseErrors(operation, status, contentType, response.body()).forEach(error -> problems.add("undocumented problem: " + error));
+            }
+            Matcher leak = LEAKS.matcher(response.body());
+            if (leak.find()) {
+                problems.add("SQL or stack text in the body: '%s'".formatted(excerpt(response.body(), leak.start())));
+            }
+        } else if (status >= 200 && status < 300) {
+            DOCUMENT.responseErrors(operation, status, contentType, response.body())
+                    .forEach(error -> problems.add("the %d answer does not match the document: %s".formatted(status, error)));
+        }
+    }
+
+    private static String summary(RawHttp.Response response) {
+        String contentType = response.header("Content-Type");
+        if (contentType != null && contentType.contains("json")) {
+            try {
+                JsonNode body = Json.mapper().readTree(response.body());
+                if (body.has("type")) {
+                    String type = body.get("type").asString();
+                    return "%s \"%s\"".formatted(type.substring(type.lastIndexOf('/') + 1), shorten(body.path("detail").asString("")));
+                }
+            } catch (RuntimeException e) {
+                // not JSON after all: shown as text below
+            }
+        }
+        return "%s \"%s\"".formatted(contentType, shorten(response.body()));
+    }
+
+    private static String shorten(String text) {
+        String line = text.replaceAll("\\s+", " ").strip();
+        return line.length() > 110 ? line.substring(0, 110) + "..." : line;
+    }
+
+    private static String excerpt(String body, int at) {
+        return shorten(body.substring(Math.max(0, at - 20), Math.min(body.length(), at + 80)));
+    }
+
+    private static String report(Map<String, List<String>> failures, int sent, long seconds) {
+        StringBuilder report = new StringBuilder("%nThe bad-input walk found %d failures in %d of %d operations (%d requests, %d s):%n"
+                .formatted(failures.values().stream().mapToInt(List::size).sum(), failures.size(), DOCUMENT.operations().size(), sent, seconds));
+        failures.forEach((operation, lines) -> {
+            report.append("%n%s: %d%n".formatted(operation, lines.size()));
+            lines.forEach(line -> report.append("  - ").append(line).append(System.lineSeparator()));
+        });
+        return report.toString();
+    }
+
+    private static Connection connect() throws SQLException {
+        PGSimpleDataSource dataSource = new PGSimpleDataSource();
+        dataSource.setURL(soma.databaseUrl);
+        dataSource.setUser("postgres");
+        return dataSource.getConnection();
+    }
+
+    /** One query that fingerprints every table but the moving ones: its row count and the sum of its row versions. */
+    private static String stateQuery(Statement statement) throws SQLException {
+        List<String> parts = new ArrayList<>();
+        try (ResultSet tables = statement.executeQuery("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' "
+                + "AND table_type = 'BASE TABLE' ORDER BY table_name")) {
+            while (tables.next()) {
+                String table = tables.getString(1);
+                if (!MOVING_TABLES.contains(table)) {
+                    // Every insert or update writes a row version with a new xmin; a delete changes the count.
+                    parts.add("SELECT '%1$s', count(*) || ':' || coalesce(sum(xmin::text::bigint), 0) FROM \"%1$s\"".formatted(table));
+                }
+            }
+        }
+        return String.join(" UNION ALL ", parts);
+    }
+
+    private static Map<String, String> state(Statement statement, String query) throws SQLException {
+        Map<String, String> state = new TreeMap<>();
+        try (ResultSet rows = statement.executeQuery(query)) {
+            while (rows.next()) {
+                state.put(rows.getString(1), rows.getString(2));
+            }
+        }
+        return state;
+    }
+
+    private static List<String> changed(Map<String, String> before, Map<String, String> after) {
+        return after.keySet().stream().filter(table -> !after.get(table).equals(before.get(table)))
+                .map(table -> "%s (rows %s -> %s)".formatted(table, before.get(table).split(":")[0], after.get(table).split(":")[0])).toList();
+    }
+}

@@ -1,0 +1,94 @@
+package io.somastack.tools;
+
+import static java.util.Objects.requireNonNull;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.somastack.gateway.Guard;
+import io.somastack.kernel.Clock;
+import io.somastack.kernel.Ids;
+import io.somastack.marketplace.Marketplace;
+import io.somastack.metering.Budgets;
+import io.somastack.metering.Ledger;
+import io.somastack.metering.PriceBook;
+import io.somastack.policy.Constitution;
+import io.somastack.store.Database;
+import io.somastack.store.GroupCommit;
+import io.somastack.tools.internal.ArgumentsCheck;
+import io.somastack.tools.internal.CapsuleLoader;
+import io.somastack.tools.internal.Executor;
+import io.somastack.tools.internal.HttpExecutor;
+import io.somastack.tools.internal.SsrfGuard;
+import io.somastack.tools.internal.ToolMetrics;
+import io.somastack.tools.internal.WasmExecutor;
+import java.util.Map;
+
+/**
+ * The tool capability, assembled: the {@link ToolBroker} with its executors (WebAssembly and
+ * HTTP; MCP not yet) and the routes. {@link #close()} stops the sandboxes.
+ *
+ * <pre>{@code
+ * Tools tools = Tools.create(ToolsConfig.from(settings), database, commit, marketplace, constitution, budgets, ledger, priceBook,
+ *         clock, ids, meters);
+ * web.routes.apiBuilder(tools.routes(guard));
+ * ToolResult result = tools.broker().call(ToolCaller.of(principal, requestId), "weather", "forecast", arguments, sink);
+ * }</pre>
+ */
+public final class Tools implements AutoCloseable {
+    private final ToolsConfig config;
+    private final ToolBroker broker;
+    private final WasmExecutor wasm;
+    private final HttpExecutor http;
+
+    private Tools(ToolsConfig config, ToolBroker broker, WasmExecutor wasm, HttpExecutor http) {
+        this.config = config;
+        this.broker = broker;
+        this.wasm = wasm;
+        this.http = http;
+    }
+
+    /** Tools resolving host names with the system resolver. */
+    public static Tools create(ToolsConfig config, Database database, GroupCommit commit, Marketplace marketplace, Constitution constitution,
+            Budgets budgets, Ledger ledger, PriceBook priceBook, Clock clock, Ids ids, MeterRegistry meters) {
+        return create(config, database, commit, marketplace, constitution, budgets, ledger, priceBook, clock, ids, meters, Resolver.SYSTEM);
+    }
+
+    /** Tools whose SSRF guard resolves host names with {@code resolver} (tests map names to addresses). */
+    public static Tools create(ToolsConfig config, Database database, GroupCommit commit, Marketplace marketplace, Constitution constitution,
+            Budgets budgets, Ledger ledger, PriceBook priceBook, Clock clock, Ids ids, MeterRegistry meters, Resolver resolver) {
+        requireNonNull(config, "config is null");
+        requireNonNull(database, "database is null");
+        ToolMetrics metrics = new ToolMetrics(meters);
+        ArgumentsCheck arguments = new ArgumentsCheck();
+        CapsuleLoader capsules = new CapsuleLoader(marketplace.catalog(), constitution.bundles(), arguments);
+        WasmExecutor wasm = new WasmExecutor(config, metrics);
+        HttpExecutor http = new HttpExecutor(config, new SsrfGuard(resolver, config.allowAddresses()), metrics);
+        Map<String, Executor> executors = Map.of("wasm", wasm, "http", http);
+        ToolBroker broker = new ToolBroker(marketplace.installs(), capsules, arguments, constitution.engine(), budgets, ledger,
+                priceBook.withToolPrices(config.prices()), commit, executors, metrics, clock, ids);
+        return new Tools(config, broker, wasm, http);
+    }
+
+    public ToolBroker broker() {
+        return broker;
+    }
+
+    public ToolsConfig config() {
+        return config;
+    }
+
+    /** How many WebAssembly modules this node compiled (a cached module is compiled once). */
+    public long wasmCompilations() {
+        return wasm.modules().compilations();
+    }
+
+    /** The HTTP routes, authorized by {@code guard}. */
+    public ToolRoutes routes(Guard guard) {
+        return new ToolRoutes(guard, broker);
+    }
+
+    @Override
+    public void close() {
+        wasm.close();
+        http.close();
+    }
+}
