@@ -170,7 +170,7 @@ public final class ToolBroker {
             emit(sink, new ToolEvent.Started(callId, installed.name(), spec.name(), spec.kind()));
             AtomicInteger index = new AtomicInteger();
             Consumer<String> deltas = text -> emit(sink, new ToolEvent.Delta(callId, index.getAndIncrement(), text));
-            outcome = executor(spec).execute(tools, spec, Json.bytes(args), deltas);
+            outcome = executor(spec).execute(caller.tenant(), tools, spec, Json.bytes(args), deltas);
         } catch (RuntimeException e) {
             budgets.release(reservation);
             throw e;

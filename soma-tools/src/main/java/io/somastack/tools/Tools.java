@@ -17,14 +17,15 @@ import io.somastack.tools.internal.ArgumentsCheck;
 import io.somastack.tools.internal.CapsuleLoader;
 import io.somastack.tools.internal.Executor;
 import io.somastack.tools.internal.HttpExecutor;
+import io.somastack.tools.internal.McpExecutor;
 import io.somastack.tools.internal.SsrfGuard;
 import io.somastack.tools.internal.ToolMetrics;
 import io.somastack.tools.internal.WasmExecutor;
 import java.util.Map;
 
 /**
- * The tool capability, assembled: the {@link ToolBroker} with its executors (WebAssembly and
- * HTTP; MCP not yet) and the routes. {@link #close()} stops the sandboxes.
+ * The tool capability, assembled: the {@link ToolBroker} with its executors (WebAssembly,
+ * HTTP and MCP) and the routes. {@link #close()} stops the sandboxes.
  *
  * <pre>{@code
  * Tools tools = Tools.create(ToolsConfig.from(settings), database, commit, marketplace, constitution, budgets, ledger, priceBook,
@@ -38,12 +39,14 @@ public final class Tools implements AutoCloseable {
     private final ToolBroker broker;
     private final WasmExecutor wasm;
     private final HttpExecutor http;
+    private final McpExecutor mcp;
 
-    private Tools(ToolsConfig config, ToolBroker broker, WasmExecutor wasm, HttpExecutor http) {
+    private Tools(ToolsConfig config, ToolBroker broker, WasmExecutor wasm, HttpExecutor http, McpExecutor mcp) {
         this.config = config;
         this.broker = broker;
         this.wasm = wasm;
         this.http = http;
+        this.mcp = mcp;
     }
 
     /** Tools resolving host names with the system resolver. */
@@ -61,11 +64,13 @@ public final class Tools implements AutoCloseable {
         ArgumentsCheck arguments = new ArgumentsCheck();
         CapsuleLoader capsules = new CapsuleLoader(marketplace.catalog(), constitution.bundles(), arguments);
         WasmExecutor wasm = new WasmExecutor(config, metrics);
-        HttpExecutor http = new HttpExecutor(config, new SsrfGuard(resolver, config.allowAddresses()), metrics);
-        Map<String, Executor> executors = Map.of("wasm", wasm, "http", http);
+        SsrfGuard guard = new SsrfGuard(resolver, config.allowAddresses());
+        HttpExecutor http = new HttpExecutor(config, guard, metrics);
+        McpExecutor mcp = new McpExecutor(config, guard, metrics);
+        Map<String, Executor> executors = Map.of("wasm", wasm, "http", http, "mcp", mcp);
         ToolBroker broker = new ToolBroker(marketplace.installs(), capsules, arguments, constitution.engine(), budgets, ledger,
                 priceBook.withToolPrices(config.prices()), commit, executors, metrics, clock, ids);
-        return new Tools(config, broker, wasm, http);
+        return new Tools(config, broker, wasm, http, mcp);
     }
 
     public ToolBroker broker() {
@@ -88,6 +93,7 @@ public final class Tools implements AutoCloseable {
 
     @Override
     public void close() {
+        mcp.close();
         wasm.close();
         http.close();
     }
