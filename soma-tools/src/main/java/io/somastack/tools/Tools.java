@@ -21,6 +21,8 @@ import io.somastack.tools.internal.McpExecutor;
 import io.somastack.tools.internal.SsrfGuard;
 import io.somastack.tools.internal.ToolMetrics;
 import io.somastack.tools.internal.WasmExecutor;
+import io.somastack.memory.Memories;
+import java.time.Duration;
 import java.util.Map;
 
 /**
@@ -89,6 +91,16 @@ public final class Tools implements AutoCloseable {
     /** The HTTP routes, authorized by {@code guard}. */
     public ToolRoutes routes(Guard guard) {
         return new ToolRoutes(guard, broker);
+    }
+
+    /**
+     * The MCP endpoint ({@code /mcp}) over this broker and {@code memories}, authorized by
+     * {@code guard}; {@code refresh} is how often tenants' tool sets follow their installs, and
+     * {@code maxRequestBytes} the largest message (the gateway's body limit). Mount it with
+     * {@link McpEndpoint#mount}; close it before the tools.
+     */
+    public McpEndpoint mcp(Guard guard, Memories memories, Duration refresh, long maxRequestBytes) {
+        return new McpEndpoint(guard, broker, memories, refresh, (int) Math.min(Integer.MAX_VALUE, maxRequestBytes));
     }
 
     @Override

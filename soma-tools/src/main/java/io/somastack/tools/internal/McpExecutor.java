@@ -3,7 +3,7 @@ package io.somastack.tools.internal;
 import static java.util.Objects.requireNonNull;
 
 import io.modelcontextprotocol.client.McpClient;
-import io.modelcontextprotocol.client.McpSyncClient;
+import io.modelcontextprotocol.client.McpAsyncClient;
 import io.modelcontextprotocol.client.transport.HttpClientStreamableHttpTransport;
 import io.modelcontextprotocol.json.McpJsonMapper;
 import io.modelcontextprotocol.json.jackson3.JacksonMcpJsonMapper;
@@ -22,6 +22,7 @@ import java.net.SocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -33,6 +34,7 @@ import java.util.function.Consumer;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import reactor.core.publisher.Mono;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -118,8 +120,8 @@ public final class McpExecutor implements Executor, AutoCloseable {
             });
             Map<String, Object> args = mapper.readValue(arguments, new io.modelcontextprotocol.json.TypeRef<Map<String, Object>>() {
             });
-            McpSchema.CallToolResult result = session.client.callTool(McpSchema.CallToolRequest.builder(tool.name()).arguments(args)
-                    .progressToken(token).build());
+            McpSchema.CallToolResult result = session.block(session.client.callTool(McpSchema.CallToolRequest.builder(tool.name())
+                    .arguments(args).progressToken(token).build()));
             synchronized (stream) {
                 stream.finish();
             }
@@ -166,7 +168,7 @@ public final class McpExecutor implements Executor, AutoCloseable {
                 metrics.ssrfRefusal(refused.reason());
                 return new Outcome.Failure(FailureReason.DENIED, "Refused %s: %s".formatted(url, refused.getMessage()), "");
             }
-            if (t instanceof TimeoutException || t instanceof java.net.http.HttpTimeoutException) {
+            if (t instanceof TimeoutException || t instanceof java.net.http.HttpTimeoutException || t instanceof BlockTimeout) {
                 return new Outcome.Failure(FailureReason.TIMEOUT, "The MCP server did not answer within %d ms".formatted(config.httpTimeout().toMillis()), "");
             }
             if (t instanceof McpError error && error.getJsonRpcError() != null) {
@@ -202,9 +204,21 @@ public final class McpExecutor implements Executor, AutoCloseable {
         }
     }
 
-    /** One initialized MCP client, its server's tool names, and the progress sinks of its calls in flight. */
+    /** A blocking wait outlived the SDK's own request timeout (a backstop: the SDK normally times out first). */
+    private static final class BlockTimeout extends RuntimeException {
+        BlockTimeout(Throwable cause) {
+            super(cause.getMessage(), cause, false, false);
+        }
+    }
+
+    /**
+     * One initialized MCP client, its server's tool names, and the progress sinks of its calls in
+     * flight. The SDK's asynchronous client, because its synchronous one hands each notification
+     * to its consumer on a pool thread, which can reorder progress; here a consumer runs in the
+     * order the server sent them.
+     */
     private final class Session {
-        final McpSyncClient client;
+        final McpAsyncClient client;
         final Map<String, Consumer<String>> progress = new ConcurrentHashMap<>();
         volatile Set<String> tools = Set.of();
 
@@ -217,22 +231,33 @@ public final class McpExecutor implements Executor, AutoCloseable {
             HttpClientStreamableHttpTransport transport = HttpClientStreamableHttpTransport.builder(base).endpoint(endpoint).clientBuilder(http)
                     .connectTimeout(config.httpConnectTimeout()).jsonMapper(mapper)
                     .maxResponseSize((int) Math.min(Integer.MAX_VALUE, config.httpMaxResponseBytes())).build();
-            client = McpClient.sync(transport).requestTimeout(config.httpTimeout()).initializationTimeout(config.httpTimeout())
+            client = McpClient.async(transport).requestTimeout(config.httpTimeout()).initializationTimeout(config.httpTimeout())
                     .clientInfo(new McpSchema.Implementation("somastack", "1"))
-                    .progressConsumer(notification -> {
+                    .progressConsumer(notification -> Mono.fromRunnable(() -> {
                         Consumer<String> sink = progress.get(String.valueOf(notification.progressToken()));
                         if (sink != null) {
                             sink.accept(notification.message() != null ? notification.message() : Json.text(Map.of("progress",
                                     notification.progress(), "total", notification.total() == null ? "" : notification.total())));
                         }
-                    })
-                    .toolsChangeConsumer(list -> tools = names(list))
+                    }))
+                    .toolsChangeConsumer(list -> Mono.fromRunnable(() -> tools = names(list)))
                     .build();
             try {
-                client.initialize();
+                block(client.initialize());
                 refresh();
             } catch (RuntimeException e) {
                 close();
+                throw e;
+            }
+        }
+
+        <T> T block(Mono<T> call) {
+            try {
+                return call.block(config.httpTimeout().plus(config.httpConnectTimeout()));
+            } catch (IllegalStateException e) {
+                if (String.valueOf(e.getMessage()).startsWith("Timeout on blocking read")) {
+                    throw new BlockTimeout(e);
+                }
                 throw e;
             }
         }
@@ -242,7 +267,7 @@ public final class McpExecutor implements Executor, AutoCloseable {
         }
 
         void refresh() {
-            tools = names(client.listTools().tools());
+            tools = names(block(client.listTools()).tools());
         }
 
         private static Set<String> names(List<McpSchema.Tool> list) {
@@ -251,7 +276,7 @@ public final class McpExecutor implements Executor, AutoCloseable {
 
         void close() {
             try {
-                client.closeGracefully();
+                client.closeGracefully().block(Duration.ofSeconds(2));
             } catch (RuntimeException e) {
                 LOG.debug("Closing an MCP session failed: {}", e.toString());
             }
