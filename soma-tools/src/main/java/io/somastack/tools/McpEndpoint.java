@@ -81,13 +81,15 @@ import tools.jackson.databind.json.JsonMapper;
  */
 public final class McpEndpoint implements AutoCloseable {
     public static final String PATH = "/mcp";
+    /** How often, by default, tenants' tool sets follow their installs between requests. */
+    public static final Duration DEFAULT_REFRESH = Duration.ofSeconds(5);
     public static final String REMEMBER = "memory_remember";
     public static final String RECALL = "memory_recall";
     private static final Logger LOG = LoggerFactory.getLogger(McpEndpoint.class);
     private static final String PRINCIPAL = "somastack.principal";
     private static final String REQUEST_ID = "somastack.request_id";
     private static final String CALLABLE = "somastack.callable";
-    private static final Pattern REQUEST_ID_PATTERN = Pattern.compile("^[A-Za-z0-9._:-]{1,64}$");
+    private static final Pattern REQUEST_ID_PATTERN = Pattern.compile("^[A-Za-z0-9._:-]{1,128}$");
     private static final String SEPARATOR = "__";
 
     private final Guard guard;
