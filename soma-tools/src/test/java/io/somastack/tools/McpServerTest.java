@@ -30,8 +30,6 @@ import org.junit.jupiter.api.Test;
  * list with a {@code notifications/tools/list_changed} to the open session.
  */
 class McpServerTest {
-    static final String CITY = "{type: object, properties: {city: {type: string}}, required: [city]}";
-    static final String TEXT = "{type: object, properties: {text: {type: string}}, required: [text], additionalProperties: false}";
     private static McpToolServer upstream;
     private static TestTools soma;
     private static TestTools.Tenant acme;
@@ -44,12 +42,8 @@ class McpServerTest {
         soma.publishAndInstall(acme, "acme-tools", weatherCapsule("acme-tools"));
     }
 
-    /** A capsule with a WebAssembly, an MCP and a failing MCP tool. */
-    static byte[] weatherCapsule(String name) {
-        return TestTools.bundle(name, "1.0.0", List.of("127.0.0.1:" + upstream.port()), List.of(
-                TestTools.Tool.wasm("transform", "transform", TEXT),
-                TestTools.Tool.remote("forecast", "mcp", upstream.url(), CITY),
-                TestTools.Tool.remote("fails", "mcp", upstream.url(), "{type: object}")), Map.of("transform", TestTools.wasm("transform")));
+    private static byte[] weatherCapsule(String name) {
+        return McpServerTestCapsule.bundle(name, upstream);
     }
 
     @AfterAll
