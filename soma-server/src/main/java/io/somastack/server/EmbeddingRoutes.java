@@ -14,6 +14,8 @@ import io.somastack.kernel.ErrorCode;
 import io.somastack.kernel.Json;
 import io.somastack.kernel.SomaException;
 import io.somastack.memory.Embedder;
+import io.somastack.models.MeteredModels;
+import io.somastack.models.UsageMeter;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
@@ -35,11 +37,11 @@ public final class EmbeddingRoutes implements EndpointGroup {
     private static final int MAX_CHARS = 8192;
 
     private final Guard guard;
-    private final ModelGateway models;
+    private final MeteredModels models;
     private final Embedder embedder;
     private final Idempotency idempotency;
 
-    public EmbeddingRoutes(Guard guard, ModelGateway models, Embedder embedder, Idempotency idempotency) {
+    public EmbeddingRoutes(Guard guard, MeteredModels models, Embedder embedder, Idempotency idempotency) {
         this.guard = requireNonNull(guard, "guard is null");
         this.models = requireNonNull(models, "models is null");
         this.embedder = requireNonNull(embedder, "embedder is null");
@@ -74,13 +76,13 @@ public final class EmbeddingRoutes implements EndpointGroup {
         // A WordPiece token covers at least one character, plus [CLS] and [SEP]: an upper bound.
         long worstTokens = texts.stream().mapToLong(text -> text.length() + 2L).sum();
         String model = embedder.model();
-        var billed = models.meter(principal, model, models.inputCost(model, "local", model, worstTokens),
-                new ModelGateway.Call<Embedder.Counted>(Edge.requestId(ctx), keyed.map(Idempotency.Request::key),
+        var billed = models.meter(principal, new UsageMeter.WorstCase(model, List.of(new UsageMeter.Candidate("local", model)), worstTokens, 0),
+                new MeteredModels.Call<Embedder.Counted>(Edge.requestId(ctx), keyed.map(Idempotency.Request::key),
                         Edge.auditEntry(ctx, principal, Map.of("model", model, "inputs", texts.size())),
                         (tx, done) -> idempotency.remember(tx, keyed, 200, answer(done.result(), base64))),
                 () -> embedder.embedCounted(texts),
-                counted -> new ModelGateway.Served("local", model, counted.tokens(), 0, false));
-        ctx.header("X-Soma-Cost", billed.entry().cost().toPlainString());
+                counted -> new MeteredModels.Served("local", model, counted.tokens(), 0, false));
+        ctx.header("X-Soma-Cost", billed.cost().toPlainString());
         ctx.contentType("application/json").result(answer(billed.result(), base64));
     }
 

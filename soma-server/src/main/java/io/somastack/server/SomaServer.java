@@ -38,9 +38,12 @@ import io.somastack.memory.Memory;
 import io.somastack.memory.MiniLmEmbedder;
 import io.somastack.metering.Budgets;
 import io.somastack.metering.Ledger;
+import io.somastack.metering.LedgerUsageMeter;
 import io.somastack.metering.PriceBook;
 import io.somastack.metering.UsageRoutes;
+import io.somastack.models.MeteredModels;
 import io.somastack.models.ModelRouter;
+import io.somastack.models.ModelRoutes;
 import io.somastack.models.Models;
 import io.somastack.models.ProviderKind;
 import io.somastack.policy.Constitution;
@@ -130,8 +133,8 @@ public final class SomaServer implements AutoCloseable {
         warnAboutUnpricedModels(config, router, priceBook);
         Ledger ledger = new Ledger(database.jdbi(), clock, ids);
         Budgets budgets = new Budgets(database.asyncCommitDataSource(), clock, ids, config.metering().reservationTtl(), meters);
-        ModelGateway modelGateway = new ModelGateway(router, priceBook, budgets, ledger, commit, rateLimiter, meters, clock,
-                config.defaultMaxTokens());
+        MeteredModels models = new MeteredModels(router, new LedgerUsageMeter(priceBook, budgets, ledger, clock), commit, rateLimiter,
+                meters, config.defaultMaxTokens());
 
         Idempotency idempotency = new Idempotency(database.jdbi());
         // /v1/embeddings serves the local model; memory uses the embedder its config names (the same local one by default).
@@ -209,8 +212,8 @@ public final class SomaServer implements AutoCloseable {
             });
             web.routes.apiBuilder(new AdminRoutes(guard, tenants, commit, auditLog, checkpoints, database.jdbi(), config.gateway()));
             web.routes.apiBuilder(new SessionRoutes(guard, sessions, config.gateway()));
-            web.routes.apiBuilder(new ModelRoutes(guard, modelGateway, idempotency));
-            web.routes.apiBuilder(new EmbeddingRoutes(guard, modelGateway, embedder, idempotency));
+            web.routes.apiBuilder(new ModelRoutes(guard, models, idempotency));
+            web.routes.apiBuilder(new EmbeddingRoutes(guard, models, embedder, idempotency));
             web.routes.apiBuilder(new UsageRoutes(guard, ledger, clock));
             web.routes.apiBuilder(memory.routes(guard));
             web.routes.apiBuilder(constitution.routes(guard));
