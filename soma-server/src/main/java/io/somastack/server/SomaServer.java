@@ -30,18 +30,19 @@ import io.somastack.kernel.SomaException;
 import io.somastack.marketplace.Marketplace;
 import io.somastack.marketplace.MarketplaceRoutes;
 import io.somastack.tools.Tools;
-import io.somastack.memory.Embedder;
-import io.somastack.memory.EmbedderConfig;
-import io.somastack.memory.Embedders;
 import io.somastack.memory.StorageMeter;
 import io.somastack.memory.Memory;
-import io.somastack.memory.MiniLmEmbedder;
 import io.somastack.metering.Budgets;
 import io.somastack.metering.Ledger;
 import io.somastack.metering.LedgerUsageMeter;
 import io.somastack.metering.PriceBook;
 import io.somastack.metering.UsageRoutes;
+import io.somastack.models.Embedder;
+import io.somastack.models.EmbedderConfig;
+import io.somastack.models.Embedders;
+import io.somastack.models.EmbeddingRoutes;
 import io.somastack.models.MeteredModels;
+import io.somastack.models.MiniLmEmbedder;
 import io.somastack.models.ModelRouter;
 import io.somastack.models.ModelRoutes;
 import io.somastack.models.Models;
@@ -139,7 +140,10 @@ public final class SomaServer implements AutoCloseable {
         Idempotency idempotency = new Idempotency(database.jdbi());
         // /v1/embeddings serves the local model; memory uses the embedder its config names (the same local one by default).
         Embedder embedder = join(loadingEmbedder);
-        Embedder memoryEmbedder = config.memory().embedder().kind() == EmbedderConfig.Kind.LOCAL ? embedder : Embedders.from(config.memory());
+        Embedder memoryEmbedder = config.memory().embedder().kind() == EmbedderConfig.Kind.LOCAL ? embedder : Embedders.from(config.memory().embedder());
+        if (memoryEmbedder instanceof AutoCloseable remote) {
+            track(remote);
+        }
         LOG.info("Start-up: embedding model loaded at {} ms", (System.nanoTime() - started) / 1_000_000);
         Memory memory = track(Memory.create(config.memory(), database, commit, clock, ids, meters, memoryEmbedder).start());
         LOG.info("Start-up: memory index ready at {} ms", (System.nanoTime() - started) / 1_000_000);

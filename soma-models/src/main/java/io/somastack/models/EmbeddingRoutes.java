@@ -1,4 +1,4 @@
-package io.somastack.server;
+package io.somastack.models;
 
 import static io.javalin.apibuilder.ApiBuilder.post;
 import static java.util.Objects.requireNonNull;
@@ -13,9 +13,6 @@ import io.somastack.gateway.Principal;
 import io.somastack.kernel.ErrorCode;
 import io.somastack.kernel.Json;
 import io.somastack.kernel.SomaException;
-import io.somastack.memory.Embedder;
-import io.somastack.models.MeteredModels;
-import io.somastack.models.UsageMeter;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
@@ -27,8 +24,9 @@ import java.util.Optional;
 import tools.jackson.databind.JsonNode;
 
 /**
- * {@code POST /v1/embeddings}, OpenAI-compatible, served by the local embedding model that
- * memory uses, and metered like every model call (ledger row, budget, token rate limit).
+ * {@code POST /v1/embeddings}, OpenAI-compatible, served by the local embedding model (the one
+ * memory uses by default), and metered like every model call through {@link MeteredModels}
+ * (ledger row, budget, token rate limit).
  * {@code encoding_format} {@code float} (default) or {@code base64} (little-endian float32,
  * what the official clients ask for).
  */
