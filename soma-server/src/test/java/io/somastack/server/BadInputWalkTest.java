@@ -75,7 +75,6 @@ class BadInputWalkTest {
                 walk.timings.size(), seconds, walk.statuses);
         walk.timings.forEach((operation, timing) -> System.out.printf("  %s: %s%n", operation, timing));
         assertThat(walk.failures).as(() -> report(walk.failures, walk.requests, seconds)).isEmpty();
-        assertThat(seconds).as("the walk's time").isLessThan(120);
     }
 
     /** The walk's state: what it found, and the database fingerprint that a refused request must leave as it was. */
