@@ -37,8 +37,13 @@ import io.somastack.memory.StorageMeter;
 import io.somastack.memory.Memory;
 import io.somastack.memory.MiniLmEmbedder;
 import io.somastack.metering.Budgets;
+import io.somastack.metering.InvoiceRoutes;
+import io.somastack.metering.InvoiceScheduler;
+import io.somastack.metering.Invoicing;
 import io.somastack.metering.Ledger;
 import io.somastack.metering.PriceBook;
+import io.somastack.metering.PriceRoutes;
+import io.somastack.metering.SkuCatalog;
 import io.somastack.metering.UsageRoutes;
 import io.somastack.models.ModelRouter;
 import io.somastack.models.Models;
@@ -150,6 +155,14 @@ public final class SomaServer implements AutoCloseable {
         Tools tools = track(Tools.create(config.tools(), database, commit, marketplace, constitution, budgets, ledger,
                 priceBook, clock, ids, meters));
 
+        // The SKU catalog (seeded from billing.skus) prices invoices; a period closes by itself after invoices.close-delay.
+        SkuCatalog catalog = new SkuCatalog(database.jdbi(), commit, clock, ids, config.billing().currency());
+        catalog.seed(config.billing().skus());
+        Invoicing invoicing = new Invoicing(database.jdbi(), commit, ledger, catalog, tenants, config.billing(), clock, ids);
+        if (config.billing().scheduledClose()) {
+            track(new InvoiceScheduler(invoicing, clock, config.billing().closeDelay(), Duration.ofMinutes(5)).start());
+        }
+
         ScheduledExecutorService sweeper = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("budget-sweeper").daemon().factory());
         sweeper.scheduleWithFixedDelay(() -> {
             try {
@@ -212,6 +225,8 @@ public final class SomaServer implements AutoCloseable {
             web.routes.apiBuilder(new ModelRoutes(guard, modelGateway, idempotency));
             web.routes.apiBuilder(new EmbeddingRoutes(guard, modelGateway, embedder, idempotency));
             web.routes.apiBuilder(new UsageRoutes(guard, ledger, clock));
+            web.routes.apiBuilder(new PriceRoutes(guard, catalog, database.jdbi()));
+            web.routes.apiBuilder(new InvoiceRoutes(guard, invoicing));
             web.routes.apiBuilder(memory.routes(guard));
             web.routes.apiBuilder(constitution.routes(guard));
             web.routes.apiBuilder(marketplace.routes(guard));
