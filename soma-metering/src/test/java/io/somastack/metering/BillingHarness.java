@@ -38,6 +38,7 @@ final class BillingHarness implements AutoCloseable {
         gateway = new TestGateway(database, commit, clock, ids, new SimpleMeterRegistry(), guard -> () -> {
             new PriceRoutes(guard, catalog, database.jdbi()).addEndpoints();
             new InvoiceRoutes(guard, invoicing).addEndpoints();
+            new ReconciliationRoutes(guard, new Reconciliation(database.jdbi())).addEndpoints();
         });
     }
 

@@ -43,6 +43,8 @@ import io.somastack.metering.Invoicing;
 import io.somastack.metering.Ledger;
 import io.somastack.metering.PriceBook;
 import io.somastack.metering.PriceRoutes;
+import io.somastack.metering.Reconciliation;
+import io.somastack.metering.ReconciliationRoutes;
 import io.somastack.metering.SkuCatalog;
 import io.somastack.metering.UsageRoutes;
 import io.somastack.models.ModelRouter;
@@ -159,6 +161,9 @@ public final class SomaServer implements AutoCloseable {
         SkuCatalog catalog = new SkuCatalog(database.jdbi(), commit, clock, ids, config.billing().currency());
         catalog.seed(config.billing().skus());
         Invoicing invoicing = new Invoicing(database.jdbi(), commit, ledger, catalog, tenants, config.billing(), clock, ids);
+        // Ledger rows against their billing events; the gauge shows the differences the last reconciliation found.
+        Reconciliation reconciliation = new Reconciliation(database.jdbi());
+        meters.gauge("soma.billing.reconciliation.differences", reconciliation, Reconciliation::lastDifferences);
         if (config.billing().scheduledClose()) {
             track(new InvoiceScheduler(invoicing, clock, config.billing().closeDelay(), Duration.ofMinutes(5)).start());
         }
@@ -227,6 +232,7 @@ public final class SomaServer implements AutoCloseable {
             web.routes.apiBuilder(new UsageRoutes(guard, ledger, clock));
             web.routes.apiBuilder(new PriceRoutes(guard, catalog, database.jdbi()));
             web.routes.apiBuilder(new InvoiceRoutes(guard, invoicing));
+            web.routes.apiBuilder(new ReconciliationRoutes(guard, reconciliation));
             web.routes.apiBuilder(memory.routes(guard));
             web.routes.apiBuilder(constitution.routes(guard));
             web.routes.apiBuilder(marketplace.routes(guard));

@@ -231,6 +231,7 @@ class OpenApiContractTest {
         api.expect(200, "GET", "/v1/admin/prices", ADMIN_KEY, null);
         api.expect(200, "POST", "/v1/admin/invoices/runs", ADMIN_KEY, example("closeInvoicePeriod"));
         api.expect(200, "GET", "/v1/admin/invoices?period=2026-01", ADMIN_KEY, null);
+        api.expect(200, "GET", "/v1/admin/reconciliation?period=2026-01", ADMIN_KEY, null);
 
         // Tools: a call that would run needs a capsule with a runnable tool, which soma-tools' own tests build.
         TestServer.assertProblem(api.call("POST", "/v1/tools/not-installed/forecast/invoke", key, "{\"arguments\": {}}"), 404, "not-found");

@@ -26,7 +26,7 @@ import net.jqwik.api.lifecycle.AfterContainer;
  * period exactly, each line is its exact amount rounded half-even to cents, the total is the sum
  * of the rounded lines plus the rounded tax, and a second close changes nothing.
  */
-class InvoiceExactnessProperties {
+class InvoiceExactnessTest {
     private static BillingHarness billing;
     /** Each try closes its own period, earlier than the last, so it sees only its own tenant. */
     private static final AtomicInteger TRY = new AtomicInteger();
