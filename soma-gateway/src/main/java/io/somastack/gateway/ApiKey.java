@@ -19,7 +19,7 @@ public record ApiKey(UUID id, TenantId tenantId, String name, String prefix, Set
      * be given); a key without any {@code agent:} scope may act as any agent of its tenant.
      */
     public static final Set<String> KNOWN_SCOPES = Set.of("*", "models:invoke", "usage:read", "sessions:create",
-            "memory:read", "memory:write", "policy:read", "policy:write", "capsules:read", "capsules:write", "tools:invoke");
+            "memory:read", "memory:write", "policy:read", "policy:write", "capsules:read", "capsules:write", "tools:invoke", "invoices:read");
 
     private static final java.util.regex.Pattern AGENT_SCOPE = java.util.regex.Pattern.compile("^agent:[A-Za-z0-9._-]{1,64}$");
 

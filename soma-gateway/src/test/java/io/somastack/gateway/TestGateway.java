@@ -33,6 +33,7 @@ public final class TestGateway implements AutoCloseable {
     private final Tenants tenants;
     private final GatewayConfig config = GatewayConfig.from(Settings.of(Map.of()));
     private final Javalin app;
+    private final OperatorKeys operatorKeys;
     private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
     public TestGateway(Database database, GroupCommit commit, Clock clock, Ids ids, MeterRegistry meters,
@@ -54,7 +55,8 @@ public final class TestGateway implements AutoCloseable {
         this.commit = commit;
         tenants = new Tenants(database.jdbi(), database.dataSource(), clock, ids);
         Sessions sessions = new Sessions(database.jdbi(), clock, config.audience(), config.sessionLifetime()).start();
-        Guard guard = new Guard(tenants, sessions, new OperatorKeys(database.jdbi(), clock),
+        operatorKeys = new OperatorKeys(database.jdbi(), clock);
+        Guard guard = new Guard(tenants, sessions, operatorKeys,
                 new BucketRateLimiter(config.rateLimits(), config.bucketStore()), config, meters);
         Edge edge = new Edge(config, meters, commit);
         uploadPaths.forEach(edge::acceptUploads);
@@ -73,6 +75,18 @@ public final class TestGateway implements AutoCloseable {
             web.routes.exception(SomaException.class, problems::render);
             web.routes.exception(Exception.class, problems::renderUnexpected);
         }).start();
+    }
+
+    /** The operator key (SOMA_ADMIN_KEY), registered on first use. */
+    public String operatorKey() {
+        String key = "sk-soma-admin-test-operator-key";
+        operatorKeys.start(Optional.of(key), tenants);
+        return key;
+    }
+
+    /** The tenants, for tests that need a tenant's id. */
+    public Tenants tenants() {
+        return tenants;
     }
 
     /** A new tenant of tier {@code standard} and the secret of a key with {@code scopes}. */

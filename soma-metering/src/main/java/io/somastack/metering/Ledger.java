@@ -161,6 +161,34 @@ public final class Ledger {
         return new Entry(id, perCall, true);
     }
 
+    /**
+     * Writes a charge that a period's close adds: a platform fee or the difference between what
+     * the catalog prices a SKU's period quantity at and what its rows cost at call time. Booked at
+     * the period's last microsecond, under idempotency key {@code invoice:<period>:<sku>}, so the
+     * close can run again and the row still lands once.
+     */
+    public Entry recordCharge(Tx tx, TenantId tenant, LocalDate period, String sku, String meter, BigDecimal quantity, String unit,
+            Money cost) {
+        UUID id = ids.next();
+        Instant at = period.plusMonths(1).atStartOfDay(ZoneOffset.UTC).toInstant().minusNanos(1000);
+        int inserted = tx.handle().createUpdate("""
+                INSERT INTO usage_ledger (id, tenant_id, key_id, request_id, idempotency_key, model, provider, upstream_model,
+                    input_tokens, output_tokens, estimated, input_per_million, output_per_million, cost, period, created_at,
+                    meter, quantity, unit, sku)
+                VALUES (:id, :tenant, :key, 'invoice-close', :idempotency, :sku, 'soma-metering', :sku, 0, 0, false, 0, 0, :cost, :period,
+                    :at, :meter, :quantity, :unit, :sku)
+                ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING""")
+                .bind("id", id).bind("tenant", tenant.value()).bind("key", NO_KEY).bind("idempotency", "invoice:" + period + ":" + sku)
+                .bind("sku", sku).bind("cost", cost.amount()).bind("period", period).bind("at", Timestamp.from(at)).bind("meter", meter)
+                .bind("quantity", quantity).bind("unit", unit).execute();
+        if (inserted == 1) {
+            tx.publish(new OutboxEvent("io.somastack.usage.recorded", id.toString(), Optional.of(tenant), Map.of(
+                    "model", sku, "sku", sku, "meter", meter, "unit", unit, "quantity", quantity.toPlainString(),
+                    "cost", cost.toPlainString(), "period", period.toString())));
+        }
+        return new Entry(id, cost, inserted == 1);
+    }
+
     /** The entry written under {@code idempotencyKey} for {@code tenant}, if any (for replayed answers). */
     public Optional<Entry> find(TenantId tenant, String idempotencyKey) {
         return jdbi.withHandle(handle -> handle.createQuery(

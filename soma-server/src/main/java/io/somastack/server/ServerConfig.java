@@ -4,6 +4,7 @@ import io.somastack.gateway.GatewayConfig;
 import io.somastack.kernel.Settings;
 import io.somastack.marketplace.MarketplaceConfig;
 import io.somastack.memory.MemoryConfig;
+import io.somastack.metering.BillingConfig;
 import io.somastack.metering.MeteringConfig;
 import io.somastack.models.ModelsConfig;
 import io.somastack.policy.PolicyConfig;
@@ -28,6 +29,7 @@ public record ServerConfig(
         GatewayConfig gateway,
         ModelsConfig models,
         MeteringConfig metering,
+        BillingConfig billing,
         MemoryConfig memory,
         PolicyConfig policy,
         MarketplaceConfig marketplace,
@@ -46,6 +48,7 @@ public record ServerConfig(
                 GatewayConfig.from(settings),
                 ModelsConfig.from(settings, environment),
                 MeteringConfig.from(settings),
+                BillingConfig.from(settings),
                 MemoryConfig.from(settings, dataDirectory.toAbsolutePath().normalize()),
                 PolicyConfig.from(settings),
                 MarketplaceConfig.from(settings),

@@ -26,8 +26,15 @@ import io.somastack.tools.McpEndpoint;
 import io.somastack.tools.Tools;
 import io.somastack.memory.StorageMeter;
 import io.somastack.memory.Memory;
+import io.somastack.metering.InvoiceRoutes;
+import io.somastack.metering.InvoiceScheduler;
+import io.somastack.metering.Invoicing;
 import io.somastack.metering.Metering;
 import io.somastack.metering.PriceBook;
+import io.somastack.metering.PriceRoutes;
+import io.somastack.metering.Reconciliation;
+import io.somastack.metering.ReconciliationRoutes;
+import io.somastack.metering.SkuCatalog;
 import io.somastack.models.Embedder;
 import io.somastack.models.EmbedderConfig;
 import io.somastack.models.Embedders;
@@ -142,6 +149,17 @@ public final class SomaServer implements AutoCloseable {
         // SomaStack as an MCP server: the SDK's servlet transport on the API's Jetty, the Guard in front.
         McpEndpoint mcp = track(tools.mcp(guard, memory.memories(), McpEndpoint.DEFAULT_REFRESH, config.gateway().maxBodyBytes()));
 
+        // The SKU catalog (seeded from billing.skus) prices invoices; a period closes by itself after invoices.close-delay.
+        SkuCatalog catalog = new SkuCatalog(database.jdbi(), commit, clock, ids, config.billing().currency());
+        catalog.seed(config.billing().skus());
+        Invoicing invoicing = new Invoicing(database.jdbi(), commit, metering.ledger(), catalog, gateway.tenants(), config.billing(), clock, ids);
+        // Ledger rows against their billing events; the gauge shows the differences the last reconciliation found.
+        Reconciliation reconciliation = new Reconciliation(database.jdbi());
+        meters.gauge("soma.billing.reconciliation.differences", reconciliation, Reconciliation::lastDifferences);
+        if (config.billing().scheduledClose()) {
+            track(new InvoiceScheduler(invoicing, clock, config.billing().closeDelay(), Duration.ofMinutes(5)).start());
+        }
+
         Javalin app = Javalin.create(web -> {
             web.startup.showJavalinBanner = false;
             web.concurrency.useVirtualThreads = true;
@@ -192,6 +210,9 @@ public final class SomaServer implements AutoCloseable {
             web.routes.apiBuilder(new ModelRoutes(guard, models, gateway.idempotency()));
             web.routes.apiBuilder(new EmbeddingRoutes(guard, models, embedder, gateway.idempotency()));
             web.routes.apiBuilder(metering.routes(guard));
+            web.routes.apiBuilder(new PriceRoutes(guard, catalog, database.jdbi()));
+            web.routes.apiBuilder(new InvoiceRoutes(guard, invoicing));
+            web.routes.apiBuilder(new ReconciliationRoutes(guard, reconciliation));
             web.routes.apiBuilder(memory.routes(guard));
             web.routes.apiBuilder(constitution.routes(guard));
             web.routes.apiBuilder(marketplace.routes(guard));

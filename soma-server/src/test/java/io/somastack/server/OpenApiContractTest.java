@@ -31,7 +31,10 @@ class OpenApiContractTest {
     /** Operations whose success the tour does not reach, each with its reason. */
     private static final Set<String> NOT_TOURED = Set.of(
             // A tool that runs needs a capsule with a WebAssembly module or a reachable HTTP endpoint: soma-tools' tests.
-            "POST /v1/tools/{capsule}/{tool}/invoke");
+            "POST /v1/tools/{capsule}/{tool}/invoke",
+            // An invoice needs a closed period in which its tenant existed, which needs a clock the test sets: soma-metering's InvoicesTest.
+            "GET /v1/invoices/{id}", "GET /v1/invoices/{id}.pdf", "GET /v1/invoices/{id}.csv",
+            "POST /v1/admin/invoices/{id}/finalize", "POST /v1/admin/invoices/{id}/void");
     private static TestServer soma;
 
     @BeforeAll
@@ -181,6 +184,8 @@ class OpenApiContractTest {
         api.expect(200, "GET", "/v1/usage", key, null);
         api.expect(200, "GET", "/v1/usage?group_by=day&from=2026-01-01&to=2099-01-01T00:00:00Z", key, null);
         api.expect(200, "GET", "/v1/usage?group_by=key", key, null);
+        api.expect(200, "GET", "/v1/invoices/upcoming", key, null);
+        api.expect(200, "GET", "/v1/invoices", key, null);
 
         // Memory.
         String memoryId = api.json(201, "POST", "/v1/memories", key, """
@@ -242,6 +247,11 @@ class OpenApiContractTest {
         api.expect(200, "GET", "/v1/admin/audit/checkpoints/latest", ADMIN_KEY, null);
         api.expect(200, "POST", "/v1/admin/audit/verify", ADMIN_KEY, Json.text(checkpoint));
         api.expect(200, "POST", "/v1/admin/signing-keys/rotate", ADMIN_KEY, null);
+        api.expect(201, "POST", "/v1/admin/prices", ADMIN_KEY, example("createPrice"));
+        api.expect(200, "GET", "/v1/admin/prices", ADMIN_KEY, null);
+        api.expect(200, "POST", "/v1/admin/invoices/runs", ADMIN_KEY, example("closeInvoicePeriod"));
+        api.expect(200, "GET", "/v1/admin/invoices?period=2026-01", ADMIN_KEY, null);
+        api.expect(200, "GET", "/v1/admin/reconciliation?period=2026-01", ADMIN_KEY, null);
 
         // Tools: a call that would run needs a capsule with a runnable tool, which soma-tools' own tests build.
         TestServer.assertProblem(api.call("POST", "/v1/tools/not-installed/forecast/invoke", key, "{\"arguments\": {}}"), 404, "not-found");

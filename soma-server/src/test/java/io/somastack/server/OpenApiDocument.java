@@ -119,7 +119,9 @@ final class OpenApiDocument {
         String bare = path.contains("?") ? path.substring(0, path.indexOf('?')) : path;
         return operations().stream().filter(operation -> operation.method().equals(method))
                 .filter(operation -> template(operation.path()).matcher(bare).matches())
-                .min((a, b) -> Long.compare(a.path().chars().filter(c -> c == '{').count(), b.path().chars().filter(c -> c == '{').count()));
+                // Fewest parameters first; among equals the longer template (`/v1/invoices/{id}.pdf` over `/v1/invoices/{id}`).
+                .min(java.util.Comparator.comparingLong((Operation operation) -> operation.path().chars().filter(c -> c == '{').count())
+                        .thenComparing(operation -> -operation.path().length()));
     }
 
     /** Follows a {@code $ref} within the document. */

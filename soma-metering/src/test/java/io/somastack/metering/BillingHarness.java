@@ -1,0 +1,74 @@
+package io.somastack.metering;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.somastack.gateway.TestGateway;
+import io.somastack.gateway.Tenants;
+import io.somastack.kernel.Clock;
+import io.somastack.kernel.Ids;
+import io.somastack.kernel.Money;
+import io.somastack.kernel.TenantId;
+import io.somastack.store.AuditLog;
+import io.somastack.store.Database;
+import io.somastack.store.GroupCommit;
+import io.somastack.store.Outbox;
+import io.somastack.store.TestDatabase;
+import java.math.BigDecimal;
+import java.time.Instant;
+import java.time.YearMonth;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicReference;
+
+/** Real PostgreSQL, the ledger, the catalog and invoicing behind the real gateway on port 0, with a clock the test sets. */
+final class BillingHarness implements AutoCloseable {
+    final AtomicReference<Instant> now = new AtomicReference<>(Instant.parse("2026-01-15T10:00:00Z"));
+    final Clock clock = now::get;
+    final Ids ids = new Ids(Clock.system());
+    final Database database = TestDatabase.create();
+    final GroupCommit commit = new GroupCommit(database.jdbi(), new AuditLog(clock), new Outbox(clock, ids), 16, 1);
+    final Ledger ledger = new Ledger(database.jdbi(), clock, ids);
+    final SkuCatalog catalog = new SkuCatalog(database.jdbi(), commit, clock, ids, "USD");
+    final Invoicing invoicing;
+    final TestGateway gateway;
+
+    BillingHarness(Map<String, BigDecimal> taxRates) {
+        invoicing = new Invoicing(database.jdbi(), commit, ledger, catalog, new Tenants(database.jdbi(), database.dataSource(), clock, ids),
+                new BillingConfig("USD", java.util.List.of(), taxRates, false, java.time.Duration.ofHours(1)), clock, ids);
+        gateway = new TestGateway(database, commit, clock, ids, new SimpleMeterRegistry(), guard -> () -> {
+            new PriceRoutes(guard, catalog, database.jdbi()).addEndpoints();
+            new InvoiceRoutes(guard, invoicing).addEndpoints();
+            new ReconciliationRoutes(guard, new Reconciliation(database.jdbi())).addEndpoints();
+        });
+    }
+
+    void at(String instant) {
+        now.set(Instant.parse(instant));
+    }
+
+    TenantId tenantOf(String name) {
+        return gateway.tenants().list().stream().filter(tenant -> tenant.name().equals(name)).findFirst().orElseThrow().id();
+    }
+
+    /** One model call, priced per million tokens at call time. */
+    Ledger.Entry call(TenantId tenant, String model, long input, long output, String inputPrice, String outputPrice) {
+        UsageRecord usage = new UsageRecord(tenant, UUID.randomUUID(), "req", Optional.empty(), model, "openai", model, input, output, false,
+                new Price(model, Money.of(inputPrice), Money.of(outputPrice), Instant.EPOCH));
+        return commit.execute(tx -> ledger.record(tx, usage, null));
+    }
+
+    /** The sum of the tenant's ledger rows of {@code period}, by PostgreSQL. */
+    Money ledgerSum(TenantId tenant, YearMonth period) {
+        BigDecimal sum = database.jdbi().withHandle(handle -> handle.createQuery(
+                "SELECT coalesce(sum(cost), 0) FROM usage_ledger WHERE tenant_id = :tenant AND period = :period")
+                .bind("tenant", tenant.value()).bind("period", period.atDay(1)).mapTo(BigDecimal.class).one());
+        return Money.of(sum);
+    }
+
+    @Override
+    public void close() {
+        gateway.close();
+        commit.close();
+        database.close();
+    }
+}
