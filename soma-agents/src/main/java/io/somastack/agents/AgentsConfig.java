@@ -56,6 +56,11 @@ public record AgentsConfig(int maxSteps, int maxToolCalls, Duration maxWallTime,
                 heartbeat, staleAfter);
     }
 
+    public AgentsConfig withMaxOutputTokens(int tokens) {
+        return new AgentsConfig(maxSteps, maxToolCalls, maxWallTime, tokens, maxInputChars, defaultModel, recallK, cancelOnClientGone,
+                heartbeat, staleAfter);
+    }
+
     public AgentsConfig withLiveness(Duration newHeartbeat, Duration newStaleAfter) {
         return new AgentsConfig(maxSteps, maxToolCalls, maxWallTime, maxOutputTokens, maxInputChars, defaultModel, recallK,
                 cancelOnClientGone, newHeartbeat, newStaleAfter);
