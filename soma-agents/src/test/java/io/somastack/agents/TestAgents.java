@@ -146,6 +146,12 @@ final class TestAgents implements AutoCloseable {
      */
     static byte[] agentBundle(String publisher, String name, String version, String model, boolean withTool, List<String> scopes,
             String budget, String extra) {
+        return agentBundle(publisher, name, version, model, withTool, TRANSFORM_SCHEMA, scopes, budget, extra);
+    }
+
+    /** As above, the tool's input schema {@code schema}. */
+    static byte[] agentBundle(String publisher, String name, String version, String model, boolean withTool, String schema, List<String> scopes,
+            String budget, String extra) {
         StringBuilder manifest = new StringBuilder("""
                 name: %s
                 version: %s
@@ -163,7 +169,7 @@ final class TestAgents implements AutoCloseable {
                         description: Echoes its arguments with their length.
                         input_schema: %s
                         executor: {kind: wasm, module: tools/transform.wasm}
-                    """.formatted(TRANSFORM_SCHEMA));
+                    """.formatted(schema));
         }
         if (!scopes.isEmpty()) {
             manifest.append("memory:\n  scopes: [%s]\n".formatted(String.join(", ", scopes)));

@@ -8,6 +8,7 @@ import io.javalin.json.JavalinJackson3;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.somastack.agents.Agents;
 import io.somastack.gateway.AdminRoutes;
 import io.somastack.gateway.BodyLimit;
 import io.somastack.gateway.Edge;
@@ -149,6 +150,9 @@ public final class SomaServer implements AutoCloseable {
         edge.acceptUploads(MarketplaceRoutes.PUBLISH);
         Tools tools = track(Tools.create(config.tools(), database, commit, marketplace, constitution, budgets, ledger,
                 priceBook, clock, ids, meters));
+        // Agents run installed capsules; closed before the tools and models they call (runs under way are cancelled and billed).
+        Agents agents = track(Agents.create(config.agents(), database, commit, marketplace, constitution, tools, memory.memories(), budgets,
+                ledger, priceBook, router, sessions, clock, ids, meters).start());
 
         ScheduledExecutorService sweeper = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("budget-sweeper").daemon().factory());
         sweeper.scheduleWithFixedDelay(() -> {
@@ -216,6 +220,7 @@ public final class SomaServer implements AutoCloseable {
             web.routes.apiBuilder(constitution.routes(guard));
             web.routes.apiBuilder(marketplace.routes(guard));
             web.routes.apiBuilder(tools.routes(guard));
+            web.routes.apiBuilder(agents.routes(guard));
             web.routes.apiBuilder(new OpenApiRoutes());
             web.routes.exception(SomaException.class, problems::render);
             web.routes.exception(Exception.class, problems::renderUnexpected);
