@@ -12,7 +12,7 @@ import java.util.Optional;
  * {@code limits.max_wall_seconds}), never raise them.
  *
  * <table>
- *   <caption>Keys (environment: {@code SOMA_AGENTS_MAX_STEPS} for {@code agents.max-steps})</caption>
+ *   <caption>Keys (environment: {@code SOMA_AGENTS_MAX__STEPS} for {@code agents.max-steps}: a double underscore is a dash)</caption>
  *   <tr><td>{@code agents.max-steps}</td><td>8 model calls per run</td></tr>
  *   <tr><td>{@code agents.max-tool-calls}</td><td>16 tool calls per run</td></tr>
  *   <tr><td>{@code agents.max-wall-time}</td><td>2m per run (keep it below {@code metering.reservation.ttl}: the run's reservation

@@ -47,6 +47,10 @@ public final class Conversations {
             throw new SomaException(ErrorCode.INVALID_REQUEST, "metadata has %d entries; the limit is %d".formatted(metadata.size(), MAX_METADATA));
         }
         metadata.forEach((key, value) -> {
+            if (value == null) {
+                throw new SomaException(ErrorCode.INVALID_REQUEST, "metadata.%s must be a string".formatted(key.length() > 64 ? key.substring(0, 64) + "…" : key),
+                        Map.of("field", "metadata"));
+            }
             if (key.isEmpty() || key.length() > 64 || value.length() > 512) {
                 throw new SomaException(ErrorCode.INVALID_REQUEST, "metadata keys are 1 to 64 characters and values at most 512 (key '%s')"
                         .formatted(key.length() > 64 ? key.substring(0, 64) + "…" : key));
