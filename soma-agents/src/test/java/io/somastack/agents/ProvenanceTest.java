@@ -117,6 +117,25 @@ class ProvenanceTest {
         assertThat(openssl(publicKey, sig, pae)).contains("Verification failure");
     }
 
+    @Test
+    void theVerifyCommandExitsOneNamingTheMismatch() throws Exception {
+        Path directory = Files.createTempDirectory("provenance-cli");
+        Path jwks = Files.writeString(directory.resolve("jwks.json"), Json.text(soma.sessions.jwks()));
+        Path good = Files.writeString(directory.resolve("good.json"), envelope);
+        byte[] changed = envelope.getBytes(StandardCharsets.UTF_8);
+        int at = envelope.indexOf("\"sig\":\"") + 20;
+        changed[at] = (byte) (changed[at] == 'A' ? 'B' : 'A');
+        Path bad = Files.write(directory.resolve("bad.json"), changed);
+        java.io.StringWriter out = new java.io.StringWriter();
+        java.io.StringWriter err = new java.io.StringWriter();
+        picocli.CommandLine cli = new picocli.CommandLine(new ProvenanceCommands()).setOut(new java.io.PrintWriter(out)).setErr(new java.io.PrintWriter(err));
+
+        assertThat(cli.execute("verify", good.toString(), "--jwks", jwks.toString())).isZero();
+        assertThat(out.toString()).contains("verified: run " + run.get("id").asString());
+        assertThat(cli.execute("verify", bad.toString(), "--jwks", jwks.toString())).isEqualTo(1);
+        assertThat(err.toString()).contains("mismatch: ");
+    }
+
     private static String openssl(Path key, Path signature, Path data) throws IOException, InterruptedException {
         Process process = new ProcessBuilder("openssl", "dgst", "-sha256", "-verify", key.toString(), "-signature", signature.toString(),
                 data.toString()).redirectErrorStream(true).start();
