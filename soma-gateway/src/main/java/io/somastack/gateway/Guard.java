@@ -7,6 +7,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.somastack.kernel.ErrorCode;
 import io.somastack.kernel.SomaException;
 import java.util.Map;
+import java.util.function.BiConsumer;
 import org.slf4j.MDC;
 
 /**
@@ -34,8 +35,21 @@ public final class Guard {
 
     /** The tenant caller, admitted by region and rate limits and holding {@code scope}. */
     public Principal tenant(Context ctx, String scope) {
-        Principal principal = authenticate(bearer(ctx));
+        Principal principal = authenticate(bearer(ctx.header("Authorization")));
         ctx.attribute(Edge.PRINCIPAL_ATTRIBUTE, principal);
+        return admitTenant(principal, scope, ctx::header);
+    }
+
+    /**
+     * As {@link #tenant(Context, String)}, for a request served outside Javalin's routes (the
+     * {@code /mcp} servlet): {@code authorization} is the request's {@code Authorization} header
+     * (may be null), and {@code headers} receives the {@code RateLimit-*} response headers.
+     */
+    public Principal tenant(String authorization, String scope, BiConsumer<String, String> headers) {
+        return admitTenant(authenticate(bearer(authorization)), scope, headers);
+    }
+
+    private Principal admitTenant(Principal principal, String scope, BiConsumer<String, String> headers) {
         MDC.put("tenant_id", principal.tenant().id().toString());
         String home = principal.tenant().homeRegion();
         if (!home.equals(config.region())) {
@@ -44,12 +58,12 @@ public final class Guard {
                     .formatted(principal.tenant().name(), home, config.region(), endpoint), Map.of("region", home, "endpoint", endpoint));
         }
         principal.requireScope(scope);
-        admit(ctx, principal);
+        admit(principal, headers);
         return principal;
     }
 
     /** Takes the request's rate-limit tokens and sets the {@code RateLimit-*} headers. */
-    private void admit(Context ctx, Principal principal) {
+    private void admit(Principal principal, BiConsumer<String, String> headers) {
         RateLimiter.Decision decision;
         try {
             decision = rateLimiter.admit(principal);
@@ -58,15 +72,15 @@ public final class Guard {
             throw e;
         }
         if (decision != RateLimiter.Decision.UNLIMITED) {
-            ctx.header("RateLimit-Limit", Long.toString(decision.limit()));
-            ctx.header("RateLimit-Remaining", Long.toString(decision.remaining()));
-            ctx.header("RateLimit-Reset", Long.toString(decision.resetSeconds()));
+            headers.accept("RateLimit-Limit", Long.toString(decision.limit()));
+            headers.accept("RateLimit-Remaining", Long.toString(decision.remaining()));
+            headers.accept("RateLimit-Reset", Long.toString(decision.resetSeconds()));
         }
     }
 
     /** An API key only (no session token): for exchanging a key for a session. */
     public Principal apiKey(Context ctx) {
-        String token = bearer(ctx);
+        String token = bearer(ctx.header("Authorization"));
         if (!token.startsWith("sk-soma-")) {
             throw new SomaException(ErrorCode.INVALID_API_KEY, "A session is created from an API key, not from another token");
         }
@@ -74,13 +88,13 @@ public final class Guard {
         ctx.attribute(Edge.PRINCIPAL_ATTRIBUTE, principal);
         principal.requireScope("sessions:create");
         // Minting a session is a request like any other: a tenant at its limit mints none.
-        admit(ctx, principal);
+        admit(principal, ctx::header);
         return principal;
     }
 
     /** Requires the operator key. */
     public void operator(Context ctx) {
-        String token = bearer(ctx);
+        String token = bearer(ctx.header("Authorization"));
         if (!operatorKeys.matches(token)) {
             throw new SomaException(ErrorCode.ADMIN_REQUIRED, "This route needs the operator key (SOMA_ADMIN_KEY)");
         }
@@ -91,7 +105,7 @@ public final class Guard {
      * in the metrics, so they are never public.
      */
     public void metrics(Context ctx) {
-        String token = bearer(ctx);
+        String token = bearer(ctx.header("Authorization"));
         boolean metricsToken = config.metricsToken().map(expected -> java.security.MessageDigest.isEqual(
                 expected.getBytes(java.nio.charset.StandardCharsets.UTF_8), token.getBytes(java.nio.charset.StandardCharsets.UTF_8))).orElse(false);
         if (!metricsToken && !operatorKeys.matches(token)) {
@@ -113,8 +127,7 @@ public final class Guard {
         return tenants.authenticateSession(sessions.verify(token));
     }
 
-    private static String bearer(Context ctx) {
-        String header = ctx.header("Authorization");
+    private static String bearer(String header) {
         if (header == null || header.isBlank()) {
             throw new SomaException(ErrorCode.MISSING_CREDENTIALS, "Send an API key or session token as 'Authorization: Bearer <token>'");
         }

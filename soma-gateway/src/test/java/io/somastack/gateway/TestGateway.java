@@ -43,6 +43,14 @@ public final class TestGateway implements AutoCloseable {
     /** As above, with {@code uploadPaths} taking {@code application/zip} bodies (see {@link Edge#acceptUploads}). */
     public TestGateway(Database database, GroupCommit commit, Clock clock, Ids ids, MeterRegistry meters,
             java.util.Set<String> uploadPaths, Function<Guard, EndpointGroup> routes) {
+        this(database, commit, clock, ids, meters, uploadPaths, routes, (guard, context) -> {
+        });
+    }
+
+    /** As above, with {@code servlets} mounting servlets beside the routes on the same Jetty (as soma-server mounts {@code /mcp}). */
+    public TestGateway(Database database, GroupCommit commit, Clock clock, Ids ids, MeterRegistry meters,
+            java.util.Set<String> uploadPaths, Function<Guard, EndpointGroup> routes,
+            java.util.function.BiConsumer<Guard, org.eclipse.jetty.ee10.servlet.ServletContextHandler> servlets) {
         this.commit = commit;
         tenants = new Tenants(database.jdbi(), database.dataSource(), clock, ids);
         Sessions sessions = new Sessions(database.jdbi(), clock, config.audience(), config.sessionLifetime()).start();
@@ -58,6 +66,7 @@ public final class TestGateway implements AutoCloseable {
             web.http.maxRequestSize = Math.max(config.maxBodyBytes(), config.maxUploadBytes());
             web.jetty.host = "127.0.0.1";
             web.jetty.port = 0;
+            web.jetty.modifyServletContextHandler(context -> servlets.accept(guard, context));
             web.routes.before(edge::before);
             web.routes.after(edge::after);
             web.routes.apiBuilder(routes.apply(guard));

@@ -139,13 +139,7 @@ public final class PolicyEngine {
 
     /** Runs the tenant's runtime policies on {@code input} and records the decision. */
     public Decision authorize(PolicyTenant tenant, RuntimeInput input, Actor actor) {
-        Map<String, Object> variables = new LinkedHashMap<>();
-        variables.put("request", input.request());
-        variables.put("caller", input.caller());
-        variables.put("tenant", tenant.celValue());
-        variables.put("capsule", input.capsule());
-        variables.put("tool", input.tool());
-        variables.put("model", input.model());
+        Map<String, Object> variables = runtimeVariables(tenant, input);
         Outcome outcome = evaluate(policies.compiled(tenant.id(), PolicyKind.RUNTIME), PolicyKind.RUNTIME, variables);
         Optional<String> version = Optional.ofNullable(input.capsule().get("version")).map(String::valueOf);
         StorableText.check(input.subject(), "capsule.name");
@@ -156,6 +150,27 @@ public final class PolicyEngine {
         decisions.record(record);
         return outcome.violation().<Decision>map(violation -> new Decision.Denied(record.id(), violation, outcome.evaluated()))
                 .orElseGet(() -> new Decision.Allowed(record.id(), outcome.evaluated()));
+    }
+
+    /**
+     * Whether the tenant's runtime policies would allow {@code input}, recording nothing: for
+     * showing a caller only what it may call (the tools {@code /mcp} lists). The call itself is
+     * still {@link #authorize authorized}, on record.
+     */
+    public boolean permits(PolicyTenant tenant, RuntimeInput input) {
+        return evaluate(policies.compiled(tenant.id(), PolicyKind.RUNTIME), PolicyKind.RUNTIME, runtimeVariables(tenant, input))
+                .violation().isEmpty();
+    }
+
+    private static Map<String, Object> runtimeVariables(PolicyTenant tenant, RuntimeInput input) {
+        Map<String, Object> variables = new LinkedHashMap<>();
+        variables.put("request", input.request());
+        variables.put("caller", input.caller());
+        variables.put("tenant", tenant.celValue());
+        variables.put("capsule", input.capsule());
+        variables.put("tool", input.tool());
+        variables.put("model", input.model());
+        return variables;
     }
 
     /**

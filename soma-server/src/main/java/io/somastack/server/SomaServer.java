@@ -30,6 +30,7 @@ import io.somastack.kernel.Money;
 import io.somastack.kernel.SomaException;
 import io.somastack.marketplace.Marketplace;
 import io.somastack.marketplace.MarketplaceRoutes;
+import io.somastack.tools.McpEndpoint;
 import io.somastack.tools.Tools;
 import io.somastack.memory.Embedder;
 import io.somastack.memory.EmbedderConfig;
@@ -150,6 +151,8 @@ public final class SomaServer implements AutoCloseable {
         edge.acceptUploads(MarketplaceRoutes.PUBLISH);
         Tools tools = track(Tools.create(config.tools(), database, commit, marketplace, constitution, budgets, ledger,
                 priceBook, clock, ids, meters));
+        // SomaStack as an MCP server: the SDK's servlet transport on the API's Jetty, the Guard in front.
+        McpEndpoint mcp = track(tools.mcp(guard, memory.memories(), McpEndpoint.DEFAULT_REFRESH, config.gateway().maxBodyBytes()));
         // Agents run installed capsules; closed before the tools and models they call (runs under way are cancelled and billed).
         Agents agents = track(Agents.create(config.agents(), database, commit, marketplace, constitution, tools, memory.memories(), budgets,
                 ledger, priceBook, router, sessions, clock, ids, meters).start());
@@ -181,6 +184,7 @@ public final class SomaServer implements AutoCloseable {
                 context.setErrorHandler(new ServerErrors.InContext());
                 context.addFilter(new org.eclipse.jetty.ee10.servlet.FilterHolder(new BodyLimit(edge)), "/*",
                         java.util.EnumSet.of(jakarta.servlet.DispatcherType.REQUEST));
+                mcp.mount(context);
             });
             web.jetty.modifyServer(server -> {
                 server.setErrorHandler(new ServerErrors());

@@ -86,6 +86,14 @@ class EdgeHardeningTest {
     }
 
     @Test
+    void textTheEmbedderSeesAsEmptyIsABadRequest() {
+        TestServer.Response zeroWidth = soma.post("/v1/embeddings", key, "{\"model\":\"all-minilm-l6-v2-q\",\"input\":\"\\u200b\"}");
+        assertThat(zeroWidth.status()).as(zeroWidth.body()).isEqualTo(400);
+        assertThat(zeroWidth.header("Content-Type")).startsWith("application/problem+json");
+        assertProblem(soma.post("/v1/embeddings", key, "{\"model\":\"all-minilm-l6-v2-q\",\"input\":\"\\ud800\"}"), 400, "invalid-request");
+    }
+
+    @Test
     void nulAndOutOfRangeValuesAreRefusedWithoutSqlInTheAnswer() {
         TestServer.Response nul = soma.post("/v1/admin/tenants", ADMIN_KEY, "{\"name\":\"a\\u0000b\"}");
         assertProblem(nul, 400, "invalid-request");

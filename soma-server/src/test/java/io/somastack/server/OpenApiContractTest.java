@@ -46,6 +46,26 @@ class OpenApiContractTest {
         }
     }
 
+    /**
+     * {@code /mcp} is not in the document's paths: it speaks JSON-RPC as the MCP specification
+     * defines it (errors of the protocol are JSON-RPC errors, not problems), so the document names
+     * it in its description, the walker does not walk it, and soma-tools' McpServerTest drives it
+     * with the official MCP clients. Here: it is served on the same server, and its edge answers
+     * a missing credential as the problem every route answers.
+     */
+    @Test
+    void mcpIsServedBesideTheDocumentedRoutesAndItsEdgeAnswersProblems() throws Exception {
+        assertThat(DOCUMENT.root.get("info").get("description").asString()).contains("`/mcp`");
+        java.net.http.HttpResponse<String> response = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest
+                .newBuilder(java.net.URI.create("http://127.0.0.1:" + soma.server.port() + "/mcp"))
+                .header("Content-Type", "application/json").header("Accept", "application/json, text/event-stream")
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"}")).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertThat(response.statusCode()).isEqualTo(401);
+        assertThat(response.headers().firstValue("Content-Type")).hasValue("application/problem+json");
+        assertThat(response.body()).contains("missing-credentials");
+    }
+
     @Test
     void everyRouteOfTheServerIsInTheDocumentAndNothingElse() {
         Set<String> routes = new TreeSet<>(soma.server.routes());

@@ -29,7 +29,9 @@ import io.somastack.tools.internal.Outcome;
 import io.somastack.tools.internal.ToolMetrics;
 import io.somastack.tools.internal.ToolSpec;
 import io.somastack.tools.internal.ArgumentsCheck;
+import io.somastack.kernel.TenantId;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -87,14 +89,76 @@ public final class ToolBroker {
     }
 
     /** A tool as callers see it (the turn loop offers these to the model; {@code /mcp} lists them). */
-    public record ToolInfo(String capsule, String name, String description, JsonNode inputSchema, String executor) {
+    public record ToolInfo(String capsule, String version, String name, String description, JsonNode inputSchema, String executor) {
     }
 
     /** The tools of {@code caller}'s installed, runnable capsule {@code capsule} (404, 410). */
     public List<ToolInfo> tools(ToolCaller caller, String capsule) {
-        Installed installed = installs.runnable(caller.tenant(), capsule);
-        return capsules.load(installed).tools().values().stream()
-                .map(tool -> new ToolInfo(capsule, tool.name(), tool.description(), tool.inputSchema(), tool.kind())).toList();
+        return infos(capsules.load(installs.runnable(caller.tenant(), capsule)));
+    }
+
+    /** Every tool of the tenant's installed, runnable capsules; a capsule that cannot be read is left out (and logged). */
+    public List<ToolInfo> installed(TenantId tenant) {
+        List<ToolInfo> all = new ArrayList<>();
+        for (CapsuleTools tools : runnable(tenant)) {
+            all.addAll(infos(tools));
+        }
+        return all;
+    }
+
+    /**
+     * The tools {@code caller} may call: of the tenant's runnable capsules, those whose declared egress
+     * holds and that runtime policy would allow, asked without recording a decision and with the
+     * facts of a call ({@code tool.arguments_sha256} empty). Each call is still authorized on record.
+     */
+    public List<ToolInfo> callable(ToolCaller caller) {
+        List<ToolInfo> callable = new ArrayList<>();
+        for (CapsuleTools tools : runnable(caller.tenant())) {
+            for (ToolSpec spec : tools.tools().values()) {
+                if (spec.url().isPresent() && !Egress.declared(tools.manifest().egress(), spec.url().get())) {
+                    continue;
+                }
+                RuntimeInput input = new RuntimeInput(Map.of("kind", "tool_call", "request_id", caller.requestId()), caller.celValue(),
+                        tools.manifest().document(), toolValue(tools.name(), spec, ""), Map.of());
+                if (policy.permits(caller.policyTenant(), input)) {
+                    callable.add(info(tools, spec));
+                }
+            }
+        }
+        return callable;
+    }
+
+    private List<CapsuleTools> runnable(TenantId tenant) {
+        List<CapsuleTools> loaded = new ArrayList<>();
+        for (Installed installed : installs.list(tenant)) {
+            if (installed.revocation().isPresent()) {
+                continue;
+            }
+            try {
+                loaded.add(capsules.load(installed));
+            } catch (RuntimeException e) {
+                LOG.warn("Cannot read the tools of {}@{}: {}", installed.name(), installed.version(), e.getMessage());
+            }
+        }
+        return loaded;
+    }
+
+    private static List<ToolInfo> infos(CapsuleTools tools) {
+        return tools.tools().values().stream().sorted(java.util.Comparator.comparing(ToolSpec::name)).map(spec -> info(tools, spec)).toList();
+    }
+
+    private static ToolInfo info(CapsuleTools tools, ToolSpec spec) {
+        return new ToolInfo(tools.name(), tools.version(), spec.name(), spec.description(), spec.inputSchema(), spec.kind());
+    }
+
+    private static Map<String, Object> toolValue(String capsule, ToolSpec spec, String argumentsSha256) {
+        Map<String, Object> toolValue = new LinkedHashMap<>();
+        toolValue.put("name", spec.name());
+        toolValue.put("capsule", capsule);
+        toolValue.put("executor", spec.kind());
+        spec.url().ifPresent(url -> toolValue.put("host", url.getHost()));
+        toolValue.put("arguments_sha256", argumentsSha256);
+        return toolValue;
     }
 
     /** {@link #call(ToolCaller, Installed, String, JsonNode, ToolSink)} of the tenant's install of {@code capsule}. */
@@ -142,12 +206,7 @@ public final class ToolBroker {
                     Duration.ZERO, Optional.empty(), Optional.empty(), Money.ZERO), Map.of("egress", host.get()));
         }
         // 3. Runtime policy, on record.
-        Map<String, Object> toolValue = new LinkedHashMap<>();
-        toolValue.put("name", spec.name());
-        toolValue.put("capsule", installed.name());
-        toolValue.put("executor", spec.kind());
-        host.ifPresent(value -> toolValue.put("host", spec.url().orElseThrow().getHost()));
-        toolValue.put("arguments_sha256", argumentsSha256);
+        Map<String, Object> toolValue = toolValue(installed.name(), spec, argumentsSha256);
         Decision decision = policy.authorize(caller.policyTenant(), new RuntimeInput(Map.of("kind", "tool_call", "request_id", caller.requestId()),
                 caller.celValue(), tools.manifest().document(), toolValue, Map.of()), caller.policyActor());
         if (decision instanceof Decision.Denied denied) {
@@ -170,7 +229,7 @@ public final class ToolBroker {
             emit(sink, new ToolEvent.Started(callId, installed.name(), spec.name(), spec.kind()));
             AtomicInteger index = new AtomicInteger();
             Consumer<String> deltas = text -> emit(sink, new ToolEvent.Delta(callId, index.getAndIncrement(), text));
-            outcome = executor(spec).execute(tools, spec, Json.bytes(args), deltas);
+            outcome = executor(spec).execute(caller.tenant(), tools, spec, Json.bytes(args), deltas);
         } catch (RuntimeException e) {
             budgets.release(reservation);
             throw e;

@@ -17,14 +17,17 @@ import io.somastack.tools.internal.ArgumentsCheck;
 import io.somastack.tools.internal.CapsuleLoader;
 import io.somastack.tools.internal.Executor;
 import io.somastack.tools.internal.HttpExecutor;
+import io.somastack.tools.internal.McpExecutor;
 import io.somastack.tools.internal.SsrfGuard;
 import io.somastack.tools.internal.ToolMetrics;
 import io.somastack.tools.internal.WasmExecutor;
+import io.somastack.memory.Memories;
+import java.time.Duration;
 import java.util.Map;
 
 /**
- * The tool capability, assembled: the {@link ToolBroker} with its executors (WebAssembly and
- * HTTP; MCP not yet) and the routes. {@link #close()} stops the sandboxes.
+ * The tool capability, assembled: the {@link ToolBroker} with its executors (WebAssembly,
+ * HTTP and MCP) and the routes. {@link #close()} stops the sandboxes.
  *
  * <pre>{@code
  * Tools tools = Tools.create(ToolsConfig.from(settings), database, commit, marketplace, constitution, budgets, ledger, priceBook,
@@ -38,12 +41,14 @@ public final class Tools implements AutoCloseable {
     private final ToolBroker broker;
     private final WasmExecutor wasm;
     private final HttpExecutor http;
+    private final McpExecutor mcp;
 
-    private Tools(ToolsConfig config, ToolBroker broker, WasmExecutor wasm, HttpExecutor http) {
+    private Tools(ToolsConfig config, ToolBroker broker, WasmExecutor wasm, HttpExecutor http, McpExecutor mcp) {
         this.config = config;
         this.broker = broker;
         this.wasm = wasm;
         this.http = http;
+        this.mcp = mcp;
     }
 
     /** Tools resolving host names with the system resolver. */
@@ -61,11 +66,13 @@ public final class Tools implements AutoCloseable {
         ArgumentsCheck arguments = new ArgumentsCheck();
         CapsuleLoader capsules = new CapsuleLoader(marketplace.catalog(), constitution.bundles(), arguments);
         WasmExecutor wasm = new WasmExecutor(config, metrics);
-        HttpExecutor http = new HttpExecutor(config, new SsrfGuard(resolver, config.allowAddresses()), metrics);
-        Map<String, Executor> executors = Map.of("wasm", wasm, "http", http);
+        SsrfGuard guard = new SsrfGuard(resolver, config.allowAddresses());
+        HttpExecutor http = new HttpExecutor(config, guard, metrics);
+        McpExecutor mcp = new McpExecutor(config, guard, metrics);
+        Map<String, Executor> executors = Map.of("wasm", wasm, "http", http, "mcp", mcp);
         ToolBroker broker = new ToolBroker(marketplace.installs(), capsules, arguments, constitution.engine(), budgets, ledger,
                 priceBook.withToolPrices(config.prices()), commit, executors, metrics, clock, ids);
-        return new Tools(config, broker, wasm, http);
+        return new Tools(config, broker, wasm, http, mcp);
     }
 
     public ToolBroker broker() {
@@ -86,8 +93,19 @@ public final class Tools implements AutoCloseable {
         return new ToolRoutes(guard, broker);
     }
 
+    /**
+     * The MCP endpoint ({@code /mcp}) over this broker and {@code memories}, authorized by
+     * {@code guard}; {@code refresh} is how often tenants' tool sets follow their installs, and
+     * {@code maxRequestBytes} the largest message (the gateway's body limit). Mount it with
+     * {@link McpEndpoint#mount}; close it before the tools.
+     */
+    public McpEndpoint mcp(Guard guard, Memories memories, Duration refresh, long maxRequestBytes) {
+        return new McpEndpoint(guard, broker, memories, refresh, (int) Math.min(Integer.MAX_VALUE, maxRequestBytes));
+    }
+
     @Override
     public void close() {
+        mcp.close();
         wasm.close();
         http.close();
     }

@@ -10,6 +10,9 @@ import io.somastack.kernel.Json;
 import io.somastack.marketplace.Marketplace;
 import io.somastack.marketplace.MarketplaceConfig;
 import io.somastack.marketplace.MarketplaceRoutes;
+import io.somastack.memory.Memory;
+import io.somastack.memory.MemoryConfig;
+import io.somastack.memory.MiniLmEmbedder;
 import io.somastack.metering.Budgets;
 import io.somastack.metering.Ledger;
 import io.somastack.metering.PriceBook;
@@ -31,6 +34,8 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -55,6 +60,9 @@ final class TestTools implements AutoCloseable {
     final Budgets budgets = new Budgets(database.asyncCommitDataSource(), clock, ids, Duration.ofMinutes(10), meters);
     final Tools tools;
     final TestGateway gateway;
+    /** With {@code /mcp}: the tenant memory its memory tools use, and the endpoint. */
+    final Memory memory;
+    volatile McpEndpoint mcp;
     private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
     TestTools(ToolsConfig config) {
@@ -62,9 +70,29 @@ final class TestTools implements AutoCloseable {
     }
 
     TestTools(ToolsConfig config, Resolver resolver) {
+        this(config, resolver, false);
+    }
+
+    /** With {@code withMcp}, also memory and {@code /mcp} on the same Jetty, as soma-server mounts it. */
+    TestTools(ToolsConfig config, Resolver resolver, boolean withMcp) {
         tools = Tools.create(config, database, commit, marketplace, constitution, budgets, ledger, new PriceBook(List.of()), clock, ids, meters,
                 resolver);
-        gateway = new TestGateway(database, commit, clock, ids, meters, Set.of(MarketplaceRoutes.PUBLISH), this::routes);
+        if (withMcp) {
+            try {
+                memory = Memory.create(MemoryConfig.defaults(Path.of("target")).withIndexDirectory(Files.createTempDirectory("mcp-memory")),
+                        database, commit, clock, ids, meters, new MiniLmEmbedder()).start();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        } else {
+            memory = null;
+        }
+        gateway = new TestGateway(database, commit, clock, ids, meters, Set.of(MarketplaceRoutes.PUBLISH), this::routes, (guard, context) -> {
+            if (withMcp) {
+                mcp = tools.mcp(guard, memory.memories(), Duration.ofMillis(300), 4 << 20);
+                mcp.mount(context);
+            }
+        });
     }
 
     private EndpointGroup routes(Guard guard) {
@@ -192,6 +220,12 @@ final class TestTools implements AutoCloseable {
     @Override
     public void close() {
         gateway.close();
+        if (mcp != null) {
+            mcp.close();
+        }
+        if (memory != null) {
+            memory.close();
+        }
         tools.close();
         marketplace.close();
         commit.close();

@@ -1,12 +1,13 @@
 package io.somastack.tools.internal;
 
+import io.somastack.kernel.TenantId;
 import java.util.function.Consumer;
 
 /** Runs one kind of tool in its sandbox, within its limits. Never throws for what the tool does: that is an {@link Outcome.Failure}. */
 public interface Executor {
     /**
-     * Runs {@code tool} of {@code capsule} on {@code arguments} (JSON bytes); {@code deltas} hears
-     * bounded chunks of output as they come.
+     * Runs {@code tool} of {@code capsule} for {@code tenant} on {@code arguments} (JSON bytes);
+     * {@code deltas} hears bounded chunks of output as they come.
      */
-    Outcome execute(CapsuleTools capsule, ToolSpec tool, byte[] arguments, Consumer<String> deltas);
+    Outcome execute(TenantId tenant, CapsuleTools capsule, ToolSpec tool, byte[] arguments, Consumer<String> deltas);
 }

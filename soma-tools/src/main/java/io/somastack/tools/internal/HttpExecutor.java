@@ -3,6 +3,7 @@ package io.somastack.tools.internal;
 import static java.util.Objects.requireNonNull;
 
 import io.somastack.kernel.Json;
+import io.somastack.kernel.TenantId;
 import io.somastack.tools.FailureReason;
 import io.somastack.tools.ToolsConfig;
 import java.io.ByteArrayOutputStream;
@@ -70,7 +71,7 @@ public final class HttpExecutor implements Executor, AutoCloseable {
     }
 
     @Override
-    public Outcome execute(CapsuleTools capsule, ToolSpec tool, byte[] arguments, Consumer<String> deltas) {
+    public Outcome execute(TenantId tenant, CapsuleTools capsule, ToolSpec tool, byte[] arguments, Consumer<String> deltas) {
         URI url = tool.url().orElseThrow();
         long deadline = System.nanoTime() + config.httpTimeout().toNanos();
         for (int redirects = 0; ; redirects++) {

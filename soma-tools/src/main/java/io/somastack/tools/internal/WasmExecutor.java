@@ -16,6 +16,7 @@ import com.dylibso.chicory.wasm.ChicoryException;
 import com.dylibso.chicory.wasm.UnlinkableException;
 import com.dylibso.chicory.wasm.types.MemoryLimits;
 import io.somastack.kernel.Json;
+import io.somastack.kernel.TenantId;
 import io.somastack.tools.FailureReason;
 import io.somastack.tools.ToolsConfig;
 import java.io.ByteArrayInputStream;
@@ -73,7 +74,7 @@ public final class WasmExecutor implements Executor, AutoCloseable {
     }
 
     @Override
-    public Outcome execute(CapsuleTools capsule, ToolSpec tool, byte[] arguments, Consumer<String> deltas) {
+    public Outcome execute(TenantId tenant, CapsuleTools capsule, ToolSpec tool, byte[] arguments, Consumer<String> deltas) {
         String path = tool.module().orElseThrow();
         byte[] bytes = capsule.modules().get(path);
         if (bytes == null) {

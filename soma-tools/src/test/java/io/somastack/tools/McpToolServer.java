@@ -1,0 +1,95 @@
+package io.somastack.tools;
+
+import io.modelcontextprotocol.json.jackson3.JacksonMcpJsonMapper;
+import io.modelcontextprotocol.server.McpServer;
+import io.modelcontextprotocol.server.McpServerFeatures;
+import io.modelcontextprotocol.server.McpSyncServer;
+import io.modelcontextprotocol.server.transport.HttpServletStreamableServerTransportProvider;
+import io.modelcontextprotocol.spec.McpSchema;
+import java.net.InetAddress;
+import java.util.Map;
+import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
+import org.eclipse.jetty.ee10.servlet.ServletHolder;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * A real MCP tool server on loopback, built from the MCP Java SDK's own server classes (its
+ * Streamable HTTP servlet on Jetty ee10): {@code forecast} reports three progress steps and
+ * answers structured content, {@code fails} answers an error result, {@code hang} never answers
+ * in time. Endpoint {@code /mcp}.
+ */
+public final class McpToolServer implements AutoCloseable {
+    private final Server jetty;
+    private final McpSyncServer server;
+
+    public McpToolServer() {
+        JacksonMcpJsonMapper mapper = new JacksonMcpJsonMapper(JsonMapper.builder().build());
+        HttpServletStreamableServerTransportProvider transport = HttpServletStreamableServerTransportProvider.builder().jsonMapper(mapper)
+                .mcpEndpoint("/mcp").build();
+        String object = "{\"type\": \"object\", \"properties\": {\"city\": {\"type\": \"string\"}}}";
+        server = McpServer.sync(transport).serverInfo("weather-mcp", "1.0.0").jsonMapper(mapper)
+                .capabilities(McpSchema.ServerCapabilities.builder().tools(true).build())
+                .tools(McpServerFeatures.SyncToolSpecification.builder()
+                                .tool(McpSchema.Tool.builder("forecast").description("A forecast, in three steps").inputSchema(mapper, object).build())
+                                .callHandler((exchange, request) -> {
+                                    Object token = request.meta() == null ? null : request.meta().get("progressToken");
+                                    for (int step = 1; step <= 3 && token != null; step++) {
+                                        exchange.progressNotification(new McpSchema.ProgressNotification(token, step, 3.0, "step " + step));
+                                    }
+                                    String city = String.valueOf(request.arguments().getOrDefault("city", "nowhere"));
+                                    return McpSchema.CallToolResult.builder().structuredContent(Map.of("city", city, "forecast", "sunny"))
+                                            .addTextContent("sunny in " + city).build();
+                                }).build(),
+                        McpServerFeatures.SyncToolSpecification.builder()
+                                .tool(McpSchema.Tool.builder("fails").description("Always an error").inputSchema(mapper, object).build())
+                                .callHandler((exchange, request) -> McpSchema.CallToolResult.builder().isError(true)
+                                        .addTextContent("the upstream broke").build()).build(),
+                        McpServerFeatures.SyncToolSpecification.builder()
+                                .tool(McpSchema.Tool.builder("hang").description("Never answers in time").inputSchema(mapper, object).build())
+                                .callHandler((exchange, request) -> {
+                                    try {
+                                        Thread.sleep(30_000);
+                                    } catch (InterruptedException e) {
+                                        Thread.currentThread().interrupt();
+                                    }
+                                    return McpSchema.CallToolResult.builder().addTextContent("late").build();
+                                }).build())
+                .build();
+        jetty = new Server();
+        ServerConnector connector = new ServerConnector(jetty);
+        connector.setHost(InetAddress.getLoopbackAddress().getHostAddress());
+        connector.setPort(0);
+        jetty.addConnector(connector);
+        ServletContextHandler context = new ServletContextHandler();
+        ServletHolder holder = new ServletHolder(transport);
+        holder.setAsyncSupported(true);
+        context.addServlet(holder, "/mcp");
+        jetty.setHandler(context);
+        try {
+            jetty.start();
+        } catch (Exception e) {
+            throw new IllegalStateException("Cannot start the MCP tool server", e);
+        }
+    }
+
+    public int port() {
+        return ((ServerConnector) jetty.getConnectors()[0]).getLocalPort();
+    }
+
+    /** {@code http://127.0.0.1:<port>/mcp}. */
+    public String url() {
+        return "http://127.0.0.1:" + port() + "/mcp";
+    }
+
+    @Override
+    public void close() {
+        server.close();
+        try {
+            jetty.stop();
+        } catch (Exception ignored) {
+            // stopping
+        }
+    }
+}

@@ -1,0 +1,109 @@
+package io.somastack.tools;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.somastack.gateway.TestGateway;
+import java.net.InetAddress;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * MCP tools end to end against a real MCP server (the SDK's own server classes) on loopback,
+ * allow-listed as an operator would: progress notifications streamed as deltas, the declared
+ * tool missing from the server's tools/list, an error result, the SSRF guard on a name
+ * resolving to a private address, a name connected at its checked address, and a timeout.
+ */
+class McpToolTest {
+    private static McpToolServer server;
+    private static TestTools soma;
+    private static TestTools.Tenant acme;
+
+    @BeforeAll
+    static void start() {
+        server = new McpToolServer();
+        ToolsConfig config = ToolsConfig.defaults().withAllowAddresses(List.of("127.0.0.1"))
+                .withHttpLimits(Duration.ofSeconds(2), Duration.ofSeconds(1), 256 * 1024);
+        Resolver resolver = host -> switch (host) {
+            case "mcp.test" -> List.of(InetAddress.getByName("127.0.0.1"));
+            case "inside.test" -> List.of(InetAddress.getByName("10.9.8.7"));
+            default -> throw new java.net.UnknownHostException(host);
+        };
+        soma = new TestTools(config, resolver);
+        acme = soma.tenant("acme");
+        String city = "{type: object, properties: {city: {type: string}}, required: [city]}";
+        soma.publishAndInstall(acme, "mcp-tools", TestTools.bundle("mcp-tools", "1.0.0",
+                List.of("127.0.0.1:" + server.port(), "mcp.test", "inside.test"), List.of(
+                        TestTools.Tool.remote("forecast", "mcp", server.url(), city),
+                        TestTools.Tool.remote("fails", "mcp", server.url(), "{type: object}"),
+                        TestTools.Tool.remote("hang", "mcp", server.url(), "{type: object}"),
+                        TestTools.Tool.remote("missing", "mcp", server.url(), "{type: object}")),
+                Map.of()));
+        // An MCP tool's name is its name on the server: the same tool reached by other names, one capsule each.
+        soma.publishAndInstall(acme, "mcp-named", TestTools.bundle("mcp", "mcp-named", "1.0.0", List.of("mcp.test"), List.of(
+                TestTools.Tool.remote("forecast", "mcp", "http://mcp.test:" + server.port() + "/mcp", city)), Map.of()));
+        soma.publishAndInstall(acme, "mcp-inside", TestTools.bundle("mcp", "mcp-inside", "1.0.0", List.of("inside.test"), List.of(
+                TestTools.Tool.remote("forecast", "mcp", "http://inside.test:" + server.port() + "/mcp", city)), Map.of()));
+    }
+
+    @AfterAll
+    static void stop() {
+        soma.close();
+        server.close();
+    }
+
+    @Test
+    void progressNotificationsStreamAsDeltasAndTheStructuredResultIsTheResult() {
+        TestGateway.Response stream = soma.invoke(acme.apiKey(), "mcp-tools", "forecast", "{\"city\": \"Lyon\"}", "Accept", "text/event-stream");
+        List<String> events = stream.raw().body().lines().filter(line -> line.startsWith("event: ")).toList();
+        assertThat(events).as(stream.raw().body()).containsExactly("event: tool.started", "event: tool.delta", "event: tool.delta",
+                "event: tool.delta", "event: tool.completed");
+        assertThat(stream.raw().body()).contains("\"text\":\"step 1\"", "\"text\":\"step 3\"", "\"city\":\"Lyon\"", "\"forecast\":\"sunny\"");
+
+        TestGateway.Response json = soma.invoke(acme.apiKey(), "mcp-tools", "forecast", "{\"city\": \"Oslo\"}");
+        assertThat(json.status()).as(json.raw().body()).isEqualTo(200);
+        assertThat(json.json().get("executor").asString()).isEqualTo("mcp");
+        assertThat(json.json().get("result").get("city").asString()).isEqualTo("Oslo");
+        assertThat(soma.invoke(acme.apiKey(), "mcp-tools", "forecast", "{}").status()).isEqualTo(400);
+        assertThat(soma.count("SELECT count(*) FROM usage_ledger WHERE model = 'tool:mcp-tools/forecast' AND upstream_model = 'mcp'"))
+                .isGreaterThanOrEqualTo(2);
+        assertThat(soma.count("SELECT count(*) FROM audit_log WHERE action = 'tool.call' AND subject = 'mcp-tools/forecast' AND detail::jsonb->>'executor' = 'mcp'"))
+                .isGreaterThanOrEqualTo(2);
+    }
+
+    @Test
+    void aNameIsConnectedAtTheAddressTheGuardChecked() {
+        // The JDK never resolves mcp.test: only the test resolver knows it.
+        TestGateway.Response named = soma.invoke(acme.apiKey(), "mcp-named", "forecast", "{\"city\": \"Rome\"}");
+        assertThat(named.status()).as(named.raw().body()).isEqualTo(200);
+        assertThat(named.json().get("result").get("city").asString()).isEqualTo("Rome");
+    }
+
+    @Test
+    void aToolTheServerDoesNotListAnErrorResultAPrivateAddressAndAHangAreClearFailures() {
+        TestGateway.Response missing = soma.invoke(acme.apiKey(), "mcp-tools", "missing", "{}");
+        assertThat(missing.status()).as(missing.raw().body()).isEqualTo(502);
+        assertThat(missing.json().get("reason").asString()).isEqualTo("upstream_error");
+        assertThat(missing.json().get("detail").asString()).contains("does not list the tool 'missing'", "forecast");
+
+        TestGateway.Response fails = soma.invoke(acme.apiKey(), "mcp-tools", "fails", "{}");
+        assertThat(fails.status()).isEqualTo(502);
+        assertThat(fails.json().get("detail").asString()).contains("the upstream broke");
+
+        TestGateway.Response inside = soma.invoke(acme.apiKey(), "mcp-inside", "forecast", "{\"city\": \"x\"}");
+        assertThat(inside.status()).isEqualTo(403);
+        assertThat(inside.json().get("reason").asString()).isEqualTo("denied");
+        assertThat(inside.json().get("detail").asString()).contains("10.9.8.7, a private address");
+
+        long started = System.nanoTime();
+        TestGateway.Response hang = soma.invoke(acme.apiKey(), "mcp-tools", "hang", "{}");
+        assertThat(hang.status()).isEqualTo(502);
+        assertThat(hang.json().get("reason").asString()).as(hang.raw().body()).isEqualTo("timeout");
+        assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(5));
+        // The session survives a timed-out call.
+        assertThat(soma.invoke(acme.apiKey(), "mcp-tools", "forecast", "{\"city\": \"Bern\"}").status()).isEqualTo(200);
+    }
+}
