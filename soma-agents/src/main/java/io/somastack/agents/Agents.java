@@ -7,7 +7,7 @@ import io.somastack.agents.internal.AgentLoader;
 import io.somastack.agents.internal.ConversationStore;
 import io.somastack.agents.internal.EventLog;
 import io.somastack.agents.internal.ModelStep;
-import io.somastack.agents.internal.RouterModelStep;
+import io.somastack.agents.internal.MeteredModelStep;
 import io.somastack.agents.internal.RunMetrics;
 import io.somastack.agents.internal.RunStore;
 import io.somastack.agents.internal.RunSweeper;
@@ -19,9 +19,9 @@ import io.somastack.kernel.Ids;
 import io.somastack.marketplace.Marketplace;
 import io.somastack.memory.Memories;
 import io.somastack.metering.Budgets;
-import io.somastack.metering.Ledger;
 import io.somastack.metering.PriceBook;
-import io.somastack.models.ModelRouter;
+import io.somastack.models.MeteredModels;
+import io.somastack.models.UsageMeter;
 import io.somastack.policy.Constitution;
 import io.somastack.store.Database;
 import io.somastack.store.GroupCommit;
@@ -41,8 +41,8 @@ import org.slf4j.LoggerFactory;
  * (each billed for what it used) and stops the timers.
  *
  * <pre>{@code
- * Agents agents = Agents.create(config.agents(), database, commit, marketplace, constitution, tools, memory.memories(), budgets,
- *         ledger, priceBook, router, sessions, clock, ids, meters).start();
+ * Agents agents = Agents.create(config.agents(), database, commit, marketplace, constitution, tools, memory.memories(),
+ *         metering.budgets(), models, metering.usageMeter(), metering.priceBook(), gateway.sessions(), clock, ids, meters).start();
  * web.routes.apiBuilder(agents.routes(guard));
  * }</pre>
  */
@@ -63,18 +63,18 @@ public final class Agents implements AutoCloseable {
     }
 
     public static Agents create(AgentsConfig config, Database database, GroupCommit commit, Marketplace marketplace, Constitution constitution,
-            Tools tools, Memories memories, Budgets budgets, Ledger ledger, PriceBook priceBook, ModelRouter router, Sessions sessions, Clock clock,
-            Ids ids, MeterRegistry meters) {
+            Tools tools, Memories memories, Budgets budgets, MeteredModels models, UsageMeter meter, PriceBook priceBook, Sessions sessions,
+            Clock clock, Ids ids, MeterRegistry meters) {
         requireNonNull(config, "config is null");
         requireNonNull(database, "database is null");
-        ModelStep models = new RouterModelStep(router, priceBook, ledger, commit, clock, config.maxOutputTokens());
+        ModelStep step = new MeteredModelStep(models, meter);
         AgentLoader agents = new AgentLoader(marketplace.installs(), marketplace.catalog(), constitution.bundles());
         RunStore runStore = new RunStore(database.jdbi());
         ConversationStore conversationStore = new ConversationStore(database.jdbi());
         EventLog events = new EventLog(database.jdbi(), commit, clock);
-        TurnLoop loop = new TurnLoop(config, models, tools.broker(), priceBook.withToolPrices(tools.config().prices()), memories, events,
+        TurnLoop loop = new TurnLoop(config, step, tools.broker(), priceBook.withToolPrices(tools.config().prices()), memories, events,
                 runStore, conversationStore, budgets, marketplace.runs(), sessions, commit, new RunMetrics(meters), clock, ids);
-        Runs runs = new Runs(config, agents, models, constitution.engine(), budgets, runStore, conversationStore, events, loop, commit,
+        Runs runs = new Runs(config, agents, step, constitution.engine(), budgets, runStore, conversationStore, events, loop, commit,
                 database.jdbi(), clock, ids, "node-" + UUID.randomUUID());
         RunSweeper sweeper = new RunSweeper(runStore, events, budgets, commit, clock, config.staleAfter(), runs::activeIds);
         return new Agents(config, runs, new Conversations(conversationStore, agents, commit, clock, ids), sweeper);

@@ -2,6 +2,7 @@ package io.somastack.agents;
 
 import io.javalin.apibuilder.EndpointGroup;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.somastack.gateway.BucketRateLimiter;
 import io.somastack.gateway.GatewayConfig;
 import io.somastack.gateway.Guard;
 import io.somastack.gateway.Sessions;
@@ -18,11 +19,13 @@ import io.somastack.marketplace.MarketplaceConfig;
 import io.somastack.marketplace.MarketplaceRoutes;
 import io.somastack.memory.Memory;
 import io.somastack.memory.MemoryConfig;
-import io.somastack.memory.MiniLmEmbedder;
+import io.somastack.models.MiniLmEmbedder;
 import io.somastack.metering.Budgets;
 import io.somastack.metering.Ledger;
+import io.somastack.metering.LedgerUsageMeter;
 import io.somastack.metering.Price;
 import io.somastack.metering.PriceBook;
+import io.somastack.models.MeteredModels;
 import io.somastack.models.ModelRouter;
 import io.somastack.models.Models;
 import io.somastack.models.ModelsConfig;
@@ -109,8 +112,11 @@ final class TestAgents implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        agents = Agents.create(config, database, commit, marketplace, constitution, tools, memory.memories(), budgets, ledger, prices, router,
-                sessions, clock, ids, meters).start();
+        GatewayConfig gatewayConfig = GatewayConfig.from(Settings.of(Map.of()));
+        MeteredModels metered = new MeteredModels(router, new LedgerUsageMeter(prices, budgets, ledger, clock), commit,
+                new BucketRateLimiter(gatewayConfig.rateLimits(), gatewayConfig.bucketStore()), meters, 4096);
+        agents = Agents.create(config, database, commit, marketplace, constitution, tools, memory.memories(), budgets, metered,
+                new LedgerUsageMeter(prices, budgets, ledger, clock), prices, sessions, clock, ids, meters).start();
         gateway = new TestGateway(database, commit, clock, ids, meters, Set.of(MarketplaceRoutes.PUBLISH), this::routes);
     }
 

@@ -1,6 +1,6 @@
 package io.somastack.bench;
 
-import io.somastack.memory.MiniLmEmbedder;
+import io.somastack.models.MiniLmEmbedder;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.management.ManagementFactory;

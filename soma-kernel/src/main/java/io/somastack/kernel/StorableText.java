@@ -28,4 +28,18 @@ public final class StorableText {
         }
         return text;
     }
+
+    /** {@code text} with NULs and lone surrogates replaced by '?', so a message that quotes it can itself be stored. */
+    public static String printable(String text) {
+        StringBuilder result = new StringBuilder(text.length());
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (Character.isHighSurrogate(c) && i + 1 < text.length() && Character.isLowSurrogate(text.charAt(i + 1))) {
+                result.append(c).append(text.charAt(++i));
+            } else {
+                result.append(c == 0 || Character.isSurrogate(c) ? '?' : c);
+            }
+        }
+        return result.toString();
+    }
 }

@@ -12,11 +12,10 @@ import io.somastack.policy.Actor;
 import io.somastack.policy.CapsuleBundle;
 import io.somastack.policy.PolicyEngine;
 import io.somastack.policy.PolicyTenant;
+import io.somastack.policy.Signatures;
 import io.somastack.policy.SignedBundle;
 import io.somastack.policy.TrustedKey;
 import io.somastack.policy.TrustedKeys;
-import io.somastack.policy.internal.Hashes;
-import io.somastack.policy.internal.Signers;
 import io.somastack.store.AuditEntry;
 import io.somastack.store.GroupCommit;
 import io.somastack.store.OutboxEvent;
@@ -85,8 +84,8 @@ public final class Catalog {
      */
     public Published publish(PolicyTenant publisherTenant, SignedBundle signed, Actor actor) {
         TenantId tenant = publisherTenant.id();
-        byte[] packedSha256 = Hashes.sha256Bytes(signed.packed());
-        List<TrustedKey> signers = Signers.signerOfEach(signed, packedSha256, trustedKeys.list(tenant));
+        byte[] packedSha256 = signed.packedSha256();
+        List<TrustedKey> signers = Signatures.signerOfEach(signed, packedSha256, trustedKeys.list(tenant));
         if (signers.stream().noneMatch(key -> key.role().equals(PUBLISHER_ROLE))) {
             throw new SomaException(ErrorCode.SIGNATURE_REFUSED, "A capsule is published signed by one of your publisher keys; trust the key "
                     + "with POST /v1/policy/trusted-keys (role publisher) and sign the packed bundle with it", Map.of("reason", "no publisher signature"));

@@ -2,7 +2,7 @@ package io.somastack.marketplace;
 
 import io.somastack.kernel.ErrorCode;
 import io.somastack.kernel.SomaException;
-import io.somastack.policy.internal.StorableText;
+import io.somastack.kernel.StorableText;
 import java.util.Locale;
 import java.util.Optional;
 
@@ -39,15 +39,15 @@ public record CatalogQuery(Optional<String> text, Optional<String> publisher, Op
     public static CatalogQuery parse(String q, String publisher, String tag, String license, String priceSku, String free, String sort,
             String limit, String offset) {
         // Each goes into SQL (or an error message): text PostgreSQL cannot take is a 400 naming the parameter.
-        StorableText.check(q, "q");
-        StorableText.check(publisher, "publisher");
-        StorableText.check(tag, "tag");
-        StorableText.check(license, "license");
-        StorableText.check(priceSku, "price_sku");
-        StorableText.check(free, "free");
-        StorableText.check(sort, "sort");
-        StorableText.check(limit, "limit");
-        StorableText.check(offset, "offset");
+        StorableText.require("q", q);
+        StorableText.require("publisher", publisher);
+        StorableText.require("tag", tag);
+        StorableText.require("license", license);
+        StorableText.require("price_sku", priceSku);
+        StorableText.require("free", free);
+        StorableText.require("sort", sort);
+        StorableText.require("limit", limit);
+        StorableText.require("offset", offset);
         Optional<String> text = Optional.ofNullable(q);
         Sort order = sort == null ? (text.isPresent() ? Sort.RELEVANCE : Sort.RANK) : sort(sort);
         return new CatalogQuery(text, Optional.ofNullable(publisher), Optional.ofNullable(tag), Optional.ofNullable(license),

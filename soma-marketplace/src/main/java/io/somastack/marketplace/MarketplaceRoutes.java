@@ -13,12 +13,11 @@ import io.somastack.gateway.Principal;
 import io.somastack.kernel.ErrorCode;
 import io.somastack.kernel.Json;
 import io.somastack.kernel.SomaException;
+import io.somastack.kernel.StorableText;
 import io.somastack.policy.Actor;
 import io.somastack.policy.PolicyTenant;
 import io.somastack.policy.SignedBundle;
-import io.somastack.policy.internal.RouteWire;
-import io.somastack.policy.internal.StorableText;
-import io.somastack.policy.internal.WireObject;
+import io.somastack.policy.WireObject;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -76,7 +75,7 @@ public final class MarketplaceRoutes implements EndpointGroup {
 
     private void publish(Context ctx) {
         Principal principal = writer(ctx);
-        SignedBundle signed = isZip(ctx) ? new SignedBundle(ctx.bodyAsBytes(), signatureHeaders(ctx)) : RouteWire.signedBundle(Json.tree(ctx.bodyAsBytes()));
+        SignedBundle signed = isZip(ctx) ? new SignedBundle(ctx.bodyAsBytes(), signatureHeaders(ctx)) : SignedBundle.fromJson(Json.tree(ctx.bodyAsBytes()));
         Catalog.Published published = marketplace.catalog().publish(tenant(principal), signed, actor(ctx, principal));
         ctx.status(published.created() ? 201 : 200).json(version(published.version()));
     }
@@ -178,7 +177,7 @@ public final class MarketplaceRoutes implements EndpointGroup {
 
     /** A path parameter, refused (400 naming it) when it holds text that cannot be stored or queried. */
     private static String pathParam(Context ctx, String name) {
-        return StorableText.check(ctx.pathParam(name), name);
+        return StorableText.require(name, ctx.pathParam(name));
     }
 
     private static boolean isZip(Context ctx) {
@@ -199,12 +198,12 @@ public final class MarketplaceRoutes implements EndpointGroup {
                         throw new SomaException(ErrorCode.INVALID_REQUEST, "%s takes '<base64>[; key-id=<id>]', not '%s'"
                                 .formatted(SIGNATURE_HEADER, StorableText.printable(value.trim())));
                     }
-                    keyId = Optional.of(StorableText.check(parameter.substring("key-id=".length()), SIGNATURE_HEADER + " key-id"));
+                    keyId = Optional.of(StorableText.require(SIGNATURE_HEADER + " key-id", parameter.substring("key-id=".length())));
                 }
                 if (parts[0].isBlank()) {
                     throw new SomaException(ErrorCode.INVALID_REQUEST, "An empty %s header".formatted(SIGNATURE_HEADER));
                 }
-                signatures.add(new SignedBundle.BundleSignature(StorableText.check(parts[0].trim(), SIGNATURE_HEADER), keyId));
+                signatures.add(new SignedBundle.BundleSignature(StorableText.require(SIGNATURE_HEADER, parts[0].trim()), keyId));
             }
         }
         return signatures;

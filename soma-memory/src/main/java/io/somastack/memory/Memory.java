@@ -20,6 +20,8 @@ import io.somastack.memory.internal.RecallLog;
 import io.somastack.memory.internal.Recalling;
 import io.somastack.memory.internal.Reindexing;
 import io.somastack.memory.internal.Remembering;
+import io.somastack.models.Embedder;
+import io.somastack.models.Embedders;
 import io.somastack.store.Database;
 import io.somastack.store.GroupCommit;
 import java.util.concurrent.Executors;
@@ -40,7 +42,7 @@ import org.slf4j.LoggerFactory;
  *
  * <pre>{@code
  * Memory memory = Memory.create(MemoryConfig.from(settings, dataDir), database, commit, clock, ids, meters,
- *         Embedders.from(config)).start();
+ *         Embedders.from(config.embedder())).start();
  * web.routes.apiBuilder(memory.routes(guard));
  * }</pre>
  */
@@ -69,7 +71,7 @@ public final class Memory implements AutoCloseable {
 
     /** Memory with the embedder the config names. */
     public static Memory create(MemoryConfig config, Database database, GroupCommit commit, Clock clock, Ids ids, MeterRegistry meters) {
-        return create(config, database, commit, clock, ids, meters, Embedders.from(config));
+        return create(config, database, commit, clock, ids, meters, Embedders.from(config.embedder()));
     }
 
     /**

@@ -3,6 +3,8 @@ package io.somastack.memory;
 import static java.util.Objects.requireNonNull;
 
 import io.somastack.kernel.Clock;
+import io.somastack.models.Embedder;
+import io.somastack.models.Embedders;
 import io.somastack.store.Database;
 import io.somastack.store.StoreConfig;
 import java.io.PrintWriter;
@@ -90,7 +92,7 @@ public final class MemoryCommands implements Runnable {
             PrintWriter err = spec.commandLine().getErr();
             Optional<Path> file = Optional.ofNullable(configFile).or(() -> Optional.ofNullable(System.getenv("SOMA_CONFIG")).map(Path::of));
             Loaded loaded = parent.loader.load(file, Optional.ofNullable(dataDirectory));
-            Embedder embedder = Embedders.from(loaded.memory(), parent.environment);
+            Embedder embedder = Embedders.from(loaded.memory().embedder(), parent.environment);
             try (Database database = new Database(loaded.store()).start()) {
                 err.printf("Reindexing memory with %s (%d dimensions) in %s%n", embedder.model(), embedder.dimension(), loaded.store().describe());
                 err.flush();

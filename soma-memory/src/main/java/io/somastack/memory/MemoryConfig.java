@@ -3,6 +3,7 @@ package io.somastack.memory;
 import static java.util.Objects.requireNonNull;
 
 import io.somastack.kernel.Settings;
+import io.somastack.models.EmbedderConfig;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
@@ -59,7 +60,7 @@ public record MemoryConfig(Path indexDirectory, EmbedderConfig embedder, int max
         MemoryConfig defaults = defaults(dataDirectory);
         return new MemoryConfig(
                 settings.string("memory.index.directory").map(Path::of).orElse(defaults.indexDirectory()),
-                EmbedderConfig.from(settings),
+                EmbedderConfig.from(settings, "memory.embedder"),
                 settings.integer("memory.text.max-bytes", defaults.maxTextBytes(), 1, 1 << 20),
                 settings.integer("memory.batch.max", defaults.maxBatch(), 1, 10_000),
                 threshold(settings, defaults.duplicateThreshold()),

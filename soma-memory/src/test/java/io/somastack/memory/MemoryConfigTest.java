@@ -6,6 +6,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.somastack.kernel.ErrorCode;
 import io.somastack.kernel.Settings;
 import io.somastack.kernel.SomaException;
+import io.somastack.models.EmbedderConfig;
+import io.somastack.models.Embedders;
+import io.somastack.models.OpenAiEmbedder;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -97,9 +100,9 @@ class MemoryConfigTest {
         MemoryConfig config = MemoryConfig.defaults(Path.of("/data")).withEmbedder(EmbedderConfig.openAi(URI.create("http://127.0.0.1:9/v1"),
                 "text-embedding-3-small", Optional.of("SOMA_TEST_EMBEDDINGS_KEY"), OptionalInt.of(1536)));
 
-        assertThat(Embedders.from(config, Map.of("SOMA_TEST_EMBEDDINGS_KEY", "sk-test"))).isInstanceOf(OpenAiEmbedder.class)
+        assertThat(Embedders.from(config.embedder(), Map.of("SOMA_TEST_EMBEDDINGS_KEY", "sk-test"))).isInstanceOf(OpenAiEmbedder.class)
                 .satisfies(embedder -> assertThat(embedder.dimension()).isEqualTo(1536));
-        assertThatThrownBy(() -> Embedders.from(config, Map.of())).isInstanceOfSatisfying(SomaException.class, e -> {
+        assertThatThrownBy(() -> Embedders.from(config.embedder(), Map.of())).isInstanceOfSatisfying(SomaException.class, e -> {
             assertThat(e.code()).isEqualTo(ErrorCode.INVALID_REQUEST);
             assertThat(e.detail()).contains("SOMA_TEST_EMBEDDINGS_KEY", "not set");
         });

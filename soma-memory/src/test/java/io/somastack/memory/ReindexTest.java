@@ -5,6 +5,10 @@ import static io.somastack.memory.TestMemory.fact;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.somastack.kernel.Clock;
+import io.somastack.models.Embedder;
+import io.somastack.models.EmbedderConfig;
+import io.somastack.models.OpenAiEmbedder;
+import io.somastack.models.OpenAiEmbeddingsWireFixture;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Path;

@@ -4,6 +4,8 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.somastack.kernel.Clock;
 import io.somastack.kernel.Ids;
 import io.somastack.kernel.TenantId;
+import io.somastack.models.Embedder;
+import io.somastack.models.MiniLmEmbedder;
 import io.somastack.store.AuditLog;
 import io.somastack.store.Database;
 import io.somastack.store.GroupCommit;

@@ -4,6 +4,7 @@ import io.somastack.kernel.ErrorCode;
 import io.somastack.kernel.SomaException;
 import io.somastack.policy.internal.Hashes;
 import io.somastack.policy.internal.Pem;
+import io.somastack.policy.internal.Signers;
 import java.security.AlgorithmParameters;
 import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
@@ -18,6 +19,7 @@ import java.security.spec.ECParameterSpec;
 import java.security.spec.PKCS8EncodedKeySpec;
 import java.security.spec.X509EncodedKeySpec;
 import java.util.Base64;
+import java.util.List;
 
 /**
  * ECDSA P-256 signatures over a packed bundle file, interchangeable with
@@ -114,6 +116,15 @@ public final class Signatures {
         } catch (GeneralSecurityException | IllegalArgumentException e) {
             return false;
         }
+    }
+
+    /**
+     * The trusted key of each of {@code bundle}'s signatures over {@code packedSha256}, in
+     * signature order; throws {@code SIGNATURE_REFUSED} naming the first signature that names an
+     * unknown key, is by a revoked key, or verifies with none of {@code keys}.
+     */
+    public static List<TrustedKey> signerOfEach(SignedBundle bundle, byte[] packedSha256, List<TrustedKey> keys) {
+        return Signers.signerOfEach(bundle, packedSha256, keys);
     }
 
     /** Parses a SubjectPublicKeyInfo PEM, refusing anything but an EC P-256 key. */

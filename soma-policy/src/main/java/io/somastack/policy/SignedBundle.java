@@ -2,8 +2,11 @@ package io.somastack.policy;
 
 import static java.util.Objects.requireNonNull;
 
+import io.somastack.policy.internal.Hashes;
+import io.somastack.policy.internal.RouteWire;
 import java.util.List;
 import java.util.Optional;
+import tools.jackson.databind.JsonNode;
 
 /**
  * A packed bundle as it arrives for admission, with its detached signatures (a publisher's,
@@ -13,6 +16,19 @@ public record SignedBundle(byte[] packed, List<BundleSignature> signatures) {
     public SignedBundle {
         requireNonNull(packed, "packed is null");
         signatures = List.copyOf(signatures);
+    }
+
+    /**
+     * The JSON form, {@code {bundle: base64, signatures: [{signature, key_id?}]}}, read strictly
+     * ({@link WireObject}): a 400 naming the field for anything else.
+     */
+    public static SignedBundle fromJson(JsonNode body) {
+        return RouteWire.signedBundle(body);
+    }
+
+    /** The SHA-256 of the packed bytes, which the signatures are over. */
+    public byte[] packedSha256() {
+        return Hashes.sha256Bytes(packed);
     }
 
     /**

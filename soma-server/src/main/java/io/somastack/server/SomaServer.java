@@ -9,19 +9,12 @@ import io.micrometer.core.instrument.Tags;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.somastack.agents.Agents;
-import io.somastack.gateway.AdminRoutes;
 import io.somastack.gateway.BodyLimit;
 import io.somastack.gateway.Edge;
+import io.somastack.gateway.Gateway;
 import io.somastack.gateway.Guard;
-import io.somastack.gateway.Idempotency;
-import io.somastack.gateway.BucketRateLimiter;
-import io.somastack.gateway.OperatorKeys;
 import io.somastack.gateway.Problems;
-import io.somastack.gateway.RateLimiter;
 import io.somastack.gateway.ServerErrors;
-import io.somastack.gateway.SessionRoutes;
-import io.somastack.gateway.Sessions;
-import io.somastack.gateway.Tenants;
 import io.somastack.kernel.Clock;
 import io.somastack.kernel.ErrorCode;
 import io.somastack.kernel.Ids;
@@ -32,17 +25,18 @@ import io.somastack.marketplace.Marketplace;
 import io.somastack.marketplace.MarketplaceRoutes;
 import io.somastack.tools.McpEndpoint;
 import io.somastack.tools.Tools;
-import io.somastack.memory.Embedder;
-import io.somastack.memory.EmbedderConfig;
-import io.somastack.memory.Embedders;
 import io.somastack.memory.StorageMeter;
 import io.somastack.memory.Memory;
-import io.somastack.memory.MiniLmEmbedder;
-import io.somastack.metering.Budgets;
-import io.somastack.metering.Ledger;
+import io.somastack.metering.Metering;
 import io.somastack.metering.PriceBook;
-import io.somastack.metering.UsageRoutes;
+import io.somastack.models.Embedder;
+import io.somastack.models.EmbedderConfig;
+import io.somastack.models.Embedders;
+import io.somastack.models.EmbeddingRoutes;
+import io.somastack.models.MeteredModels;
+import io.somastack.models.MiniLmEmbedder;
 import io.somastack.models.ModelRouter;
+import io.somastack.models.ModelRoutes;
 import io.somastack.models.Models;
 import io.somastack.models.ProviderKind;
 import io.somastack.policy.Constitution;
@@ -59,9 +53,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -116,59 +107,44 @@ public final class SomaServer implements AutoCloseable {
         meters.gauge("soma.outbox.pending", relay, OutboxRelay::pending);
         track(relay.start());
 
-        Tenants tenants = new Tenants(database.jdbi(), database.dataSource(), clock, ids);
-        Sessions sessions = new Sessions(database.jdbi(), clock, config.gateway().audience(), config.gateway().sessionLifetime()).start();
-        OperatorKeys operatorKeys = new OperatorKeys(database.jdbi(), clock);
-        generatedAdminKey = operatorKeys.start(config.gateway().adminKey(), tenants);
-        RateLimiter rateLimiter = new BucketRateLimiter(config.gateway().rateLimits(), track(config.gateway().bucketStore()));
-        Guard guard = new Guard(tenants, sessions, operatorKeys, rateLimiter, config.gateway(), meters);
-        Edge edge = new Edge(config.gateway(), meters, commit);
-        Problems problems = new Problems();
+        Gateway gateway = track(Gateway.create(config.gateway(), database, commit, clock, ids, meters));
+        gateway.start();
+        generatedAdminKey = gateway.generatedAdminKey();
+        Guard guard = gateway.guard();
+        Edge edge = gateway.edge();
+        Problems problems = gateway.problems();
 
         ModelRouter router = track(Models.router(config.models(), clock));
         router.circuitStates().keySet().forEach(provider -> meters.gauge("soma.provider.circuit.open", Tags.of("provider", provider),
                 router, r -> "OPEN".equals(r.circuitStates().get(provider)) ? 1 : 0));
-        PriceBook priceBook = new PriceBook(config.metering().prices());
-        warnAboutUnpricedModels(config, router, priceBook);
-        Ledger ledger = new Ledger(database.jdbi(), clock, ids);
-        Budgets budgets = new Budgets(database.asyncCommitDataSource(), clock, ids, config.metering().reservationTtl(), meters);
-        ModelGateway modelGateway = new ModelGateway(router, priceBook, budgets, ledger, commit, rateLimiter, meters, clock,
+        // Metering owns the budget sweeper, which settles from the ledger the reservations of calls whose node died.
+        Metering metering = track(Metering.create(config.metering(), database, clock, ids, meters).start());
+        warnAboutUnpricedModels(config, router, metering.priceBook());
+        MeteredModels models = new MeteredModels(router, metering.usageMeter(), commit, gateway.rateLimiter(), meters,
                 config.defaultMaxTokens());
-
-        Idempotency idempotency = new Idempotency(database.jdbi());
         // /v1/embeddings serves the local model; memory uses the embedder its config names (the same local one by default).
         Embedder embedder = join(loadingEmbedder);
-        Embedder memoryEmbedder = config.memory().embedder().kind() == EmbedderConfig.Kind.LOCAL ? embedder : Embedders.from(config.memory());
+        Embedder memoryEmbedder = config.memory().embedder().kind() == EmbedderConfig.Kind.LOCAL ? embedder : Embedders.from(config.memory().embedder());
+        if (memoryEmbedder instanceof AutoCloseable remote) {
+            track(remote);
+        }
         LOG.info("Start-up: embedding model loaded at {} ms", (System.nanoTime() - started) / 1_000_000);
         Memory memory = track(Memory.create(config.memory(), database, commit, clock, ids, meters, memoryEmbedder).start());
         LOG.info("Start-up: memory index ready at {} ms", (System.nanoTime() - started) / 1_000_000);
         Money storagePrice = config.metering().storagePerMbHour();
         track(new StorageMeter(commit, clock, (tx, tenant, bytes, from, to, mbHours) ->
-                ledger.recordStorage(tx, tenant, bytes, from, to, mbHours, storagePrice), config.memory().storageMeterInterval()).start());
+                metering.ledger().recordStorage(tx, tenant, bytes, from, to, mbHours, storagePrice), config.memory().storageMeterInterval()).start());
         Constitution constitution = join(loadingConstitution);
         Marketplace marketplace = track(Marketplace.create(config.marketplace(), database, commit, constitution, clock, ids).start());
         LOG.info("Start-up: constitution and marketplace ready at {} ms", (System.nanoTime() - started) / 1_000_000);
         edge.acceptUploads(MarketplaceRoutes.PUBLISH);
-        Tools tools = track(Tools.create(config.tools(), database, commit, marketplace, constitution, budgets, ledger,
-                priceBook, clock, ids, meters));
+        Tools tools = track(Tools.create(config.tools(), database, commit, marketplace, constitution, metering.budgets(), metering.ledger(),
+                metering.priceBook(), clock, ids, meters));
         // SomaStack as an MCP server: the SDK's servlet transport on the API's Jetty, the Guard in front.
         McpEndpoint mcp = track(tools.mcp(guard, memory.memories(), McpEndpoint.DEFAULT_REFRESH, config.gateway().maxBodyBytes()));
         // Agents run installed capsules; closed before the tools and models they call (runs under way are cancelled and billed).
-        Agents agents = track(Agents.create(config.agents(), database, commit, marketplace, constitution, tools, memory.memories(), budgets,
-                ledger, priceBook, router, sessions, clock, ids, meters).start());
-
-        ScheduledExecutorService sweeper = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("budget-sweeper").daemon().factory());
-        sweeper.scheduleWithFixedDelay(() -> {
-            try {
-                int released = budgets.sweepExpired();
-                if (released > 0) {
-                    LOG.warn("Released {} budget reservations of calls that never settled", released);
-                }
-            } catch (RuntimeException e) {
-                LOG.warn("Budget sweep failed: {}", e.getMessage());
-            }
-        }, 30, 30, TimeUnit.SECONDS);
-        closeables.push(named("budget sweeper", sweeper::shutdownNow));
+        Agents agents = track(Agents.create(config.agents(), database, commit, marketplace, constitution, tools, memory.memories(),
+                metering.budgets(), models, metering.usageMeter(), metering.priceBook(), gateway.sessions(), clock, ids, meters).start());
 
         Javalin app = Javalin.create(web -> {
             web.startup.showJavalinBanner = false;
@@ -215,11 +191,11 @@ public final class SomaServer implements AutoCloseable {
                 guard.metrics(ctx);
                 ctx.contentType("text/plain; version=0.0.4; charset=utf-8").result(meters.scrape());
             });
-            web.routes.apiBuilder(new AdminRoutes(guard, tenants, commit, auditLog, checkpoints, database.jdbi(), config.gateway()));
-            web.routes.apiBuilder(new SessionRoutes(guard, sessions, config.gateway()));
-            web.routes.apiBuilder(new ModelRoutes(guard, modelGateway, idempotency));
-            web.routes.apiBuilder(new EmbeddingRoutes(guard, modelGateway, embedder, idempotency));
-            web.routes.apiBuilder(new UsageRoutes(guard, ledger, clock));
+            web.routes.apiBuilder(gateway.adminRoutes(auditLog, checkpoints));
+            web.routes.apiBuilder(gateway.sessionRoutes());
+            web.routes.apiBuilder(new ModelRoutes(guard, models, gateway.idempotency()));
+            web.routes.apiBuilder(new EmbeddingRoutes(guard, models, embedder, gateway.idempotency()));
+            web.routes.apiBuilder(metering.routes(guard));
             web.routes.apiBuilder(memory.routes(guard));
             web.routes.apiBuilder(constitution.routes(guard));
             web.routes.apiBuilder(marketplace.routes(guard));

@@ -2,6 +2,7 @@ package io.somastack.memory.internal;
 
 import io.somastack.kernel.TenantId;
 import io.somastack.memory.Scope;
+import io.somastack.models.Embedder;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -43,7 +44,7 @@ final class NearDuplicates {
             if (candidate.deleted() || !candidate.scope().equals(scope) || !space.holds(candidate.embeddingModel(), candidate.embedding())) {
                 continue;
             }
-            double similarity = Vectors.dot(embedding, candidate.embedding());
+            double similarity = Embedder.similarity(embedding, candidate.embedding());
             if (best == null || similarity > best.similarity()) {
                 best = new Match(candidate.memoryId(), candidate.revisionId(), candidate.contentSha256(), similarity);
             }

@@ -4,8 +4,8 @@ import static java.util.Objects.requireNonNull;
 
 import io.somastack.kernel.Clock;
 import io.somastack.kernel.TenantId;
-import io.somastack.memory.Embedder;
 import io.somastack.memory.ReindexProgress;
+import io.somastack.models.Embedder;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;

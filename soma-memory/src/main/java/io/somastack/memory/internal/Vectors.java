@@ -7,35 +7,9 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 
-/** Vector and hash helpers: unit normalization, dot products, the stored byte form, SHA-256. */
+/** The stored byte form of embeddings, and SHA-256. (Unit length and similarity are the embedders', in soma-models.) */
 public final class Vectors {
     private Vectors() {
-    }
-
-    /** A copy of {@code vector} scaled to unit length (a zero vector stays zero). */
-    public static float[] normalized(float[] vector) {
-        double sum = 0;
-        for (float value : vector) {
-            sum += value * value;
-        }
-        float[] result = vector.clone();
-        if (sum == 0) {
-            return result;
-        }
-        float norm = (float) Math.sqrt(sum);
-        for (int i = 0; i < result.length; i++) {
-            result[i] /= norm;
-        }
-        return result;
-    }
-
-    /** The dot product; the cosine similarity of unit vectors. */
-    public static double dot(float[] left, float[] right) {
-        double sum = 0;
-        for (int i = 0; i < left.length; i++) {
-            sum += left[i] * right[i];
-        }
-        return sum;
     }
 
     /** The stored form of an embedding: little-endian IEEE 754 float32, 4 bytes per dimension. */

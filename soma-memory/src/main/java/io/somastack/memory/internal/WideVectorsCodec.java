@@ -1,6 +1,6 @@
 package io.somastack.memory.internal;
 
-import io.somastack.memory.EmbedderConfig;
+import io.somastack.models.EmbedderConfig;
 import java.io.IOException;
 import org.apache.lucene.codecs.KnnVectorsFormat;
 import org.apache.lucene.codecs.KnnVectorsReader;

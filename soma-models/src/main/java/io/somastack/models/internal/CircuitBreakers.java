@@ -16,9 +16,14 @@ import java.util.Map;
  * unreachable): a 400 means the provider is healthy and the request is wrong. The breakers
  * read time from SomaStack's {@link Clock}, so tests can move an open circuit to half-open.
  */
-final class CircuitBreakers {
+public final class CircuitBreakers {
 
     private CircuitBreakers() {
+    }
+
+    /** One breaker for {@code name}, e.g. a remote embedder. */
+    public static CircuitBreaker one(ModelsConfig.CircuitBreaker settings, String name, Clock clock) {
+        return create(settings, java.util.List.of(name), clock).get(name);
     }
 
     static Map<String, CircuitBreaker> create(ModelsConfig.CircuitBreaker settings, Collection<String> providers, Clock clock) {

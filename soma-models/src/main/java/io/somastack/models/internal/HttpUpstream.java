@@ -44,30 +44,41 @@ public final class HttpUpstream implements AutoCloseable {
      * 400; otherwise reads the error body and throws.
      */
     public HttpResponse<InputStream> post(URI uri, Map<String, String> headers, byte[] body) {
+        HttpResponse<InputStream> response = exchange(uri, headers, body);
+        if (response.statusCode() >= 400) {
+            throw Upstream.httpFailure(provider, response.statusCode(), errorMessage(errorBody(response)));
+        }
+        return response;
+    }
+
+    /**
+     * POSTs a JSON body and returns the response, whatever its status, with its body unread.
+     * Throws a retryable {@code UPSTREAM_ERROR} when no response arrived in time (its cause
+     * says why: {@link java.net.http.HttpTimeoutException}, a refused connection, ...).
+     */
+    public HttpResponse<InputStream> exchange(URI uri, Map<String, String> headers, byte[] body) {
         HttpRequest.Builder builder = HttpRequest.newBuilder(uri)
                 .timeout(timeout)
                 .header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofByteArray(body));
         headers.forEach(builder::header);
-        HttpResponse<InputStream> response;
         try {
-            response = client.send(builder.build(), HttpResponse.BodyHandlers.ofInputStream());
+            return client.send(builder.build(), HttpResponse.BodyHandlers.ofInputStream());
         } catch (IOException e) {
             throw Upstream.unreachable(provider, e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw Upstream.failure(provider, 0, false, "interrupted while waiting for the answer", e);
         }
-        if (response.statusCode() >= 400) {
-            String text;
-            try (InputStream in = response.body()) {
-                text = new String(in.readNBytes(MAX_ERROR_BODY), StandardCharsets.UTF_8);
-            } catch (IOException e) {
-                text = "";
-            }
-            throw Upstream.httpFailure(provider, response.statusCode(), errorMessage(text));
+    }
+
+    /** The start of an error response's body (at most 64 KiB), closing it; empty when it cannot be read. */
+    public static String errorBody(HttpResponse<InputStream> response) {
+        try (InputStream in = response.body()) {
+            return new String(in.readNBytes(MAX_ERROR_BODY), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            return "";
         }
-        return response;
     }
 
     /** Reads a whole (non-streamed) response body. */
@@ -79,8 +90,8 @@ public final class HttpUpstream implements AutoCloseable {
         }
     }
 
-    /** The {@code error.message} of an OpenAI or Anthropic error body, else the body itself. */
-    static String errorMessage(String body) {
+    /** The {@code error.message} of an OpenAI or Anthropic error body, else the body itself (its start). */
+    public static String errorMessage(String body) {
         JsonNode tree = WireJson.treeOrNull(body);
         JsonNode error = tree == null ? null : tree.get("error");
         if (error != null && error.isObject()) {
@@ -89,6 +100,9 @@ public final class HttpUpstream implements AutoCloseable {
             return type.isEmpty() ? message : "%s (%s)".formatted(message, type);
         }
         String text = body.strip();
+        if (text.isEmpty()) {
+            return "(empty body)";
+        }
         return text.length() > 300 ? text.substring(0, 300) + "..." : text;
     }
 

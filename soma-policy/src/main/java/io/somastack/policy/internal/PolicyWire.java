@@ -5,6 +5,7 @@ import io.somastack.kernel.TenantId;
 import io.somastack.policy.PolicyDefinition;
 import io.somastack.policy.PolicyKind;
 import io.somastack.policy.StoredPolicy;
+import io.somastack.policy.WireObject;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;

@@ -11,6 +11,7 @@ import io.somastack.policy.PolicyEngine;
 import io.somastack.policy.SignedBundle;
 import io.somastack.policy.TrustedKey;
 import io.somastack.policy.Violation;
+import io.somastack.policy.WireObject;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;

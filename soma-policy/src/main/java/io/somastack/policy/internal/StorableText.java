@@ -71,15 +71,6 @@ public final class StorableText {
 
     /** {@code text} with NULs and lone surrogates replaced by '?', so a message about them is itself storable. */
     public static String printable(String text) {
-        StringBuilder result = new StringBuilder(text.length());
-        for (int i = 0; i < text.length(); i++) {
-            char c = text.charAt(i);
-            if (Character.isHighSurrogate(c) && i + 1 < text.length() && Character.isLowSurrogate(text.charAt(i + 1))) {
-                result.append(c).append(text.charAt(++i));
-            } else {
-                result.append(c == 0 || Character.isSurrogate(c) ? '?' : c);
-            }
-        }
-        return result.toString();
+        return io.somastack.kernel.StorableText.printable(text);
     }
 }

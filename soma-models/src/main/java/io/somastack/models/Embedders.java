@@ -1,18 +1,18 @@
-package io.somastack.memory;
+package io.somastack.models;
 
 import io.somastack.kernel.ErrorCode;
 import io.somastack.kernel.SomaException;
-import io.somastack.memory.internal.Texts;
+import io.somastack.models.internal.EmbeddingTexts;
 import java.util.Map;
 import java.util.Optional;
 
 /**
- * Makes the {@link Embedder} a {@link MemoryConfig} names. The local model takes about a second
+ * Makes the {@link Embedder} an {@link EmbedderConfig} names. The local model takes about a second
  * to load; a remote one makes no request until it is used (or its dimension is asked without
  * being configured).
  *
  * <pre>{@code
- * Embedder embedder = Embedders.from(config.memory());
+ * Embedder embedder = Embedders.from(config.memory().embedder());
  * Memory memory = Memory.create(config.memory(), database, commit, clock, ids, meters, embedder).start();
  * }</pre>
  */
@@ -21,17 +21,16 @@ public final class Embedders {
     }
 
     /** The configured embedder, reading its API key from the process environment. */
-    public static Embedder from(MemoryConfig config) {
+    public static Embedder from(EmbedderConfig config) {
         return from(config, System.getenv());
     }
 
     /**
      * The configured embedder, reading its API key from {@code environment}. Fails with
-     * {@link ErrorCode#INVALID_REQUEST} when {@code memory.embedder.api-key-env} names a variable
+     * {@link ErrorCode#INVALID_REQUEST} when {@code api-key-env} names a variable
      * that is unset or empty.
      */
-    public static Embedder from(MemoryConfig config, Map<String, String> environment) {
-        EmbedderConfig embedder = config.embedder();
+    public static Embedder from(EmbedderConfig embedder, Map<String, String> environment) {
         return switch (embedder.kind()) {
             case LOCAL -> new MiniLmEmbedder();
             case OPENAI -> new OpenAiEmbedder(embedder, apiKey(embedder, environment));
@@ -45,7 +44,7 @@ public final class Embedders {
      * before the model is asked.
      */
     public static Optional<String> contentProblem(String field, String text) {
-        return Texts.embeddingProblem(field, text);
+        return EmbeddingTexts.problem(field, text);
     }
 
     private static Optional<String> apiKey(EmbedderConfig config, Map<String, String> environment) {
@@ -56,7 +55,7 @@ public final class Embedders {
         String key = environment.get(name);
         if (key == null || key.isBlank()) {
             throw new SomaException(ErrorCode.INVALID_REQUEST,
-                    "memory.embedder.api-key-env names %s, but that environment variable is not set".formatted(name));
+                    "The embedder's api-key-env names %s, but that environment variable is not set".formatted(name));
         }
         return Optional.of(key.strip());
     }

@@ -1,21 +1,15 @@
-package io.somastack.memory;
+package io.somastack.models;
 
-import static io.somastack.memory.TestMemory.caller;
-import static io.somastack.memory.TestMemory.fact;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
 import static org.assertj.core.api.Assertions.within;
 
-import io.somastack.gateway.TestGateway;
-import io.somastack.kernel.Clock;
 import io.somastack.kernel.ErrorCode;
 import io.somastack.kernel.SomaException;
-import io.somastack.memory.internal.Vectors;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.ServerSocket;
 import java.net.URI;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
@@ -26,13 +20,15 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** The OpenAI-compatible embedder against a local server speaking OpenAI's embeddings wire format. */
+/** The OpenAI-compatible embedder against a local server speaking OpenAI's embeddings wire format (the real MiniLM behind it). */
 class OpenAiEmbedderTest {
+    private static MiniLmEmbedder local;
     private static OpenAiEmbeddingsWireFixture openAi;
 
     @BeforeAll
     static void start() {
-        openAi = new OpenAiEmbeddingsWireFixture(TestMemory.embedder(), 1536);
+        local = new MiniLmEmbedder();
+        openAi = new OpenAiEmbeddingsWireFixture(local, 1536);
     }
 
     @AfterAll
@@ -51,27 +47,6 @@ class OpenAiEmbedderTest {
     }
 
     @Test
-    void remembersAndRecallsEndToEndThroughTheOpenAiWire() {
-        try (TestMemory soma = TestMemory.start(MemoryConfig.defaults(Path.of("target")), embedder(), Clock.system())) {
-            Caller caller = caller(TestMemory.tenant());
-            Scope scope = Scope.of("user", "olga");
-            soma.remember(caller, fact("Olga is allergic to shellfish", scope));
-            Remembered train = soma.remember(caller, fact("Olga takes the 7:40 train to Utrecht every weekday", scope));
-            soma.remember(caller, fact("Olga's team ships on Thursdays", scope));
-            soma.restart(false);
-
-            List<Fact> facts = soma.recall(caller, "How does Olga commute to work?", RecallMode.VECTOR, scope);
-
-            assertThat(facts.getFirst().memoryId()).isEqualTo(train.memoryId());
-            assertThat(soma.memories().memory(caller, train.memoryId()).revisions().getFirst())
-                    .satisfies(revision -> {
-                        assertThat(revision.embeddingModel()).isEqualTo("text-embedding-3-small");
-                        assertThat(revision.embeddingDimension()).isEqualTo(1536);
-                    });
-        }
-    }
-
-    @Test
     void sendsBatchesOfAtMostTheConfiguredSizeWithTheKeyAndReadsUnitVectorsInInputOrder() {
         OpenAiEmbedder embedder = embedder(openAi.baseUrl(), OptionalInt.of(1536), 3, Duration.ofSeconds(10));
         List<String> texts = List.of("the cat sleeps", "a rocket launches", "bread is baking", "rain on the window", "the stock market fell",
@@ -87,14 +62,14 @@ class OpenAiEmbedderTest {
             assertThat(request.model()).isEqualTo("text-embedding-3-small");
             assertThat(request.encodingFormat()).isEqualTo("float");
         });
-        Embedder.Counted local = TestMemory.embedder().embedCounted(texts);
+        Embedder.Counted local = OpenAiEmbedderTest.local.embedCounted(texts);
         assertThat(counted.tokens()).isEqualTo(local.tokens()).isPositive();
         for (int i = 0; i < texts.size(); i++) {
             float[] vector = counted.vectors().get(i);
             assertThat(vector).hasSize(1536);
-            assertThat(Vectors.dot(vector, vector)).as("unit length").isCloseTo(1.0, within(1e-5));
+            assertThat(Embedder.similarity(vector, vector)).as("unit length").isCloseTo(1.0, within(1e-5));
             float[] prefix = Arrays.copyOf(vector, 384);
-            assertThat(Vectors.dot(prefix, local.vectors().get(i))).as("the same text's vector, in input order").isCloseTo(1.0, within(1e-5));
+            assertThat(Embedder.similarity(prefix, local.vectors().get(i))).as("the same text's vector, in input order").isCloseTo(1.0, within(1e-5));
         }
     }
 
@@ -139,6 +114,17 @@ class OpenAiEmbedderTest {
     }
 
     @Test
+    void stopsAskingAProviderThatKeepsFailingUntilItsCircuitCloses() {
+        URI closed = URI.create("http://127.0.0.1:%d/v1".formatted(freePort()));
+        OpenAiEmbedder embedder = embedder(closed, OptionalInt.of(1536), 256, Duration.ofSeconds(2));
+        for (int i = 0; i < ModelsConfig.CircuitBreaker.DEFAULTS.minimumCalls(); i++) {
+            assertUpstream(() -> embedder.embed("hello"), ErrorCode.UPSTREAM_UNAVAILABLE, "cannot be reached");
+        }
+
+        assertUpstream(() -> embedder.embed("hello"), ErrorCode.UPSTREAM_UNAVAILABLE, "its circuit is open");
+    }
+
+    @Test
     void refusesAnswersThatAreNotEmbeddingsAnswers() {
         assertMalformed("<html>Bad gateway</html>", "the body is not JSON");
         assertMalformed("{\"object\": \"list\"}", "it has no data array");
@@ -157,24 +143,6 @@ class OpenAiEmbedderTest {
         assertThat(embedder.embed("hello")).containsExactly(0.6f, 0.8f);
         openAi.failNext(200, withoutUsage);
         assertUpstream(() -> embedder.embedCounted(List.of("hello")), ErrorCode.UPSTREAM_ERROR, "without usage.prompt_tokens");
-    }
-
-    @Test
-    void aFailingProviderIsAProblemDocumentOverHttp() {
-        try (TestMemory soma = TestMemory.start(MemoryConfig.defaults(Path.of("target")), embedder(), Clock.system());
-                TestGateway gateway = new TestGateway(soma.database, soma.commit, soma.clock, soma.ids, soma.meters, soma.memory::routes)) {
-            String key = gateway.tenantKey("initech", "memory:read", "memory:write");
-            openAi.failNext(503, OpenAiEmbeddingsWireFixture.error("The engine is currently overloaded, please try again later", "server_error", null));
-
-            TestGateway.Response response = gateway.send("POST", "/v1/memories", key, """
-                    {"text": "Peter's stapler is red", "scope": {"kind": "user", "id": "peter"}, "provenance": {"kind": "conversation"}}""");
-
-            assertThat(response.status()).as(response.raw().body()).isEqualTo(502);
-            assertThat(response.header("Content-Type")).startsWith("application/problem+json");
-            assertThat(response.json().get("type").asString()).isEqualTo("https://somastack.io/problems/upstream-error");
-            assertThat(response.json().get("detail").asString()).contains("answered 503: The engine is currently overloaded");
-            assertThat(soma.count("SELECT count(*) FROM memories")).isZero();
-        }
     }
 
     private static void assertMalformed(String body, String expected) {

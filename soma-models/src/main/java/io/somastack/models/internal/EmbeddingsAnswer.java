@@ -1,4 +1,4 @@
-package io.somastack.memory.internal;
+package io.somastack.models.internal;
 
 import io.somastack.kernel.Json;
 import java.util.ArrayList;
@@ -46,9 +46,9 @@ public record EmbeddingsAnswer(List<float[]> vectors, OptionalLong promptTokens)
         for (int i = 0; i < inputs; i++) {
             if (vectors[i].length != dimension) {
                 throw new Malformed("embedding %d has %d dimensions, expected %d%s".formatted(i, vectors[i].length, dimension,
-                        expectedDimension > 0 ? " (memory.embedder.dimension or the first answer)" : ""));
+                        expectedDimension > 0 ? " (the configured dimension or the first answer)" : ""));
             }
-            vectors[i] = Vectors.normalized(vectors[i]);
+            vectors[i] = EmbeddingTexts.unitLength(vectors[i]);
         }
         JsonNode tokens = root.path("usage").path("prompt_tokens");
         return new EmbeddingsAnswer(Arrays.asList(vectors), tokens.canConvertToLong() ? OptionalLong.of(tokens.asLong()) : OptionalLong.empty());
@@ -72,20 +72,6 @@ public record EmbeddingsAnswer(List<float[]> vectors, OptionalLong promptTokens)
             }
         }
         return vector;
-    }
-
-    /** The provider's own error message ({@code error.message}), else the start of the body. */
-    public static String errorMessage(String body) {
-        try {
-            JsonNode message = Json.mapper().readTree(body).path("error").path("message");
-            if (message.isString() && !message.asString().isBlank()) {
-                return message.asString();
-            }
-        } catch (JacksonException e) {
-            // not JSON: quote the body itself
-        }
-        String text = body.strip();
-        return text.isEmpty() ? "(empty body)" : text.length() > 300 ? text.substring(0, 300) + "..." : text;
     }
 
     /** The answer is not what the OpenAI embeddings API specifies. */

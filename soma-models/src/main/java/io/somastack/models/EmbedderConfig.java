@@ -1,4 +1,4 @@
-package io.somastack.memory;
+package io.somastack.models;
 
 import static java.util.Objects.requireNonNull;
 
@@ -10,12 +10,12 @@ import java.util.Optional;
 import java.util.OptionalInt;
 
 /**
- * Which embedder memory uses: the local MiniLM model, or a remote OpenAI-compatible
+ * Which embedder to use: the local MiniLM model, or a remote OpenAI-compatible
  * {@code POST /embeddings} API. The API key is never part of the config: {@code apiKeyEnv}
- * names the environment variable that holds it.
+ * names the environment variable that holds it. Read under a prefix; memory's keys:
  *
  * <table>
- *   <caption>Keys</caption>
+ *   <caption>Keys (prefix {@code memory.embedder})</caption>
  *   <tr><td>{@code memory.embedder}</td><td>{@code local} (default) or {@code openai}</td></tr>
  *   <tr><td>{@code memory.embedder.base-url}</td><td>{@code https://api.openai.com/v1}; {@code /embeddings} is appended</td></tr>
  *   <tr><td>{@code memory.embedder.model}</td><td>required with {@code openai}, e.g. {@code text-embedding-3-small}</td></tr>
@@ -48,13 +48,13 @@ public record EmbedderConfig(Kind kind, URI baseUrl, String model, Optional<Stri
         requireNonNull(dimension, "dimension is null");
         requireNonNull(timeout, "timeout is null");
         if (model.isBlank()) {
-            throw new IllegalArgumentException("memory.embedder.model must not be empty");
+            throw new IllegalArgumentException("the embedder's model must not be empty");
         }
         if (dimension.isPresent() && (dimension.getAsInt() < 1 || dimension.getAsInt() > MAX_DIMENSION)) {
-            throw new IllegalArgumentException("memory.embedder.dimension must be in [1, %d]".formatted(MAX_DIMENSION));
+            throw new IllegalArgumentException("the embedder's dimension must be in [1, %d]".formatted(MAX_DIMENSION));
         }
         if (batchSize < 1 || timeout.isNegative() || timeout.isZero()) {
-            throw new IllegalArgumentException("memory.embedder.batch and memory.embedder.timeout must be positive");
+            throw new IllegalArgumentException("the embedder's batch and timeout must be positive");
         }
     }
 
@@ -73,42 +73,45 @@ public record EmbedderConfig(Kind kind, URI baseUrl, String model, Optional<Stri
         return new EmbedderConfig(kind, baseUrl, model, apiKeyEnv, dimension, batchSize, timeout);
     }
 
-    /** Reads the {@code memory.embedder*} keys; problems are collected in {@code settings}. */
-    static EmbedderConfig from(Settings settings) {
-        String kind = settings.string("memory.embedder", "local");
-        Optional<String> baseUrl = settings.string("memory.embedder.base-url");
-        Optional<String> model = settings.string("memory.embedder.model");
-        Optional<String> apiKeyEnv = settings.string("memory.embedder.api-key-env");
-        Optional<String> dimension = settings.string("memory.embedder.dimension");
-        int batch = settings.integer("memory.embedder.batch", 256, 1, 2048);
-        Duration timeout = settings.duration("memory.embedder.timeout", Duration.ofSeconds(30));
+    /**
+     * Reads the keys under {@code prefix} (memory's: {@code memory.embedder},
+     * {@code memory.embedder.model}, ...); problems are collected in {@code settings}, naming the keys.
+     */
+    public static EmbedderConfig from(Settings settings, String prefix) {
+        String kind = settings.string(prefix, "local");
+        Optional<String> baseUrl = settings.string(prefix + ".base-url");
+        Optional<String> model = settings.string(prefix + ".model");
+        Optional<String> apiKeyEnv = settings.string(prefix + ".api-key-env");
+        Optional<String> dimension = settings.string(prefix + ".dimension");
+        int batch = settings.integer(prefix + ".batch", 256, 1, 2048);
+        Duration timeout = settings.duration(prefix + ".timeout", Duration.ofSeconds(30));
         switch (kind) {
             case "local" -> {
                 for (String key : new String[] {"base-url", "model", "api-key-env", "dimension"}) {
-                    if (settings.string("memory.embedder." + key).isPresent()) {
-                        settings.problem("memory.embedder.%s is only used with memory.embedder=openai".formatted(key));
+                    if (settings.string(prefix + "." + key).isPresent()) {
+                        settings.problem("%s.%s is only used with %s=openai".formatted(prefix, key, prefix));
                     }
                 }
-                return local().withBatch(batch, positive(settings, timeout));
+                return local().withBatch(batch, positive(settings, prefix, timeout));
             }
             case "openai" -> {
                 if (model.isEmpty()) {
-                    settings.problem("memory.embedder.model is required with memory.embedder=openai (e.g. text-embedding-3-small)");
+                    settings.problem("%s.model is required with %s=openai (e.g. text-embedding-3-small)".formatted(prefix, prefix));
                 }
                 apiKeyEnv.filter(name -> !name.matches("[A-Za-z_][A-Za-z0-9_]*")).ifPresent(name -> settings.problem(
-                        "memory.embedder.api-key-env='%s' must name an environment variable, not hold the key".formatted(name)));
-                return new EmbedderConfig(Kind.OPENAI, url(settings, baseUrl), model.orElse("unset"),
-                        apiKeyEnv.filter(name -> name.matches("[A-Za-z_][A-Za-z0-9_]*")), dimension(settings, dimension), batch,
-                        positive(settings, timeout));
+                        "%s.api-key-env='%s' must name an environment variable, not hold the key".formatted(prefix, name)));
+                return new EmbedderConfig(Kind.OPENAI, url(settings, prefix, baseUrl), model.orElse("unset"),
+                        apiKeyEnv.filter(name -> name.matches("[A-Za-z_][A-Za-z0-9_]*")), dimension(settings, prefix, dimension), batch,
+                        positive(settings, prefix, timeout));
             }
             default -> {
-                settings.problem("memory.embedder='%s' is not supported; use 'local' or 'openai'".formatted(kind));
+                settings.problem("%s='%s' is not supported; use 'local' or 'openai'".formatted(prefix, kind));
                 return local();
             }
         }
     }
 
-    private static URI url(Settings settings, Optional<String> text) {
+    private static URI url(Settings settings, String prefix, Optional<String> text) {
         if (text.isEmpty()) {
             return OPENAI_BASE_URL;
         }
@@ -120,11 +123,11 @@ public record EmbedderConfig(Kind kind, URI baseUrl, String model, Optional<Stri
         } catch (java.net.URISyntaxException e) {
             // reported below
         }
-        settings.problem("memory.embedder.base-url='%s' must be an http(s) URL".formatted(text.get()));
+        settings.problem("%s.base-url='%s' must be an http(s) URL".formatted(prefix, text.get()));
         return OPENAI_BASE_URL;
     }
 
-    private static OptionalInt dimension(Settings settings, Optional<String> text) {
+    private static OptionalInt dimension(Settings settings, String prefix, Optional<String> text) {
         if (text.isEmpty()) {
             return OptionalInt.empty();
         }
@@ -136,13 +139,13 @@ public record EmbedderConfig(Kind kind, URI baseUrl, String model, Optional<Stri
         } catch (NumberFormatException e) {
             // reported below
         }
-        settings.problem("memory.embedder.dimension='%s' must be an integer in [1, %d]".formatted(text.get(), MAX_DIMENSION));
+        settings.problem("%s.dimension='%s' must be an integer in [1, %d]".formatted(prefix, text.get(), MAX_DIMENSION));
         return OptionalInt.empty();
     }
 
-    private static Duration positive(Settings settings, Duration timeout) {
+    private static Duration positive(Settings settings, String prefix, Duration timeout) {
         if (timeout.isNegative() || timeout.isZero()) {
-            settings.problem("memory.embedder.timeout must be positive");
+            settings.problem("%s.timeout must be positive".formatted(prefix));
             return Duration.ofSeconds(30);
         }
         return timeout;

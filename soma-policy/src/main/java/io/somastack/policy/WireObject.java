@@ -1,10 +1,11 @@
-package io.somastack.policy.internal;
+package io.somastack.policy;
 
 import static java.util.Objects.requireNonNull;
 
 import io.somastack.kernel.ErrorCode;
 import io.somastack.kernel.Json;
 import io.somastack.kernel.SomaException;
+import io.somastack.policy.internal.StorableText;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;

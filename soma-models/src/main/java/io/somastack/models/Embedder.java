@@ -1,4 +1,4 @@
-package io.somastack.memory;
+package io.somastack.models;
 
 import java.util.List;
 
@@ -20,6 +20,18 @@ public interface Embedder {
 
     /** As {@link #embedAll}, with the number of tokens the model read (for metering). */
     Counted embedCounted(List<String> texts);
+
+    /** The cosine similarity of two of an embedder's vectors: their dot product, as they have unit length. */
+    static double similarity(float[] left, float[] right) {
+        if (left.length != right.length) {
+            throw new IllegalArgumentException("vectors of %d and %d dimensions cannot be compared".formatted(left.length, right.length));
+        }
+        double sum = 0;
+        for (int i = 0; i < left.length; i++) {
+            sum += left[i] * right[i];
+        }
+        return sum;
+    }
 
     /** Vectors in input order and the tokens the model read to make them. */
     record Counted(List<float[]> vectors, long tokens) {

@@ -1,12 +1,11 @@
-package io.somastack.memory;
+package io.somastack.models;
 
 import dev.langchain4j.data.embedding.Embedding;
 import dev.langchain4j.data.segment.TextSegment;
 import dev.langchain4j.model.embedding.onnx.allminilml6v2q.AllMiniLmL6V2QuantizedEmbeddingModel;
 import io.somastack.kernel.ErrorCode;
 import io.somastack.kernel.SomaException;
-import io.somastack.memory.internal.Texts;
-import io.somastack.memory.internal.Vectors;
+import io.somastack.models.internal.EmbeddingTexts;
 import java.util.List;
 import java.util.Locale;
 
@@ -36,7 +35,7 @@ public final class MiniLmEmbedder implements Embedder {
     @Override
     public float[] embed(String text) {
         check(List.of(text));
-        return Vectors.normalized(model.embed(text).content().vector());
+        return EmbeddingTexts.unitLength(model.embed(text).content().vector());
     }
 
     @Override
@@ -47,14 +46,14 @@ public final class MiniLmEmbedder implements Embedder {
         check(texts);
         List<TextSegment> segments = texts.stream().map(TextSegment::from).toList();
         List<Embedding> embeddings = model.embedAll(segments).content();
-        return embeddings.stream().map(embedding -> Vectors.normalized(embedding.vector())).toList();
+        return embeddings.stream().map(embedding -> EmbeddingTexts.unitLength(embedding.vector())).toList();
     }
 
     @Override
     public Counted embedCounted(List<String> texts) {
         check(texts);
         var response = model.embedAll(texts.stream().map(TextSegment::from).toList());
-        List<float[]> vectors = response.content().stream().map(embedding -> Vectors.normalized(embedding.vector())).toList();
+        List<float[]> vectors = response.content().stream().map(embedding -> EmbeddingTexts.unitLength(embedding.vector())).toList();
         Integer tokens = response.tokenUsage() == null ? null : response.tokenUsage().inputTokenCount();
         if (tokens == null) {
             throw new IllegalStateException("The embedding model did not report its token count");
@@ -70,7 +69,7 @@ public final class MiniLmEmbedder implements Embedder {
     private static void check(List<String> texts) {
         for (int i = 0; i < texts.size(); i++) {
             String field = texts.size() == 1 ? "the text" : "text %d".formatted(i);
-            Texts.embeddingProblem(field, texts.get(i)).ifPresent(problem -> {
+            EmbeddingTexts.problem(field, texts.get(i)).ifPresent(problem -> {
                 throw new SomaException(ErrorCode.INVALID_REQUEST, problem.substring(0, 1).toUpperCase(Locale.ROOT) + problem.substring(1));
             });
         }

@@ -1,4 +1,4 @@
-package io.somastack.memory;
+package io.somastack.models;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
@@ -24,16 +24,16 @@ import tools.jackson.databind.JsonNode;
  * A local HTTP server speaking OpenAI's published embeddings wire format
  * ({@code POST /v1/embeddings}: {@code model}, {@code input}, {@code encoding_format}; answers
  * {@code data[].index/embedding} and {@code usage.prompt_tokens}; errors as
- * {@code {"error": {"message", "type", "code"}}}), for {@link OpenAiEmbedder}'s tests only. Its
- * vectors are the real MiniLM vectors of the inputs, zero-padded to {@link #dimension} and
- * doubled (OpenAI answers unit vectors; some compatible servers do not), so recall through it
- * finds what MiniLM finds; its token counts are MiniLM's. It answers {@code data} in reverse
+ * {@code {"error": {"message", "type", "code"}}}), for {@link OpenAiEmbedder}'s tests and the
+ * memory tests that embed through it. Its vectors are the real MiniLM vectors of the inputs,
+ * zero-padded to {@link #dimension} and doubled (OpenAI answers unit vectors; some compatible
+ * servers do not), so recall through it finds what MiniLM finds; its token counts are MiniLM's. It answers {@code data} in reverse
  * order, which the format allows, and can be told to fail the next request in the ways a
  * provider does.
  */
-final class OpenAiEmbeddingsWireFixture implements AutoCloseable {
-    static final String MODEL = "text-embedding-3-small";
-    static final String API_KEY = "sk-fixture-0123456789";
+public final class OpenAiEmbeddingsWireFixture implements AutoCloseable {
+    public static final String MODEL = "text-embedding-3-small";
+    public static final String API_KEY = "sk-fixture-0123456789";
 
     private final HttpServer server;
     private final Embedder model;
@@ -42,14 +42,14 @@ final class OpenAiEmbeddingsWireFixture implements AutoCloseable {
     private final ConcurrentLinkedQueue<Request> requests = new ConcurrentLinkedQueue<>();
 
     /** One request as the fixture received it. */
-    record Request(String authorization, String model, int inputs, String encodingFormat) {
+    public record Request(String authorization, String model, int inputs, String encodingFormat) {
     }
 
     /** How to answer the next request instead of embedding: a status and a raw body, after a pause. */
-    record Failure(int status, String body, Duration pause) {
+    public record Failure(int status, String body, Duration pause) {
     }
 
-    OpenAiEmbeddingsWireFixture(Embedder model, int dimension) {
+    public OpenAiEmbeddingsWireFixture(Embedder model, int dimension) {
         this.model = model;
         this.dimension = new AtomicInteger(dimension);
         try {
@@ -62,23 +62,23 @@ final class OpenAiEmbeddingsWireFixture implements AutoCloseable {
         server.start();
     }
 
-    URI baseUrl() {
+    public URI baseUrl() {
         return URI.create("http://127.0.0.1:%d/v1".formatted(server.getAddress().getPort()));
     }
 
-    List<Request> requests() {
+    public List<Request> requests() {
         return List.copyOf(requests);
     }
 
-    void answerWithDimension(int value) {
+    public void answerWithDimension(int value) {
         dimension.set(value);
     }
 
-    void failNext(int status, String body) {
+    public void failNext(int status, String body) {
         nextFailure.set(new Failure(status, body, Duration.ZERO));
     }
 
-    void stallNext(Duration pause) {
+    public void stallNext(Duration pause) {
         nextFailure.set(new Failure(200, "{}", pause));
     }
 
@@ -129,7 +129,7 @@ final class OpenAiEmbeddingsWireFixture implements AutoCloseable {
                 "usage", Map.of("prompt_tokens", counted.tokens(), "total_tokens", counted.tokens()));
     }
 
-    static String error(String message, String type, String code) {
+    public static String error(String message, String type, String code) {
         Map<String, Object> error = new LinkedHashMap<>();
         error.put("message", message);
         error.put("type", type);

@@ -1,4 +1,4 @@
-package io.somastack.server;
+package io.somastack.models;
 
 import static io.javalin.apibuilder.ApiBuilder.get;
 import static io.javalin.apibuilder.ApiBuilder.post;
@@ -11,10 +11,6 @@ import io.somastack.gateway.Guard;
 import io.somastack.gateway.Idempotency;
 import io.somastack.gateway.Principal;
 import io.somastack.kernel.Json;
-import io.somastack.models.ChatChunk;
-import io.somastack.models.ChatRequest;
-import io.somastack.models.ChatResult;
-import io.somastack.models.ModelList;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -24,16 +20,18 @@ import java.util.Optional;
 /**
  * The OpenAI-compatible model API: {@code POST /v1/chat/completions} (JSON or SSE) and
  * {@code GET /v1/models}. A non-streaming call with an {@code Idempotency-Key} is answered
- * once; a retry gets the first response (same key, other body: 409).
+ * once; a retry gets the first response (same key, other body: 409). Every call goes through
+ * {@link MeteredModels}; the answer carries its ledger entry ({@code X-Soma-Ledger-Id}) and cost
+ * ({@code X-Soma-Cost}).
  */
 public final class ModelRoutes implements EndpointGroup {
     private static final byte[] DONE = "data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8);
 
     private final Guard guard;
-    private final ModelGateway models;
+    private final MeteredModels models;
     private final Idempotency idempotency;
 
-    public ModelRoutes(Guard guard, ModelGateway models, Idempotency idempotency) {
+    public ModelRoutes(Guard guard, MeteredModels models, Idempotency idempotency) {
         this.guard = requireNonNull(guard, "guard is null");
         this.models = requireNonNull(models, "models is null");
         this.idempotency = requireNonNull(idempotency, "idempotency is null");
@@ -64,17 +62,17 @@ public final class ModelRoutes implements EndpointGroup {
         Optional<String> idempotencyKey = keyed.map(Idempotency.Request::key);
         var audit = Edge.auditEntry(ctx, principal, Map.of("model", request.model(), "stream", request.streaming()));
         if (request.streaming()) {
-            stream(ctx, principal, request, new ModelGateway.Call<>(Edge.requestId(ctx), idempotencyKey, audit, (tx, billed) -> { }));
+            stream(ctx, principal, request, new MeteredModels.Call<>(Edge.requestId(ctx), idempotencyKey, audit, (tx, billed) -> { }));
             return;
         }
-        ModelGateway.Billed<ChatResult> billed = models.complete(principal, request, new ModelGateway.Call<>(Edge.requestId(ctx), idempotencyKey, audit,
+        MeteredModels.Billed<ChatResult> billed = models.complete(principal, request, new MeteredModels.Call<>(Edge.requestId(ctx), idempotencyKey, audit,
                 (tx, done) -> idempotency.remember(tx, keyed, 200, Json.bytes(done.result().completion()))));
         ctx.header("X-Soma-Ledger-Id", billed.entry().id().toString());
         ctx.header("X-Soma-Cost", billed.entry().cost().toPlainString());
         ctx.contentType("application/json").result(Json.bytes(billed.result().completion()));
     }
 
-    private void stream(Context ctx, Principal principal, ChatRequest request, ModelGateway.Call<ChatResult> call) {
+    private void stream(Context ctx, Principal principal, ChatRequest request, MeteredModels.Call<ChatResult> call) {
         var response = ctx.res();
         boolean includeUsage = request.includeUsage();
         OutputStream[] out = new OutputStream[1];

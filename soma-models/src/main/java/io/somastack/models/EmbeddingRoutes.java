@@ -1,4 +1,4 @@
-package io.somastack.server;
+package io.somastack.models;
 
 import static io.javalin.apibuilder.ApiBuilder.post;
 import static java.util.Objects.requireNonNull;
@@ -13,7 +13,6 @@ import io.somastack.gateway.Principal;
 import io.somastack.kernel.ErrorCode;
 import io.somastack.kernel.Json;
 import io.somastack.kernel.SomaException;
-import io.somastack.memory.Embedder;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
@@ -25,8 +24,9 @@ import java.util.Optional;
 import tools.jackson.databind.JsonNode;
 
 /**
- * {@code POST /v1/embeddings}, OpenAI-compatible, served by the local embedding model that
- * memory uses, and metered like every model call (ledger row, budget, token rate limit).
+ * {@code POST /v1/embeddings}, OpenAI-compatible, served by the local embedding model (the one
+ * memory uses by default), and metered like every model call through {@link MeteredModels}
+ * (ledger row, budget, token rate limit).
  * {@code encoding_format} {@code float} (default) or {@code base64} (little-endian float32,
  * what the official clients ask for).
  */
@@ -35,11 +35,11 @@ public final class EmbeddingRoutes implements EndpointGroup {
     private static final int MAX_CHARS = 8192;
 
     private final Guard guard;
-    private final ModelGateway models;
+    private final MeteredModels models;
     private final Embedder embedder;
     private final Idempotency idempotency;
 
-    public EmbeddingRoutes(Guard guard, ModelGateway models, Embedder embedder, Idempotency idempotency) {
+    public EmbeddingRoutes(Guard guard, MeteredModels models, Embedder embedder, Idempotency idempotency) {
         this.guard = requireNonNull(guard, "guard is null");
         this.models = requireNonNull(models, "models is null");
         this.embedder = requireNonNull(embedder, "embedder is null");
@@ -74,13 +74,13 @@ public final class EmbeddingRoutes implements EndpointGroup {
         // A WordPiece token covers at least one character, plus [CLS] and [SEP]: an upper bound.
         long worstTokens = texts.stream().mapToLong(text -> text.length() + 2L).sum();
         String model = embedder.model();
-        var billed = models.meter(principal, model, models.inputCost(model, "local", model, worstTokens),
-                new ModelGateway.Call<Embedder.Counted>(Edge.requestId(ctx), keyed.map(Idempotency.Request::key),
+        var billed = models.meter(principal, new UsageMeter.WorstCase(model, List.of(new UsageMeter.Candidate("local", model)), worstTokens, 0),
+                new MeteredModels.Call<Embedder.Counted>(Edge.requestId(ctx), keyed.map(Idempotency.Request::key),
                         Edge.auditEntry(ctx, principal, Map.of("model", model, "inputs", texts.size())),
                         (tx, done) -> idempotency.remember(tx, keyed, 200, answer(done.result(), base64))),
                 () -> embedder.embedCounted(texts),
-                counted -> new ModelGateway.Served("local", model, counted.tokens(), 0, false));
-        ctx.header("X-Soma-Cost", billed.entry().cost().toPlainString());
+                counted -> new MeteredModels.Served("local", model, counted.tokens(), 0, false));
+        ctx.header("X-Soma-Cost", billed.cost().toPlainString());
         ctx.contentType("application/json").result(answer(billed.result(), base64));
     }
 
