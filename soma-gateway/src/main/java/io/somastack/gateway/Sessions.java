@@ -183,6 +183,31 @@ public final class Sessions {
         }
     }
 
+    /** A detached signature: the id of the key in {@link #jwks()} and the signature, ASN.1 DER. */
+    public record Detached(String keyId, byte[] signature) {
+    }
+
+    /**
+     * Signs {@code data} with the active key: ES256 (ECDSA on P-256 over SHA-256), the
+     * signature in ASN.1 DER as openssl, DSSE and in-toto verifiers read it. Verifiable offline
+     * with the key {@code keyId} of {@link #jwks()} while that key is published (one token
+     * lifetime after a rotation). For documents the server vouches for (an answer's provenance).
+     */
+    public Detached sign(byte[] data) {
+        SigningKey signer = activeKey().orElseGet(() -> {
+            reload();
+            return activeKey().orElseThrow();
+        });
+        try {
+            java.security.Signature signature = java.security.Signature.getInstance("SHA256withECDSA");
+            signature.initSign(signer.key().toECPrivateKey());
+            signature.update(data);
+            return new Detached(signer.key().getKeyID(), signature.sign());
+        } catch (JOSEException | java.security.GeneralSecurityException e) {
+            throw new IllegalStateException("Cannot sign with key " + signer.key().getKeyID(), e);
+        }
+    }
+
     /** The public keys, as served at {@code /.well-known/jwks.json}. */
     public Map<String, Object> jwks() {
         return new JWKSet(keys.stream().map(key -> (com.nimbusds.jose.jwk.JWK) key.key().toPublicJWK()).toList()).toJSONObject(true);

@@ -34,12 +34,17 @@ public final class LedgerUsageMeter implements UsageMeter {
 
     @Override
     public Hold reserve(Principal caller, WorstCase worstCase) {
+        return new Held(budgets.reserve(caller.tenant().id(), caller.keyId(), caller.tenant().monthlyBudget(), caller.keyBudget(),
+                price(worstCase)));
+    }
+
+    @Override
+    public Money price(WorstCase worstCase) {
         Instant now = clock.now();
-        Money amount = worstCase.candidates().stream()
+        return worstCase.candidates().stream()
                 .map(candidate -> price(worstCase.alias(), candidate.provider(), candidate.upstreamModel(), now)
                         .cost(worstCase.inputTokens(), worstCase.outputTokens()))
                 .max(Comparator.naturalOrder()).orElse(Money.ZERO);
-        return new Held(budgets.reserve(caller.tenant().id(), caller.keyId(), caller.tenant().monthlyBudget(), caller.keyBudget(), amount));
     }
 
     @Override

@@ -37,6 +37,9 @@ public interface UsageMeter {
      */
     Hold reserve(Principal caller, WorstCase worstCase);
 
+    /** What {@code worstCase} costs at its dearest candidate, without holding it (a run checks its own budget with it). */
+    Money price(WorstCase worstCase);
+
     /**
      * Writes {@code usage}, priced by the model that served, through {@code tx} only (the
      * caller's transaction, with its audit entry and other writes), for {@code hold}. A repeated

@@ -25,7 +25,7 @@ import picocli.CommandLine.Parameters;
 @Command(name = "somastack", mixinStandardHelpOptions = true, version = "SomaStack 0.1.0",
         description = "The control plane for AI agents in production.",
         subcommands = {Main.Run.class, Main.TenantsCommand.class, Main.KeysCommand.class, Main.AuditCommand.class,
-                Main.SigningKeysCommand.class, io.somastack.policy.CapsuleCommands.class})
+                Main.SigningKeysCommand.class, io.somastack.policy.CapsuleCommands.class, io.somastack.agents.ProvenanceCommands.class})
 public final class Main implements Runnable {
 
     public static void main(String[] args) {

@@ -2,6 +2,7 @@ package io.somastack.server;
 
 import io.somastack.gateway.GatewayConfig;
 import io.somastack.kernel.Settings;
+import io.somastack.agents.AgentsConfig;
 import io.somastack.marketplace.MarketplaceConfig;
 import io.somastack.memory.MemoryConfig;
 import io.somastack.metering.BillingConfig;
@@ -33,7 +34,8 @@ public record ServerConfig(
         MemoryConfig memory,
         PolicyConfig policy,
         MarketplaceConfig marketplace,
-        ToolsConfig tools) {
+        ToolsConfig tools,
+        AgentsConfig agents) {
 
     public static ServerConfig from(Settings settings, Map<String, String> environment, Integer portOverride, Path dataDirectoryOverride) {
         Path dataDirectory = dataDirectoryOverride != null ? dataDirectoryOverride : Path.of(settings.string("data.dir", ".somastack"));
@@ -52,7 +54,8 @@ public record ServerConfig(
                 MemoryConfig.from(settings, dataDirectory.toAbsolutePath().normalize()),
                 PolicyConfig.from(settings),
                 MarketplaceConfig.from(settings),
-                ToolsConfig.from(settings));
+                ToolsConfig.from(settings),
+                AgentsConfig.from(settings));
         settings.validate();
         return config;
     }

@@ -8,6 +8,7 @@ import io.javalin.json.JavalinJackson3;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.somastack.agents.Agents;
 import io.somastack.gateway.BodyLimit;
 import io.somastack.gateway.Edge;
 import io.somastack.gateway.Gateway;
@@ -148,6 +149,9 @@ public final class SomaServer implements AutoCloseable {
                 metering.priceBook(), clock, ids, meters));
         // SomaStack as an MCP server: the SDK's servlet transport on the API's Jetty, the Guard in front.
         McpEndpoint mcp = track(tools.mcp(guard, memory.memories(), McpEndpoint.DEFAULT_REFRESH, config.gateway().maxBodyBytes()));
+        // Agents run installed capsules; closed before the tools and models they call (runs under way are cancelled and billed).
+        Agents agents = track(Agents.create(config.agents(), database, commit, marketplace, constitution, tools, memory.memories(),
+                metering.budgets(), models, metering.usageMeter(), metering.priceBook(), gateway.sessions(), clock, ids, meters).start());
 
         // The SKU catalog (seeded from billing.skus) prices invoices; a period closes by itself after invoices.close-delay.
         SkuCatalog catalog = new SkuCatalog(database.jdbi(), commit, clock, ids, config.billing().currency());
@@ -217,6 +221,7 @@ public final class SomaServer implements AutoCloseable {
             web.routes.apiBuilder(constitution.routes(guard));
             web.routes.apiBuilder(marketplace.routes(guard));
             web.routes.apiBuilder(tools.routes(guard));
+            web.routes.apiBuilder(agents.routes(guard));
             web.routes.apiBuilder(new OpenApiRoutes());
             web.routes.exception(SomaException.class, problems::render);
             web.routes.exception(Exception.class, problems::renderUnexpected);

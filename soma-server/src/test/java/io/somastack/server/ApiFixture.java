@@ -60,6 +60,15 @@ final class ApiFixture {
         pathValues.put("getMemory.id", remembered.get("memory_id").asString());
         pathValues.put("deleteMemory.id", remembered.get("memory_id").asString());
         pathValues.put("getRecall.id", recalled.get("recall_id").asString());
+        // A conversation with one run, answered by the local model (agents.default-model), for the agents' routes.
+        String conversation = api.json(201, "POST", "/v1/conversations", key, Json.text(example("createConversation"))).get("id").asString();
+        String run = api.json(200, "POST", "/v1/conversations/" + conversation + "/runs", key, Json.text(example("startConversationRun")))
+                .get("id").asString();
+        pathValues.put("getConversation.id", conversation);
+        pathValues.put("startConversationRun.id", conversation);
+        pathValues.put("getRun.id", run);
+        pathValues.put("getRunEvents.id", run);
+        pathValues.put("getRunProvenance.id", run);
         bodies.put("admitBundle", signedBundle);
         bodies.put("verifyAuditAgainstCheckpoint", api.json(201, "POST", "/v1/admin/audit/checkpoints", ADMIN_KEY, null));
         bodies.put("publishCapsule", signed(TestCapsules.zip(TestCapsules.files(

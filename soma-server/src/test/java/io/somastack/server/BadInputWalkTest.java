@@ -49,6 +49,9 @@ class BadInputWalkTest {
                 memory:
                   purge:
                     interval: 1h
+                marketplace:
+                  ranking:
+                    refresh: 24h
                 """);
     }
 

@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
@@ -91,6 +92,100 @@ class CrashRecoveryTest {
         deleteRecursively(dataDir);
     }
 
+    @Test
+    void aRunWhoseNodeWasKilledIsInterruptedAfterRestartWithEveryAcknowledgedEventAndSettledOnce() throws Exception {
+        Path dataDir = Files.createTempDirectory("soma-agent-crash");
+        Path model = TestServer.testModel();
+        int port = freePort();
+        HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(2)).build();
+        // The local model is priced (a step's worst case, about 1200 tokens, fits the capsule's 0.50 per run).
+        Path config = Files.writeString(dataDir.resolve("soma.yaml"), """
+                prices:
+                  - model: stories260K
+                    input_per_million: "100"
+                    output_per_million: "100"
+                agents:
+                  default-model: local
+                  heartbeat: 500ms
+                  stale-after: 2s
+                """);
+        Process first = launch(dataDir, model, port, Map.of("SOMA_CONFIG", config.toString()));
+        String key;
+        String runId;
+        List<String> acknowledged = new java.util.ArrayList<>();
+        try {
+            awaitReady(http, port, first);
+            String tenant = field(send(http, port, "POST", "/v1/admin/tenants", ADMIN, "{\"name\":\"crash-agents\",\"monthly_budget\":\"100\"}", null)
+                    .body(), "id");
+            key = field(send(http, port, "POST", "/v1/admin/tenants/" + tenant + "/keys", ADMIN, "{}", null).body(), "key");
+            io.somastack.policy.SigningKeys publisher = io.somastack.policy.Signatures.generate();
+            assertThat(send(http, port, "POST", "/v1/policy/trusted-keys", key, io.somastack.kernel.Json.text(Map.of("name", "release",
+                    "role", "publisher", "public_key_pem", publisher.publicKeyPem())), null).statusCode()).isEqualTo(201);
+            byte[] bundle = io.somastack.policy.TestCapsules.bundle();
+            assertThat(send(http, port, "POST", "/v1/capsules/publish", key, io.somastack.kernel.Json.text(Map.of("bundle",
+                    java.util.Base64.getEncoder().encodeToString(bundle), "signatures", List.of(Map.of("signature",
+                            io.somastack.policy.Signatures.sign(publisher.privateKeyPem(), bundle), "key_id", publisher.keyId())))), null)
+                    .statusCode()).isEqualTo(201);
+            assertThat(send(http, port, "POST", "/v1/capsules/weather/install", key, "{}", null).statusCode()).isEqualTo(201);
+            // Follow the run's events and kill the node once a few model deltas were acknowledged.
+            HttpRequest start = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/agents/weather/runs"))
+                    .header("Authorization", "Bearer " + key).header("Content-Type", "application/json").header("Accept", "text/event-stream")
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"input\": \"Once upon a time\"}")).build();
+            HttpResponse<java.util.stream.Stream<String>> stream = http.send(start, HttpResponse.BodyHandlers.ofLines());
+            String id = null;
+            var lines = stream.body().iterator();
+            int deltas = 0;
+            while (lines.hasNext() && deltas < 5) {
+                String line = lines.next();
+                if (line.startsWith("id: ")) {
+                    id = line.substring(4);
+                } else if (line.startsWith("data: ")) {
+                    acknowledged.add(id + " " + line.substring(6));
+                    deltas += line.contains("\"text\"") ? 1 : 0;
+                }
+            }
+            runId = field(acknowledged.getFirst().substring(acknowledged.getFirst().indexOf(' ') + 1), "run_id");
+            first.destroyForcibly();
+            first.waitFor();
+        } finally {
+            first.destroyForcibly();
+        }
+
+        Process second = launch(dataDir, model, port, Map.of("SOMA_CONFIG", config.toString()));
+        try {
+            awaitReady(http, port, second);
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            String status;
+            do {
+                Thread.sleep(200);
+                status = field(send(http, port, "GET", "/v1/runs/" + runId, key, null, null).body(), "status");
+            } while (status.equals("running") && System.nanoTime() < deadline);
+            assertThat(status).as(send(http, port, "GET", "/v1/runs/" + runId, key, null, null).body()).isEqualTo("interrupted");
+            String events = send(http, port, "GET", "/v1/runs/" + runId + "/events", key, null, null).body();
+            for (String event : acknowledged) {
+                String seq = event.substring(0, event.indexOf(' '));
+                assertThat(events).contains("id: " + seq + "\ndata: " + event.substring(event.indexOf(' ') + 1) + "\n");
+            }
+            assertThat(events).contains("event: run.interrupted");
+            List<String> lines = Files.readAllLines(dataDir.resolve("postgres/postmaster.pid"));
+            Jdbi jdbi = Jdbi.create("jdbc:postgresql://127.0.0.1:" + lines.get(3).trim() + "/postgres", "postgres", "");
+            java.math.BigDecimal ledger = jdbi.withHandle(handle -> handle.createQuery(
+                    "SELECT COALESCE(sum(cost), 0) FROM usage_ledger WHERE request_id = :run").bind("run", runId).mapTo(java.math.BigDecimal.class).one());
+            java.math.BigDecimal spent = jdbi.withHandle(handle -> handle.createQuery(
+                    "SELECT spent FROM budget_spend b JOIN agent_runs r ON r.tenant_id = b.tenant_id WHERE r.id = :run AND b.scope = 'tenant'")
+                    .bind("run", java.util.UUID.fromString(runId)).mapTo(java.math.BigDecimal.class).one());
+            java.math.BigDecimal reserved = jdbi.withHandle(handle -> handle.createQuery(
+                    "SELECT reserved FROM budget_spend b JOIN agent_runs r ON r.tenant_id = b.tenant_id WHERE r.id = :run AND b.scope = 'tenant'")
+                    .bind("run", java.util.UUID.fromString(runId)).mapTo(java.math.BigDecimal.class).one());
+            assertThat(spent).isEqualByComparingTo(ledger);
+            assertThat(reserved).isEqualByComparingTo(java.math.BigDecimal.ZERO);
+        } finally {
+            second.destroy();
+            second.waitFor();
+        }
+        deleteRecursively(dataDir);
+    }
+
     private static void deleteRecursively(Path directory) throws IOException {
         try (var paths = Files.walk(directory)) {
             for (Path path : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
@@ -100,6 +195,10 @@ class CrashRecoveryTest {
     }
 
     private static Process launch(Path dataDir, Path model, int port) throws IOException {
+        return launch(dataDir, model, port, Map.of());
+    }
+
+    private static Process launch(Path dataDir, Path model, int port, Map<String, String> environment) throws IOException {
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
         ProcessBuilder builder = new ProcessBuilder(java.toString(), "--enable-native-access=ALL-UNNAMED",
                 "--sun-misc-unsafe-memory-access=allow", "-cp", System.getProperty("java.class.path"),
@@ -108,6 +207,7 @@ class CrashRecoveryTest {
         builder.environment().put("SOMA_ADMIN_KEY", ADMIN);
         builder.environment().put("SOMA_LOCAL_MODEL", model.toString());
         builder.environment().put("SOMA_LOG_FORMAT", "plain");
+        builder.environment().putAll(environment);
         builder.redirectErrorStream(true).redirectOutput(dataDir.resolve("server-" + System.nanoTime() + ".log").toFile());
         return builder.start();
     }

@@ -231,6 +231,15 @@ class OpenApiContractTest {
         api.expect(200, "GET", "/v1/installed-capsules/weather", key, null);
         api.expect(200, "POST", "/v1/capsules/weather/update", key, null);
         api.expect(200, "POST", "/v1/capsules/weather/install", key, "{\"version\": \"1.1.0\"}");
+
+        // Agents: the weather capsule answers with the local model (agents.default-model), its forecast tool offered.
+        String conversation = api.json(201, "POST", "/v1/conversations", key, example("createConversation")).get("id").asString();
+        String run = api.json(200, "POST", "/v1/conversations/" + conversation + "/runs", key, example("startConversationRun")).get("id").asString();
+        api.expect(200, "GET", "/v1/conversations/" + conversation, key, null);
+        api.expect(200, "POST", "/v1/agents/weather/runs", key, example("runAgent"));
+        api.expect(200, "GET", "/v1/runs/" + run, key, null);
+        api.expect(200, "GET", "/v1/runs/" + run + "/events", key, null);
+        api.expect(200, "GET", "/v1/runs/" + run + "/provenance", key, null);
         api.expect(200, "POST", "/v1/capsules/weather/versions/1.0.1/revoke", key, example("revokeCapsule"));
         api.expect(204, "DELETE", "/v1/installed-capsules/weather", key, null);
         api.expect(204, "DELETE", "/v1/policies/trusted-signer", key, null);

@@ -51,6 +51,9 @@ final class TestServer implements AutoCloseable {
             environment.put("SOMA_DATABASE_USER", "postgres");
             environment.put("SOMA_ADMIN_KEY", ADMIN_KEY);
             environment.put("SOMA_LOCAL_MODEL", testModel().toString());
+            // Agents whose preferred models this server lacks answer with the tiny local model, briefly.
+            environment.put("SOMA_AGENTS_DEFAULT__MODEL", "local");
+            environment.put("SOMA_AGENTS_MAX__OUTPUT__TOKENS", "16");
             Settings settings = Settings.load(environment, Optional.of(file));
             ServerConfig config = ServerConfig.from(settings, environment, 0, dir);
             return new TestServer(SomaServer.start(config, Clock.system()), databaseUrl);

@@ -1,0 +1,280 @@
+package io.somastack.agents;
+
+import static java.util.Objects.requireNonNull;
+
+import io.somastack.agents.internal.AgentLoader;
+import io.somastack.agents.internal.AgentSpec;
+import io.somastack.agents.internal.ConversationStore;
+import io.somastack.agents.internal.EventLog;
+import io.somastack.agents.internal.LiveRun;
+import io.somastack.agents.internal.ModelStep;
+import io.somastack.agents.internal.RunContext;
+import io.somastack.agents.internal.RunStore;
+import io.somastack.agents.internal.TurnLoop;
+import io.somastack.gateway.Principal;
+import io.somastack.kernel.Clock;
+import io.somastack.kernel.ErrorCode;
+import io.somastack.kernel.Ids;
+import io.somastack.kernel.Money;
+import io.somastack.kernel.SomaException;
+import io.somastack.kernel.StorableText;
+import io.somastack.kernel.TenantId;
+import io.somastack.metering.Budgets;
+import io.somastack.metering.Reservation;
+import io.somastack.models.ToolChoice;
+import io.somastack.policy.Actor;
+import io.somastack.policy.Decision;
+import io.somastack.policy.PolicyEngine;
+import io.somastack.policy.PolicyTenant;
+import io.somastack.policy.RuntimeInput;
+import io.somastack.store.GroupCommit;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
+import org.jdbi.v3.core.Jdbi;
+import org.slf4j.MDC;
+
+/**
+ * Starts runs and follows them. {@link #start} does what must hold before a run is accepted,
+ * on the caller's thread, each refusal a problem: the agent is installed and runnable (404,
+ * 410), the conversation is the tenant's (404), the input is not empty (400), a model is
+ * served for it, runtime policy allows the run (403, recorded), and the capsule's
+ * {@code max_budget_per_run_usd} is reserved against the tenant's and key's budgets (402). It
+ * then stores the run and {@code run.started}, and the {@link TurnLoop} goes on on a thread
+ * of its own, so a run goes on when its client leaves. Thread-safe.
+ */
+public final class Runs {
+    private final AgentsConfig config;
+    private final AgentLoader agents;
+    private final ModelStep models;
+    private final PolicyEngine policy;
+    private final Budgets budgets;
+    private final RunStore runs;
+    private final ConversationStore conversations;
+    private final EventLog events;
+    private final TurnLoop loop;
+    private final GroupCommit commit;
+    private final Jdbi jdbi;
+    private final Clock clock;
+    private final Ids ids;
+    private final String node;
+    private final Map<UUID, LiveRun> active = new ConcurrentHashMap<>();
+    private volatile boolean accepting = true;
+
+    Runs(AgentsConfig config, AgentLoader agents, ModelStep models, PolicyEngine policy, Budgets budgets, RunStore runs,
+            ConversationStore conversations, EventLog events, TurnLoop loop, GroupCommit commit, Jdbi jdbi, Clock clock, Ids ids, String node) {
+        this.config = requireNonNull(config, "config is null");
+        this.agents = requireNonNull(agents, "agents is null");
+        this.models = requireNonNull(models, "models is null");
+        this.policy = requireNonNull(policy, "policy is null");
+        this.budgets = requireNonNull(budgets, "budgets is null");
+        this.runs = requireNonNull(runs, "runs is null");
+        this.conversations = requireNonNull(conversations, "conversations is null");
+        this.events = requireNonNull(events, "events is null");
+        this.loop = requireNonNull(loop, "loop is null");
+        this.commit = requireNonNull(commit, "commit is null");
+        this.jdbi = requireNonNull(jdbi, "jdbi is null");
+        this.clock = requireNonNull(clock, "clock is null");
+        this.ids = requireNonNull(ids, "ids is null");
+        this.node = requireNonNull(node, "node is null");
+    }
+
+    /**
+     * What a client asks: run {@code agent} (or the agent of {@code conversationId}) on
+     * {@code input}; {@code toolChoice} constrains the first model call only.
+     */
+    public record StartRun(Optional<String> agent, Optional<UUID> conversationId, String input, Optional<ToolChoice> toolChoice) {
+        public StartRun {
+            requireNonNull(agent, "agent is null");
+            requireNonNull(conversationId, "conversationId is null");
+            requireNonNull(input, "input is null");
+            requireNonNull(toolChoice, "toolChoice is null");
+        }
+    }
+
+    /** A run accepted and under way: its id and {@code run.started} (sequence 1). */
+    public record Started(UUID runId, StoredEvent started) {
+    }
+
+    /** Accepts a run and starts its loop; every refusal before that is a {@link SomaException}. */
+    public Started start(Principal principal, String requestId, StartRun command) {
+        if (!accepting) {
+            throw new SomaException(ErrorCode.NOT_READY, "This node is shutting down; retry on another");
+        }
+        TenantId tenant = principal.tenant().id();
+        String input = command.input();
+        if (input.isBlank()) {
+            throw new SomaException(ErrorCode.INVALID_REQUEST, "input is empty; send the text the agent should answer");
+        }
+        if (input.length() > config.maxInputChars()) {
+            throw new SomaException(ErrorCode.INVALID_REQUEST, "input has %d characters; the limit is %d (agents.max-input-chars)"
+                    .formatted(input.length(), config.maxInputChars()), Map.of("length", input.length(), "limit", config.maxInputChars()));
+        }
+        StorableText.require("input", input);
+        Optional<Conversation> conversation = command.conversationId().map(id -> conversations.find(tenant, id)
+                .orElseThrow(() -> new SomaException(ErrorCode.NOT_FOUND, "No conversation %s in this tenant".formatted(id))));
+        String name = conversation.map(Conversation::agent).or(command::agent).orElseThrow();
+        Set<String> restriction = principal.agentRestriction();
+        if (!restriction.isEmpty() && !restriction.contains(name)) {
+            throw new SomaException(ErrorCode.INSUFFICIENT_SCOPE, "This key is restricted to agents %s and may not run %s".formatted(restriction, name));
+        }
+        AgentSpec agent = agents.runnable(tenant, name);
+        String model = model(agent);
+        Decision decision = policy.authorize(new PolicyTenant(tenant, principal.tenant().tier()), new RuntimeInput(
+                Map.of("kind", "agent_run", "request_id", requestId), callerValue(principal), agent.manifest().document(), Map.of(),
+                Map.of("id", model)), new Actor(principal.actor(), requestId));
+        if (decision instanceof Decision.Denied denied) {
+            throw new SomaException(ErrorCode.POLICY_DENIED, "A run of %s was denied by policy %s: %s".formatted(name,
+                    denied.violation().policyName(), denied.violation().message()),
+                    Map.of("decision_id", denied.decisionId().toString(), "policy", denied.violation().policyName()));
+        }
+        Money budget = agent.maxBudgetPerRun();
+        Reservation reservation = budgets.reserve(tenant, principal.keyId(), principal.tenant().monthlyBudget(), principal.keyBudget(), budget);
+        UUID runId = ids.next();
+        Instant now = clock.now();
+        LiveRun live = new LiveRun(runId, tenant);
+        StoredEvent started;
+        try {
+            started = commit.execute(tx -> {
+                runs.insert(tx, new RunStore.NewRun(runId, tenant, conversation.map(Conversation::id), name, agent.installed().version(),
+                        agent.installed().digest(), input, budget, reservation, principal.keyId(), principal.actor(), requestId, node, now));
+                return events.insert(tx, live, new RunEvent.Started(runId, name, agent.installed().version(), conversation.map(Conversation::id),
+                        model));
+            });
+        } catch (RuntimeException e) {
+            budgets.release(reservation);
+            throw e;
+        }
+        live.publish(started);
+        active.put(runId, live);
+        int maxSteps = Math.min(config.maxSteps(), agent.limits().getOrDefault("max_steps", Integer.MAX_VALUE));
+        int maxToolCalls = Math.min(config.maxToolCalls(), agent.limits().getOrDefault("max_tool_calls", Integer.MAX_VALUE));
+        Duration wall = config.maxWallTime();
+        if (agent.limits().containsKey("max_wall_seconds")) {
+            wall = min(wall, Duration.ofSeconds(agent.limits().get("max_wall_seconds")));
+        }
+        RunContext context = new RunContext(live, principal, requestId, agent, conversation, input, command.toolChoice(), model,
+                decision.decisionId(), reservation, budget, maxSteps, maxToolCalls, now.plus(wall), now, System.nanoTime());
+        Map<String, String> logContext = Optional.ofNullable(MDC.getCopyOfContextMap()).orElse(Map.of());
+        Thread.ofVirtual().name("run-" + runId).start(() -> {
+            MDC.setContextMap(logContext);
+            MDC.put("tenant_id", tenant.toString());
+            MDC.put("run_id", runId.toString());
+            try {
+                loop.run(context);
+            } finally {
+                active.remove(runId);
+                MDC.clear();
+            }
+        });
+        return new Started(runId, started);
+    }
+
+    /** The first of the capsule's {@code model.preferred} that this server routes, else {@code agents.default-model}. */
+    private String model(AgentSpec agent) {
+        for (String preferred : agent.preferredModels()) {
+            if (models.knows(preferred)) {
+                return preferred;
+            }
+        }
+        return config.defaultModel().filter(models::knows).orElseThrow(() -> new SomaException(ErrorCode.UNKNOWN_MODEL,
+                "%s prefers models %s, none of which this server routes, and agents.default-model is %s".formatted(agent.installed().name(),
+                        agent.preferredModels(), config.defaultModel().map(alias -> "'" + alias + "', which it does not route either").orElse("not set"))));
+    }
+
+    private static Map<String, Object> callerValue(Principal principal) {
+        Map<String, Object> value = new LinkedHashMap<>();
+        value.put("key_id", principal.keyId().toString());
+        value.put("actor", principal.actor());
+        value.put("scopes", principal.scopes().stream().sorted().toList());
+        return value;
+    }
+
+    public Optional<Run> find(TenantId tenant, UUID runId) {
+        return runs.find(tenant, runId);
+    }
+
+    /** The tenant's run, or 404 (also for another tenant's run). */
+    public Run require(TenantId tenant, UUID runId) {
+        return find(tenant, runId).orElseThrow(() -> new SomaException(ErrorCode.NOT_FOUND, "No run %s in this tenant".formatted(runId)));
+    }
+
+    /**
+     * Delivers the run's events after {@code seq} to {@code sink}, in order, as they are stored,
+     * until the terminal event has been delivered. Returns early when {@code sink} throws (the
+     * client left).
+     */
+    public void follow(TenantId tenant, UUID runId, int seq, Consumer<StoredEvent> sink) throws InterruptedException {
+        int last = seq;
+        while (true) {
+            LiveRun live = active.get(runId);
+            List<StoredEvent> next;
+            if (live != null && live.tenant().equals(tenant) && !live.ended()) {
+                next = live.after(last, Duration.ofSeconds(1));
+            } else {
+                next = events.read(tenant, runId, last, 500);
+                if (next.isEmpty()) {
+                    Optional<Run> run = runs.find(tenant, runId);
+                    if (run.isEmpty() || run.get().status() != RunStatus.RUNNING && run.get().lastSeq() <= last) {
+                        return;
+                    }
+                    Thread.sleep(200);
+                }
+            }
+            for (StoredEvent event : next) {
+                sink.accept(event);
+                last = event.seq();
+                if (event.terminal()) {
+                    return;
+                }
+            }
+        }
+    }
+
+    /** Asks the tenant's run to stop; false when it is not running on this node. */
+    public boolean cancel(TenantId tenant, UUID runId, String by) {
+        LiveRun live = active.get(runId);
+        if (live == null || !live.tenant().equals(tenant)) {
+            return false;
+        }
+        live.cancel(by);
+        return true;
+    }
+
+    /** The signed provenance envelope of the tenant's completed run. */
+    public Optional<String> provenance(TenantId tenant, UUID runId) {
+        return jdbi.withHandle(handle -> handle.createQuery("SELECT envelope FROM agent_provenance WHERE tenant_id = :tenant AND run_id = :run")
+                .bind("tenant", tenant.value()).bind("run", runId).mapTo(String.class).findOne());
+    }
+
+    /** The ids of the runs this node is running (the heartbeat marks them alive). */
+    public Set<UUID> activeIds() {
+        return Set.copyOf(active.keySet());
+    }
+
+    /** Stops accepting runs, cancels those under way and waits up to {@code grace} for them to end. */
+    void drain(Duration grace) {
+        accepting = false;
+        active.values().forEach(live -> live.cancel("server"));
+        long deadline = System.nanoTime() + grace.toNanos();
+        while (!active.isEmpty() && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    private static Duration min(Duration a, Duration b) {
+        return a.compareTo(b) <= 0 ? a : b;
+    }
+}

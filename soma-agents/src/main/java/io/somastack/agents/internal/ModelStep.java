@@ -1,0 +1,30 @@
+package io.somastack.agents.internal;
+
+import io.somastack.gateway.Principal;
+import io.somastack.kernel.Money;
+import io.somastack.models.ChatRequest;
+import io.somastack.models.ChatResult;
+import io.somastack.models.StreamSink;
+import java.util.UUID;
+
+/**
+ * The metered model call of one step of the loop: the one seam between the loop and the
+ * models capability. The call is billed to {@code principal}'s tenant in the ledger under the
+ * run's id as request id; the run already holds the budget reservation that covers it, so the
+ * step reserves nothing itself.
+ */
+public interface ModelStep {
+
+    /** True when {@code alias} names a model this server routes. */
+    boolean knows(String alias);
+
+    /** The most {@code request} may cost: its prompt and {@code max_tokens} at the dearest target's price. */
+    Money worstCase(ChatRequest request);
+
+    /** Streams {@code request} to {@code sink} (which returns false to stop generation), then writes its ledger row. */
+    Metered stream(Principal principal, UUID runId, UUID reservationId, ChatRequest request, StreamSink sink);
+
+    /** A model call's result, its ledger row and its cost. */
+    record Metered(ChatResult result, UUID ledgerId, Money cost) {
+    }
+}

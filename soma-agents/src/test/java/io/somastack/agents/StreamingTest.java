@@ -1,0 +1,144 @@
+package io.somastack.agents;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.somastack.kernel.Money;
+import io.somastack.models.FixtureReply;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.WebSocket;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+import io.somastack.kernel.Json;
+
+/** The ways an answer comes back: server-sent events (resumed after a dropped connection) and a conversation's WebSocket. */
+class StreamingTest {
+    private static TestAgents soma;
+    private static TestAgents.Client acme;
+
+    @BeforeAll
+    static void start() {
+        soma = new TestAgents(AgentsConfig.defaults());
+        acme = soma.tenant("acme");
+        soma.publishAndInstall(acme, "acme-talker", TestAgents.agentBundle("acme", "acme-talker", "1.0.0", TestAgents.MODEL, false, List.of(),
+                "0.50", ""));
+    }
+
+    @AfterAll
+    static void stop() {
+        soma.close();
+    }
+
+    @Test
+    void aClientThatLostItsConnectionResumesFromLastEventIdWithNothingLost() {
+        soma.openAi.enqueue(new FixtureReply.SlowText(40, Duration.ofMillis(15)));
+        HttpRequest start = soma.request("/v1/agents/acme-talker/runs", acme.apiKey()).header("Accept", "text/event-stream")
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString("{\"input\": \"Talk to me\"}")).build();
+
+        // The first connection drops after five events; the run goes on without it.
+        List<TestAgents.Sse> first = soma.events(start, 5);
+        String runId = first.getFirst().data().get("run_id").asString();
+        assertThat(first).extracting(TestAgents.Sse::id).containsExactly(1, 2, 3, 4, 5);
+        List<TestAgents.Sse> rest = soma.events(soma.request("/v1/runs/%s/events".formatted(runId), acme.apiKey())
+                .header("Last-Event-ID", "5").GET().build(), 10_000);
+
+        List<TestAgents.Sse> resumed = new ArrayList<>(first);
+        resumed.addAll(rest);
+        assertThat(resumed).extracting(TestAgents.Sse::id).containsExactlyElementsOf(IntStream.rangeClosed(1, resumed.size()).boxed().toList());
+        assertThat(resumed.getLast().event()).isEqualTo("run.completed");
+        List<TestAgents.Sse> replay = soma.events(soma.request("/v1/runs/%s/events".formatted(runId), acme.apiKey()).GET().build(), 10_000);
+        assertThat(replay).extracting(TestAgents.Sse::id).containsExactlyElementsOf(resumed.stream().map(TestAgents.Sse::id).toList());
+        assertThat(replay).extracting(event -> event.data().toString()).containsExactlyElementsOf(resumed.stream().map(event -> event.data().toString()).toList());
+        assertThat(String.join("", replay.stream().filter(event -> event.event().equals("model.delta")).map(event -> event.data().get("text").asString())
+                .toList())).startsWith("word0 word1 word2");
+    }
+
+    @Test
+    void aBadLastEventIdIsRefused() {
+        soma.openAi.enqueue(new FixtureReply.Text("Short", 5, 1));
+        String runId = soma.run(acme.apiKey(), "acme-talker", "{\"input\": \"hi\"}").json().get("id").asString();
+
+        assertThat(soma.gateway.send("GET", "/v1/runs/%s/events".formatted(runId), acme.apiKey(), null, "Last-Event-ID", "minus one").status())
+                .isEqualTo(400);
+        // After the last event there is nothing more: the stream ends at once.
+        assertThat(soma.events(soma.request("/v1/runs/%s/events".formatted(runId), acme.apiKey()).header("Last-Event-ID", "1000").GET().build(), 10))
+                .isEmpty();
+    }
+
+    @Test
+    void aWebSocketCancelStopsTheModelWithinASecondAndBillsWhatWasGenerated() throws Exception {
+        String conversation = soma.gateway.send("POST", "/v1/conversations", acme.apiKey(), "{\"agent\": \"acme-talker\"}").json().get("id").asString();
+        soma.openAi.enqueue(new FixtureReply.SlowText(400, Duration.ofMillis(25)));
+        LinkedBlockingQueue<JsonNode> received = new LinkedBlockingQueue<>();
+        WebSocket socket = soma.http().newWebSocketBuilder().header("Authorization", "Bearer " + acme.apiKey())
+                .buildAsync(URI.create(soma.gateway.baseUrl().replace("http:", "ws:") + "/v1/conversations/%s/ws".formatted(conversation)),
+                        new Collector(received)).get(10, TimeUnit.SECONDS);
+
+        socket.sendText("{\"type\": \"input\", \"input\": \"Tell me a long story\"}", true).get(5, TimeUnit.SECONDS);
+        JsonNode event;
+        int deltas = 0;
+        do {
+            event = received.poll(10, TimeUnit.SECONDS);
+            assertThat(event).as("an event").isNotNull();
+            if (event.get("type").asString().equals("model.delta")) {
+                deltas++;
+            }
+        } while (deltas < 3);
+        String runId = event.get("run_id").asString();
+        long cancelled = System.nanoTime();
+        socket.sendText("{\"type\": \"cancel\"}", true).get(5, TimeUnit.SECONDS);
+        do {
+            event = received.poll(10, TimeUnit.SECONDS);
+            assertThat(event).as("an event").isNotNull();
+        } while (!event.get("type").asString().startsWith("run."));
+
+        assertThat(Duration.ofNanos(System.nanoTime() - cancelled)).isLessThan(Duration.ofSeconds(1));
+        assertThat(event.get("type").asString()).isEqualTo("run.cancelled");
+        assertThat(soma.openAi.awaitClientDisconnect(Duration.ofSeconds(5))).isTrue();
+        JsonNode run = soma.gateway.send("GET", "/v1/runs/" + runId, acme.apiKey(), null).json();
+        assertThat(run.get("status").asString()).isEqualTo("cancelled");
+        assertThat(run.get("usage").get("output_tokens").asLong()).isBetween(3L, 399L);
+        assertThat(Money.of(run.get("cost").asString())).isEqualTo(soma.sum("SELECT sum(cost) FROM usage_ledger WHERE request_id = '%s'".formatted(runId)))
+                .isEqualTo(Money.of(event.get("data").get("cost").asString()));
+        socket.sendClose(WebSocket.NORMAL_CLOSURE, "done").get(5, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void aWebSocketIsRefusedWithoutCredentialsAndAnswersBadMessagesWithAnError() throws Exception {
+        String conversation = soma.gateway.send("POST", "/v1/conversations", acme.apiKey(), "{\"agent\": \"acme-talker\"}").json().get("id").asString();
+        URI uri = URI.create(soma.gateway.baseUrl().replace("http:", "ws:") + "/v1/conversations/%s/ws".formatted(conversation));
+        CompletableFuture<WebSocket> anonymous = soma.http().newWebSocketBuilder().buildAsync(uri, new Collector(new LinkedBlockingQueue<>()));
+        assertThat(anonymous).failsWithin(Duration.ofSeconds(10));
+
+        LinkedBlockingQueue<JsonNode> received = new LinkedBlockingQueue<>();
+        WebSocket socket = soma.http().newWebSocketBuilder().header("Authorization", "Bearer " + acme.apiKey()).buildAsync(uri,
+                new Collector(received)).get(10, TimeUnit.SECONDS);
+        socket.sendText("{\"type\": \"input\", \"input\": \"\"}", true).get(5, TimeUnit.SECONDS);
+        JsonNode error = received.poll(10, TimeUnit.SECONDS);
+        assertThat(error.get("type").asString()).isEqualTo("error");
+        assertThat(error.get("status").asInt()).isEqualTo(400);
+        socket.sendText("not json", true).get(5, TimeUnit.SECONDS);
+        assertThat(received.poll(10, TimeUnit.SECONDS).get("status").asInt()).isEqualTo(400);
+        socket.sendClose(WebSocket.NORMAL_CLOSURE, "done").get(5, TimeUnit.SECONDS);
+    }
+
+    /** Collects a WebSocket's text messages as JSON. */
+    private record Collector(LinkedBlockingQueue<JsonNode> received) implements WebSocket.Listener {
+        @Override
+        public CompletionStage<?> onText(WebSocket webSocket, CharSequence data, boolean last) {
+            received.add(Json.mapper().readTree(data.toString()));
+            webSocket.request(1);
+            return null;
+        }
+    }
+}
