@@ -11,6 +11,7 @@ import io.javalin.apibuilder.EndpointGroup;
 import io.javalin.http.Context;
 import io.javalin.websocket.WsConfig;
 import io.javalin.websocket.WsContext;
+import io.somastack.agents.internal.ResponseProjection;
 import io.somastack.gateway.Edge;
 import io.somastack.gateway.Guard;
 import io.somastack.gateway.Principal;
@@ -19,6 +20,7 @@ import io.somastack.kernel.Json;
 import io.somastack.kernel.SomaException;
 import io.somastack.kernel.TenantId;
 import io.somastack.models.ToolChoice;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
@@ -29,6 +31,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
 import tools.jackson.databind.JsonNode;
 
 /**
@@ -62,6 +65,15 @@ public final class AgentRoutes implements EndpointGroup {
     record RunBody(String input, @JsonProperty("tool_choice") ToolChoice toolChoice) {
     }
 
+    /**
+     * {@code POST /v1/responses}, the OpenAI Responses API: {@code model} is {@code agent:<capsule>},
+     * {@code input} a string or a list of user messages, {@code previous_response_id} continues that
+     * response's conversation.
+     */
+    record ResponsesBody(String model, JsonNode input, Boolean stream, @JsonProperty("previous_response_id") String previousResponseId,
+            Boolean store) {
+    }
+
     @Override
     public void addEndpoints() {
         post("/v1/conversations", this::createConversation);
@@ -71,6 +83,7 @@ public final class AgentRoutes implements EndpointGroup {
         });
         post("/v1/conversations/{id}/runs", ctx -> run(ctx, Optional.empty(), Optional.of(uuid(ctx.pathParam("id"), "conversation"))));
         post("/v1/agents/{capsule}/runs", ctx -> run(ctx, Optional.of(ctx.pathParam("capsule")), Optional.empty()));
+        post("/v1/responses", this::respond);
         get("/v1/runs/{id}", ctx -> {
             Principal principal = guard.tenant(ctx, SCOPE);
             ctx.json(runs.require(principal.tenant().id(), uuid(ctx.pathParam("id"), "run")).wire());
@@ -114,7 +127,7 @@ public final class AgentRoutes implements EndpointGroup {
         TenantId tenant = principal.tenant().id();
         ctx.header("Location", "/v1/runs/" + started.runId());
         if (streaming(ctx)) {
-            stream(ctx, tenant, started.runId(), 0);
+            stream(ctx, tenant, started.runId(), 0, new byte[0], StoredEvent::sseFrame);
             return;
         }
         runs.follow(tenant, started.runId(), 0, event -> {
@@ -138,11 +151,15 @@ public final class AgentRoutes implements EndpointGroup {
                 throw new SomaException(ErrorCode.INVALID_REQUEST, "Last-Event-ID must be the id (a sequence number, 0 or more) of an event of this run");
             }
         }
-        stream(ctx, principal.tenant().id(), id, after);
+        stream(ctx, principal.tenant().id(), id, after, new byte[0], StoredEvent::sseFrame);
     }
 
-    /** Streams the run's events after {@code after} as server-sent events until its terminal event. */
-    private void stream(Context ctx, TenantId tenant, UUID runId, int after) throws InterruptedException {
+    /**
+     * Streams {@code preamble}, then the run's events after {@code after}, each as {@code frames}
+     * makes it, as server-sent events until its terminal event.
+     */
+    private void stream(Context ctx, TenantId tenant, UUID runId, int after, byte[] preamble, Function<StoredEvent, byte[]> frames)
+            throws InterruptedException {
         var response = ctx.res();
         response.setStatus(200);
         response.setContentType("text/event-stream");
@@ -151,6 +168,7 @@ public final class AgentRoutes implements EndpointGroup {
         OutputStream out;
         try {
             out = response.getOutputStream();
+            out.write(preamble);
             out.flush();
         } catch (IOException e) {
             clientGone(tenant, runId);
@@ -159,7 +177,7 @@ public final class AgentRoutes implements EndpointGroup {
         try {
             runs.follow(tenant, runId, after, event -> {
                 try {
-                    out.write(event.sseFrame());
+                    out.write(frames.apply(event));
                     out.flush();
                 } catch (IOException e) {
                     throw new UncheckedIOException(e);
@@ -168,6 +186,104 @@ public final class AgentRoutes implements EndpointGroup {
         } catch (UncheckedIOException e) {
             clientGone(tenant, runId);
         }
+    }
+
+    /**
+     * Runs the agent {@code agent:<capsule>} names in a conversation: a new one, or the one of
+     * {@code previous_response_id}. JSON waits for the end and answers the {@code response};
+     * {@code stream: true} sends the Responses API's streaming events (see {@link ResponseProjection}).
+     */
+    private void respond(Context ctx) throws InterruptedException {
+        Principal principal = guard.tenant(ctx, SCOPE);
+        ResponsesBody body = Json.read(ctx.bodyAsBytes(), ResponsesBody.class);
+        if (body.model() == null || !body.model().startsWith("agent:") || body.model().length() == "agent:".length()) {
+            throw new SomaException(ErrorCode.UNKNOWN_MODEL, "/v1/responses runs agents: model must be agent:<capsule>, an installed capsule; "
+                    + "for a model itself use /v1/chat/completions");
+        }
+        if (Boolean.FALSE.equals(body.store())) {
+            throw new SomaException(ErrorCode.INVALID_REQUEST, "store must be true or absent: every run is stored, with its events and provenance");
+        }
+        String capsule = body.model().substring("agent:".length());
+        String input = responseInput(body.input());
+        TenantId tenant = principal.tenant().id();
+        UUID conversation;
+        if (body.previousResponseId() != null) {
+            String previousId = body.previousResponseId();
+            Run previous = ResponseProjection.runId(previousId).flatMap(id -> runs.find(tenant, id)).orElseThrow(() -> new SomaException(
+                    ErrorCode.NOT_FOUND, "No response %s in this tenant".formatted(previousId.length() > 64 ? previousId.substring(0, 64) + "…" : previousId)));
+            if (!previous.agent().equals(capsule)) {
+                throw new SomaException(ErrorCode.INVALID_REQUEST, "Response %s is a conversation with agent:%s; it cannot continue with %s"
+                        .formatted(previousId, previous.agent(), body.model()));
+            }
+            conversation = previous.conversationId().orElseThrow(() -> new SomaException(ErrorCode.INVALID_REQUEST,
+                    "Response %s was a one-shot run without a conversation; only responses made by /v1/responses continue".formatted(previousId)));
+        } else {
+            conversation = conversations.create(principal, Edge.requestId(ctx), capsule, Map.of()).id();
+        }
+        Runs.Started started = runs.start(principal, Edge.requestId(ctx), new Runs.StartRun(Optional.empty(), Optional.of(conversation), input,
+                Optional.empty()));
+        ResponseProjection projection = new ResponseProjection(started.runId(), body.model(), capsule, started.started().at(),
+                Optional.ofNullable(body.previousResponseId()));
+        ctx.header("Location", "/v1/runs/" + started.runId());
+        if (Boolean.TRUE.equals(body.stream())) {
+            ByteArrayOutputStream preamble = new ByteArrayOutputStream();
+            projection.begin().forEach(event -> preamble.writeBytes(responseFrame(event)));
+            stream(ctx, tenant, started.runId(), 0, preamble.toByteArray(), event -> {
+                ByteArrayOutputStream frames = new ByteArrayOutputStream();
+                projection.accept(event).forEach(each -> frames.writeBytes(responseFrame(each)));
+                return frames.toByteArray();
+            });
+            return;
+        }
+        runs.follow(tenant, started.runId(), 0, projection::accept);
+        ctx.json(projection.response());
+    }
+
+    /** One Responses API server-sent event: {@code event: <type>}, {@code data: <json>}. */
+    private static byte[] responseFrame(Map<String, Object> event) {
+        return "event: %s\ndata: %s\n\n".formatted(event.get("type"), Json.text(event)).getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** A Responses API {@code input}: a string, or user messages whose content is a string or {@code input_text} parts, joined. */
+    private static String responseInput(JsonNode input) {
+        if (input == null || input.isNull()) {
+            throw new SomaException(ErrorCode.INVALID_REQUEST, "input is required: the text the agent should answer");
+        }
+        if (input.isString()) {
+            return input.asString();
+        }
+        String shape = "input is a string or a list of {\"role\": \"user\", \"content\": a string or [{\"type\": \"input_text\", \"text\"}]}";
+        if (!input.isArray()) {
+            throw new SomaException(ErrorCode.INVALID_REQUEST, shape);
+        }
+        StringBuilder text = new StringBuilder();
+        for (JsonNode message : input) {
+            if (!message.isObject() || !"user".equals(message.path("role").asString("")) || message.has("type") && !"message".equals(
+                    message.path("type").asString(""))) {
+                throw new SomaException(ErrorCode.INVALID_REQUEST, shape + "; the agent's own instructions and history are kept by the server");
+            }
+            JsonNode content = message.path("content");
+            if (content.isString()) {
+                append(text, content.asString());
+            } else if (content.isArray()) {
+                for (JsonNode part : content) {
+                    if (!part.isObject() || !"input_text".equals(part.path("type").asString("")) || !part.path("text").isString()) {
+                        throw new SomaException(ErrorCode.INVALID_REQUEST, shape + "; only input_text parts are supported");
+                    }
+                    append(text, part.path("text").asString());
+                }
+            } else {
+                throw new SomaException(ErrorCode.INVALID_REQUEST, shape);
+            }
+        }
+        return text.toString();
+    }
+
+    private static void append(StringBuilder text, String part) {
+        if (!text.isEmpty()) {
+            text.append("\n\n");
+        }
+        text.append(part);
     }
 
     private void clientGone(TenantId tenant, UUID runId) {

@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.UUID;
+import tools.jackson.databind.JsonNode;
 
 /**
  * What a run emits, in order: {@code run.started}, then any of {@code memory.recalled},
@@ -130,9 +131,11 @@ public sealed interface RunEvent permits RunEvent.Started, RunEvent.MemoryRecall
         }
     }
 
-    record ToolStarted(int step, UUID callId, String tool, String executor) implements RunEvent {
+    /** The model's call of {@code tool} with {@code arguments} (its JSON, as parsed) started. */
+    record ToolStarted(int step, UUID callId, String tool, String executor, JsonNode arguments) implements RunEvent {
         public ToolStarted {
             requireNonNull(callId, "callId is null");
+            requireNonNull(arguments, "arguments is null");
             requireNonNull(tool, "tool is null");
             requireNonNull(executor, "executor is null");
         }
@@ -144,7 +147,7 @@ public sealed interface RunEvent permits RunEvent.Started, RunEvent.MemoryRecall
 
         @Override
         public Map<String, Object> data() {
-            return Map.of("step", step, "call_id", callId.toString(), "tool", tool, "executor", executor);
+            return Map.of("step", step, "call_id", callId.toString(), "tool", tool, "executor", executor, "arguments", arguments);
         }
     }
 

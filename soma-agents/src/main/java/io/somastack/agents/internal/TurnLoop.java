@@ -327,7 +327,7 @@ public final class TurnLoop {
                     state.remaining().toPlainString(), run.budget().toPlainString()), Map.of("budget", run.budget().toPlainString()));
         }
         ToolSink sink = event -> state.emit(switch (event) {
-            case ToolEvent.Started started -> new RunEvent.ToolStarted(step, started.callId(), started.tool(), started.executor());
+            case ToolEvent.Started started -> new RunEvent.ToolStarted(step, started.callId(), started.tool(), started.executor(), arguments);
             case ToolEvent.Delta delta -> new RunEvent.ToolDelta(step, delta.callId(), delta.index(), delta.text());
             case ToolEvent.Completed completed -> new RunEvent.ToolCompleted(step, completed);
             case ToolEvent.Failed failed -> new RunEvent.ToolFailed(step, failed);

@@ -1,0 +1,171 @@
+package io.somastack.agents;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.somastack.gateway.TestGateway;
+import io.somastack.kernel.Json;
+import io.somastack.models.FixtureReply;
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * {@code POST /v1/responses} (the OpenAI Responses API) with {@code model: "agent:<capsule>"}:
+ * the official {@code openai} npm client (pinned in src/test/node/package.json and
+ * package-lock.json), unchanged, runs an agent plainly and streamed and continues with
+ * {@code previous_response_id}. Needs Node.js 20+ and {@code npm ci} in src/test/node (the test
+ * runs it when node_modules is absent); skipped with the reason when node is missing, except
+ * under CI=true, where it fails. The model is the OpenAI chat wire fixture, scripted to call the
+ * capsule's real WebAssembly tool.
+ */
+class ResponsesApiTest {
+    private static final Path NODE_DIRECTORY = Path.of("src/test/node");
+    private static TestAgents soma;
+    private static TestAgents.Client acme;
+    private static TestAgents.Client other;
+
+    @BeforeAll
+    static void start() {
+        soma = new TestAgents(AgentsConfig.defaults().withLimits(3, 16, java.time.Duration.ofMinutes(1)));
+        acme = soma.tenant("acme");
+        other = soma.tenant("other");
+        soma.publishAndInstall(acme, "acme-helper", TestAgents.agentBundle("acme", "acme-helper", "1.0.0", TestAgents.MODEL, true, List.of(),
+                "0.50", ""));
+        soma.publishAndInstall(acme, "acme-plain", TestAgents.agentBundle("acme", "acme-plain", "1.0.0", TestAgents.MODEL, false, List.of(),
+                "0.50", ""));
+    }
+
+    @AfterAll
+    static void stop() {
+        soma.close();
+    }
+
+    @Test
+    void theOfficialNodeClientRunsAnAgentPlainAndStreamedAndContinuesTheConversation() throws Exception {
+        boolean ci = "true".equals(System.getenv("CI"));
+        boolean node = run(List.of("node", "--version")).exit() == 0;
+        if (!node) {
+            assertThat(ci).as("CI=true needs Node.js 20+ for the OpenAI Responses client test").isFalse();
+            assumeTrue(false, "Node.js is not installed: the OpenAI Responses client test is skipped");
+        }
+        if (!Files.isDirectory(NODE_DIRECTORY.resolve("node_modules/openai"))) {
+            Result install = run(List.of("npm", "ci", "--no-audit", "--no-fund"));
+            assertThat(install.exit()).as("npm ci in src/test/node: " + install.output()).isZero();
+        }
+        soma.openAi.enqueue(new FixtureReply.ToolUse("transform", "{\"text\":\"forty-two\"}", 20, 8),
+                new FixtureReply.Text("The answer is 42", 30, 5), new FixtureReply.Text("Again it is 42", 40, 4));
+
+        Result client = run(List.of("node", "responses-client.mjs", soma.gateway.baseUrl() + "/v1", acme.apiKey(), "agent:acme-helper"));
+
+        assertThat(client.exit()).as(client.output()).isZero();
+        JsonNode seen = Json.tree(client.output().strip().lines().reduce((first, second) -> second).orElseThrow().getBytes(StandardCharsets.UTF_8));
+        JsonNode plain = seen.get("plain");
+        assertThat(plain.get("object").asString()).isEqualTo("response");
+        assertThat(plain.get("status").asString()).isEqualTo("completed");
+        assertThat(plain.get("output_text").asString()).isEqualTo("The answer is 42");
+        assertThat(plain.get("items").toString()).isEqualTo("[\"mcp_call\",\"message\"]");
+        JsonNode tool = plain.get("tool");
+        assertThat(tool.get("name").asString()).isEqualTo("transform");
+        assertThat(tool.get("server_label").asString()).isEqualTo("acme-helper");
+        assertThat(tool.get("status").asString()).isEqualTo("completed");
+        assertThat(Json.tree(tool.get("arguments").asString().getBytes(StandardCharsets.UTF_8)).get("text").asString()).isEqualTo("forty-two");
+        assertThat(Json.tree(tool.get("output").asString().getBytes(StandardCharsets.UTF_8)).get("input").get("text").asString())
+                .isEqualTo("forty-two");
+        assertThat(plain.get("usage").get("input_tokens").asLong()).isEqualTo(50);
+        assertThat(plain.get("usage").get("output_tokens").asLong()).isEqualTo(13);
+        assertThat(plain.get("usage").get("total_tokens").asLong()).isEqualTo(63);
+
+        JsonNode streamed = seen.get("streamed");
+        List<String> types = streamed.get("types").valueStream().map(JsonNode::asString).toList();
+        assertThat(types).startsWith("response.created", "response.in_progress", "response.output_item.added", "response.content_part.added",
+                "response.output_text.delta");
+        assertThat(types).endsWith("response.output_text.done", "response.content_part.done", "response.output_item.done", "response.completed");
+        assertThat(streamed.get("sequence").valueStream().map(JsonNode::asInt).toList())
+                .containsExactlyElementsOf(IntStream.range(0, types.size()).boxed().toList());
+        assertThat(streamed.get("text").asString()).isEqualTo("Again it is 42");
+        assertThat(streamed.get("previous").asString()).isEqualTo(plain.get("id").asString());
+        assertThat(streamed.get("status").asString()).isEqualTo("completed");
+        assertThat(streamed.get("usage").get("input_tokens").asLong()).isEqualTo(40);
+        // previous_response_id continued the conversation: the model saw the first exchange.
+        JsonNode messages = soma.openAi.lastRequest().body().get("messages");
+        assertThat(messages.valueStream().map(message -> message.get("role").asString())).containsExactly("system", "user", "assistant", "user");
+        assertThat(messages.get(2).get("content").asString()).isEqualTo("The answer is 42");
+        assertThat(messages.get(3).get("content").asString()).isEqualTo("Say it again");
+        // An unknown agent is the client's own APIError for a 404.
+        assertThat(seen.get("refused").get("status").asInt()).isEqualTo(404);
+        assertThat(seen.get("refused").get("name").asString()).isEqualTo("NotFoundError");
+    }
+
+    @Test
+    void aFailedRunIsAFailedResponseWithItsReason() {
+        soma.openAi.enqueue(new FixtureReply.Failure(400));
+
+        TestGateway.Response response = respond(acme, "{\"model\": \"agent:acme-plain\", \"input\": \"hi\"}");
+
+        assertThat(response.status()).as(response.raw().body()).isEqualTo(200);
+        assertThat(response.json().get("object").asString()).isEqualTo("response");
+        assertThat(response.json().get("status").asString()).isEqualTo("failed");
+        assertThat(response.json().get("error").get("code").asString()).isEqualTo("model_error");
+        assertThat(response.json().get("error").get("message").asString()).isNotBlank();
+        assertThat(response.raw().headers().firstValue("Location")).hasValueSatisfying(location -> assertThat(location)
+                .isEqualTo("/v1/runs/" + response.json().get("id").asString().substring("resp_".length())));
+    }
+
+    @Test
+    void refusesBadInputWithAProblem() {
+        soma.openAi.enqueue(new FixtureReply.Text("Mine", 10, 1));
+        String mine = respond(acme, "{\"model\": \"agent:acme-plain\", \"input\": \"hi\"}").json().get("id").asString();
+
+        assertThat(respond(acme, "{\"model\": \"gpt-test\", \"input\": \"hi\"}").json().get("type").asString()).endsWith("/unknown-model");
+        assertThat(respond(acme, "{\"model\": \"agent:\", \"input\": \"hi\"}").status()).isEqualTo(400);
+        assertThat(respond(acme, "{\"model\": \"agent:nobody\", \"input\": \"hi\"}").status()).isEqualTo(404);
+        assertThat(respond(acme, "{\"model\": \"agent:acme-plain\"}").status()).isEqualTo(400);
+        assertThat(respond(acme, "{\"model\": \"agent:acme-plain\", \"input\": \" \"}").status()).isEqualTo(400);
+        assertThat(respond(acme, "{\"model\": \"agent:acme-plain\", \"input\": 5}").status()).isEqualTo(400);
+        assertThat(respond(acme, "{\"model\": \"agent:acme-plain\", \"input\": [{\"role\": \"system\", \"content\": \"obey\"}]}").status())
+                .isEqualTo(400);
+        assertThat(respond(acme, "{\"model\": \"agent:acme-plain\", \"input\": \"hi\", \"temperature\": 1}").json().get("type").asString())
+                .endsWith("/unknown-field");
+        assertThat(respond(acme, "{\"model\": \"agent:acme-plain\", \"input\": \"hi\", \"store\": false}").status()).isEqualTo(400);
+        assertThat(respond(acme, "{\"model\": \"agent:acme-plain\", \"input\": \"hi\", \"previous_response_id\": \"resp_x\"}").status())
+                .isEqualTo(404);
+        // Another tenant's response is not found; continuing with another agent is refused.
+        assertThat(respond(other, "{\"model\": \"agent:acme-plain\", \"input\": \"hi\", \"previous_response_id\": \"%s\"}".formatted(mine))
+                .status()).isEqualTo(404);
+        TestGateway.Response switched = respond(acme, "{\"model\": \"agent:acme-helper\", \"input\": \"hi\", \"previous_response_id\": \"%s\"}"
+                .formatted(mine));
+        assertThat(switched.status()).isEqualTo(400);
+        assertThat(switched.json().get("detail").asString()).contains("agent:acme-plain");
+    }
+
+    private static TestGateway.Response respond(TestAgents.Client client, String body) {
+        return soma.gateway.send("POST", "/v1/responses", client.apiKey(), body);
+    }
+
+    private record Result(int exit, String output) {
+    }
+
+    private static Result run(List<String> command) throws InterruptedException {
+        try {
+            File log = Files.createTempFile("node", ".log").toFile();
+            Process process = new ProcessBuilder(command).directory(NODE_DIRECTORY.toFile()).redirectErrorStream(true).redirectOutput(log).start();
+            if (!process.waitFor(120, TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+                return new Result(-1, "timed out: " + Files.readString(log.toPath()));
+            }
+            return new Result(process.exitValue(), Files.readString(log.toPath()));
+        } catch (IOException e) {
+            return new Result(-1, e.toString());
+        }
+    }
+}
