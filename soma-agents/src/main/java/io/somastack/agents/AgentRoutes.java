@@ -206,7 +206,7 @@ public final class AgentRoutes implements EndpointGroup {
         String capsule = body.model().substring("agent:".length());
         String input = responseInput(body.input());
         TenantId tenant = principal.tenant().id();
-        UUID conversation;
+        Runs.StartRun command;
         if (body.previousResponseId() != null) {
             String previousId = body.previousResponseId();
             Run previous = ResponseProjection.runId(previousId).flatMap(id -> runs.find(tenant, id)).orElseThrow(() -> new SomaException(
@@ -215,13 +215,13 @@ public final class AgentRoutes implements EndpointGroup {
                 throw new SomaException(ErrorCode.INVALID_REQUEST, "Response %s is a conversation with agent:%s; it cannot continue with %s"
                         .formatted(previousId, previous.agent(), body.model()));
             }
-            conversation = previous.conversationId().orElseThrow(() -> new SomaException(ErrorCode.INVALID_REQUEST,
+            UUID conversation = previous.conversationId().orElseThrow(() -> new SomaException(ErrorCode.INVALID_REQUEST,
                     "Response %s was a one-shot run without a conversation; only responses made by /v1/responses continue".formatted(previousId)));
+            command = new Runs.StartRun(Optional.empty(), Optional.of(conversation), input, Optional.empty());
         } else {
-            conversation = conversations.create(principal, Edge.requestId(ctx), capsule, Map.of()).id();
+            command = new Runs.StartRun(Optional.of(capsule), Optional.empty(), input, Optional.empty(), true);
         }
-        Runs.Started started = runs.start(principal, Edge.requestId(ctx), new Runs.StartRun(Optional.empty(), Optional.of(conversation), input,
-                Optional.empty()));
+        Runs.Started started = runs.start(principal, Edge.requestId(ctx), command);
         ResponseProjection projection = new ResponseProjection(started.runId(), body.model(), capsule, started.started().at(),
                 Optional.ofNullable(body.previousResponseId()));
         ctx.header("Location", "/v1/runs/" + started.runId());

@@ -27,6 +27,7 @@ import io.somastack.policy.Decision;
 import io.somastack.policy.PolicyEngine;
 import io.somastack.policy.PolicyTenant;
 import io.somastack.policy.RuntimeInput;
+import io.somastack.store.AuditEntry;
 import io.somastack.store.GroupCommit;
 import java.time.Duration;
 import java.time.Instant;
@@ -88,14 +89,24 @@ public final class Runs {
 
     /**
      * What a client asks: run {@code agent} (or the agent of {@code conversationId}) on
-     * {@code input}; {@code toolChoice} constrains the first model call only.
+     * {@code input}; {@code toolChoice} constrains the first model call only. With
+     * {@code newConversation}, the run starts a conversation with {@code agent}, stored with the
+     * run (so a refused run leaves none).
      */
-    public record StartRun(Optional<String> agent, Optional<UUID> conversationId, String input, Optional<ToolChoice> toolChoice) {
+    public record StartRun(Optional<String> agent, Optional<UUID> conversationId, String input, Optional<ToolChoice> toolChoice,
+            boolean newConversation) {
         public StartRun {
             requireNonNull(agent, "agent is null");
             requireNonNull(conversationId, "conversationId is null");
+            if (newConversation && (agent.isEmpty() || conversationId.isPresent())) {
+                throw new IllegalArgumentException("a new conversation needs an agent and no conversation id");
+            }
             requireNonNull(input, "input is null");
             requireNonNull(toolChoice, "toolChoice is null");
+        }
+
+        public StartRun(Optional<String> agent, Optional<UUID> conversationId, String input, Optional<ToolChoice> toolChoice) {
+            this(agent, conversationId, input, toolChoice, false);
         }
     }
 
@@ -118,9 +129,9 @@ public final class Runs {
                     .formatted(input.length(), config.maxInputChars()), Map.of("length", input.length(), "limit", config.maxInputChars()));
         }
         StorableText.require("input", input);
-        Optional<Conversation> conversation = command.conversationId().map(id -> conversations.find(tenant, id)
+        Optional<Conversation> existing = command.conversationId().map(id -> conversations.find(tenant, id)
                 .orElseThrow(() -> new SomaException(ErrorCode.NOT_FOUND, "No conversation %s in this tenant".formatted(id))));
-        String name = conversation.map(Conversation::agent).or(command::agent).orElseThrow();
+        String name = existing.map(Conversation::agent).or(command::agent).orElseThrow();
         Set<String> restriction = principal.agentRestriction();
         if (!restriction.isEmpty() && !restriction.contains(name)) {
             throw new SomaException(ErrorCode.INSUFFICIENT_SCOPE, "This key is restricted to agents %s and may not run %s".formatted(restriction, name));
@@ -140,9 +151,18 @@ public final class Runs {
         UUID runId = ids.next();
         Instant now = clock.now();
         LiveRun live = new LiveRun(runId, tenant);
+        Optional<Conversation> conversation = command.newConversation()
+                ? Optional.of(new Conversation(ids.next(), tenant, name, Map.of(), now, List.of()))
+                : existing;
         StoredEvent started;
         try {
             started = commit.execute(tx -> {
+                if (command.newConversation()) {
+                    UUID created = conversation.orElseThrow().id();
+                    conversations.insert(tx, created, tenant, name, Map.of(), now, principal.actor());
+                    tx.audit(new AuditEntry(Optional.of(tenant), principal.actor(), "agent.conversation.create", created.toString(), requestId,
+                            Map.of("agent", name)));
+                }
                 runs.insert(tx, new RunStore.NewRun(runId, tenant, conversation.map(Conversation::id), name, agent.installed().version(),
                         agent.installed().digest(), input, budget, reservation, principal.keyId(), principal.actor(), requestId, node, now));
                 return events.insert(tx, live, new RunEvent.Started(runId, name, agent.installed().version(), conversation.map(Conversation::id),

@@ -125,6 +125,7 @@ class ResponsesApiTest {
     void refusesBadInputWithAProblem() {
         soma.openAi.enqueue(new FixtureReply.Text("Mine", 10, 1));
         String mine = respond(acme, "{\"model\": \"agent:acme-plain\", \"input\": \"hi\"}").json().get("id").asString();
+        long conversations = soma.count("SELECT count(*) FROM agent_conversations");
 
         assertThat(respond(acme, "{\"model\": \"gpt-test\", \"input\": \"hi\"}").json().get("type").asString()).endsWith("/unknown-model");
         assertThat(respond(acme, "{\"model\": \"agent:\", \"input\": \"hi\"}").status()).isEqualTo(400);
@@ -146,6 +147,8 @@ class ResponsesApiTest {
                 .formatted(mine));
         assertThat(switched.status()).isEqualTo(400);
         assertThat(switched.json().get("detail").asString()).contains("agent:acme-plain");
+        // A refused response leaves no conversation behind: the run's conversation is stored with the run.
+        assertThat(soma.count("SELECT count(*) FROM agent_conversations")).isEqualTo(conversations);
     }
 
     private static TestGateway.Response respond(TestAgents.Client client, String body) {

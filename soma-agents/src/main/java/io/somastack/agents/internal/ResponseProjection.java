@@ -19,7 +19,7 @@ import tools.jackson.databind.JsonNode;
  * A run seen through the OpenAI Responses API: fed the run's stored events in order, it answers
  * the Responses streaming events each one makes ({@code response.created}, {@code response.in_progress},
  * {@code response.output_item.added|done}, {@code response.content_part.added|done},
- * {@code response.output_text.delta|done}, {@code response.mcp_call.in_progress|completed|failed},
+ * {@code response.output_text.delta|done}, {@code response.mcp_call_arguments.done}, {@code response.mcp_call.in_progress|completed|failed},
  * and one of {@code response.completed|failed|incomplete}), and keeps the {@code response} object
  * they describe. A step's text is a {@code message} item; a tool call, run on the server, is an
  * {@code mcp_call} item whose {@code server_label} is the capsule. Not thread-safe: one per request.
@@ -108,6 +108,8 @@ public final class ResponseProjection {
                 toolItems.put(callId, output.size());
                 output.add(item);
                 events.add(event("response.output_item.added", Map.of("output_index", output.size() - 1, "item", new LinkedHashMap<>(item))));
+                events.add(event("response.mcp_call_arguments.done", Map.of("item_id", item.get("id"), "output_index", output.size() - 1,
+                        "arguments", item.get("arguments"))));
                 events.add(event("response.mcp_call.in_progress", Map.of("item_id", item.get("id"), "output_index", output.size() - 1)));
             }
             case "tool.completed", "tool.failed" -> {
