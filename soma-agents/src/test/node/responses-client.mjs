@@ -40,6 +40,8 @@ console.log(JSON.stringify({
     types: events.map((event) => event.type),
     sequence: events.map((event) => event.sequence_number),
     text: events.filter((event) => event.type === 'response.output_text.delta').map((event) => event.delta).join(''),
+    items: completed.response.output.map((item) => item.type),
+    tool: events.find((event) => event.type === 'response.output_item.done' && event.item.type === 'mcp_call')?.item,
     id: completed.response.id,
     previous: completed.response.previous_response_id,
     status: completed.response.status,

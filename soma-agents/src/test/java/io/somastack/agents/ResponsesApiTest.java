@@ -63,7 +63,8 @@ class ResponsesApiTest {
             assertThat(install.exit()).as("npm ci in src/test/node: " + install.output()).isZero();
         }
         soma.openAi.enqueue(new FixtureReply.ToolUse("transform", "{\"text\":\"forty-two\"}", 20, 8),
-                new FixtureReply.Text("The answer is 42", 30, 5), new FixtureReply.Text("Again it is 42", 40, 4));
+                new FixtureReply.Text("The answer is 42", 30, 5), new FixtureReply.ToolUse("transform", "{\"text\":\"again\"}", 40, 6),
+                new FixtureReply.Text("Again it is 42", 50, 4));
 
         Result client = run(List.of("node", "responses-client.mjs", soma.gateway.baseUrl() + "/v1", acme.apiKey(), "agent:acme-helper"));
 
@@ -87,18 +88,25 @@ class ResponsesApiTest {
 
         JsonNode streamed = seen.get("streamed");
         List<String> types = streamed.get("types").valueStream().map(JsonNode::asString).toList();
-        assertThat(types).startsWith("response.created", "response.in_progress", "response.output_item.added", "response.content_part.added",
-                "response.output_text.delta");
+        assertThat(types).startsWith("response.created", "response.in_progress", "response.output_item.added", "response.mcp_call_arguments.done",
+                "response.mcp_call.in_progress", "response.mcp_call.completed", "response.output_item.done", "response.output_item.added",
+                "response.content_part.added", "response.output_text.delta");
         assertThat(types).endsWith("response.output_text.done", "response.content_part.done", "response.output_item.done", "response.completed");
         assertThat(streamed.get("sequence").valueStream().map(JsonNode::asInt).toList())
                 .containsExactlyElementsOf(IntStream.range(0, types.size()).boxed().toList());
         assertThat(streamed.get("text").asString()).isEqualTo("Again it is 42");
         assertThat(streamed.get("previous").asString()).isEqualTo(plain.get("id").asString());
         assertThat(streamed.get("status").asString()).isEqualTo("completed");
-        assertThat(streamed.get("usage").get("input_tokens").asLong()).isEqualTo(40);
+        assertThat(streamed.get("items").toString()).isEqualTo("[\"mcp_call\",\"message\"]");
+        assertThat(streamed.get("tool").get("status").asString()).isEqualTo("completed");
+        assertThat(Json.tree(streamed.get("tool").get("output").asString().getBytes(StandardCharsets.UTF_8)).get("input").get("text").asString())
+                .isEqualTo("again");
+        assertThat(streamed.get("usage").get("input_tokens").asLong()).isEqualTo(90);
+        assertThat(streamed.get("usage").get("total_tokens").asLong()).isEqualTo(100);
         // previous_response_id continued the conversation: the model saw the first exchange.
         JsonNode messages = soma.openAi.lastRequest().body().get("messages");
-        assertThat(messages.valueStream().map(message -> message.get("role").asString())).containsExactly("system", "user", "assistant", "user");
+        assertThat(messages.valueStream().map(message -> message.get("role").asString()))
+                .containsExactly("system", "user", "assistant", "user", "assistant", "tool");
         assertThat(messages.get(2).get("content").asString()).isEqualTo("The answer is 42");
         assertThat(messages.get(3).get("content").asString()).isEqualTo("Say it again");
         // An unknown agent is the client's own APIError for a 404.
