@@ -72,6 +72,9 @@ public final class ToolBrokerBenchmark {
             + " required: [text], additionalProperties: false}";
     private static final String CITY_SCHEMA = "{type: object, properties: {city: {type: string}}, required: [city]}";
 
+    /** The executor time of the last completed broker call (calls run one at a time, on the main thread). */
+    private static long lastDuration;
+
     private ToolBrokerBenchmark() {
     }
 
@@ -122,7 +125,7 @@ public final class ToolBrokerBenchmark {
             JsonNode transformArgs = Json.tree("{\"text\": \"the quick brown fox\", \"count\": 3}".getBytes(StandardCharsets.UTF_8));
             JsonNode cityArgs = Json.tree("{\"city\": \"Oslo\"}".getBytes(StandardCharsets.UTF_8));
 
-            Supplier<Object> wasmBroker = () -> completed(broker.call(caller, CAPSULE, "transform", transformArgs, ToolSink.NONE));
+            BrokerPath wasmBroker = new BrokerPath(() -> broker.call(caller, CAPSULE, "transform", transformArgs, ToolSink.NONE));
             Supplier<Object> wasmJava = () -> transformInJava(transformArgs);
             if (!Json.text(completed(broker.call(caller, CAPSULE, "transform", transformArgs, ToolSink.NONE)))
                     .equals(Json.text(transformInJava(transformArgs)))) {
@@ -146,7 +149,7 @@ public final class ToolBrokerBenchmark {
             Arrays.sort(warmCalls);
 
             String cityJson = Json.text(cityArgs);
-            Supplier<Object> httpBroker = () -> completed(broker.call(caller, CAPSULE, "echo", cityArgs, ToolSink.NONE));
+            BrokerPath httpBroker = new BrokerPath(() -> broker.call(caller, CAPSULE, "echo", cityArgs, ToolSink.NONE));
             Supplier<Object> httpDirect = () -> {
                 try {
                     ContentResponse response = jetty.POST(httpUrl).body(new StringRequestContent("application/json", cityJson))
@@ -169,7 +172,7 @@ public final class ToolBrokerBenchmark {
                     }).build()) {
                 client.initialize();
                 Map<String, Object> city = Map.of("city", "Oslo");
-                Supplier<Object> mcpBroker = () -> completed(broker.call(caller, CAPSULE, "forecast", cityArgs, ToolSink.NONE));
+                BrokerPath mcpBroker = new BrokerPath(() -> broker.call(caller, CAPSULE, "forecast", cityArgs, ToolSink.NONE));
                 Supplier<Object> mcpDirect = () -> {
                     McpSchema.CallToolResult result = client.callTool(McpSchema.CallToolRequest.builder("forecast").arguments(city)
                             .progressToken(UUID.randomUUID().toString()).build());
@@ -205,26 +208,52 @@ public final class ToolBrokerBenchmark {
 
     private static JsonNode completed(ToolResult result) {
         if (result instanceof ToolResult.Completed completed) {
+            lastDuration = completed.duration().toNanos();
             return completed.result();
         }
         throw new IllegalStateException("The tool call failed: " + ((ToolResult.Failed) result).message());
     }
 
-    /** Sorted latencies of the broker and of the direct path. */
-    record Pair(long[] broker, long[] direct) {
+    /**
+     * Calls through the broker, keeping the last call's executor time as the broker timed it
+     * ({@link ToolResult.Completed#duration()}: step 5 alone, the sandbox run or the remote exchange).
+     */
+    private static final class BrokerPath implements Supplier<Object> {
+        private final Supplier<ToolResult> call;
+        private long executorNanos;
+
+        BrokerPath(Supplier<ToolResult> call) {
+            this.call = call;
+        }
+
+        @Override
+        public Object get() {
+            JsonNode result = completed(call.get());
+            executorNanos = lastDuration;
+            return result;
+        }
+    }
+
+    /**
+     * Sorted latencies of the broker and of the direct path, and the broker calls split in two:
+     * the executor's own time, and the rest (the broker's steps before and after it).
+     */
+    record Pair(long[] broker, long[] direct, long[] executor, long[] steps) {
         double overheadMillis(double percentile) {
             return millis(broker, percentile) - millis(direct, percentile);
         }
     }
 
     /** {@code iterations / 2} warm-up pairs, then {@code iterations} measured pairs, the order alternating. */
-    private static Pair pair(int iterations, Supplier<Object> broker, Supplier<Object> direct) {
+    private static Pair pair(int iterations, BrokerPath broker, Supplier<Object> direct) {
         for (int i = 0; i < iterations / 2; i++) {
             broker.get();
             direct.get();
         }
         long[] viaBroker = new long[iterations];
         long[] straight = new long[iterations];
+        long[] executor = new long[iterations];
+        long[] steps = new long[iterations];
         for (int i = 0; i < iterations; i++) {
             if (i % 2 == 0) {
                 viaBroker[i] = timed(broker);
@@ -233,10 +262,14 @@ public final class ToolBrokerBenchmark {
                 straight[i] = timed(direct);
                 viaBroker[i] = timed(broker);
             }
+            executor[i] = broker.executorNanos;
+            steps[i] = viaBroker[i] - executor[i];
         }
         Arrays.sort(viaBroker);
         Arrays.sort(straight);
-        return new Pair(viaBroker, straight);
+        Arrays.sort(executor);
+        Arrays.sort(steps);
+        return new Pair(viaBroker, straight, executor, steps);
     }
 
     private static long timed(Supplier<Object> work) {
@@ -273,17 +306,25 @@ public final class ToolBrokerBenchmark {
                 machine.memoryBytes() / (1024.0 * 1024 * 1024), machine.operatingSystem(), machine.jdk(),
                 machine.jvmArguments().isEmpty() ? "none" : "`" + String.join(" ", machine.jvmArguments()) + "`", loadBefore, loadAfter));
         markdown.append(row("Wasm `transform`, warm, through the broker", wasm.broker()));
+        markdown.append(row("&nbsp;&nbsp;of which the sandbox run (executor time as the broker timed it)", wasm.executor()));
+        markdown.append(row("&nbsp;&nbsp;of which the broker's own steps (total minus executor)", wasm.steps()));
         markdown.append(row("same logic as plain Java, in process", wasm.direct()));
         markdown.append(row("Wasm, cold first call of a new module (compile)", coldCalls));
         markdown.append(row("Wasm, the second call of the same modules (warm)", warmCalls));
         markdown.append(row("HTTP tool through the broker", http.broker()));
+        markdown.append(row("&nbsp;&nbsp;of which the HTTP exchange (executor time)", http.executor()));
+        markdown.append(row("&nbsp;&nbsp;of which the broker's own steps", http.steps()));
         markdown.append(row("same loopback tool server, Jetty client straight", http.direct()));
         markdown.append(row("MCP tool through the broker", mcp.broker()));
+        markdown.append(row("&nbsp;&nbsp;of which the MCP round trip (executor time)", mcp.executor()));
+        markdown.append(row("&nbsp;&nbsp;of which the broker's own steps", mcp.steps()));
         markdown.append(row("same MCP server, SDK client straight", mcp.direct()));
         markdown.append("""
 
                 Overhead = through the broker minus straight, at the same percentile (a difference of percentiles, \
-                not a percentile of differences).
+                not a percentile of differences). "Broker's own steps" is each broker call's total minus its executor \
+                time (install lookup, schema check, egress, policy decision on record, budget reserve, the ledger, \
+                audit and outbox transaction, settle): a percentile of per-call differences.
 
                 | path | overhead p50 (ms) | overhead p95 (ms) | overhead p99 (ms) | target | verdict |
                 |---|---:|---:|---:|---|---|
