@@ -64,6 +64,23 @@ public record KafkaConfig(Optional<String> bootstrap, Map<String, String> topics
         return new KafkaConfig(Optional.of(bootstrap), Map.of(), Map.of(), Duration.ofMinutes(2));
     }
 
+    /**
+     * The topic of an event type {@code io.somastack.<family>.<what>}: audit, key and tenant
+     * events to {@code audit}; usage and billing to {@code billing}; policy; capsule; the
+     * rest (tool calls, memory, agent runs) to {@code conversation}.
+     */
+    public String topic(String type) {
+        String[] parts = type.split("\\.");
+        String family = parts.length > 2 ? parts[2] : "";
+        return topics.get(switch (family) {
+            case "audit", "key", "tenant" -> "audit";
+            case "billing", "usage" -> "billing";
+            case "policy" -> "policy";
+            case "capsule" -> "capsule";
+            default -> "conversation";
+        });
+    }
+
     public boolean enabled() {
         return bootstrap.isPresent();
     }

@@ -6,6 +6,7 @@ import static java.util.Objects.requireNonNull;
 import io.somastack.store.Outbox;
 import io.somastack.store.OutboxRelay;
 import io.somastack.store.OutboxRelay.DispatchedEvent;
+import java.time.Duration;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -30,14 +31,15 @@ import org.apache.kafka.common.serialization.StringSerializer;
  * is idempotent with {@code acks=all}, so the broker keeps each partition in send order
  * without duplicates from its own retries; {@link #deliver} returns only when the whole
  * batch is acknowledged, else it throws and the relay sends the batch again (at least once:
- * consumers deduplicate by {@code ce_id}). Used by one relay thread at a time.
+ * consumers deduplicate by {@code ce_id}). Thread-safe.
  */
 public final class KafkaSink implements OutboxRelay.Sink, AutoCloseable {
     /** The key of events that belong to no tenant. */
     public static final String PLATFORM_KEY = new UUID(0, 0).toString();
 
     private final KafkaConfig config;
-    private final KafkaProducer<String, byte[]> producer;
+    private final Map<String, Object> properties;
+    private KafkaProducer<String, byte[]> producer;
 
     public KafkaSink(KafkaConfig config) {
         this.config = requireNonNull(config, "config is null");
@@ -47,47 +49,52 @@ public final class KafkaSink implements OutboxRelay.Sink, AutoCloseable {
         properties.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
         properties.put(ProducerConfig.ACKS_CONFIG, "all");
         properties.put(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, 5);
-        properties.putIfAbsent(ProducerConfig.LINGER_MS_CONFIG, 5);
-        properties.putIfAbsent(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
+        properties.put(ProducerConfig.LINGER_MS_CONFIG, 5);
         properties.putIfAbsent(ProducerConfig.CLIENT_ID_CONFIG, "somastack-outbox");
         int timeout = (int) Math.min(Integer.MAX_VALUE, config.deliveryTimeout().toMillis());
         properties.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, timeout);
-        properties.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, Math.min(30_000, timeout));
+        properties.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, Math.min(30_000, timeout / 2));
         properties.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, timeout);
-        this.producer = new KafkaProducer<>(properties, new StringSerializer(), new ByteArraySerializer());
+        this.properties = Map.copyOf(properties);
+        this.producer = newProducer();
     }
 
-    /** The topic of an event type {@code io.somastack.<family>.<what>}. */
-    public String topic(String type) {
-        String[] parts = type.split("\\.");
-        String family = parts.length > 2 ? parts[2] : "";
-        String mapped = switch (family) {
-            case "audit", "key", "tenant" -> "audit";
-            case "billing", "usage", "invoice" -> "billing";
-            case "policy" -> "policy";
-            case "capsule" -> "capsule";
-            default -> "conversation";
-        };
-        return config.topics().get(mapped);
+    private KafkaProducer<String, byte[]> newProducer() {
+        return new KafkaProducer<>(properties, new StringSerializer(), new ByteArraySerializer());
     }
 
+    /**
+     * Sends the batch and waits until every record is acknowledged. On any failure the producer
+     * is replaced before the exception goes to the relay, so the batch is sent again from its
+     * first event under a new producer id: a partition then holds, per producer, a gap-free
+     * prefix of the batch followed by the whole batch again, and a consumer that skips ids it
+     * has seen reads every key in order.
+     */
     @Override
-    public void deliver(List<DispatchedEvent> batch) {
-        List<Future<RecordMetadata>> sent = new ArrayList<>(batch.size());
-        for (DispatchedEvent event : batch) {
-            sent.add(producer.send(record(event)));
-        }
-        producer.flush();
-        for (Future<RecordMetadata> future : sent) {
-            try {
-                future.get();
-            } catch (ExecutionException e) {
-                throw new IllegalStateException("Kafka did not accept the batch: " + e.getCause().getMessage(), e.getCause());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException("Interrupted while relaying to Kafka", e);
+    public synchronized void deliver(List<DispatchedEvent> batch) {
+        try {
+            List<Future<RecordMetadata>> sent = new ArrayList<>(batch.size());
+            for (DispatchedEvent event : batch) {
+                sent.add(producer.send(record(event)));
             }
+            producer.flush();
+            for (Future<RecordMetadata> future : sent) {
+                future.get();
+            }
+        } catch (ExecutionException | RuntimeException e) {
+            replaceProducer();
+            Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
+            throw new IllegalStateException("Kafka did not accept the batch: " + cause.getMessage(), cause);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            replaceProducer();
+            throw new IllegalStateException("Interrupted while relaying to Kafka", e);
         }
+    }
+
+    private void replaceProducer() {
+        producer.close(Duration.ZERO);
+        producer = newProducer();
     }
 
     /** One event in the CloudEvents Kafka protocol binding, binary content mode. */
@@ -105,7 +112,7 @@ public final class KafkaSink implements OutboxRelay.Sink, AutoCloseable {
             headers.add(header("ce_tenantid", event.tenantId().toString()));
         }
         headers.add(header("content-type", "application/json"));
-        return new ProducerRecord<>(topic(event.type()), null, key, event.data().getBytes(UTF_8), headers);
+        return new ProducerRecord<>(config.topic(event.type()), null, key, event.data().getBytes(UTF_8), headers);
     }
 
     private static Header header(String name, String value) {
@@ -113,7 +120,7 @@ public final class KafkaSink implements OutboxRelay.Sink, AutoCloseable {
     }
 
     @Override
-    public void close() {
-        producer.close(java.time.Duration.ofSeconds(10));
+    public synchronized void close() {
+        producer.close(Duration.ofSeconds(10));
     }
 }
