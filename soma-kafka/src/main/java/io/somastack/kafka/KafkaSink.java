@@ -48,7 +48,9 @@ public final class KafkaSink implements OutboxRelay.Sink, AutoCloseable {
         properties.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         properties.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
         properties.put(ProducerConfig.ACKS_CONFIG, "all");
-        properties.put(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, 5);
+        // One request in flight: a fresh partition accepts a new producer's first batch at any sequence, so a
+        // pipelined later batch could land before a retried earlier one (seen as OutOfOrderSequenceException).
+        properties.put(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, 1);
         properties.put(ProducerConfig.LINGER_MS_CONFIG, 5);
         properties.putIfAbsent(ProducerConfig.CLIENT_ID_CONFIG, "somastack-outbox");
         int timeout = (int) Math.min(Integer.MAX_VALUE, config.deliveryTimeout().toMillis());
