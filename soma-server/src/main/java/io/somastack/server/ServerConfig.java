@@ -1,6 +1,7 @@
 package io.somastack.server;
 
 import io.somastack.gateway.GatewayConfig;
+import io.somastack.kafka.KafkaConfig;
 import io.somastack.kernel.Settings;
 import io.somastack.agents.AgentsConfig;
 import io.somastack.marketplace.MarketplaceConfig;
@@ -27,6 +28,7 @@ public record ServerConfig(
         Duration shutdownGrace,
         int defaultMaxTokens,
         StoreConfig store,
+        KafkaConfig kafka,
         GatewayConfig gateway,
         ModelsConfig models,
         MeteringConfig metering,
@@ -47,6 +49,7 @@ public record ServerConfig(
                 settings.duration("shutdown.grace", Duration.ofSeconds(20)),
                 settings.integer("default.max.tokens", 4096, 1, 1_000_000),
                 StoreConfig.from(settings, dataDirectory),
+                KafkaConfig.from(settings),
                 GatewayConfig.from(settings),
                 ModelsConfig.from(settings, environment),
                 MeteringConfig.from(settings),

@@ -51,6 +51,7 @@ import io.somastack.store.AuditCheckpoints;
 import io.somastack.store.AuditLog;
 import io.somastack.store.Database;
 import io.somastack.store.GroupCommit;
+import io.somastack.kafka.KafkaSink;
 import io.somastack.store.Outbox;
 import io.somastack.store.OutboxRelay;
 import java.time.Duration;
@@ -108,8 +109,12 @@ public final class SomaServer implements AutoCloseable {
         CompletableFuture<Constitution> loadingConstitution = CompletableFuture.supplyAsync(
                 () -> Constitution.create(config.policy(), database, commit, clock, ids), background);
 
-        // Events reach in-process listeners through the relay; a Kafka relay reads the same rows in a cluster.
-        OutboxRelay relay = new OutboxRelay(database.dataSource(), Duration.ofMillis(200), 500);
+        // Events reach in-process listeners through the relay; with kafka.bootstrap set, each batch goes to Kafka first
+        // (the sink is closed after the relay that calls it).
+        OutboxRelay relay = config.kafka().enabled()
+                ? new OutboxRelay(database.dataSource(), Duration.ofMillis(200), 500, track(new KafkaSink(config.kafka())))
+                : new OutboxRelay(database.dataSource(), Duration.ofMillis(200), 500);
+        LOG.info("Events: {}", config.kafka().bootstrap().map(bootstrap -> "outbox relayed to Kafka at " + bootstrap).orElse("in process"));
         relay.subscribe(event -> meters.counter("soma.outbox.dispatched", "type", event.type()).increment());
         meters.gauge("soma.outbox.pending", relay, OutboxRelay::pending);
         track(relay.start());

@@ -22,6 +22,7 @@ class ServerConfigTest {
         assertThat(config.host()).isEqualTo("127.0.0.1");
         assertThat(config.dataDirectory().getFileName()).hasToString(".somastack");
         assertThat(config.store().databaseUrl()).isEmpty();
+        assertThat(config.kafka().enabled()).as("events stay in process").isFalse();
         assertThat(config.gateway().maxBodyBytes()).isEqualTo(4L * 1024 * 1024);
         assertThat(config.gateway().sessionLifetime()).isEqualTo(Duration.ofMinutes(15));
         assertThat(config.gateway().region()).isEqualTo("local");

@@ -22,7 +22,9 @@ import org.slf4j.LoggerFactory;
  * batch is locked with {@code FOR UPDATE SKIP LOCKED} (so nodes sharing the database never
  * deliver the same row twice at once), handed to every listener, and marked dispatched in
  * the same transaction. A listener that throws leaves the batch pending; it is retried on
- * the next poll. A Kafka relay in a cluster reads the same rows. Thread-safe.
+ * the next poll. In a cluster a {@link Sink} (soma-kafka's {@code KafkaSink}) first takes
+ * each batch to Kafka; the batch is marked only after the sink returned, so a sink that
+ * throws leaves it pending too. Thread-safe.
  */
 public final class OutboxRelay implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(OutboxRelay.class);
@@ -33,14 +35,22 @@ public final class OutboxRelay implements AutoCloseable {
     private final DataSource dataSource;
     private final Duration interval;
     private final int batchSize;
+    private final Sink sink;
     private final List<Consumer<DispatchedEvent>> listeners = new CopyOnWriteArrayList<>();
     private volatile boolean closed;
     private Thread poller;
 
+    /** A relay to in-process listeners only (the embedded default). */
     public OutboxRelay(DataSource dataSource, Duration interval, int batchSize) {
+        this(dataSource, interval, batchSize, batch -> { });
+    }
+
+    /** A relay that hands each batch to {@code sink} (e.g. Kafka) before the in-process listeners. */
+    public OutboxRelay(DataSource dataSource, Duration interval, int batchSize, Sink sink) {
         this.dataSource = requireNonNull(dataSource, "dataSource is null");
         this.interval = requireNonNull(interval, "interval is null");
         this.batchSize = batchSize;
+        this.sink = requireNonNull(sink, "sink is null");
     }
 
     /** Adds a listener; it sees every event committed from now on (and older pending ones). */
@@ -85,6 +95,9 @@ public final class OutboxRelay implements AutoCloseable {
                         }
                     }
                 }
+                if (!events.isEmpty()) {
+                    sink.deliver(events);
+                }
                 for (DispatchedEvent event : events) {
                     for (Consumer<DispatchedEvent> listener : listeners) {
                         listener.accept(event);
@@ -126,6 +139,16 @@ public final class OutboxRelay implements AutoCloseable {
         if (poller != null) {
             poller.interrupt();
         }
+    }
+
+    /**
+     * Where batches go before they are marked dispatched: an event engine outside the process.
+     * {@link #deliver} returns only when every event of the batch is durably accepted, in order;
+     * it throws to leave the whole batch pending (it is delivered again: at least once).
+     */
+    @FunctionalInterface
+    public interface Sink {
+        void deliver(List<DispatchedEvent> batch);
     }
 
     /**
