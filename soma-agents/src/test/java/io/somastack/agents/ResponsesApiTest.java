@@ -1,18 +1,15 @@
 package io.somastack.agents;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.somastack.gateway.TestGateway;
 import io.somastack.kernel.Json;
+import io.somastack.models.TestNode;
 import io.somastack.models.FixtureReply;
-import java.io.File;
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -36,7 +33,7 @@ class ResponsesApiTest {
 
     @BeforeAll
     static void start() {
-        soma = new TestAgents(AgentsConfig.defaults().withLimits(3, 16, java.time.Duration.ofMinutes(1)));
+        soma = new TestAgents(AgentsConfig.defaults().withLimits(3, 16, Duration.ofMinutes(1)));
         acme = soma.tenant("acme");
         other = soma.tenant("other");
         soma.publishAndInstall(acme, "acme-helper", TestAgents.agentBundle("acme", "acme-helper", "1.0.0", TestAgents.MODEL, true, List.of(),
@@ -52,21 +49,13 @@ class ResponsesApiTest {
 
     @Test
     void theOfficialNodeClientRunsAnAgentPlainAndStreamedAndContinuesTheConversation() throws Exception {
-        boolean ci = "true".equals(System.getenv("CI"));
-        boolean node = run(List.of("node", "--version")).exit() == 0;
-        if (!node) {
-            assertThat(ci).as("CI=true needs Node.js 20+ for the OpenAI Responses client test").isFalse();
-            assumeTrue(false, "Node.js is not installed: the OpenAI Responses client test is skipped");
-        }
-        if (!Files.isDirectory(NODE_DIRECTORY.resolve("node_modules/openai"))) {
-            Result install = run(List.of("npm", "ci", "--no-audit", "--no-fund"));
-            assertThat(install.exit()).as("npm ci in src/test/node: " + install.output()).isZero();
-        }
+        TestNode.install(NODE_DIRECTORY, "openai", "the OpenAI Responses client test");
         soma.openAi.enqueue(new FixtureReply.ToolUse("transform", "{\"text\":\"forty-two\"}", 20, 8),
                 new FixtureReply.Text("The answer is 42", 30, 5), new FixtureReply.ToolUse("transform", "{\"text\":\"again\"}", 40, 6),
                 new FixtureReply.Text("Again it is 42", 50, 4));
 
-        Result client = run(List.of("node", "responses-client.mjs", soma.gateway.baseUrl() + "/v1", acme.apiKey(), "agent:acme-helper"));
+        TestNode.Result client = TestNode.run(List.of("node", "responses-client.mjs", soma.gateway.baseUrl() + "/v1", acme.apiKey(), "agent:acme-helper"),
+                NODE_DIRECTORY, Duration.ofSeconds(120));
 
         assertThat(client.exit()).as(client.output()).isZero();
         JsonNode seen = Json.tree(client.output().strip().lines().reduce((first, second) -> second).orElseThrow().getBytes(StandardCharsets.UTF_8));
@@ -161,22 +150,5 @@ class ResponsesApiTest {
 
     private static TestGateway.Response respond(TestAgents.Client client, String body) {
         return soma.gateway.send("POST", "/v1/responses", client.apiKey(), body);
-    }
-
-    private record Result(int exit, String output) {
-    }
-
-    private static Result run(List<String> command) throws InterruptedException {
-        try {
-            File log = Files.createTempFile("node", ".log").toFile();
-            Process process = new ProcessBuilder(command).directory(NODE_DIRECTORY.toFile()).redirectErrorStream(true).redirectOutput(log).start();
-            if (!process.waitFor(120, TimeUnit.SECONDS)) {
-                process.destroyForcibly();
-                return new Result(-1, "timed out: " + Files.readString(log.toPath()));
-            }
-            return new Result(process.exitValue(), Files.readString(log.toPath()));
-        } catch (IOException e) {
-            return new Result(-1, e.toString());
-        }
     }
 }

@@ -6,15 +6,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.somastack.gateway.TestGateway;
 import io.somastack.kernel.Clock;
-import io.somastack.models.EmbedderConfig;
 import io.somastack.models.OpenAiEmbedder;
 import io.somastack.models.OpenAiEmbeddingsWireFixture;
-import java.net.URI;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
-import java.util.Optional;
-import java.util.OptionalInt;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -36,19 +31,9 @@ class RemoteEmbedderTest {
         openAi.close();
     }
 
-    private static OpenAiEmbedder embedder(URI baseUrl, OptionalInt dimension, int batch, Duration timeout) {
-        EmbedderConfig config = EmbedderConfig.openAi(baseUrl, OpenAiEmbeddingsWireFixture.MODEL, Optional.of("SOMA_TEST_OPENAI_KEY"), dimension)
-                .withBatch(batch, timeout);
-        return new OpenAiEmbedder(config, Optional.of(OpenAiEmbeddingsWireFixture.API_KEY));
-    }
-
-    private static OpenAiEmbedder embedder() {
-        return embedder(openAi.baseUrl(), OptionalInt.of(1536), 256, Duration.ofSeconds(10));
-    }
-
     @Test
     void remembersAndRecallsEndToEndThroughTheOpenAiWire() {
-        try (TestMemory soma = TestMemory.start(MemoryConfig.defaults(Path.of("target")), embedder(), Clock.system())) {
+        try (TestMemory soma = TestMemory.start(MemoryConfig.defaults(Path.of("target")), openAi.embedder(), Clock.system())) {
             Caller caller = caller(TestMemory.tenant());
             Scope scope = Scope.of("user", "olga");
             soma.remember(caller, fact("Olga is allergic to shellfish", scope));
@@ -69,7 +54,7 @@ class RemoteEmbedderTest {
 
     @Test
     void aFailingProviderIsAProblemDocumentOverHttp() {
-        try (TestMemory soma = TestMemory.start(MemoryConfig.defaults(Path.of("target")), embedder(), Clock.system());
+        try (TestMemory soma = TestMemory.start(MemoryConfig.defaults(Path.of("target")), openAi.embedder(), Clock.system());
                 TestGateway gateway = new TestGateway(soma.database, soma.commit, soma.clock, soma.ids, soma.meters, soma.memory::routes)) {
             String key = gateway.tenantKey("initech", "memory:read", "memory:write");
             openAi.failNext(503, OpenAiEmbeddingsWireFixture.error("The engine is currently overloaded, please try again later", "server_error", null));

@@ -37,13 +37,11 @@ class OpenAiEmbedderTest {
     }
 
     private static OpenAiEmbedder embedder(URI baseUrl, OptionalInt dimension, int batch, Duration timeout) {
-        EmbedderConfig config = EmbedderConfig.openAi(baseUrl, OpenAiEmbeddingsWireFixture.MODEL, Optional.of("SOMA_TEST_OPENAI_KEY"), dimension)
-                .withBatch(batch, timeout);
-        return new OpenAiEmbedder(config, Optional.of(OpenAiEmbeddingsWireFixture.API_KEY));
+        return OpenAiEmbeddingsWireFixture.embedder(baseUrl, dimension, batch, timeout);
     }
 
     private static OpenAiEmbedder embedder() {
-        return embedder(openAi.baseUrl(), OptionalInt.of(1536), 256, Duration.ofSeconds(10));
+        return openAi.embedder();
     }
 
     @Test

@@ -14,6 +14,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -60,6 +62,17 @@ public final class OpenAiEmbeddingsWireFixture implements AutoCloseable {
         server.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
         server.createContext("/v1/embeddings", this::handle);
         server.start();
+    }
+
+    /** An {@link OpenAiEmbedder} of {@code baseUrl} (this fixture's or another), with the fixture's model and key. */
+    public static OpenAiEmbedder embedder(URI baseUrl, OptionalInt dimension, int batch, Duration timeout) {
+        EmbedderConfig config = EmbedderConfig.openAi(baseUrl, MODEL, Optional.of("SOMA_TEST_OPENAI_KEY"), dimension).withBatch(batch, timeout);
+        return new OpenAiEmbedder(config, Optional.of(API_KEY));
+    }
+
+    /** An {@link OpenAiEmbedder} of this fixture: 1,536 dimensions, batches of 256, a 10 s timeout. */
+    public OpenAiEmbedder embedder() {
+        return embedder(baseUrl(), OptionalInt.of(1536), 256, Duration.ofSeconds(10));
     }
 
     public URI baseUrl() {

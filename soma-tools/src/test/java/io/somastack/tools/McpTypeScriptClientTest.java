@@ -1,16 +1,13 @@
 package io.somastack.tools;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.somastack.kernel.Json;
-import java.io.File;
-import java.io.IOException;
+import io.somastack.models.TestNode;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -44,20 +41,12 @@ class McpTypeScriptClientTest {
 
     @Test
     void theTypeScriptSdkClientInitializesListsAndCallsWithProgress() throws Exception {
-        boolean ci = "true".equals(System.getenv("CI"));
-        boolean node = run(List.of("node", "--version"), Path.of(".")).exit() == 0;
-        if (!node) {
-            assertThat(ci).as("CI=true needs Node.js 20+ for the MCP TypeScript SDK client test").isFalse();
-            assumeTrue(false, "Node.js is not installed: the MCP TypeScript SDK client test is skipped");
-        }
-        if (!Files.isDirectory(NODE_DIRECTORY.resolve("node_modules/@modelcontextprotocol/sdk"))) {
-            Result install = run(List.of("npm", "ci", "--no-audit", "--no-fund"), NODE_DIRECTORY);
-            assertThat(install.exit()).as("npm ci in src/test/node: " + install.output()).isZero();
-        }
+        TestNode.install(NODE_DIRECTORY, "@modelcontextprotocol/sdk", "the MCP TypeScript SDK client test");
         TestTools.Tenant umbrella = soma.tenant("umbrella");
         soma.publishAndInstall(umbrella, "umbrella-tools", McpServerTestCapsule.bundle("umbrella-tools", upstream));
 
-        Result client = run(List.of("node", "client.mjs", soma.gateway.baseUrl(), umbrella.apiKey(), "umbrella-tools"), NODE_DIRECTORY);
+        TestNode.Result client = TestNode.run(List.of("node", "client.mjs", soma.gateway.baseUrl(), umbrella.apiKey(), "umbrella-tools"), NODE_DIRECTORY,
+                Duration.ofSeconds(120));
         assertThat(client.exit()).as(client.output()).isZero();
         String last = client.output().strip().lines().reduce((first, second) -> second).orElseThrow();
         JsonNode summary = Json.tree(last.getBytes(StandardCharsets.UTF_8));
@@ -71,22 +60,5 @@ class McpTypeScriptClientTest {
         assertThat(soma.count("SELECT count(*) FROM usage_ledger WHERE model IN ('tool:umbrella-tools/forecast', 'tool:umbrella-tools/fails')"))
                 .isEqualTo(2);
         assertThat(soma.count("SELECT count(*) FROM audit_log WHERE action = 'tool.call' AND subject LIKE 'umbrella-tools/%'")).isEqualTo(2);
-    }
-
-    private record Result(int exit, String output) {
-    }
-
-    private static Result run(List<String> command, Path directory) throws InterruptedException {
-        try {
-            File log = Files.createTempFile("node", ".log").toFile();
-            Process process = new ProcessBuilder(command).directory(directory.toFile()).redirectErrorStream(true).redirectOutput(log).start();
-            if (!process.waitFor(120, TimeUnit.SECONDS)) {
-                process.destroyForcibly();
-                return new Result(-1, "timed out: " + Files.readString(log.toPath()));
-            }
-            return new Result(process.exitValue(), Files.readString(log.toPath()));
-        } catch (IOException e) {
-            return new Result(-1, e.toString());
-        }
     }
 }
