@@ -4,7 +4,6 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -14,7 +13,8 @@ import java.util.concurrent.Executors;
 
 /**
  * An OpenAI-compatible upstream that answers every {@code POST /v1/chat/completions} at once
- * with the same {@code chat.completion} body (with {@code usage}, so SomaStack meters it).
+ * with the same {@code chat.completion} body (with {@code usage}, so SomaStack meters it), or,
+ * when the request asks {@code "stream": true}, the same reply as server-sent chunks.
  * Both benchmark paths call this one server, so whatever it costs is in both and cancels out
  * of the overhead. Runs on the JDK's HTTP server, one virtual thread per exchange.
  * Thread-safe.
@@ -27,6 +27,20 @@ final class FixedReplyUpstream implements AutoCloseable {
             "choices":[{"index":0,"message":{"role":"assistant","content":"%s"},"logprobs":null,"finish_reason":"stop"}],\
             "usage":{"prompt_tokens":12,"completion_tokens":8,"total_tokens":20}}"""
             .formatted(MODEL, REPLY_TEXT).getBytes(StandardCharsets.UTF_8);
+    /** The same reply as a stream: the text in one chunk, the finish, the usage, {@code [DONE]}. */
+    static final byte[] STREAMED_REPLY = """
+            data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1767000000,"model":"%1$s",\
+            "choices":[{"index":0,"delta":{"role":"assistant","content":"%2$s"},"finish_reason":null}]}
+
+            data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1767000000,"model":"%1$s",\
+            "choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}
+
+            data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1767000000,"model":"%1$s","choices":[],\
+            "usage":{"prompt_tokens":12,"completion_tokens":8,"total_tokens":20}}
+
+            data: [DONE]
+
+            """.formatted(MODEL, REPLY_TEXT).getBytes(StandardCharsets.UTF_8);
 
     private final HttpServer server;
     private final ExecutorService executor;
@@ -59,14 +73,16 @@ final class FixedReplyUpstream implements AutoCloseable {
     private static void answer(HttpExchange exchange) throws IOException {
         try (exchange; InputStream body = exchange.getRequestBody()) {
             // Read the request to its end so that the connection can carry the next one.
-            body.transferTo(OutputStream.nullOutputStream());
+            byte[] request = body.readAllBytes();
             if (!"POST".equals(exchange.getRequestMethod())) {
                 exchange.sendResponseHeaders(405, -1);
                 return;
             }
-            exchange.getResponseHeaders().set("Content-Type", "application/json");
-            exchange.sendResponseHeaders(200, REPLY.length);
-            exchange.getResponseBody().write(REPLY);
+            boolean stream = new String(request, StandardCharsets.UTF_8).replace(" ", "").contains("\"stream\":true");
+            byte[] reply = stream ? STREAMED_REPLY : REPLY;
+            exchange.getResponseHeaders().set("Content-Type", stream ? "text/event-stream" : "application/json");
+            exchange.sendResponseHeaders(200, reply.length);
+            exchange.getResponseBody().write(reply);
         }
     }
 

@@ -38,6 +38,16 @@ record Machine(int cores, String cpuModel, long memoryBytes, String operatingSys
                 Runtime.getRuntime().maxMemory());
     }
 
+    /** The 1, 5 and 15 minute load averages of {@code /proc/loadavg}, to print beside a figure measured on a shared machine. */
+    static String loadAverage() {
+        try {
+            String[] fields = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
+            return "%s, %s, %s".formatted(fields[0], fields[1], fields[2]);
+        } catch (IOException e) {
+            return "unknown (" + e.getMessage() + ")";
+        }
+    }
+
     private static String readCpuModel() {
         try (Stream<String> lines = Files.lines(Path.of("/proc/cpuinfo"))) {
             return lines.filter(line -> line.startsWith("model name")).findFirst()

@@ -92,7 +92,7 @@ public final class ToolBrokerBenchmark {
 
     /** One run: {@code iterations} measured pairs per path after half as many warm-up pairs, {@code cold} cold modules. */
     static String run(int iterations, int cold) throws Exception {
-        String loadBefore = loadAverage();
+        String loadBefore = Machine.loadAverage();
         Instant started = Instant.now().truncatedTo(ChronoUnit.SECONDS);
         HttpServer toolServer = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
         toolServer.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
@@ -184,7 +184,7 @@ public final class ToolBrokerBenchmark {
                 mcp = pair(iterations, mcpBroker, mcpDirect);
             }
             long ledgerRows = soma.count("SELECT count(*) FROM usage_ledger WHERE model LIKE 'tool:" + CAPSULE + "/%'");
-            return report(started, iterations, cold, wasm, coldCalls, warmCalls, http, mcp, ledgerRows, loadBefore, loadAverage());
+            return report(started, iterations, cold, wasm, coldCalls, warmCalls, http, mcp, ledgerRows, loadBefore, Machine.loadAverage());
         } finally {
             jetty.stop();
             toolServer.stop(0);
@@ -355,15 +355,6 @@ public final class ToolBrokerBenchmark {
 
     private static String signed(double value) {
         return (value >= 0 ? "+" : "") + decimal(value);
-    }
-
-    private static String loadAverage() {
-        try {
-            String[] fields = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
-            return "%s, %s, %s".formatted(fields[0], fields[1], fields[2]);
-        } catch (IOException e) {
-            return "unknown (" + e.getMessage() + ")";
-        }
     }
 
     private static void answer(HttpExchange exchange, String body) throws IOException {
