@@ -14,6 +14,7 @@ import io.javalin.websocket.WsContext;
 import io.somastack.agents.internal.ResponseProjection;
 import io.somastack.gateway.Edge;
 import io.somastack.gateway.Guard;
+import io.somastack.gateway.Idempotency;
 import io.somastack.gateway.Principal;
 import io.somastack.kernel.ErrorCode;
 import io.somastack.kernel.Json;
@@ -49,12 +50,28 @@ public final class AgentRoutes implements EndpointGroup {
     private final Runs runs;
     private final Conversations conversations;
     private final AgentsConfig config;
+    private final Idempotency idempotency;
 
     public AgentRoutes(Guard guard, Runs runs, Conversations conversations, AgentsConfig config) {
         this.guard = requireNonNull(guard, "guard is null");
         this.runs = requireNonNull(runs, "runs is null");
         this.conversations = requireNonNull(conversations, "conversations is null");
         this.config = requireNonNull(config, "config is null");
+        this.idempotency = new Idempotency(runs.jdbi());
+    }
+
+    /**
+     * The request's {@code Idempotency-Key} (validated) with its fingerprint: the route and the
+     * SHA-256 of the body, so the same key on another route or with another body is a 409.
+     */
+    private Optional<Runs.RunKey> runKey(Context ctx, TenantId tenant) {
+        return idempotency.of(ctx, tenant.value()).map(keyed -> new Runs.RunKey(keyed.key(), ctx.path() + " " + keyed.bodyHash()));
+    }
+
+    private static void replayed(Context ctx, Runs.Started started) {
+        if (started.replayed()) {
+            ctx.header("Idempotent-Replayed", "true");
+        }
     }
 
     /** {@code POST /v1/conversations}. */
@@ -122,10 +139,11 @@ public final class AgentRoutes implements EndpointGroup {
         if (body.input() == null) {
             throw new SomaException(ErrorCode.INVALID_REQUEST, "input is required: the text the agent should answer");
         }
-        Runs.Started started = runs.start(principal, Edge.requestId(ctx),
-                new Runs.StartRun(agent, conversation, body.input(), Optional.ofNullable(body.toolChoice())));
         TenantId tenant = principal.tenant().id();
+        Runs.Started started = runs.start(principal, Edge.requestId(ctx),
+                new Runs.StartRun(agent, conversation, body.input(), Optional.ofNullable(body.toolChoice())), runKey(ctx, tenant));
         ctx.header("Location", "/v1/runs/" + started.runId());
+        replayed(ctx, started);
         if (streaming(ctx)) {
             stream(ctx, tenant, started.runId(), 0, new byte[0], StoredEvent::sseFrame);
             return;
@@ -221,7 +239,8 @@ public final class AgentRoutes implements EndpointGroup {
         } else {
             command = new Runs.StartRun(Optional.of(capsule), Optional.empty(), input, Optional.empty(), true);
         }
-        Runs.Started started = runs.start(principal, Edge.requestId(ctx), command);
+        Runs.Started started = runs.start(principal, Edge.requestId(ctx), command, runKey(ctx, tenant));
+        replayed(ctx, started);
         ResponseProjection projection = new ResponseProjection(started.runId(), body.model(), capsule, started.started().at(),
                 Optional.ofNullable(body.previousResponseId()));
         ctx.header("Location", "/v1/runs/" + started.runId());

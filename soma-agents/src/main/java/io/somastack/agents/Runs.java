@@ -110,12 +110,43 @@ public final class Runs {
         }
     }
 
-    /** A run accepted and under way: its id and {@code run.started} (sequence 1). */
-    public record Started(UUID runId, StoredEvent started) {
+    /**
+     * A run accepted and under way: its id and {@code run.started} (sequence 1); {@code replayed}
+     * when it is the run an earlier request with the same {@code Idempotency-Key} started.
+     */
+    public record Started(UUID runId, StoredEvent started, boolean replayed) {
+        public Started(UUID runId, StoredEvent started) {
+            this(runId, started, false);
+        }
+    }
+
+    /**
+     * A request's {@code Idempotency-Key} and its fingerprint (what identifies the request: its
+     * route and the SHA-256 of its body), so that a retry finds the first run.
+     */
+    public record RunKey(String key, String fingerprint) {
+        public RunKey {
+            requireNonNull(key, "key is null");
+            requireNonNull(fingerprint, "fingerprint is null");
+        }
     }
 
     /** Accepts a run and starts its loop; every refusal before that is a {@link SomaException}. */
     public Started start(Principal principal, String requestId, StartRun command) {
+        return start(principal, requestId, command, Optional.empty());
+    }
+
+    /**
+     * As {@link #start(Principal, String, StartRun)}; with a {@code key} already used by this
+     * tenant, answers the run the first request started (never a second run), or 409
+     * {@code idempotency-key-reused} when the key came with another request. Two concurrent
+     * requests with one key start one run (a unique index decides).
+     */
+    public Started start(Principal principal, String requestId, StartRun command, Optional<RunKey> key) {
+        Optional<Started> first = key.flatMap(wanted -> replay(principal.tenant().id(), wanted));
+        if (first.isPresent()) {
+            return first.get();
+        }
         if (!accepting) {
             throw new SomaException(ErrorCode.NOT_READY, "This node is shutting down; retry on another");
         }
@@ -164,12 +195,18 @@ public final class Runs {
                             Map.of("agent", name)));
                 }
                 runs.insert(tx, new RunStore.NewRun(runId, tenant, conversation.map(Conversation::id), name, agent.installed().version(),
-                        agent.installed().digest(), input, budget, reservation, principal.keyId(), principal.actor(), requestId, node, now));
+                        agent.installed().digest(), input, budget, reservation, principal.keyId(), principal.actor(), requestId, node, now,
+                        key.map(RunKey::key), key.map(RunKey::fingerprint)));
                 return events.insert(tx, live, new RunEvent.Started(runId, name, agent.installed().version(), conversation.map(Conversation::id),
                         model));
             });
         } catch (RuntimeException e) {
             budgets.release(reservation);
+            // A concurrent request with the same key stored its run first: answer that one.
+            Optional<Started> twin = key.flatMap(wanted -> replay(tenant, wanted));
+            if (twin.isPresent()) {
+                return twin.get();
+            }
             throw e;
         }
         live.publish(started);
@@ -195,6 +232,17 @@ public final class Runs {
             }
         });
         return new Started(runId, started);
+    }
+
+    /** The run the tenant started with {@code key}, if any; 409 when the key came with another request. */
+    private Optional<Started> replay(TenantId tenant, RunKey key) {
+        return runs.findByKey(tenant, key.key()).map(keyed -> {
+            if (!keyed.fingerprint().equals(key.fingerprint())) {
+                throw new SomaException(ErrorCode.IDEMPOTENCY_KEY_REUSED, "Idempotency-Key '%s' already started run %s with a different request"
+                        .formatted(key.key(), keyed.runId()), Map.of("run_id", keyed.runId().toString()));
+            }
+            return new Started(keyed.runId(), events.read(tenant, keyed.runId(), 0, 1).getFirst(), true);
+        });
     }
 
     /** The first of the capsule's {@code model.preferred} that this server routes, else {@code agents.default-model}. */
@@ -272,6 +320,10 @@ public final class Runs {
     public Optional<String> provenance(TenantId tenant, UUID runId) {
         return jdbi.withHandle(handle -> handle.createQuery("SELECT envelope FROM agent_provenance WHERE tenant_id = :tenant AND run_id = :run")
                 .bind("tenant", tenant.value()).bind("run", runId).mapTo(String.class).findOne());
+    }
+
+    Jdbi jdbi() {
+        return jdbi;
     }
 
     /** The ids of the runs this node is running (the heartbeat marks them alive). */

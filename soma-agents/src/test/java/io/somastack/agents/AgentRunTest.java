@@ -6,8 +6,14 @@ import io.somastack.gateway.TestGateway;
 import io.somastack.kernel.Json;
 import io.somastack.kernel.Money;
 import io.somastack.models.FixtureReply;
+import java.net.http.HttpRequest;
+import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -168,6 +174,59 @@ class AgentRunTest {
         JsonNode failed = events.getLast().data();
         assertThat(events.getLast().event()).isEqualTo("run.failed");
         assertThat(failed.get("errors").get(0).get("pointer").asString()).isEqualTo("/text");
+    }
+
+    @Test
+    void aRetryWithTheSameIdempotencyKeyAnswersTheFirstRunNeverASecond() {
+        soma.openAi.enqueue(new FixtureReply.Text("Only once", 10, 3));
+        String body = "{\"input\": \"Answer once\"}";
+
+        TestGateway.Response first = soma.run(acme.apiKey(), "acme-plain", body, "Idempotency-Key", "retry-me");
+        TestGateway.Response retry = soma.run(acme.apiKey(), "acme-plain", body, "Idempotency-Key", "retry-me");
+
+        assertThat(first.status()).as(first.raw().body()).isEqualTo(200);
+        assertThat(retry.status()).as(retry.raw().body()).isEqualTo(200);
+        String runId = first.json().get("id").asString();
+        assertThat(retry.json().get("id").asString()).isEqualTo(runId);
+        assertThat(retry.json().get("answer").asString()).isEqualTo("Only once");
+        assertThat(retry.header("Idempotent-Replayed")).isEqualTo("true");
+        assertThat(soma.count("SELECT count(*) FROM agent_runs WHERE idempotency_key = 'retry-me'")).isEqualTo(1);
+        assertThat(soma.count("SELECT count(*) FROM usage_ledger WHERE request_id = '%s'".formatted(runId))).isEqualTo(1);
+        // A streamed retry replays the first run's events, from run.started to run.completed.
+        List<TestAgents.Sse> events = soma.events(soma.request("/v1/agents/acme-plain/runs", acme.apiKey()).header("Idempotency-Key", "retry-me")
+                .header("Content-Type", "application/json").header("Accept", "text/event-stream")
+                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), 1000);
+        assertThat(events.getFirst().event()).isEqualTo("run.started");
+        assertThat(events.getFirst().data().get("run_id").asString()).isEqualTo(runId);
+        assertThat(events.getLast().event()).isEqualTo("run.completed");
+        // The key with another request is a conflict, and another tenant's key of the same name is its own.
+        TestGateway.Response reused = soma.run(acme.apiKey(), "acme-plain", "{\"input\": \"Something else\"}", "Idempotency-Key", "retry-me");
+        assertThat(reused.status()).isEqualTo(409);
+        assertThat(reused.json().get("type").asString()).endsWith("/idempotency-key-reused");
+        assertThat(reused.json().get("run_id").asString()).isEqualTo(runId);
+        TestGateway.Response otherTenant = soma.run(other.apiKey(), "acme-plain", body, "Idempotency-Key", "retry-me");
+        assertThat(otherTenant.status()).isEqualTo(404);
+    }
+
+    @Test
+    void concurrentRequestsWithOneIdempotencyKeyStartOneRun() throws Exception {
+        String body = "{\"input\": \"Twins\"}";
+        List<Future<TestGateway.Response>> twins = new ArrayList<>();
+        try (var threads = Executors.newVirtualThreadPerTaskExecutor()) {
+            for (int i = 0; i < 8; i++) {
+                twins.add(threads.submit(() -> soma.run(acme.apiKey(), "acme-plain", body, "Idempotency-Key", "twins")));
+            }
+        }
+        Set<String> ids = new HashSet<>();
+        for (var twin : twins) {
+            TestGateway.Response response = twin.get();
+            assertThat(response.status()).as(response.raw().body()).isEqualTo(200);
+            ids.add(response.json().get("id").asString());
+        }
+        assertThat(ids).hasSize(1);
+        assertThat(soma.count("SELECT count(*) FROM agent_runs WHERE idempotency_key = 'twins'")).isEqualTo(1);
+        // Every twin's budget reservation but the run's was released.
+        assertThat(soma.count("SELECT count(*) FROM budget_reservations")).isZero();
     }
 
     @Test

@@ -31,21 +31,35 @@ public final class RunStore {
 
     /** What a new run row holds. */
     public record NewRun(UUID id, TenantId tenant, Optional<UUID> conversationId, String agent, String version, String digest, String input,
-            Money budget, Reservation reservation, UUID keyId, String actor, String requestId, String node, Instant at) {
+            Money budget, Reservation reservation, UUID keyId, String actor, String requestId, String node, Instant at,
+            Optional<String> idempotencyKey, Optional<String> fingerprint) {
+    }
+
+    /** The run a tenant started with an {@code Idempotency-Key}, and the fingerprint of the request that started it. */
+    public record Keyed(UUID runId, String fingerprint) {
+    }
+
+    public Optional<Keyed> findByKey(TenantId tenant, String key) {
+        return jdbi.withHandle(handle -> handle.createQuery("""
+                SELECT id, request_fingerprint FROM agent_runs WHERE tenant_id = :tenant AND idempotency_key = :key""")
+                .bind("tenant", tenant.value()).bind("key", key)
+                .map((rs, ctx) -> new Keyed((UUID) rs.getObject("id"), rs.getString("request_fingerprint"))).findOne());
     }
 
     public void insert(Tx tx, NewRun run) {
         tx.handle().createUpdate("""
                 INSERT INTO agent_runs (id, tenant_id, conversation_id, agent, version, digest, status, input, budget, reservation_id,
-                    reservation_scopes, reservation_period, reservation_amount, key_id, actor, request_id, node, heartbeat_at, created_at)
+                    reservation_scopes, reservation_period, reservation_amount, key_id, actor, request_id, node, heartbeat_at, created_at, idempotency_key,
+                    request_fingerprint)
                 VALUES (:id, :tenant, :conversation, :agent, :version, :digest, 'running', :input, :budget, :reservation, :scopes, :period,
-                    :amount, :key, :actor, :request, :node, :at, :at)""")
+                    :amount, :key, :actor, :request, :node, :at, :at, :idempotencyKey, :fingerprint)""")
                 .bind("id", run.id()).bind("tenant", run.tenant().value()).bind("conversation", run.conversationId().orElse(null))
                 .bind("agent", run.agent()).bind("version", run.version()).bind("digest", run.digest()).bind("input", run.input())
                 .bind("budget", run.budget().amount()).bind("reservation", run.reservation().id())
                 .bind("scopes", run.reservation().scopes().toArray(String[]::new)).bind("period", run.reservation().period())
                 .bind("amount", run.reservation().amount().amount()).bind("key", run.keyId()).bind("actor", run.actor())
-                .bind("request", run.requestId()).bind("node", run.node()).bind("at", Timestamp.from(run.at())).execute();
+                .bind("request", run.requestId()).bind("node", run.node()).bind("at", Timestamp.from(run.at()))
+                .bind("idempotencyKey", run.idempotencyKey().orElse(null)).bind("fingerprint", run.fingerprint().orElse(null)).execute();
     }
 
     /**
