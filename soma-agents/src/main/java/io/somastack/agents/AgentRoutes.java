@@ -27,6 +27,7 @@ import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -101,6 +102,7 @@ public final class AgentRoutes implements EndpointGroup {
         post("/v1/conversations/{id}/runs", ctx -> run(ctx, Optional.empty(), Optional.of(uuid(ctx.pathParam("id"), "conversation"))));
         post("/v1/agents/{capsule}/runs", ctx -> run(ctx, Optional.of(ctx.pathParam("capsule")), Optional.empty()));
         post("/v1/responses", this::respond);
+        get("/v1/responses/{id}", this::retrieveResponse);
         get("/v1/runs/{id}", ctx -> {
             Principal principal = guard.tenant(ctx, SCOPE);
             ctx.json(runs.require(principal.tenant().id(), uuid(ctx.pathParam("id"), "run")).wire());
@@ -235,7 +237,7 @@ public final class AgentRoutes implements EndpointGroup {
             }
             UUID conversation = previous.conversationId().orElseThrow(() -> new SomaException(ErrorCode.INVALID_REQUEST,
                     "Response %s was a one-shot run without a conversation; only responses made by /v1/responses continue".formatted(previousId)));
-            command = new Runs.StartRun(Optional.empty(), Optional.of(conversation), input, Optional.empty());
+            command = new Runs.StartRun(Optional.empty(), Optional.of(conversation), input, Optional.empty(), false, Optional.of(previous.id()));
         } else {
             command = new Runs.StartRun(Optional.of(capsule), Optional.empty(), input, Optional.empty(), true);
         }
@@ -246,10 +248,10 @@ public final class AgentRoutes implements EndpointGroup {
         ctx.header("Location", "/v1/runs/" + started.runId());
         if (Boolean.TRUE.equals(body.stream())) {
             ByteArrayOutputStream preamble = new ByteArrayOutputStream();
-            projection.begin().forEach(event -> preamble.writeBytes(responseFrame(event)));
+            projection.begin().forEach(event -> preamble.writeBytes(ResponseProjection.sseFrame(event)));
             stream(ctx, tenant, started.runId(), 0, preamble.toByteArray(), event -> {
                 ByteArrayOutputStream frames = new ByteArrayOutputStream();
-                projection.accept(event).forEach(each -> frames.writeBytes(responseFrame(each)));
+                projection.accept(event).forEach(each -> frames.writeBytes(ResponseProjection.sseFrame(each)));
                 return frames.toByteArray();
             });
             return;
@@ -258,9 +260,22 @@ public final class AgentRoutes implements EndpointGroup {
         ctx.json(projection.response());
     }
 
-    /** One Responses API server-sent event: {@code event: <type>}, {@code data: <json>}. */
-    private static byte[] responseFrame(Map<String, Object> event) {
-        return "event: %s\ndata: %s\n\n".formatted(event.get("type"), Json.text(event)).getBytes(StandardCharsets.UTF_8);
+    /**
+     * {@code GET /v1/responses/{id}}: the tenant's run as a {@code response}, projected from its
+     * stored events (so a running run answers {@code in_progress} with the output so far).
+     */
+    private void retrieveResponse(Context ctx) {
+        Principal principal = guard.tenant(ctx, SCOPE);
+        TenantId tenant = principal.tenant().id();
+        String responseId = ctx.pathParam("id");
+        Run run = ResponseProjection.runId(responseId).flatMap(id -> runs.find(tenant, id)).orElseThrow(() -> new SomaException(
+                ErrorCode.NOT_FOUND, "No response %s in this tenant".formatted(responseId.length() > 64 ? responseId.substring(0, 64) + "…" : responseId)));
+        List<StoredEvent> events = runs.stored(tenant, run.id());
+        // Created when run.started was stored, as the response a POST answered says.
+        ResponseProjection projection = new ResponseProjection(run.id(), "agent:" + run.agent(), run.agent(), events.getFirst().at(),
+                runs.continues(tenant, run.id()).map(ResponseProjection::responseId));
+        events.forEach(projection::accept);
+        ctx.json(projection.response());
     }
 
     /** A Responses API {@code input}: a string, or user messages whose content is a string or {@code input_text} parts, joined. */

@@ -31,6 +31,7 @@ import io.somastack.store.AuditEntry;
 import io.somastack.store.GroupCommit;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -91,11 +92,13 @@ public final class Runs {
      * What a client asks: run {@code agent} (or the agent of {@code conversationId}) on
      * {@code input}; {@code toolChoice} constrains the first model call only. With
      * {@code newConversation}, the run starts a conversation with {@code agent}, stored with the
-     * run (so a refused run leaves none).
+     * run (so a refused run leaves none). {@code continues} is the run the client named as the one
+     * this run continues (the Responses API's {@code previous_response_id}), recorded with the run.
      */
     public record StartRun(Optional<String> agent, Optional<UUID> conversationId, String input, Optional<ToolChoice> toolChoice,
-            boolean newConversation) {
+            boolean newConversation, Optional<UUID> continues) {
         public StartRun {
+            requireNonNull(continues, "continues is null");
             requireNonNull(agent, "agent is null");
             requireNonNull(conversationId, "conversationId is null");
             if (newConversation && (agent.isEmpty() || conversationId.isPresent())) {
@@ -103,6 +106,11 @@ public final class Runs {
             }
             requireNonNull(input, "input is null");
             requireNonNull(toolChoice, "toolChoice is null");
+        }
+
+        public StartRun(Optional<String> agent, Optional<UUID> conversationId, String input, Optional<ToolChoice> toolChoice,
+                boolean newConversation) {
+            this(agent, conversationId, input, toolChoice, newConversation, Optional.empty());
         }
 
         public StartRun(Optional<String> agent, Optional<UUID> conversationId, String input, Optional<ToolChoice> toolChoice) {
@@ -196,7 +204,7 @@ public final class Runs {
                 }
                 runs.insert(tx, new RunStore.NewRun(runId, tenant, conversation.map(Conversation::id), name, agent.installed().version(),
                         agent.installed().digest(), input, budget, reservation, principal.keyId(), principal.actor(), requestId, node, now,
-                        key.map(RunKey::key), key.map(RunKey::fingerprint)));
+                        key.map(RunKey::key), key.map(RunKey::fingerprint), command.continues()));
                 return events.insert(tx, live, new RunEvent.Started(runId, name, agent.installed().version(), conversation.map(Conversation::id),
                         model));
             });
@@ -269,6 +277,11 @@ public final class Runs {
         return runs.find(tenant, runId);
     }
 
+    /** The run the tenant's run continues, when its client named one (the Responses API's {@code previous_response_id}). */
+    public Optional<UUID> continues(TenantId tenant, UUID runId) {
+        return runs.continues(tenant, runId);
+    }
+
     /** The tenant's run, or 404 (also for another tenant's run). */
     public Run require(TenantId tenant, UUID runId) {
         return find(tenant, runId).orElseThrow(() -> new SomaException(ErrorCode.NOT_FOUND, "No run %s in this tenant".formatted(runId)));
@@ -302,6 +315,18 @@ public final class Runs {
                 if (event.terminal()) {
                     return;
                 }
+            }
+        }
+    }
+
+    /** Every event stored so far for the tenant's run, in order. */
+    public List<StoredEvent> stored(TenantId tenant, UUID runId) {
+        List<StoredEvent> all = new ArrayList<>();
+        while (true) {
+            List<StoredEvent> next = events.read(tenant, runId, all.isEmpty() ? 0 : all.getLast().seq(), 500);
+            all.addAll(next);
+            if (next.size() < 500) {
+                return all;
             }
         }
     }

@@ -119,6 +119,30 @@ class ResponsesApiTest {
     }
 
     @Test
+    void aResponseIsRetrievedAsItWasAnsweredAndARetriedKeyAnswersTheSameResponse() {
+        soma.openAi.enqueue(new FixtureReply.Text("First", 10, 1), new FixtureReply.Text("Second", 20, 2));
+        JsonNode first = respond(acme, "{\"model\": \"agent:acme-plain\", \"input\": \"one\"}").json();
+        String continued = "{\"model\": \"agent:acme-plain\", \"input\": \"two\", \"previous_response_id\": \"%s\"}"
+                .formatted(first.get("id").asString());
+
+        TestGateway.Response second = soma.gateway.send("POST", "/v1/responses", acme.apiKey(), continued, "Idempotency-Key", "second");
+        TestGateway.Response retried = soma.gateway.send("POST", "/v1/responses", acme.apiKey(), continued, "Idempotency-Key", "second");
+        TestGateway.Response retrieved = soma.gateway.send("GET", "/v1/responses/" + second.json().get("id").asString(), acme.apiKey(), null);
+
+        assertThat(second.status()).as(second.raw().body()).isEqualTo(200);
+        assertThat(retried.json()).isEqualTo(second.json());
+        assertThat(retried.header("Idempotent-Replayed")).isEqualTo("true");
+        assertThat(retrieved.status()).as(retrieved.raw().body()).isEqualTo(200);
+        assertThat(retrieved.json()).isEqualTo(second.json());
+        assertThat(retrieved.json().get("previous_response_id").asString()).isEqualTo(first.get("id").asString());
+        assertThat(retrieved.json().get("output").get(0).get("content").get(0).get("text").asString()).isEqualTo("Second");
+        assertThat(soma.count("SELECT count(*) FROM agent_runs WHERE idempotency_key = 'second'")).isEqualTo(1);
+        // Another tenant's response, or an id that names no run, is not found.
+        assertThat(soma.gateway.send("GET", "/v1/responses/" + first.get("id").asString(), other.apiKey(), null).status()).isEqualTo(404);
+        assertThat(soma.gateway.send("GET", "/v1/responses/resp_x", acme.apiKey(), null).status()).isEqualTo(404);
+    }
+
+    @Test
     void refusesBadInputWithAProblem() {
         soma.openAi.enqueue(new FixtureReply.Text("Mine", 10, 1));
         String mine = respond(acme, "{\"model\": \"agent:acme-plain\", \"input\": \"hi\"}").json().get("id").asString();

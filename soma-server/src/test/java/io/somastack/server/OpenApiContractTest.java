@@ -238,6 +238,7 @@ class OpenApiContractTest {
         api.expect(200, "GET", "/v1/conversations/" + conversation, key, null);
         api.expect(200, "POST", "/v1/agents/weather/runs", key, example("runAgent"));
         api.expect(200, "POST", "/v1/responses", key, example("createResponse"));
+        api.expect(200, "GET", "/v1/responses/resp_" + run, key, null);
         api.expect(200, "GET", "/v1/runs/" + run, key, null);
         api.expect(200, "GET", "/v1/runs/" + run + "/events", key, null);
         api.expect(200, "GET", "/v1/runs/" + run + "/provenance", key, null);

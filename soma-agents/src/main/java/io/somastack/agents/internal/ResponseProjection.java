@@ -3,12 +3,18 @@ package io.somastack.agents.internal;
 import static java.util.Objects.requireNonNull;
 
 import io.somastack.agents.StoredEvent;
+import io.somastack.agents.internal.ResponseWire.Event;
+import io.somastack.agents.internal.ResponseWire.McpCall;
+import io.somastack.agents.internal.ResponseWire.Message;
+import io.somastack.agents.internal.ResponseWire.OutputItem;
+import io.somastack.agents.internal.ResponseWire.OutputText;
+import io.somastack.agents.internal.ResponseWire.Response;
+import io.somastack.agents.internal.ResponseWire.Usage;
 import io.somastack.kernel.Json;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -22,7 +28,8 @@ import tools.jackson.databind.JsonNode;
  * {@code response.output_text.delta|done}, {@code response.mcp_call_arguments.done}, {@code response.mcp_call.in_progress|completed|failed},
  * and one of {@code response.completed|failed|incomplete}), and keeps the {@code response} object
  * they describe. A step's text is a {@code message} item; a tool call, run on the server, is an
- * {@code mcp_call} item whose {@code server_label} is the capsule. Not thread-safe: one per request.
+ * {@code mcp_call} item whose {@code server_label} is the capsule. The shapes are the records of
+ * {@link ResponseWire}. Not thread-safe: one per request.
  */
 public final class ResponseProjection {
     private final String id;
@@ -30,12 +37,12 @@ public final class ResponseProjection {
     private final String capsule;
     private final long createdAt;
     private final Optional<String> previousResponseId;
-    private final List<Map<String, Object>> output = new ArrayList<>();
+    private final List<OutputItem> output = new ArrayList<>();
     private final Map<String, Integer> toolItems = new HashMap<>();
     private String status = "in_progress";
-    private Map<String, Object> usage;
-    private Map<String, Object> error;
-    private Map<String, Object> incomplete;
+    private Usage usage;
+    private ResponseWire.Error error;
+    private ResponseWire.IncompleteDetails incomplete;
     private int sequence;
     private int messageIndex = -1;
     private StringBuilder messageText;
@@ -66,15 +73,20 @@ public final class ResponseProjection {
         }
     }
 
+    /** One server-sent event of a Responses stream: {@code event: <type>}, {@code data: <json>}. */
+    public static byte[] sseFrame(Event event) {
+        return "event: %s\ndata: %s\n\n".formatted(event.type(), Json.text(event)).getBytes(StandardCharsets.UTF_8);
+    }
+
     /** {@code response.created} and {@code response.in_progress}. */
-    public List<Map<String, Object>> begin() {
-        return List.of(event("response.created", Map.of("response", response())), event("response.in_progress", Map.of("response", response())));
+    public List<Event> begin() {
+        return List.of(new ResponseWire.Created(response(), sequence++), new ResponseWire.InProgress(response(), sequence++));
     }
 
     /** The streaming events {@code stored} makes, in order; none for the run's own bookkeeping events. */
-    public List<Map<String, Object>> accept(StoredEvent stored) {
+    public List<Event> accept(StoredEvent stored) {
         JsonNode data = Json.tree(stored.dataJson().getBytes(StandardCharsets.UTF_8));
-        List<Map<String, Object>> events = new ArrayList<>();
+        List<Event> events = new ArrayList<>();
         switch (stored.type()) {
             case "model.delta" -> {
                 String text = data.path("text").asString("");
@@ -82,73 +94,60 @@ public final class ResponseProjection {
                     messageText = new StringBuilder();
                     messageIndex = output.size();
                     messageStep = data.path("step").asInt();
-                    Map<String, Object> item = message(stored.runId(), messageStep, "in_progress", List.of());
+                    Message item = message(stored.runId(), messageStep, "in_progress", List.of());
                     output.add(item);
-                    events.add(event("response.output_item.added", Map.of("output_index", messageIndex, "item", item)));
-                    events.add(event("response.content_part.added", Map.of("item_id", item.get("id"), "output_index", messageIndex,
-                            "content_index", 0, "part", outputText(""))));
+                    events.add(new ResponseWire.OutputItemAdded(messageIndex, item, sequence++));
+                    events.add(new ResponseWire.ContentPartAdded(item.id(), messageIndex, 0, OutputText.of(""), sequence++));
                 }
                 messageText.append(text);
-                events.add(event("response.output_text.delta", Map.of("item_id", output.get(messageIndex).get("id"), "output_index", messageIndex,
-                        "content_index", 0, "delta", text, "logprobs", List.of())));
+                events.add(new ResponseWire.OutputTextDelta(output.get(messageIndex).id(), messageIndex, 0, text, List.of(), sequence++));
             }
             case "model.completed" -> closeMessage(events, stored.runId());
             case "tool.started" -> {
                 closeMessage(events, stored.runId());
                 String callId = data.path("call_id").asString();
-                Map<String, Object> item = new LinkedHashMap<>();
-                item.put("id", "mcp_" + callId);
-                item.put("type", "mcp_call");
-                item.put("server_label", capsule);
-                item.put("name", data.path("tool").asString());
-                item.put("arguments", data.has("arguments") ? data.get("arguments").toString() : "{}");
-                item.put("output", null);
-                item.put("error", null);
-                item.put("status", "in_progress");
-                toolItems.put(callId, output.size());
+                McpCall item = new McpCall("mcp_" + callId, capsule, data.path("tool").asString(),
+                        data.has("arguments") ? data.get("arguments").toString() : "{}", null, null, "in_progress");
+                int index = output.size();
+                toolItems.put(callId, index);
                 output.add(item);
-                events.add(event("response.output_item.added", Map.of("output_index", output.size() - 1, "item", new LinkedHashMap<>(item))));
-                events.add(event("response.mcp_call_arguments.done", Map.of("item_id", item.get("id"), "output_index", output.size() - 1,
-                        "arguments", item.get("arguments"))));
-                events.add(event("response.mcp_call.in_progress", Map.of("item_id", item.get("id"), "output_index", output.size() - 1)));
+                events.add(new ResponseWire.OutputItemAdded(index, item, sequence++));
+                events.add(new ResponseWire.McpCallArgumentsDone(item.id(), index, item.arguments(), sequence++));
+                events.add(new ResponseWire.McpCallInProgress(item.id(), index, sequence++));
             }
             case "tool.completed", "tool.failed" -> {
                 Integer index = toolItems.remove(data.path("call_id").asString());
                 if (index == null) {
                     break;
                 }
-                Map<String, Object> item = output.get(index);
                 boolean completed = stored.type().equals("tool.completed");
-                if (completed) {
-                    item.put("output", data.path("result").toString());
-                } else {
-                    item.put("error", "%s: %s".formatted(data.path("reason").asString(""), data.path("message").asString("")));
-                }
-                item.put("status", completed ? "completed" : "failed");
-                events.add(event(completed ? "response.mcp_call.completed" : "response.mcp_call.failed",
-                        Map.of("item_id", item.get("id"), "output_index", index)));
-                events.add(event("response.output_item.done", Map.of("output_index", index, "item", new LinkedHashMap<>(item))));
+                McpCall item = ((McpCall) output.get(index)).ended(completed, completed ? data.path("result").toString()
+                        : "%s: %s".formatted(data.path("reason").asString(""), data.path("message").asString("")));
+                output.set(index, item);
+                events.add(completed ? new ResponseWire.McpCallCompleted(item.id(), index, sequence++)
+                        : new ResponseWire.McpCallFailed(item.id(), index, sequence++));
+                events.add(new ResponseWire.OutputItemDone(index, item, sequence++));
             }
             case "run.completed" -> {
                 closeMessage(events, stored.runId());
                 status = "completed";
                 usage = usage(data.path("usage"));
-                events.add(event("response.completed", Map.of("response", response())));
+                events.add(new ResponseWire.Completed(response(), sequence++));
             }
             case "run.cancelled" -> {
                 closeMessage(events, stored.runId());
                 status = "incomplete";
                 usage = usage(data.path("usage"));
-                incomplete = Map.of("reason", "cancelled");
-                events.add(event("response.incomplete", Map.of("response", response())));
+                incomplete = new ResponseWire.IncompleteDetails("cancelled");
+                events.add(new ResponseWire.Incomplete(response(), sequence++));
             }
             case "run.failed", "run.interrupted" -> {
                 closeMessage(events, stored.runId());
                 status = "failed";
                 usage = usage(data.path("usage"));
                 String reason = stored.type().equals("run.interrupted") ? "interrupted" : data.path("reason").asString("error");
-                error = Map.of("code", reason, "message", data.path("message").asString(reason));
-                events.add(event("response.failed", Map.of("response", response())));
+                error = new ResponseWire.Error(reason, data.path("message").asString(reason));
+                events.add(new ResponseWire.Failed(response(), sequence++));
             }
             default -> {
             }
@@ -157,80 +156,31 @@ public final class ResponseProjection {
     }
 
     /** The {@code response} object as it stands (complete once a terminal event was accepted). */
-    public Map<String, Object> response() {
-        Map<String, Object> response = new LinkedHashMap<>();
-        response.put("id", id);
-        response.put("object", "response");
-        response.put("created_at", createdAt);
-        response.put("status", status);
-        response.put("error", error);
-        response.put("incomplete_details", incomplete);
-        response.put("instructions", null);
-        response.put("max_output_tokens", null);
-        response.put("model", model);
-        response.put("output", output.stream().map(LinkedHashMap::new).toList());
-        response.put("parallel_tool_calls", false);
-        response.put("previous_response_id", previousResponseId.orElse(null));
-        response.put("store", true);
-        response.put("temperature", null);
-        response.put("text", Map.of("format", Map.of("type", "text")));
-        response.put("tool_choice", "auto");
-        response.put("tools", List.of());
-        response.put("top_p", null);
-        response.put("truncation", "disabled");
-        response.put("usage", usage);
-        response.put("metadata", Map.of());
-        return response;
+    public Response response() {
+        return new Response(id, "response", createdAt, status, error, incomplete, null, null, model, output, false,
+                previousResponseId.orElse(null), true, null, ResponseWire.TextConfig.PLAIN, "auto", List.of(), null, "disabled", usage, Map.of());
     }
 
-    private void closeMessage(List<Map<String, Object>> events, UUID runId) {
+    private void closeMessage(List<Event> events, UUID runId) {
         if (messageIndex < 0) {
             return;
         }
-        Map<String, Object> item = output.get(messageIndex);
+        String itemId = output.get(messageIndex).id();
         String text = messageText.toString();
-        events.add(event("response.output_text.done", Map.of("item_id", item.get("id"), "output_index", messageIndex, "content_index", 0,
-                "text", text, "logprobs", List.of())));
-        events.add(event("response.content_part.done", Map.of("item_id", item.get("id"), "output_index", messageIndex, "content_index", 0,
-                "part", outputText(text))));
-        Map<String, Object> done = message(runId, messageStep, "completed", List.of(outputText(text)));
+        events.add(new ResponseWire.OutputTextDone(itemId, messageIndex, 0, text, List.of(), sequence++));
+        events.add(new ResponseWire.ContentPartDone(itemId, messageIndex, 0, OutputText.of(text), sequence++));
+        Message done = message(runId, messageStep, "completed", List.of(OutputText.of(text)));
         output.set(messageIndex, done);
-        events.add(event("response.output_item.done", Map.of("output_index", messageIndex, "item", done)));
+        events.add(new ResponseWire.OutputItemDone(messageIndex, done, sequence++));
         messageIndex = -1;
         messageText = null;
     }
 
-    private static Map<String, Object> message(UUID runId, int step, String status, List<Map<String, Object>> content) {
-        Map<String, Object> item = new LinkedHashMap<>();
-        item.put("id", "msg_%s_%d".formatted(runId.toString().replace("-", ""), step));
-        item.put("type", "message");
-        item.put("status", status);
-        item.put("role", "assistant");
-        item.put("content", content);
-        return item;
+    private static Message message(UUID runId, int step, String status, List<OutputText> content) {
+        return new Message("msg_%s_%d".formatted(runId.toString().replace("-", ""), step), status, "assistant", content);
     }
 
-    private static Map<String, Object> outputText(String text) {
-        return Map.of("type", "output_text", "text", text, "annotations", List.of(), "logprobs", List.of());
-    }
-
-    private static Map<String, Object> usage(JsonNode usage) {
-        long input = usage.path("input_tokens").asLong(0);
-        long output = usage.path("output_tokens").asLong(0);
-        Map<String, Object> wire = new LinkedHashMap<>();
-        wire.put("input_tokens", input);
-        wire.put("input_tokens_details", Map.of("cached_tokens", 0));
-        wire.put("output_tokens", output);
-        wire.put("output_tokens_details", Map.of("reasoning_tokens", 0));
-        wire.put("total_tokens", input + output);
-        return wire;
-    }
-
-    private Map<String, Object> event(String type, Map<String, Object> members) {
-        Map<String, Object> event = new LinkedHashMap<>();
-        event.put("type", type);
-        event.putAll(members);
-        event.put("sequence_number", sequence++);
-        return event;
+    private static Usage usage(JsonNode usage) {
+        return Usage.of(usage.path("input_tokens").asLong(0), usage.path("output_tokens").asLong(0));
     }
 }

@@ -32,7 +32,14 @@ public final class RunStore {
     /** What a new run row holds. */
     public record NewRun(UUID id, TenantId tenant, Optional<UUID> conversationId, String agent, String version, String digest, String input,
             Money budget, Reservation reservation, UUID keyId, String actor, String requestId, String node, Instant at,
-            Optional<String> idempotencyKey, Optional<String> fingerprint) {
+            Optional<String> idempotencyKey, Optional<String> fingerprint, Optional<UUID> continues) {
+    }
+
+    /** The run a run continues, when its client named one. */
+    public Optional<UUID> continues(TenantId tenant, UUID id) {
+        return jdbi.withHandle(handle -> handle.createQuery("SELECT continues_run FROM agent_runs WHERE tenant_id = :tenant AND id = :id")
+                .bind("tenant", tenant.value()).bind("id", id).map((rs, ctx) -> Optional.ofNullable((UUID) rs.getObject("continues_run")))
+                .findOne().flatMap(continued -> continued));
     }
 
     /** The run a tenant started with an {@code Idempotency-Key}, and the fingerprint of the request that started it. */
@@ -50,16 +57,17 @@ public final class RunStore {
         tx.handle().createUpdate("""
                 INSERT INTO agent_runs (id, tenant_id, conversation_id, agent, version, digest, status, input, budget, reservation_id,
                     reservation_scopes, reservation_period, reservation_amount, key_id, actor, request_id, node, heartbeat_at, created_at, idempotency_key,
-                    request_fingerprint)
+                    request_fingerprint, continues_run)
                 VALUES (:id, :tenant, :conversation, :agent, :version, :digest, 'running', :input, :budget, :reservation, :scopes, :period,
-                    :amount, :key, :actor, :request, :node, :at, :at, :idempotencyKey, :fingerprint)""")
+                    :amount, :key, :actor, :request, :node, :at, :at, :idempotencyKey, :fingerprint, :continues)""")
                 .bind("id", run.id()).bind("tenant", run.tenant().value()).bind("conversation", run.conversationId().orElse(null))
                 .bind("agent", run.agent()).bind("version", run.version()).bind("digest", run.digest()).bind("input", run.input())
                 .bind("budget", run.budget().amount()).bind("reservation", run.reservation().id())
                 .bind("scopes", run.reservation().scopes().toArray(String[]::new)).bind("period", run.reservation().period())
                 .bind("amount", run.reservation().amount().amount()).bind("key", run.keyId()).bind("actor", run.actor())
                 .bind("request", run.requestId()).bind("node", run.node()).bind("at", Timestamp.from(run.at()))
-                .bind("idempotencyKey", run.idempotencyKey().orElse(null)).bind("fingerprint", run.fingerprint().orElse(null)).execute();
+                .bind("idempotencyKey", run.idempotencyKey().orElse(null)).bind("fingerprint", run.fingerprint().orElse(null))
+                .bind("continues", run.continues().orElse(null)).execute();
     }
 
     /**
