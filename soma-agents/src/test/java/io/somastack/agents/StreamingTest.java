@@ -10,6 +10,7 @@ import java.net.http.WebSocket;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -32,6 +33,8 @@ class StreamingTest {
         acme = soma.tenant("acme");
         soma.publishAndInstall(acme, "acme-talker", TestAgents.agentBundle("acme", "acme-talker", "1.0.0", TestAgents.MODEL, false, List.of(),
                 "0.50", ""));
+        soma.publishAndInstall(acme, "acme-spinner", TestAgents.agentBundle("acme", "acme-spinner", "1.0.0", TestAgents.MODEL, Optional.of("loop"),
+                "{type: object}", List.of(), "0.50", ""));
     }
 
     @AfterAll
@@ -110,6 +113,42 @@ class StreamingTest {
         assertThat(run.get("usage").get("output_tokens").asLong()).isBetween(3L, 399L);
         assertThat(Money.of(run.get("cost").asString())).isEqualTo(soma.sum("SELECT sum(cost) FROM usage_ledger WHERE request_id = '%s'".formatted(runId)))
                 .isEqualTo(Money.of(event.get("data").get("cost").asString()));
+        socket.sendClose(WebSocket.NORMAL_CLOSURE, "done").get(5, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void aWebSocketCancelInterruptsARunningToolAndTheRunEndsCancelled() throws Exception {
+        String conversation = soma.gateway.send("POST", "/v1/conversations", acme.apiKey(), "{\"agent\": \"acme-spinner\"}").json().get("id")
+                .asString();
+        soma.openAi.enqueue(new FixtureReply.ToolUse("loop", "{}", 10, 5));
+        LinkedBlockingQueue<JsonNode> received = new LinkedBlockingQueue<>();
+        WebSocket socket = soma.http().newWebSocketBuilder().header("Authorization", "Bearer " + acme.apiKey())
+                .buildAsync(URI.create(soma.gateway.baseUrl().replace("http:", "ws:") + "/v1/conversations/%s/ws".formatted(conversation)),
+                        new Collector(received)).get(10, TimeUnit.SECONDS);
+
+        socket.sendText("{\"type\": \"input\", \"input\": \"Spin\"}", true).get(5, TimeUnit.SECONDS);
+        JsonNode event;
+        do {
+            event = received.poll(10, TimeUnit.SECONDS);
+            assertThat(event).as("an event").isNotNull();
+        } while (!event.get("type").asString().equals("tool.started"));
+        String runId = event.get("run_id").asString();
+        socket.sendText("{\"type\": \"cancel\"}", true).get(5, TimeUnit.SECONDS);
+        List<JsonNode> after = new ArrayList<>();
+        do {
+            event = received.poll(10, TimeUnit.SECONDS);
+            assertThat(event).as("an event").isNotNull();
+            after.add(event);
+        } while (!event.get("type").asString().startsWith("run."));
+
+        // The module runs for ever: it was interrupted by the cancel, not stopped by its 5 s wall time.
+        JsonNode failed = after.stream().filter(each -> each.get("type").asString().equals("tool.failed")).findFirst().orElseThrow();
+        assertThat(failed.get("data").get("reason").asString()).isEqualTo("cancelled");
+        assertThat(event.get("type").asString()).isEqualTo("run.cancelled");
+        JsonNode run = soma.gateway.send("GET", "/v1/runs/" + runId, acme.apiKey(), null).json();
+        assertThat(run.get("status").asString()).isEqualTo("cancelled");
+        // The interrupted call is metered like any other: one model row and one tool row under the run.
+        assertThat(soma.count("SELECT count(*) FROM usage_ledger WHERE request_id = '%s' AND meter = 'tool_call'".formatted(runId))).isEqualTo(1);
         socket.sendClose(WebSocket.NORMAL_CLOSURE, "done").get(5, TimeUnit.SECONDS);
     }
 

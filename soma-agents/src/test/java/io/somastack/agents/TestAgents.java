@@ -158,6 +158,13 @@ final class TestAgents implements AutoCloseable {
     /** As above, the tool's input schema {@code schema}. */
     static byte[] agentBundle(String publisher, String name, String version, String model, boolean withTool, String schema, List<String> scopes,
             String budget, String extra) {
+        return agentBundle(publisher, name, version, model, withTool ? Optional.of("transform") : Optional.empty(), schema, scopes, budget, extra);
+    }
+
+    /** As above, with soma-tools' test module {@code module} (e.g. {@code loop}) as the tool of that name, when given. */
+    static byte[] agentBundle(String publisher, String name, String version, String model, Optional<String> module, String schema,
+            List<String> scopes, String budget, String extra) {
+        boolean withTool = module.isPresent();
         StringBuilder manifest = new StringBuilder("""
                 name: %s
                 version: %s
@@ -171,11 +178,11 @@ final class TestAgents implements AutoCloseable {
         if (withTool) {
             manifest.append("""
                     tools:
-                      - name: transform
-                        description: Echoes its arguments with their length.
-                        input_schema: %s
-                        executor: {kind: wasm, module: tools/transform.wasm}
-                    """.formatted(schema));
+                      - name: %1$s
+                        description: Soma-tools' test module %1$s.
+                        input_schema: %2$s
+                        executor: {kind: wasm, module: tools/%1$s.wasm}
+                    """.formatted(module.get(), schema));
         }
         if (!scopes.isEmpty()) {
             manifest.append("memory:\n  scopes: [%s]\n".formatted(String.join(", ", scopes)));
@@ -188,9 +195,9 @@ final class TestAgents implements AutoCloseable {
         String sbom = TestCapsules.sbom("is-number.cdx.json");
         Map<String, byte[]> files = new LinkedHashMap<>(TestCapsules.files(manifest.toString(), sbom));
         if (withTool) {
-            byte[] module = wasm("transform");
-            sbom = TestCapsules.withFile(sbom, "tools/transform.wasm", module);
-            files.put("tools/transform.wasm", module);
+            byte[] bytes = wasm(module.get());
+            sbom = TestCapsules.withFile(sbom, "tools/%s.wasm".formatted(module.get()), bytes);
+            files.put("tools/%s.wasm".formatted(module.get()), bytes);
         }
         files.put("sbom.cdx.json", sbom.getBytes(StandardCharsets.UTF_8));
         return TestCapsules.zip(files);

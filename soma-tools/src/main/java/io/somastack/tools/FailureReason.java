@@ -15,7 +15,9 @@ public enum FailureReason {
     /** The module trapped, failed to link, exited non-zero or wrote something other than JSON. */
     TRAP("trap"),
     /** The HTTP or MCP tool server failed or answered something unusable. */
-    UPSTREAM_ERROR("upstream_error");
+    UPSTREAM_ERROR("upstream_error"),
+    /** The caller cancelled the call while it ran ({@link ToolCancellation}). */
+    CANCELLED("cancelled");
 
     private final String wire;
 

@@ -174,6 +174,19 @@ public final class ToolBroker {
      * {@link ToolResult}.
      */
     public ToolResult call(ToolCaller caller, Installed capsule, String tool, JsonNode args, ToolSink sink) {
+        return call(caller, capsule, tool, args, sink, Optional.empty());
+    }
+
+    /**
+     * As {@link #call(ToolCaller, Installed, String, JsonNode, ToolSink)}, stoppable: after
+     * {@link ToolCancellation#cancel()}, the executor is interrupted and the call fails with
+     * reason {@code cancelled}, metered like any other call.
+     */
+    public ToolResult call(ToolCaller caller, Installed capsule, String tool, JsonNode args, ToolSink sink, ToolCancellation cancellation) {
+        return call(caller, capsule, tool, args, sink, Optional.of(requireNonNull(cancellation, "cancellation is null")));
+    }
+
+    private ToolResult call(ToolCaller caller, Installed capsule, String tool, JsonNode args, ToolSink sink, Optional<ToolCancellation> cancellation) {
         requireNonNull(caller, "caller is null");
         requireNonNull(capsule, "capsule is null");
         requireNonNull(tool, "tool is null");
@@ -223,17 +236,27 @@ public final class ToolBroker {
                 .orElse(Money.ZERO);
         Reservation reservation = budgets.reserve(caller.tenant(), caller.keyId(), caller.tenantBudget(), caller.keyBudget(), price);
         // 5. Execute in the sandbox, streaming bounded deltas.
-        Outcome outcome;
+        Outcome executed;
         long started = System.nanoTime();
         try {
             emit(sink, new ToolEvent.Started(callId, installed.name(), spec.name(), spec.kind()));
             AtomicInteger index = new AtomicInteger();
             Consumer<String> deltas = text -> emit(sink, new ToolEvent.Delta(callId, index.getAndIncrement(), text));
-            outcome = executor(spec).execute(caller.tenant(), tools, spec, Json.bytes(args), deltas);
+            Executor executor = executor(spec);
+            byte[] input = Json.bytes(args);
+            if (cancellation.isEmpty()) {
+                executed = executor.execute(caller.tenant(), tools, spec, input, deltas);
+            } else {
+                executed = cancellation.get().run(() -> executor.execute(caller.tenant(), tools, spec, input, deltas));
+                if (cancellation.get().cancelled() && executed instanceof Outcome.Failure failure) {
+                    executed = new Outcome.Failure(FailureReason.CANCELLED, "The call was cancelled by its caller", failure.log());
+                }
+            }
         } catch (RuntimeException e) {
             budgets.release(reservation);
             throw e;
         }
+        Outcome outcome = executed;
         Duration duration = Duration.ofNanos(System.nanoTime() - started);
         // 6-8. One ledger row, the audit entry and the event in one transaction; then settle.
         String outcomeName = outcome instanceof Outcome.Failure failure ? failure.reason().wire() : "completed";

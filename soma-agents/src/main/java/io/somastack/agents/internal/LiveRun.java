@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import io.somastack.agents.StoredEvent;
 import io.somastack.kernel.TenantId;
+import io.somastack.tools.ToolCancellation;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -20,6 +21,8 @@ public final class LiveRun {
     private final TenantId tenant;
     private final List<StoredEvent> events = new ArrayList<>();
     private final AtomicReference<String> cancelledBy = new AtomicReference<>();
+    /** The tool call under way, which a cancel stops at once. */
+    private final AtomicReference<ToolCancellation> toolCall = new AtomicReference<>();
     /** Held while an event is numbered, stored and published, so events are published in sequence order. */
     final Object appendLock = new Object();
     private int nextSeq = 1;
@@ -79,6 +82,24 @@ public final class LiveRun {
     /** Asks the run to stop; {@code by} says who asked (a client, or the server shutting down). */
     public void cancel(String by) {
         cancelledBy.compareAndSet(null, by);
+        ToolCancellation running = toolCall.get();
+        if (running != null) {
+            running.cancel();
+        }
+    }
+
+    /** A tool call of this run starts: a cancel, also one that came just before, stops it. */
+    ToolCancellation toolCallStarted() {
+        ToolCancellation cancellation = new ToolCancellation();
+        toolCall.set(cancellation);
+        if (cancelledBy.get() != null) {
+            cancellation.cancel();
+        }
+        return cancellation;
+    }
+
+    void toolCallEnded() {
+        toolCall.set(null);
     }
 
     public Optional<String> cancelledBy() {

@@ -334,13 +334,15 @@ public final class TurnLoop {
         });
         ToolResult result;
         try {
-            result = broker.call(state.toolCaller, run.agent().installed(), name, arguments, sink);
+            result = broker.call(state.toolCaller, run.agent().installed(), name, arguments, sink, run.live().toolCallStarted());
         } catch (SomaException e) {
             if (e.code() == ErrorCode.NOT_FOUND) {
                 state.totals = state.totals.plusToolCall(Money.ZERO);
                 return Json.text(Map.of("error", e.detail()));
             }
             throw e;
+        } finally {
+            run.live().toolCallEnded();
         }
         state.totals = state.totals.plusToolCall(switch (result) {
             case ToolResult.Completed completed -> completed.cost();
