@@ -21,6 +21,8 @@ import io.somastack.kernel.StorableText;
 import io.somastack.kernel.TenantId;
 import io.somastack.metering.Budgets;
 import io.somastack.metering.Reservation;
+import io.somastack.models.ChatMessage;
+import io.somastack.models.ChatRequest;
 import io.somastack.models.ToolChoice;
 import io.somastack.policy.Actor;
 import io.somastack.policy.Decision;
@@ -177,6 +179,7 @@ public final class Runs {
         }
         AgentSpec agent = agents.runnable(tenant, name);
         String model = model(agent);
+        models.checkContext(firstRequest(agent, existing, input, model));
         Decision decision = policy.authorize(new PolicyTenant(tenant, principal.tenant().tier()), new RuntimeInput(
                 Map.of("kind", "agent_run", "request_id", requestId), callerValue(principal), agent.manifest().document(), Map.of(),
                 Map.of("id", model)), new Actor(principal.actor(), requestId));
@@ -251,6 +254,18 @@ public final class Runs {
             }
             return new Started(keyed.runId(), events.read(tenant, keyed.runId(), 0, 1).getFirst(), true);
         });
+    }
+
+    /**
+     * What the first model call will at least hold: the system prompt, the conversation so far and
+     * the input (recalled facts and tool definitions come later and may only add).
+     */
+    private static ChatRequest firstRequest(AgentSpec agent, Optional<Conversation> conversation, String input, String model) {
+        List<ChatMessage> messages = new ArrayList<>();
+        agent.systemPrompt().filter(system -> !system.isEmpty()).ifPresent(system -> messages.add(ChatMessage.of("system", system)));
+        conversation.ifPresent(existing -> existing.messages().forEach(message -> messages.add(ChatMessage.of(message.role(), message.content()))));
+        messages.add(ChatMessage.of("user", input));
+        return ChatRequest.of(model, messages);
     }
 
     /** The first of the capsule's {@code model.preferred} that this server routes, else {@code agents.default-model}. */

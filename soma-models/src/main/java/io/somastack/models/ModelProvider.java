@@ -1,5 +1,7 @@
 package io.somastack.models;
 
+import java.util.OptionalInt;
+
 /**
  * One source of completions: an OpenAI-compatible API, the Anthropic Messages API, or a
  * local llama.cpp model. A provider translates the OpenAI-shaped {@link ChatRequest} to its
@@ -35,6 +37,11 @@ public interface ModelProvider extends AutoCloseable {
      * budget reservations). Exact for the local model, estimated for remote providers.
      */
     int countPromptTokens(ChatRequest request);
+
+    /** The context window in tokens, when this server knows it (a local model's {@code context_size}); remote providers do not say. */
+    default OptionalInt contextSize() {
+        return OptionalInt.empty();
+    }
 
     /** Releases connections or the native model. */
     @Override

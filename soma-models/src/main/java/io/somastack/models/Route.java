@@ -1,6 +1,7 @@
 package io.somastack.models;
 
 import java.util.List;
+import java.util.OptionalInt;
 
 /**
  * What the router would try for a model id, in order. Used before the call to reserve
@@ -20,6 +21,11 @@ public record Route(String model, List<RouteTarget> targets) {
 
     public RouteTarget primary() {
         return targets.getFirst();
+    }
+
+    /** The first target's context window, when its provider knows it. */
+    public OptionalInt contextSize() {
+        return primary().provider().contextSize();
     }
 
     /** Prompt tokens as the first target's provider counts them. */

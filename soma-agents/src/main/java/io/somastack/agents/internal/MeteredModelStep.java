@@ -10,11 +10,13 @@ import io.somastack.kernel.SomaException;
 import io.somastack.models.ChatRequest;
 import io.somastack.models.ChatResult;
 import io.somastack.models.MeteredModels;
+import io.somastack.models.Route;
 import io.somastack.models.StreamSink;
 import io.somastack.models.UsageMeter;
 import io.somastack.store.AuditEntry;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.UUID;
 
 /**
@@ -42,6 +44,21 @@ public final class MeteredModelStep implements ModelStep {
                 return false;
             }
             throw e;
+        }
+    }
+
+    @Override
+    public void checkContext(ChatRequest request) {
+        Route route = models.router().route(request.model());
+        OptionalInt window = route.contextSize();
+        if (window.isEmpty()) {
+            return;
+        }
+        int tokens = route.countPromptTokens(request);
+        if (tokens >= window.getAsInt()) {
+            throw new SomaException(ErrorCode.INVALID_REQUEST, ("The input with the agent's prompt and the conversation so far comes to %d tokens; "
+                    + "model %s (%s) holds %d").formatted(tokens, request.model(), route.primary().upstreamModel(), window.getAsInt()),
+                    Map.of("prompt_tokens", tokens, "context_size", window.getAsInt(), "model", request.model()));
         }
     }
 

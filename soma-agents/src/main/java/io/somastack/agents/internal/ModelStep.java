@@ -18,6 +18,12 @@ public interface ModelStep {
     /** True when {@code alias} names a model this server routes. */
     boolean knows(String alias);
 
+    /**
+     * Refuses (400, with the numbers) a first request whose prompt alone fills the context window
+     * of the model {@code request} names, when the server knows that window; else does nothing.
+     */
+    void checkContext(ChatRequest request);
+
     /** The most {@code request} may cost: its prompt and {@code max_tokens} at the dearest target's price. */
     Money worstCase(ChatRequest request);
 

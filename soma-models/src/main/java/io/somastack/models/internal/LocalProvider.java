@@ -17,6 +17,7 @@ import io.somastack.models.Usage;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.Map;
+import java.util.OptionalInt;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -120,6 +121,11 @@ public final class LocalProvider implements ModelProvider {
         } finally {
             lock.unlock();
         }
+    }
+
+    @Override
+    public OptionalInt contextSize() {
+        return OptionalInt.of(contextSize);
     }
 
     private LocalGeneration generation(ChatRequest request, StreamEmitter emitter) {
