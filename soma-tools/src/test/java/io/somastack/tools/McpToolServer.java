@@ -12,6 +12,7 @@ import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
 import org.eclipse.jetty.ee10.servlet.ServletHolder;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
@@ -22,6 +23,8 @@ import tools.jackson.databind.json.JsonMapper;
  */
 public final class McpToolServer implements AutoCloseable {
     private final Server jetty;
+    /** The prefix of this server's thread names, so a test can tell its threads from the broker's. */
+    static final String THREAD_NAME = "mcp-tool-server";
     private final McpSyncServer server;
 
     public McpToolServer() {
@@ -29,7 +32,9 @@ public final class McpToolServer implements AutoCloseable {
         HttpServletStreamableServerTransportProvider transport = HttpServletStreamableServerTransportProvider.builder().jsonMapper(mapper)
                 .mcpEndpoint("/mcp").build();
         String object = "{\"type\": \"object\", \"properties\": {\"city\": {\"type\": \"string\"}}}";
-        server = McpServer.sync(transport).serverInfo("weather-mcp", "1.0.0").jsonMapper(mapper)
+        // Handlers run on Jetty's request threads (up to 200), not the SDK's bounded scheduler
+        // (10 per core), so fifty calls of the hanging tool do not starve the other tools.
+        server = McpServer.sync(transport).serverInfo("weather-mcp", "1.0.0").jsonMapper(mapper).immediateExecution(true)
                 .capabilities(McpSchema.ServerCapabilities.builder().tools(true).build())
                 .tools(McpServerFeatures.SyncToolSpecification.builder()
                                 .tool(McpSchema.Tool.builder("forecast").description("A forecast, in three steps").inputSchema(mapper, object).build())
@@ -57,7 +62,9 @@ public final class McpToolServer implements AutoCloseable {
                                     return McpSchema.CallToolResult.builder().addTextContent("late").build();
                                 }).build())
                 .build();
-        jetty = new Server();
+        QueuedThreadPool threads = new QueuedThreadPool();
+        threads.setName(THREAD_NAME);
+        jetty = new Server(threads);
         ServerConnector connector = new ServerConnector(jetty);
         connector.setHost(InetAddress.getLoopbackAddress().getHostAddress());
         connector.setPort(0);

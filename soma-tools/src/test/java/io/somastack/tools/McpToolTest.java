@@ -5,8 +5,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.somastack.gateway.TestGateway;
 import java.net.InetAddress;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -105,5 +108,34 @@ class McpToolTest {
         assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(5));
         // The session survives a timed-out call.
         assertThat(soma.invoke(acme.apiKey(), "mcp-tools", "forecast", "{\"city\": \"Bern\"}").status()).isEqualTo(200);
+    }
+
+    @Test
+    void fiftySimultaneousHangingCallsEachEndAtTheirTimeoutAndTheServerKeepsAnswering() throws Exception {
+        long threadsBefore = brokerSideThreads();
+        List<Future<TestGateway.Response>> hanging = new ArrayList<>();
+        try (var callers = Executors.newVirtualThreadPerTaskExecutor()) {
+            for (int i = 0; i < 50; i++) {
+                hanging.add(callers.submit(() -> soma.invoke(acme.apiKey(), "mcp-tools", "hang", "{}")));
+            }
+            // While the fifty wait on a server that never answers in time, other calls are answered.
+            TestGateway.Response meanwhile = soma.invoke(acme.apiKey(), "mcp-tools", "forecast", "{\"city\": \"Kyiv\"}");
+            assertThat(meanwhile.status()).as(meanwhile.raw().body()).isEqualTo(200);
+            assertThat(soma.gateway.send("GET", "/v1/usage", acme.apiKey(), null).status()).isEqualTo(200);
+        }
+        for (Future<TestGateway.Response> call : hanging) {
+            TestGateway.Response response = call.get();
+            assertThat(response.status()).as(response.raw().body()).isEqualTo(502);
+            assertThat(response.json().get("reason").asString()).as(response.raw().body()).isEqualTo("timeout");
+        }
+        // No thread was left behind per hanging call (the tool server's own threads still sleep), and the session still serves.
+        assertThat(brokerSideThreads()).isLessThan(threadsBefore + 50);
+        assertThat(soma.invoke(acme.apiKey(), "mcp-tools", "forecast", "{\"city\": \"Oslo\"}").status()).isEqualTo(200);
+        assertThat(soma.count("SELECT count(*) FROM usage_ledger WHERE model = 'tool:mcp-tools/hang'")).isGreaterThanOrEqualTo(50);
+    }
+
+    /** Live platform threads of this JVM, less the test MCP server's own. */
+    private static long brokerSideThreads() {
+        return Thread.getAllStackTraces().keySet().stream().filter(thread -> !thread.getName().startsWith(McpToolServer.THREAD_NAME)).count();
     }
 }

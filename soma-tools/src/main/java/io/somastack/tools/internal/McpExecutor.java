@@ -132,10 +132,16 @@ public final class McpExecutor implements Executor, AutoCloseable {
         } catch (IOException e) {
             return new Outcome.Failure(FailureReason.UPSTREAM_ERROR, "Cannot read the arguments: " + e.getMessage(), "");
         } catch (RuntimeException e) {
-            if (!(e instanceof McpError)) {
+            if (Thread.currentThread().isInterrupted()) {
+                // Cancelled by the caller: the session is fine, and other calls may be in flight on it.
+                return new Outcome.Failure(FailureReason.TIMEOUT, "The call was cancelled", "");
+            }
+            Outcome.Failure failure = failure(url, e);
+            // A broken session is replaced; a call that timed out (or an error answer) leaves it serving the other calls in flight.
+            if (!(e instanceof McpError) && failure.reason() != FailureReason.TIMEOUT) {
                 drop(key, session);
             }
-            return failure(url, e);
+            return failure;
         } finally {
             session.progress.remove(token);
         }
@@ -162,7 +168,7 @@ public final class McpExecutor implements Executor, AutoCloseable {
         return new Outcome.Success(json, "");
     }
 
-    private Outcome failure(URI url, Throwable cause) {
+    private Outcome.Failure failure(URI url, Throwable cause) {
         for (Throwable t = cause; t != null; t = t.getCause()) {
             if (t instanceof SsrfGuard.Refused refused) {
                 metrics.ssrfRefusal(refused.reason());
