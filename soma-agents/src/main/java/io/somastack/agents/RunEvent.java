@@ -36,6 +36,14 @@ public sealed interface RunEvent permits RunEvent.Started, RunEvent.MemoryRecall
         return this instanceof Completed || this instanceof Failed || this instanceof Cancelled || this instanceof Interrupted;
     }
 
+    /** The broker's event data after the run's {@code step}: how {@code tool.completed} and {@code tool.failed} carry the broker's event. */
+    private static Map<String, Object> withStep(int step, ToolEvent event) {
+        Map<String, Object> data = new LinkedHashMap<>();
+        data.put("step", step);
+        data.putAll(event.data());
+        return data;
+    }
+
     /** True when {@code type} names a terminal event. */
     static boolean terminal(String type) {
         return type.equals("run.completed") || type.equals("run.failed") || type.equals("run.cancelled") || type.equals("run.interrupted");
@@ -181,10 +189,7 @@ public sealed interface RunEvent permits RunEvent.Started, RunEvent.MemoryRecall
 
         @Override
         public Map<String, Object> data() {
-            Map<String, Object> data = new LinkedHashMap<>();
-            data.put("step", step);
-            data.putAll(event.data());
-            return data;
+            return withStep(step, event);
         }
     }
 
@@ -201,10 +206,7 @@ public sealed interface RunEvent permits RunEvent.Started, RunEvent.MemoryRecall
 
         @Override
         public Map<String, Object> data() {
-            Map<String, Object> data = new LinkedHashMap<>();
-            data.put("step", step);
-            data.putAll(event.data());
-            return data;
+            return withStep(step, event);
         }
     }
 
