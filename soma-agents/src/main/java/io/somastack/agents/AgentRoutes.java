@@ -2,6 +2,7 @@ package io.somastack.agents;
 
 import static io.javalin.apibuilder.ApiBuilder.get;
 import static io.javalin.apibuilder.ApiBuilder.post;
+import static io.javalin.apibuilder.ApiBuilder.put;
 import static io.javalin.apibuilder.ApiBuilder.ws;
 import static java.util.Objects.requireNonNull;
 
@@ -12,6 +13,7 @@ import io.javalin.http.Context;
 import io.javalin.websocket.WsConfig;
 import io.javalin.websocket.WsContext;
 import io.somastack.agents.internal.ResponseProjection;
+import io.somastack.agents.internal.TenantSettings;
 import io.somastack.gateway.Edge;
 import io.somastack.gateway.Guard;
 import io.somastack.gateway.Idempotency;
@@ -52,6 +54,7 @@ public final class AgentRoutes implements EndpointGroup {
     private final Conversations conversations;
     private final AgentsConfig config;
     private final Idempotency idempotency;
+    private final TenantSettings settings;
 
     public AgentRoutes(Guard guard, Runs runs, Conversations conversations, AgentsConfig config) {
         this.guard = requireNonNull(guard, "guard is null");
@@ -59,6 +62,7 @@ public final class AgentRoutes implements EndpointGroup {
         this.conversations = requireNonNull(conversations, "conversations is null");
         this.config = requireNonNull(config, "config is null");
         this.idempotency = new Idempotency(runs.jdbi());
+        this.settings = runs.settings();
     }
 
     /**
@@ -122,6 +126,20 @@ public final class AgentRoutes implements EndpointGroup {
             ctx.attribute(PRINCIPAL, principal);
         });
         ws("/v1/conversations/{id}/ws", this::webSocket);
+        get("/v1/admin/tenants/{id}/agent-settings", ctx -> ctx.json(settingsView(settingsTenant(ctx))));
+        put("/v1/admin/tenants/{id}/agent-settings", ctx -> {
+            guard.operator(ctx);
+            AgentSettingsBody body = Json.read(ctx.bodyAsBytes(), AgentSettingsBody.class);
+            if (body.onClientGone() == null || !body.onClientGone().equals("continue") && !body.onClientGone().equals("cancel")) {
+                throw new SomaException(ErrorCode.INVALID_REQUEST, "on_client_gone must be continue (a run goes on when its client leaves) or cancel",
+                        Map.of("field", "on_client_gone"));
+            }
+            TenantId tenant = settingsTenant(ctx);
+            if (!settings.setOnClientGone(tenant, body.onClientGone(), "operator", Edge.requestId(ctx))) {
+                throw new SomaException(ErrorCode.NOT_FOUND, "No tenant %s".formatted(tenant));
+            }
+            ctx.json(settingsView(tenant));
+        });
     }
 
     private void createConversation(Context ctx) {
@@ -321,9 +339,39 @@ public final class AgentRoutes implements EndpointGroup {
     }
 
     private void clientGone(TenantId tenant, UUID runId) {
-        if (config.cancelOnClientGone()) {
+        if (cancelOnClientGone(tenant)) {
             runs.cancel(tenant, runId, "client_gone");
         }
+    }
+
+    /** The tenant's {@code on_client_gone} when the operator set one, else the server's {@code agents.on-client-gone}. */
+    private boolean cancelOnClientGone(TenantId tenant) {
+        return settings.onClientGone(tenant).map("cancel"::equals).orElse(config.cancelOnClientGone());
+    }
+
+    /** {@code PUT /v1/admin/tenants/{id}/agent-settings}. */
+    record AgentSettingsBody(@JsonProperty("on_client_gone") String onClientGone) {
+    }
+
+    /** The operator's view of a tenant's agent settings: the value, and whether the tenant's own or the server's. */
+    private Map<String, Object> settingsView(TenantId tenant) {
+        Optional<String> own = settings.onClientGone(tenant);
+        return Map.of("tenant_id", tenant.toString(), "on_client_gone", own.orElse(config.cancelOnClientGone() ? "cancel" : "continue"),
+                "source", own.isPresent() ? "tenant" : "server");
+    }
+
+    private TenantId settingsTenant(Context ctx) {
+        guard.operator(ctx);
+        TenantId tenant;
+        try {
+            tenant = TenantId.parse(ctx.pathParam("id"));
+        } catch (RuntimeException e) {
+            throw new SomaException(ErrorCode.NOT_FOUND, "No tenant %s".formatted(ctx.pathParam("id")));
+        }
+        if (!settings.tenantExists(tenant)) {
+            throw new SomaException(ErrorCode.NOT_FOUND, "No tenant %s".formatted(tenant));
+        }
+        return tenant;
     }
 
     /**
@@ -371,7 +419,7 @@ public final class AgentRoutes implements EndpointGroup {
         ws.onClose(ctx -> {
             Set<UUID> mine = running.remove(ctx.sessionId());
             Principal principal = ctx.attribute(PRINCIPAL);
-            if (mine != null && principal != null && config.cancelOnClientGone()) {
+            if (mine != null && principal != null && cancelOnClientGone(principal.tenant().id())) {
                 mine.forEach(runId -> runs.cancel(principal.tenant().id(), runId, "client_gone"));
             }
         });

@@ -10,6 +10,7 @@ import io.somastack.agents.internal.LiveRun;
 import io.somastack.agents.internal.ModelStep;
 import io.somastack.agents.internal.RunContext;
 import io.somastack.agents.internal.RunStore;
+import io.somastack.agents.internal.TenantSettings;
 import io.somastack.agents.internal.TurnLoop;
 import io.somastack.gateway.Principal;
 import io.somastack.kernel.Clock;
@@ -69,6 +70,7 @@ public final class Runs {
     private final Clock clock;
     private final Ids ids;
     private final String node;
+    private final TenantSettings settings;
     private final Map<UUID, LiveRun> active = new ConcurrentHashMap<>();
     private volatile boolean accepting = true;
 
@@ -88,6 +90,7 @@ public final class Runs {
         this.clock = requireNonNull(clock, "clock is null");
         this.ids = requireNonNull(ids, "ids is null");
         this.node = requireNonNull(node, "node is null");
+        this.settings = new TenantSettings(jdbi, commit, clock);
     }
 
     /**
@@ -364,6 +367,10 @@ public final class Runs {
 
     Jdbi jdbi() {
         return jdbi;
+    }
+
+    TenantSettings settings() {
+        return settings;
     }
 
     /** The ids of the runs this node is running (the heartbeat marks them alive). */

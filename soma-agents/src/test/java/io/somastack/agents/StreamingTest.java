@@ -67,6 +67,36 @@ class StreamingTest {
     }
 
     @Test
+    void aTenantTheOperatorSetToCancelLosesItsRunWhenTheClientLeaves() {
+        TestAgents.Client quitter = soma.tenant("quitter");
+        soma.publishAndInstall(quitter, "quitter-talker", TestAgents.agentBundle("quitter", "quitter-talker", "1.0.0", TestAgents.MODEL, false,
+                List.of(), "0.50", ""));
+        String path = "/v1/admin/tenants/%s/agent-settings".formatted(quitter.tenant().id());
+        String operator = soma.gateway.operatorKey();
+        assertThat(soma.gateway.send("GET", path, operator, null).json().get("source").asString()).isEqualTo("server");
+        assertThat(soma.gateway.send("PUT", path, operator, "{\"on_client_gone\": \"stop\"}").status()).isEqualTo(400);
+        assertThat(soma.gateway.send("PUT", path, quitter.apiKey(), "{\"on_client_gone\": \"cancel\"}").status()).isIn(401, 403);
+        assertThat(soma.gateway.send("GET", "/v1/admin/tenants/%s/agent-settings".formatted(java.util.UUID.randomUUID()), operator, null).status())
+                .isEqualTo(404);
+
+        JsonNode set = soma.gateway.send("PUT", path, operator, "{\"on_client_gone\": \"cancel\"}").json();
+
+        assertThat(set.get("on_client_gone").asString()).isEqualTo("cancel");
+        assertThat(set.get("source").asString()).isEqualTo("tenant");
+        soma.openAi.enqueue(new FixtureReply.SlowText(400, Duration.ofMillis(25)));
+        HttpRequest start = soma.request("/v1/agents/quitter-talker/runs", quitter.apiKey()).header("Accept", "text/event-stream")
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString("{\"input\": \"Talk to me\"}")).build();
+        List<TestAgents.Sse> first = soma.events(start, 3);
+        String runId = first.getFirst().data().get("run_id").asString();
+        List<TestAgents.Sse> all = soma.events(soma.request("/v1/runs/%s/events".formatted(runId), quitter.apiKey()).GET().build(), 10_000);
+        assertThat(all.getLast().event()).isEqualTo("run.cancelled");
+        assertThat(all.getLast().data().get("by").asString()).isEqualTo("client_gone");
+        // Acme kept the server's default: its runs go on when the client leaves (the resume test above).
+        assertThat(soma.gateway.send("GET", "/v1/admin/tenants/%s/agent-settings".formatted(acme.tenant().id()), operator, null).json()
+                .get("on_client_gone").asString()).isEqualTo("continue");
+    }
+
+    @Test
     void aBadLastEventIdIsRefused() {
         soma.openAi.enqueue(new FixtureReply.Text("Short", 5, 1));
         String runId = soma.run(acme.apiKey(), "acme-talker", "{\"input\": \"hi\"}").json().get("id").asString();

@@ -252,6 +252,8 @@ class OpenApiContractTest {
         String keyId = api.json(201, "POST", "/v1/admin/tenants/" + tenantId + "/keys", ADMIN_KEY, example("createKey")).get("id").asString();
         api.expect(201, "POST", "/v1/admin/tenants/" + tenantId + "/keys", ADMIN_KEY, null);
         api.expect(200, "GET", "/v1/admin/tenants/" + tenantId + "/keys", ADMIN_KEY, null);
+        api.expect(200, "PUT", "/v1/admin/tenants/" + tenantId + "/agent-settings", ADMIN_KEY, example("setAgentSettings"));
+        api.expect(200, "GET", "/v1/admin/tenants/" + tenantId + "/agent-settings", ADMIN_KEY, null);
         api.expect(200, "DELETE", "/v1/admin/keys/" + keyId, ADMIN_KEY, null);
         api.expect(200, "GET", "/v1/admin/audit/verify", ADMIN_KEY, null);
         JsonNode checkpoint = api.json(201, "POST", "/v1/admin/audit/checkpoints", ADMIN_KEY, null);
