@@ -36,6 +36,7 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import tools.jackson.databind.JsonNode;
 
 /**
@@ -55,8 +56,15 @@ public final class AgentRoutes implements EndpointGroup {
     private final AgentsConfig config;
     private final Idempotency idempotency;
     private final TenantSettings settings;
+    private final Supplier<Map<String, Object>> provenanceJwks;
 
     public AgentRoutes(Guard guard, Runs runs, Conversations conversations, AgentsConfig config) {
+        this(guard, runs, conversations, config, () -> Map.of("keys", List.of()));
+    }
+
+    /** With {@code provenanceJwks}, the provenance keys served at {@code GET /v1/provenance/jwks.json}. */
+    public AgentRoutes(Guard guard, Runs runs, Conversations conversations, AgentsConfig config, Supplier<Map<String, Object>> provenanceJwks) {
+        this.provenanceJwks = requireNonNull(provenanceJwks, "provenanceJwks is null");
         this.guard = requireNonNull(guard, "guard is null");
         this.runs = requireNonNull(runs, "runs is null");
         this.conversations = requireNonNull(conversations, "conversations is null");
@@ -112,6 +120,8 @@ public final class AgentRoutes implements EndpointGroup {
             ctx.json(runs.require(principal.tenant().id(), uuid(ctx.pathParam("id"), "run")).wire());
         });
         get("/v1/runs/{id}/events", this::events);
+        // Public, like /.well-known/jwks.json: anyone holding a provenance record may verify it.
+        get("/v1/provenance/jwks.json", ctx -> ctx.header("Cache-Control", "max-age=60").json(provenanceJwks.get()));
         get("/v1/runs/{id}/provenance", ctx -> {
             Principal principal = guard.tenant(ctx, SCOPE);
             UUID id = uuid(ctx.pathParam("id"), "run");

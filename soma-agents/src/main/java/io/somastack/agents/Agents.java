@@ -7,6 +7,7 @@ import io.somastack.agents.internal.AgentLoader;
 import io.somastack.agents.internal.ConversationStore;
 import io.somastack.agents.internal.EventLog;
 import io.somastack.agents.internal.ModelStep;
+import io.somastack.agents.internal.ProvenanceKeys;
 import io.somastack.agents.internal.MeteredModelStep;
 import io.somastack.agents.internal.RunMetrics;
 import io.somastack.agents.internal.RunStore;
@@ -53,13 +54,15 @@ public final class Agents implements AutoCloseable {
     private final Runs runs;
     private final Conversations conversations;
     private final RunSweeper sweeper;
+    private final ProvenanceKeys provenanceKeys;
     private ScheduledExecutorService timer;
 
-    private Agents(AgentsConfig config, Runs runs, Conversations conversations, RunSweeper sweeper) {
+    private Agents(AgentsConfig config, Runs runs, Conversations conversations, RunSweeper sweeper, ProvenanceKeys provenanceKeys) {
         this.config = config;
         this.runs = runs;
         this.conversations = conversations;
         this.sweeper = sweeper;
+        this.provenanceKeys = provenanceKeys;
     }
 
     public static Agents create(AgentsConfig config, Database database, GroupCommit commit, Marketplace marketplace, Constitution constitution,
@@ -67,17 +70,21 @@ public final class Agents implements AutoCloseable {
             Clock clock, Ids ids, MeterRegistry meters) {
         requireNonNull(config, "config is null");
         requireNonNull(database, "database is null");
+        // Provenance is signed with its own long-lived keys (ProvenanceKeys), not the session keys, which leave the
+        // JWKS one token lifetime after a rotation; the parameter stays so that callers need not change.
+        requireNonNull(sessions, "sessions is null");
         ModelStep step = new MeteredModelStep(models, meter);
         AgentLoader agents = new AgentLoader(marketplace.installs(), marketplace.catalog(), constitution.bundles());
         RunStore runStore = new RunStore(database.jdbi());
         ConversationStore conversationStore = new ConversationStore(database.jdbi());
         EventLog events = new EventLog(database.jdbi(), commit, clock);
+        ProvenanceKeys provenanceKeys = new ProvenanceKeys(database.jdbi(), clock).start();
         TurnLoop loop = new TurnLoop(config, step, tools.broker(), priceBook.withToolPrices(tools.config().prices()), memories, events,
-                runStore, conversationStore, budgets, marketplace.runs(), sessions, commit, new RunMetrics(meters), clock, ids);
+                runStore, conversationStore, budgets, marketplace.runs(), provenanceKeys, commit, new RunMetrics(meters), clock, ids);
         Runs runs = new Runs(config, agents, step, constitution.engine(), budgets, runStore, conversationStore, events, loop, commit,
                 database.jdbi(), clock, ids, "node-" + UUID.randomUUID());
         RunSweeper sweeper = new RunSweeper(runStore, events, budgets, commit, clock, config.staleAfter(), runs::activeIds);
-        return new Agents(config, runs, new Conversations(conversationStore, agents, commit, clock, ids), sweeper);
+        return new Agents(config, runs, new Conversations(conversationStore, agents, commit, clock, ids), sweeper, provenanceKeys);
     }
 
     /** Sweeps runs a dead node left running, then marks this node's runs alive and sweeps on a timer. */
@@ -120,7 +127,15 @@ public final class Agents implements AutoCloseable {
 
     /** The HTTP and WebSocket routes, authorized by {@code guard}. */
     public AgentRoutes routes(Guard guard) {
-        return new AgentRoutes(guard, runs, conversations, config);
+        return new AgentRoutes(guard, runs, conversations, config, provenanceKeys::jwks);
+    }
+
+    /**
+     * Retires the active provenance signing key and makes a new one; the retired key stays in
+     * {@code /v1/provenance/jwks.json}, so records it signed still verify.
+     */
+    public void rotateProvenanceKey() {
+        provenanceKeys.rotate();
     }
 
     @Override

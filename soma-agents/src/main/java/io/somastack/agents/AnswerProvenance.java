@@ -22,7 +22,7 @@ import tools.jackson.databind.JsonNode;
  * {@value #PAYLOAD_TYPE}, {@code payload} = base64 of an in-toto Statement v1, {@code signatures}
  * [{@code keyid}, {@code sig}]) signed with the server's ES256 key over DSSE's pre-authentication
  * encoding, the signature in ASN.1 DER. It verifies offline against the server's published JWKS
- * ({@code /.well-known/jwks.json}) with any ECDSA P-256 implementation (see the module README).
+ * ({@code /v1/provenance/jwks.json}, which keeps every key ever used) with any ECDSA P-256 implementation (see the module README).
  * Stateless and thread-safe.
  */
 public final class AnswerProvenance {

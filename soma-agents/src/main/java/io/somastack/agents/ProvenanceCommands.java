@@ -41,7 +41,7 @@ public final class ProvenanceCommands implements Runnable {
         @Parameters(index = "0", paramLabel = "FILE", description = "The DSSE envelope")
         Path file;
 
-        @Option(names = "--jwks", paramLabel = "URL|FILE", defaultValue = "http://127.0.0.1:8080/.well-known/jwks.json",
+        @Option(names = "--jwks", paramLabel = "URL|FILE", defaultValue = "http://127.0.0.1:8080/v1/provenance/jwks.json",
                 description = "The server's keys: a URL or a file (default: ${DEFAULT-VALUE})")
         String jwks;
 

@@ -82,7 +82,7 @@ class ProvenanceTest {
 
     @Test
     void verifiesAgainstThePublishedKeysAndFailsAfterAOneByteChange() {
-        String jwks = Json.text(soma.sessions.jwks());
+        String jwks = publishedKeys();
 
         assertThat(AnswerProvenance.verify(envelope.getBytes(StandardCharsets.UTF_8), jwks).valid()).isTrue();
 
@@ -103,7 +103,7 @@ class ProvenanceTest {
         }
         JsonNode parsed = Json.mapper().readTree(envelope);
         JsonNode signature = parsed.get("signatures").get(0);
-        ECKey key = (ECKey) JWKSet.parse(Json.text(soma.sessions.jwks())).getKeyByKeyId(signature.get("keyid").asString());
+        ECKey key = (ECKey) JWKSet.parse(publishedKeys()).getKeyByKeyId(signature.get("keyid").asString());
         Path directory = Files.createTempDirectory("provenance");
         Path publicKey = Files.writeString(directory.resolve("key.pem"), "-----BEGIN PUBLIC KEY-----\n"
                 + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(key.toECPublicKey().getEncoded())
@@ -123,7 +123,7 @@ class ProvenanceTest {
     @Test
     void theVerifyCommandExitsOneNamingTheMismatch() throws Exception {
         Path directory = Files.createTempDirectory("provenance-cli");
-        Path jwks = Files.writeString(directory.resolve("jwks.json"), Json.text(soma.sessions.jwks()));
+        Path jwks = Files.writeString(directory.resolve("jwks.json"), publishedKeys());
         Path good = Files.writeString(directory.resolve("good.json"), envelope);
         byte[] changed = envelope.getBytes(StandardCharsets.UTF_8);
         int at = envelope.indexOf("\"sig\":\"") + 20;
@@ -145,6 +145,34 @@ class ProvenanceTest {
         String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         process.waitFor();
         return output;
+    }
+
+    @Test
+    void aRotatedKeyStaysPublishedSoOldProvenanceStillVerifies() {
+        String firstKey = Json.mapper().readTree(envelope).get("signatures").get(0).get("keyid").asString();
+        assertThat(soma.count("SELECT count(*) FROM agent_provenance_keys WHERE kid = '%s' AND retired_at IS NULL".formatted(firstKey))).isEqualTo(1);
+
+        soma.agents.rotateProvenanceKey();
+        soma.openAi.enqueue(new FixtureReply.ToolUse("transform", "{\"text\":\"ten\"}", 20, 8), new FixtureReply.Text("At ten", 30, 4));
+        JsonNode later = soma.run(acme.apiKey(), "acme-cited", "{\"input\": \"And on Sundays?\"}").json();
+        String laterEnvelope = soma.gateway.send("GET", "/v1/runs/%s/provenance".formatted(later.get("id").asString()), acme.apiKey(), null)
+                .raw().body();
+
+        String laterKey = Json.mapper().readTree(laterEnvelope).get("signatures").get(0).get("keyid").asString();
+        assertThat(laterKey).isNotEqualTo(firstKey);
+        String jwks = publishedKeys();
+        assertThat(AnswerProvenance.verify(envelope.getBytes(StandardCharsets.UTF_8), jwks).valid()).isTrue();
+        assertThat(AnswerProvenance.verify(laterEnvelope.getBytes(StandardCharsets.UTF_8), jwks).valid()).isTrue();
+        // Session keys are not provenance keys: the sessions' JWKS does not vouch for answers.
+        assertThat(Json.text(soma.sessions.jwks())).doesNotContain(firstKey);
+    }
+
+    /** {@code GET /v1/provenance/jwks.json}, without credentials, as a verifier fetches it. */
+    private static String publishedKeys() {
+        var published = soma.gateway.send("GET", "/v1/provenance/jwks.json", null, null);
+        assertThat(published.status()).as(published.raw().body()).isEqualTo(200);
+        assertThat(published.raw().body()).doesNotContain("\"d\"");
+        return published.raw().body();
     }
 
     @Test

@@ -242,6 +242,7 @@ class OpenApiContractTest {
         api.expect(200, "GET", "/v1/runs/" + run, key, null);
         api.expect(200, "GET", "/v1/runs/" + run + "/events", key, null);
         api.expect(200, "GET", "/v1/runs/" + run + "/provenance", key, null);
+        api.expect(200, "GET", "/v1/provenance/jwks.json", null, null);
         api.expect(200, "POST", "/v1/capsules/weather/versions/1.0.1/revoke", key, example("revokeCapsule"));
         api.expect(204, "DELETE", "/v1/installed-capsules/weather", key, null);
         api.expect(204, "DELETE", "/v1/policies/trusted-signer", key, null);

@@ -9,7 +9,6 @@ import io.somastack.agents.RunEvent;
 import io.somastack.agents.RunStatus;
 import io.somastack.agents.RunTotals;
 import io.somastack.agents.StoredEvent;
-import io.somastack.gateway.Sessions;
 import io.somastack.kernel.Clock;
 import io.somastack.kernel.ErrorCode;
 import io.somastack.kernel.Ids;
@@ -74,14 +73,14 @@ public final class TurnLoop {
     private final ConversationStore conversations;
     private final Budgets budgets;
     private final RunRecords runRecords;
-    private final Sessions signer;
+    private final ProvenanceKeys signer;
     private final GroupCommit commit;
     private final RunMetrics metrics;
     private final Clock clock;
     private final Ids ids;
 
     public TurnLoop(AgentsConfig config, ModelStep models, ToolBroker broker, PriceBook toolPrices, Memories memories, EventLog events,
-            RunStore runs, ConversationStore conversations, Budgets budgets, RunRecords runRecords, Sessions signer, GroupCommit commit,
+            RunStore runs, ConversationStore conversations, Budgets budgets, RunRecords runRecords, ProvenanceKeys signer, GroupCommit commit,
             RunMetrics metrics, Clock clock, Ids ids) {
         this.config = requireNonNull(config, "config is null");
         this.models = requireNonNull(models, "models is null");
@@ -398,7 +397,7 @@ public final class TurnLoop {
         settle(state);
         Instant finished = clock.now();
         byte[] statement = Json.bytes(state.trail.statement(AnswerProvenance.sha256(answer), finished));
-        Sessions.Detached signature = signer.sign(AnswerProvenance.pae(AnswerProvenance.PAYLOAD_TYPE, statement));
+        ProvenanceKeys.Signed signature = signer.sign(AnswerProvenance.pae(AnswerProvenance.PAYLOAD_TYPE, statement));
         String envelope = AnswerProvenance.envelope(statement, signature.keyId(), signature.signature());
         UUID provenanceId = ids.next();
         commit.execute(tx -> {
