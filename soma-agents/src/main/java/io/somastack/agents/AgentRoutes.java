@@ -120,6 +120,7 @@ public final class AgentRoutes implements EndpointGroup {
             ctx.json(runs.require(principal.tenant().id(), uuid(ctx.pathParam("id"), "run")).wire());
         });
         get("/v1/runs/{id}/events", this::events);
+        post("/v1/runs/{id}/cancel", this::cancel);
         // Public, like /.well-known/jwks.json: anyone holding a provenance record may verify it.
         get("/v1/provenance/jwks.json", ctx -> ctx.header("Cache-Control", "max-age=60").json(provenanceJwks.get()));
         get("/v1/runs/{id}/provenance", ctx -> {
@@ -200,6 +201,38 @@ public final class AgentRoutes implements EndpointGroup {
             }
         }
         stream(ctx, principal.tenant().id(), id, after, new byte[0], StoredEvent::sseFrame);
+    }
+
+    /**
+     * {@code POST /v1/runs/{id}/cancel}: cancels the tenant's run (its model stream and any tool
+     * call under way stop) and answers the run once it ended. A run already cancelled answers
+     * as it is (a retry); one that ended otherwise, or that runs on another node, is 409.
+     */
+    private void cancel(Context ctx) throws InterruptedException {
+        Principal principal = guard.tenant(ctx, SCOPE);
+        TenantId tenant = principal.tenant().id();
+        UUID id = uuid(ctx.pathParam("id"), "run");
+        Run run = runs.require(tenant, id);
+        if (run.status() != RunStatus.RUNNING) {
+            if (run.status() == RunStatus.CANCELLED) {
+                ctx.json(run.wire());
+                return;
+            }
+            throw new SomaException(ErrorCode.CONFLICT, "Run %s already ended: it is %s".formatted(id, run.status().wire()),
+                    Map.of("status", run.status().wire()));
+        }
+        if (!runs.cancel(tenant, id, "client")) {
+            Run now = runs.require(tenant, id);
+            if (now.status() == RunStatus.RUNNING) {
+                throw new SomaException(ErrorCode.CONFLICT, "Run %s runs on another node of this installation; cancel it over the WebSocket "
+                        + "that started it, or retry (a request may reach that node)".formatted(id), Map.of("status", now.status().wire()));
+            }
+            ctx.json(now.wire());
+            return;
+        }
+        runs.follow(tenant, id, run.lastSeq(), event -> {
+        });
+        ctx.json(runs.require(tenant, id).wire());
     }
 
     /**

@@ -183,6 +183,45 @@ class StreamingTest {
     }
 
     @Test
+    void theCancelRouteStopsARunningToolAndAnswersTheCancelledRun() throws Exception {
+        soma.openAi.enqueue(new FixtureReply.ToolUse("loop", "{}", 10, 5));
+        HttpRequest start = soma.request("/v1/agents/acme-spinner/runs", acme.apiKey()).header("Accept", "text/event-stream")
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString("{\"input\": \"Spin\"}")).build();
+        CompletableFuture<List<TestAgents.Sse>> stream = CompletableFuture.supplyAsync(() -> soma.events(start, 10_000));
+        String runId;
+        // Wait until the module runs (its tool.started is stored), at most as long as the stream's own timeout.
+        long giveUp = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (true) {
+            assertThat(System.nanoTime()).as("the spinner's tool call started").isLessThan(giveUp);
+            List<String> ids = soma.database.jdbi().withHandle(handle -> handle.createQuery(
+                    "SELECT r.id::text FROM agent_runs r JOIN agent_run_events e ON e.run_id = r.id WHERE r.agent = 'acme-spinner' AND r.status = 'running' "
+                            + "AND e.type = 'tool.started'").mapTo(String.class).list());
+            if (!ids.isEmpty()) {
+                runId = ids.getFirst();
+                break;
+            }
+            Thread.sleep(20);
+        }
+
+        var cancelled = soma.gateway.send("POST", "/v1/runs/%s/cancel".formatted(runId), acme.apiKey(), null);
+
+        assertThat(cancelled.status()).as(cancelled.raw().body()).isEqualTo(200);
+        assertThat(cancelled.json().get("status").asString()).isEqualTo("cancelled");
+        List<TestAgents.Sse> events = stream.get(30, TimeUnit.SECONDS);
+        assertThat(events.getLast().event()).isEqualTo("run.cancelled");
+        assertThat(events.stream().filter(event -> event.event().equals("tool.failed")).findFirst().orElseThrow().data().get("reason").asString())
+                .isEqualTo("cancelled");
+        // A retry answers the cancelled run; a completed run cannot be cancelled; another tenant's run is not found.
+        assertThat(soma.gateway.send("POST", "/v1/runs/%s/cancel".formatted(runId), acme.apiKey(), null).json().get("status").asString())
+                .isEqualTo("cancelled");
+        soma.openAi.enqueue(new FixtureReply.Text("Done", 5, 1));
+        String done = soma.run(acme.apiKey(), "acme-talker", "{\"input\": \"hi\"}").json().get("id").asString();
+        assertThat(soma.gateway.send("POST", "/v1/runs/%s/cancel".formatted(done), acme.apiKey(), null).status()).isEqualTo(409);
+        TestAgents.Client stranger = soma.tenant("stranger");
+        assertThat(soma.gateway.send("POST", "/v1/runs/%s/cancel".formatted(runId), stranger.apiKey(), null).status()).isEqualTo(404);
+    }
+
+    @Test
     void aWebSocketIsRefusedWithoutCredentialsAndAnswersBadMessagesWithAnError() throws Exception {
         String conversation = soma.gateway.send("POST", "/v1/conversations", acme.apiKey(), "{\"agent\": \"acme-talker\"}").json().get("id").asString();
         URI uri = URI.create(soma.gateway.baseUrl().replace("http:", "ws:") + "/v1/conversations/%s/ws".formatted(conversation));

@@ -34,7 +34,9 @@ class OpenApiContractTest {
             "POST /v1/tools/{capsule}/{tool}/invoke",
             // An invoice needs a closed period in which its tenant existed, which needs a clock the test sets: soma-metering's InvoicesTest.
             "GET /v1/invoices/{id}", "GET /v1/invoices/{id}.pdf", "GET /v1/invoices/{id}.csv",
-            "POST /v1/admin/invoices/{id}/finalize", "POST /v1/admin/invoices/{id}/void");
+            "POST /v1/admin/invoices/{id}/finalize", "POST /v1/admin/invoices/{id}/void",
+            // A run to cancel must still be running when the request comes: soma-agents' StreamingTest.
+            "POST /v1/runs/{id}/cancel");
     private static TestServer soma;
 
     @BeforeAll
