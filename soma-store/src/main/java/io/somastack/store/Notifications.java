@@ -46,6 +46,8 @@ public final class Notifications implements AutoCloseable {
     private volatile boolean running = true;
     private volatile long liveSince = Long.MIN_VALUE;
     private volatile long lastPingSent = Long.MIN_VALUE;
+    // How many handlers' channels the connection LISTENs on; live only when that is all of them.
+    private volatile int listening;
     private Connection connection;
 
     /** Opens a new connection to the same database as the pool, outside the pool. */
@@ -76,20 +78,19 @@ public final class Notifications implements AutoCloseable {
         if (!channel.matches("[a-z_][a-z0-9_]{0,62}")) {
             throw new IllegalArgumentException("Not a plain channel name: " + channel);
         }
+        // The thread LISTENs on the new channel before its next ping; until then isLive() is false
+        // (fewer channels listened to than handlers), and after it every handler hears onGap.
         handlers.add(new Handler(channel, requireNonNull(onPayload, "onPayload is null"), requireNonNull(onGap, "onGap is null")));
-        // The thread LISTENs on new channels at its next ping; until then this channel must not be trusted.
-        liveSince = Long.MIN_VALUE;
-        lastPingSent = Long.MIN_VALUE;
     }
 
-    /** Whether every change committed more than {@link #STALE_AFTER} ago has been delivered. */
+    /** Whether every change committed more than {@link #STALE_AFTER} ago, on every channel listened to, has been delivered. */
     public boolean isLive() {
         long sent = lastPingSent;
-        return sent != Long.MIN_VALUE && liveSince != Long.MIN_VALUE && System.nanoTime() - sent < STALE_AFTER.toNanos();
+        return listening == handlers.size() && sent != Long.MIN_VALUE && liveSince != Long.MIN_VALUE
+                && System.nanoTime() - sent < STALE_AFTER.toNanos();
     }
 
     private void run() {
-        int listening = 0;
         while (running) {
             try {
                 if (connection == null) {
@@ -104,8 +105,8 @@ public final class Notifications implements AutoCloseable {
                             statement.execute("LISTEN " + handler.channel());
                         }
                     }
-                    listening = current.size();
                     liveSince = Long.MIN_VALUE;
+                    listening = current.size();
                 }
                 long sent = System.nanoTime();
                 try (Statement statement = connection.createStatement()) {
@@ -127,6 +128,7 @@ public final class Notifications implements AutoCloseable {
                 }
                 LOG.warn("Listening for database notifications failed; caches are bypassed until it reconnects: {}", e.getMessage());
                 liveSince = Long.MIN_VALUE;
+                listening = 0;
                 closeConnection();
                 sleep(PING);
             }
