@@ -147,6 +147,8 @@ public final class AdminRoutes implements EndpointGroup {
         guard.operator(ctx);
         var keyId = Ids.parseUuid(ctx.pathParam("id"), "key id");
         ApiKey key = commit.execute(tx -> tenants.revokeKey(tx, keyId, "operator", Edge.requestId(ctx)));
+        // Committed: this node refuses the key from now on; other nodes hear it through NOTIFY.
+        tenants.forgetKey(keyId);
         ctx.json(keyView(key));
     }
 

@@ -45,7 +45,7 @@ public final class Gateway implements AutoCloseable {
         this.config = config;
         this.database = database;
         this.commit = commit;
-        this.tenants = new Tenants(database.jdbi(), database.dataSource(), clock, ids);
+        this.tenants = new Tenants(database.jdbi(), database.dataSource(), clock, ids, database.notifications());
         this.sessions = new Sessions(database.jdbi(), clock, config.audience(), config.sessionLifetime());
         this.operatorKeys = new OperatorKeys(database.jdbi(), clock);
         this.buckets = config.bucketStore();

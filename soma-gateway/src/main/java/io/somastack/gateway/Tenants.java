@@ -9,6 +9,7 @@ import io.somastack.kernel.Money;
 import io.somastack.kernel.SomaException;
 import io.somastack.kernel.TenantId;
 import io.somastack.store.AuditEntry;
+import io.somastack.store.Notifications;
 import io.somastack.store.OutboxEvent;
 import io.somastack.store.Tx;
 import java.nio.charset.StandardCharsets;
@@ -34,9 +35,9 @@ import org.jdbi.v3.core.Jdbi;
 
 /**
  * Tenants and their API keys in PostgreSQL. Secrets are shown once, at creation, and stored
- * only as SHA-256 hashes (a key has 256 random bits, so a fast hash is enough). Every lookup
- * of a key reads the database, so a revocation takes effect on the very next request, on
- * every node. Thread-safe.
+ * only as SHA-256 hashes (a key has 256 random bits, so a fast hash is enough). Key lookups
+ * are cached when built with {@link Notifications}; a revocation or tenant change still takes
+ * effect within 1 s on every node (see {@link PrincipalCache}). Thread-safe.
  */
 public final class Tenants {
     private static final String KEY_PREFIX = "sk-soma-";
@@ -47,9 +48,23 @@ public final class Tenants {
     private final Clock clock;
     private final Ids ids;
     private final SecureRandom random = new SecureRandom();
+    private final PrincipalCache principals;
 
     /** {@code dataSource} serves the per-request key lookup as plain JDBC (JDBI's per-statement cost showed in profiles). */
     public Tenants(Jdbi jdbi, DataSource dataSource, Clock clock, Ids ids) {
+        this(jdbi, dataSource, clock, ids, PrincipalCache.none());
+    }
+
+    /**
+     * As above, with key lookups cached and kept fresh by {@code notifications} (see
+     * {@link PrincipalCache}: a change to a key or tenant reaches every node within 1 s).
+     */
+    public Tenants(Jdbi jdbi, DataSource dataSource, Clock clock, Ids ids, Notifications notifications) {
+        this(jdbi, dataSource, clock, ids, PrincipalCache.listening(notifications));
+    }
+
+    private Tenants(Jdbi jdbi, DataSource dataSource, Clock clock, Ids ids, PrincipalCache principals) {
+        this.principals = principals;
         this.jdbi = requireNonNull(jdbi, "jdbi is null");
         this.dataSource = requireNonNull(dataSource, "dataSource is null");
         this.clock = requireNonNull(clock, "clock is null");
@@ -130,17 +145,32 @@ public final class Tenants {
         return handle.createQuery("SELECT * FROM api_keys WHERE id = :id").bind("id", keyId).map((rs, ctx) -> key(rs)).one();
     }
 
+    /**
+     * Drops this node's cached principal of a key whose change has committed (a revocation),
+     * so this node refuses it from the next request; other nodes hear it through NOTIFY.
+     */
+    public void forgetKey(UUID keyId) {
+        principals.invalidate("key:" + keyId);
+    }
+
+    /** As {@link #forgetKey}, for every key of a tenant whose row changed. */
+    public void forgetTenant(TenantId tenantId) {
+        principals.invalidate("tenant:" + tenantId.value());
+    }
+
     /** The caller behind an API key secret, or a problem naming why not. */
     public Principal authenticate(String secret) {
         if (!secret.startsWith(KEY_PREFIX)) {
             throw new SomaException(ErrorCode.INVALID_API_KEY, "The bearer token is neither a SomaStack API key nor a session token");
         }
-        return principal("k.hash = :value", hash(secret), Principal.Via.API_KEY, "This API key is not known");
+        String hash = hash(secret);
+        return principals.get(hash, () -> principal("k.hash = :value", hash, Principal.Via.API_KEY, "This API key is not known"));
     }
 
     /** The caller behind a session: re-reads its key so that revoking the key ends the session. */
     public Principal authenticateSession(UUID keyId) {
-        return principal("k.id = :value", keyId, Principal.Via.SESSION, "The API key of this session no longer exists");
+        return principals.get(keyId, () -> principal("k.id = :value", keyId, Principal.Via.SESSION,
+                "The API key of this session no longer exists"));
     }
 
     private Principal principal(String condition, Object value, Principal.Via via, String unknownMessage) {

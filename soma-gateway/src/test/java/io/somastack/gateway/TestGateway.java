@@ -53,7 +53,7 @@ public final class TestGateway implements AutoCloseable {
             java.util.Set<String> uploadPaths, Function<Guard, EndpointGroup> routes,
             java.util.function.BiConsumer<Guard, org.eclipse.jetty.ee10.servlet.ServletContextHandler> servlets) {
         this.commit = commit;
-        tenants = new Tenants(database.jdbi(), database.dataSource(), clock, ids);
+        tenants = new Tenants(database.jdbi(), database.dataSource(), clock, ids, database.notifications());
         Sessions sessions = new Sessions(database.jdbi(), clock, config.audience(), config.sessionLifetime()).start();
         operatorKeys = new OperatorKeys(database.jdbi(), clock);
         Guard guard = new Guard(tenants, sessions, operatorKeys,

@@ -16,6 +16,7 @@ import io.somastack.memory.internal.MemoryIndex;
 import io.somastack.memory.internal.MemoryMetrics;
 import io.somastack.memory.internal.MemoryReads;
 import io.somastack.memory.internal.MemoryStore;
+import io.somastack.memory.internal.QueryEmbeddings;
 import io.somastack.memory.internal.RecallLog;
 import io.somastack.memory.internal.Recalling;
 import io.somastack.memory.internal.Reindexing;
@@ -24,9 +25,11 @@ import io.somastack.models.Embedder;
 import io.somastack.models.Embedders;
 import io.somastack.store.Database;
 import io.somastack.store.GroupCommit;
+import io.somastack.store.Notifications;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -56,10 +59,15 @@ public final class Memory implements AutoCloseable {
     private final Reindexing reindexing;
     private final Expiring expiring;
     private final MeterRegistry meters;
+    private final Notifications notifications;
+    private final QueryEmbeddings queryEmbeddings;
+    private final AtomicBoolean wakePending = new AtomicBoolean();
     private ScheduledExecutorService timer;
 
     private Memory(MemoryConfig config, MemoryIndex index, IndexFeed feed, Memories memories, Reindexing reindexing, Expiring expiring,
-            MeterRegistry meters) {
+            MeterRegistry meters, Notifications notifications, QueryEmbeddings queryEmbeddings) {
+        this.notifications = notifications;
+        this.queryEmbeddings = queryEmbeddings;
         this.config = config;
         this.index = index;
         this.feed = feed;
@@ -88,13 +96,14 @@ public final class Memory implements AutoCloseable {
         MemoryMetrics metrics = MemoryMetrics.register(meters);
         MemoryIndex index = MemoryIndex.open(config.indexDirectory(), new EmbeddingSpace(embedder.model(), embedder.dimension()));
         IndexFeed feed = new IndexFeed(store, index);
+        QueryEmbeddings queryEmbeddings = new QueryEmbeddings(embedder);
         Memories memories = new IndexedMemories(
                 new Remembering(config, embedder, store, index, feed, commit, database.jdbi(), clock, ids, metrics),
-                new Recalling(embedder, index, reads, recallLog, commit, clock, ids, metrics),
+                new Recalling(queryEmbeddings, index, reads, recallLog, commit, clock, ids, metrics),
                 new Forgetting(store, reads, feed, commit, clock),
                 reads, recallLog);
         return new Memory(config, index, feed, memories, new Reindexing(database.jdbi(), store, embedder, clock),
-                new Expiring(store, feed, commit, clock, ids), meters);
+                new Expiring(store, feed, commit, clock, ids), meters, database.notifications(), queryEmbeddings);
     }
 
     /**
@@ -124,6 +133,8 @@ public final class Memory implements AutoCloseable {
         timer = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("memory-index").daemon().factory());
         timer.scheduleWithFixedDelay(() -> run(feed::catchUp), config.indexPoll().toMillis(), config.indexPoll().toMillis(),
                 TimeUnit.MILLISECONDS);
+        // Other nodes' writes wake the feed at once (the poll above stays as the backstop).
+        notifications.listen("soma_memory_changes", payload -> wake(), this::wake);
         timer.scheduleWithFixedDelay(() -> run(feed::commitIfDirty), config.indexCommit().toMillis(), config.indexCommit().toMillis(),
                 TimeUnit.MILLISECONDS);
         timer.scheduleWithFixedDelay(() -> run(this::purgeExpired), config.purgeInterval().toMillis(), config.purgeInterval().toMillis(),
@@ -152,6 +163,20 @@ public final class Memory implements AutoCloseable {
      */
     public ReindexProgress reindex(Consumer<ReindexProgress> progress) {
         return reindexing.run(progress, feed::catchUpTo);
+    }
+
+    /** Schedules one catch-up on the timer thread; a burst of notifications makes one. */
+    private void wake() {
+        if (wakePending.compareAndSet(false, true)) {
+            try {
+                timer.execute(() -> {
+                    wakePending.set(false);
+                    run(feed::catchUp);
+                });
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                wakePending.set(false); // closing
+            }
+        }
     }
 
     private static void run(Runnable work) {
@@ -187,6 +212,7 @@ public final class Memory implements AutoCloseable {
                 Thread.currentThread().interrupt();
             }
         }
+        queryEmbeddings.close();
         feed.commitIfDirty();
         index.close();
     }

@@ -113,6 +113,11 @@ public record MemoryConfig(Path indexDirectory, EmbedderConfig embedder, int max
                 indexCommit, purgeInterval, storageMeterInterval);
     }
 
+    public MemoryConfig withIndexPoll(Duration poll) {
+        return new MemoryConfig(indexDirectory, embedder, maxTextBytes, maxBatch, duplicateThreshold, quotaMemories, quotaBytes, poll,
+                indexCommit, purgeInterval, storageMeterInterval);
+    }
+
     public MemoryConfig withPurgeInterval(Duration interval) {
         return new MemoryConfig(indexDirectory, embedder, maxTextBytes, maxBatch, duplicateThreshold, quotaMemories, quotaBytes, indexPoll,
                 indexCommit, interval, storageMeterInterval);

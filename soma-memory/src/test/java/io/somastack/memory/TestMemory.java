@@ -45,10 +45,14 @@ final class TestMemory implements AutoCloseable {
     Memory memory;
 
     private TestMemory(MemoryConfig config, Embedder embedder, Clock clock) throws IOException {
+        this(new StoreConfig(Optional.of(TestDatabase.newDatabaseUrl()), Optional.of("postgres"), Optional.empty(), Path.of("target"), 24,
+                256, Duration.ofSeconds(10)), config, embedder, clock);
+    }
+
+    private TestMemory(StoreConfig store, MemoryConfig config, Embedder embedder, Clock clock) throws IOException {
         this.clock = clock;
         this.ids = new Ids(clock);
-        store = new StoreConfig(Optional.of(TestDatabase.newDatabaseUrl()), Optional.of("postgres"), Optional.empty(), Path.of("target"), 24,
-                256, Duration.ofSeconds(10));
+        this.store = store;
         database = new Database(store).start();
         commit = new GroupCommit(database.jdbi(), new AuditLog(clock), new Outbox(clock, ids), 64, 2);
         indexDirectory = Files.createTempDirectory("memory-index");
@@ -78,6 +82,18 @@ final class TestMemory implements AutoCloseable {
             embedder = new MiniLmEmbedder();
         }
         return embedder;
+    }
+
+    /**
+     * A second node on this node's database: its own pool, LISTEN connection, group commit and
+     * index directory, with {@code config} (its index directory is replaced).
+     */
+    TestMemory otherNode(MemoryConfig config) {
+        try {
+            return new TestMemory(store, config, currentEmbedder, clock);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     Memories memories() {

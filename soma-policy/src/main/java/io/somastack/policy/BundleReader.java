@@ -43,7 +43,8 @@ public final class BundleReader {
 
     public CapsuleBundle read(byte[] packed) {
         requireNonNull(packed, "packed is null");
-        SortedMap<String, byte[]> files = SafeZip.unpack(packed, limits);
+        SafeZip.Unpacked unpacked = SafeZip.unpackHashed(packed, limits);
+        SortedMap<String, byte[]> files = unpacked.files();
         for (String name : files.keySet()) {
             if (!ALLOWED.matcher(name).matches()) {
                 throw refused("'%s' is not part of the capsule format (allowed: capsule.yaml, sbom.cdx.json, README.md, tools/<name>.wasm)"
@@ -63,15 +64,14 @@ public final class BundleReader {
         }
         CapsuleManifest manifest = manifests.read(manifestBytes);
         Sbom sbom = sboms.read(sbomBytes);
-        SortedMap<String, String> sha256 = new TreeMap<>();
-        files.forEach((name, bytes) -> sha256.put(name, Hashes.sha256(bytes)));
+        SortedMap<String, String> sha256 = unpacked.sha256();
         for (CapsuleManifest.Tool tool : manifest.tools()) {
             if (tool.module().isPresent() && !files.containsKey(tool.module().get())) {
                 throw refused("tool '%s' names module %s, which is not in the bundle".formatted(tool.name(), tool.module().get()));
             }
         }
         checkFiles(files, sha256, sbom);
-        return new CapsuleBundle(Hashes.canonicalDigest(sha256), Hashes.sha256(packed), packed.length, manifest, sbom, sha256);
+        return new CapsuleBundle(Hashes.canonicalDigest(sha256), unpacked.packedSha256(), packed.length, manifest, sbom, sha256);
     }
 
     /** WebAssembly modules must be WebAssembly and listed in the SBOM; listed file hashes must match. */

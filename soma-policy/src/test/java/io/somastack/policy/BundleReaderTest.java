@@ -50,6 +50,27 @@ class BundleReaderTest {
     }
 
     @Test
+    void hashesWhileInflatingMatchHashesOfTheWholeBytes() throws Exception {
+        byte[] module = new byte[3 * 1024 * 1024 + 17];
+        new java.util.Random(7).nextBytes(module);
+        System.arraycopy(new byte[] {0, 'a', 's', 'm', 1, 0, 0, 0}, 0, module, 0, 8);
+        Map<String, byte[]> files = TestCapsules.files(TestCapsules.manifest("weather", "1.0.0", "api.weather.example", "0.50"),
+                TestCapsules.withFile(TestCapsules.sbom("is-number.cdx.json"), "tools/forecast.wasm", module));
+        files.put("tools/forecast.wasm", module);
+        // Deflated entries carry no size in their local header (the buffer grows); stored ones do (it is sized once).
+        for (byte[] packed : List.of(TestCapsules.zip(files), zip(files, ZipEntry.STORED))) {
+            CapsuleBundle bundle = reader.read(packed);
+            assertThat(bundle.packedSha256()).isEqualTo(sha256(packed));
+            assertThat(bundle.fileSha256()).containsEntry("tools/forecast.wasm", sha256(module))
+                    .containsEntry("capsule.yaml", sha256(files.get("capsule.yaml")));
+        }
+    }
+
+    private static String sha256(byte[] bytes) throws Exception {
+        return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(bytes));
+    }
+
+    @Test
     void refusesHostileArchives() {
         assertRefused(withExtra("../evil.sh", "x"), "escapes the bundle (zip slip)");
         assertRefused(withExtra("tools/../../evil", "x"), "zip slip");

@@ -26,6 +26,7 @@ public final class Database implements AutoCloseable {
     private HikariDataSource dataSource;
     private Jdbi jdbi;
     private HikariDataSource asyncCommitSource;
+    private Notifications notifications;
 
     public Database(StoreConfig config) {
         this.config = requireNonNull(config, "config is null");
@@ -85,6 +86,19 @@ public final class Database implements AutoCloseable {
         return requireNonNull(dataSource, "database not started");
     }
 
+    /**
+     * The node's one {@code LISTEN} connection (started on first use, closed with the
+     * database), for caches that must hear about changes committed by any node.
+     */
+    public synchronized Notifications notifications() {
+        if (notifications == null) {
+            HikariDataSource pool = (HikariDataSource) dataSource();
+            notifications = new Notifications(() -> java.sql.DriverManager.getConnection(pool.getJdbcUrl(), pool.getUsername(),
+                    pool.getPassword())).start();
+        }
+        return notifications;
+    }
+
     /** True when the store answers a trivial query; for {@code /readyz}. */
     public boolean isReady() {
         try {
@@ -96,6 +110,11 @@ public final class Database implements AutoCloseable {
 
     @Override
     public void close() {
+        synchronized (this) {
+            if (notifications != null) {
+                notifications.close();
+            }
+        }
         if (asyncCommitSource != null) {
             asyncCommitSource.close();
         }

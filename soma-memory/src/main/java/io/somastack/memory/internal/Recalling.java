@@ -10,7 +10,6 @@ import io.somastack.memory.Recall;
 import io.somastack.memory.RecallMode;
 import io.somastack.memory.RecallQuery;
 import io.somastack.memory.RecallRecord;
-import io.somastack.models.Embedder;
 import io.somastack.store.AuditEntry;
 import io.somastack.store.GroupCommit;
 import java.time.Duration;
@@ -21,16 +20,19 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import org.apache.lucene.search.IndexSearcher;
 
 /**
- * The read path of recall: check the scopes, embed the query, search the index inside the
+ * The read path of recall: check the scopes, embed the query (cached per tenant, on the
+ * embedding thread, overlapped with the keyword search), search the index inside the
  * caller's tenant and scopes, read the facts from PostgreSQL (which drops anything deleted or
  * expired since it was indexed), and record exactly what is returned before returning it.
  * Thread-safe.
  */
 public final class Recalling {
-    private final Embedder embedder;
+    private final QueryEmbeddings queryEmbeddings;
     private final MemoryIndex index;
     private final MemoryReads reads;
     private final RecallLog recallLog;
@@ -39,9 +41,9 @@ public final class Recalling {
     private final Ids ids;
     private final MemoryMetrics metrics;
 
-    public Recalling(Embedder embedder, MemoryIndex index, MemoryReads reads, RecallLog recallLog, GroupCommit commit, Clock clock, Ids ids,
+    public Recalling(QueryEmbeddings queryEmbeddings, MemoryIndex index, MemoryReads reads, RecallLog recallLog, GroupCommit commit, Clock clock, Ids ids,
             MemoryMetrics metrics) {
-        this.embedder = requireNonNull(embedder, "embedder is null");
+        this.queryEmbeddings = requireNonNull(queryEmbeddings, "queryEmbeddings is null");
         this.index = requireNonNull(index, "index is null");
         this.reads = requireNonNull(reads, "reads is null");
         this.recallLog = requireNonNull(recallLog, "recallLog is null");
@@ -57,9 +59,25 @@ public final class Recalling {
         IndexFilter filter = new IndexFilter(caller.tenantId(), query.scopes(), query.tags(), query.from(), query.to(), Optional.of(now));
         int depth = Math.min(Math.max(query.k() * 4, 40), 400);
         long started = clock.nanoTime();
-        float[] vector = query.mode() == RecallMode.KEYWORD ? null : embedder.embed(query.query());
-        long embedded = clock.nanoTime();
-        List<Hit> ranked = search(filter, query, vector, depth);
+        List<Hit> ranked;
+        long embedded;
+        IndexSearcher searcher = index.acquire();
+        try {
+            IndexSearch search = new IndexSearch(index);
+            CompletableFuture<float[]> pending = query.mode() == RecallMode.KEYWORD ? null : queryEmbeddings.embed(caller.tenantId(), query.query());
+            // A hybrid recall searches keywords while its query is embedded on the embedding thread.
+            List<Hit> keyword = query.mode() == RecallMode.VECTOR ? List.of() : search.keyword(searcher, filter, query.query(), depth);
+            float[] vector = pending == null ? null : await(pending);
+            embedded = query.mode() == RecallMode.KEYWORD ? started : clock.nanoTime();
+            ranked = switch (query.mode()) {
+                case VECTOR -> search.vector(searcher, filter, vector, depth);
+                case KEYWORD -> keyword;
+                case HYBRID -> IndexSearch.fuse(search.vector(searcher, filter, vector, depth), keyword);
+            };
+        } finally {
+            index.release(searcher);
+        }
+        boolean vectorUsed = query.mode() != RecallMode.KEYWORD;
         long searched = clock.nanoTime();
         List<Fact> facts = facts(caller, ranked, query.k(), now);
         long fetched = clock.nanoTime();
@@ -79,7 +97,7 @@ public final class Recalling {
         long recorded = clock.nanoTime();
         Recall.Timings timings = new Recall.Timings(Duration.ofNanos(embedded - started), Duration.ofNanos(searched - embedded),
                 Duration.ofNanos(fetched - searched), Duration.ofNanos(recorded - fetched));
-        if (vector != null) {
+        if (vectorUsed) {
             metrics.recallEmbed().record(timings.embed());
         }
         metrics.recallSearch().record(timings.search());
@@ -88,27 +106,28 @@ public final class Recalling {
         return new Recall(record.id(), facts, timings);
     }
 
-    private List<Hit> search(IndexFilter filter, RecallQuery query, float[] vector, int depth) {
-        IndexSearcher searcher = index.acquire();
+    private static float[] await(CompletableFuture<float[]> pending) {
         try {
-            IndexSearch search = new IndexSearch(index);
-            return switch (query.mode()) {
-                case VECTOR -> search.vector(searcher, filter, vector, depth);
-                case KEYWORD -> search.keyword(searcher, filter, query.query(), depth);
-                case HYBRID -> IndexSearch.fuse(search.vector(searcher, filter, vector, depth),
-                        search.keyword(searcher, filter, query.query(), depth));
-            };
-        } finally {
-            index.release(searcher);
+            return pending.join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof RuntimeException cause) {
+                throw cause;
+            }
+            throw e;
         }
     }
 
-    /** The first {@code k} ranked hits that are still live in PostgreSQL, read in chunks. */
+    /**
+     * The first {@code k} ranked hits that are still live in PostgreSQL. The first read asks for
+     * twice as many as needed (plus 8), so it is one round trip unless many hits were deleted
+     * or expired since they were indexed; then the next chunk is read.
+     */
     private List<Fact> facts(Caller caller, List<Hit> ranked, int k, Instant now) {
         List<Fact> facts = new ArrayList<>(k);
         int next = 0;
         while (facts.size() < k && next < ranked.size()) {
-            List<Hit> chunk = ranked.subList(next, Math.min(ranked.size(), next + k - facts.size() + 2));
+            int wanted = k - facts.size();
+            List<Hit> chunk = ranked.subList(next, Math.min(ranked.size(), next + (next == 0 ? 2 * wanted + 8 : wanted + 2)));
             next += chunk.size();
             Map<UUID, Fact> found = reads.facts(caller.tenantId(), chunk.stream().map(Hit::memoryId).toList(), now);
             for (Hit hit : chunk) {

@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import dev.cel.runtime.CelEvaluationException;
 import dev.cel.runtime.CelRuntime;
+import dev.cel.runtime.CelVariableResolver;
 import io.somastack.policy.StoredPolicy;
 import io.somastack.policy.Violation;
 import java.util.List;
@@ -31,10 +32,16 @@ public record CompiledPolicy(StoredPolicy policy, List<Expression> conditions, L
     public record Verdict(StoredPolicy policy, boolean matched, Optional<Violation> violation) {
     }
 
-    /** Evaluates against {@code input}: CEL values by variable name (see {@link CelValues}). */
+    /**
+     * Evaluates against {@code input}: CEL values by variable name (see {@link CelValues}).
+     * Every expression reads {@code input} through one variable resolver: {@code eval(Map)}
+     * would copy the map into a new Guava {@code ImmutableMap} for each expression, which was
+     * most of a decision's allocation (JFR) and with it of its p99 tail.
+     */
     public Verdict evaluate(Map<String, Object> input) {
+        CelVariableResolver variables = name -> Optional.ofNullable(input.get(name));
         for (Expression condition : conditions) {
-            Result result = run(condition, input);
+            Result result = run(condition, variables);
             if (result.error() != null) {
                 return deny(condition, "match condition '%s' failed to evaluate: %s".formatted(condition.label(), result.error()));
             }
@@ -43,7 +50,7 @@ public record CompiledPolicy(StoredPolicy policy, List<Expression> conditions, L
             }
         }
         for (Expression validation : validations) {
-            Result result = run(validation, input);
+            Result result = run(validation, variables);
             if (result.error() != null) {
                 return deny(validation, "validation failed to evaluate (%s): %s".formatted(result.error(), validation.label()));
             }
@@ -58,9 +65,9 @@ public record CompiledPolicy(StoredPolicy policy, List<Expression> conditions, L
         return new Verdict(policy, true, Optional.of(new Violation(policy.name(), policy.version(), expression.source(), message)));
     }
 
-    private static Result run(Expression expression, Map<String, Object> input) {
+    private static Result run(Expression expression, CelVariableResolver variables) {
         try {
-            Object value = expression.program().eval(input);
+            Object value = expression.program().eval(variables);
             if (value instanceof Boolean bool) {
                 return new Result(bool, null);
             }

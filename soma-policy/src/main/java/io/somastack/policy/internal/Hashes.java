@@ -17,8 +17,13 @@ public final class Hashes {
     }
 
     public static byte[] sha256Bytes(byte[] bytes) {
+        return sha256Digest().digest(bytes);
+    }
+
+    /** A new SHA-256 digest, for hashing a stream as it goes by. */
+    public static MessageDigest sha256Digest() {
         try {
-            return MessageDigest.getInstance("SHA-256").digest(bytes);
+            return MessageDigest.getInstance("SHA-256");
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }

@@ -4,11 +4,14 @@ import io.somastack.kernel.ErrorCode;
 import io.somastack.kernel.SomaException;
 import io.somastack.policy.BundleLimits;
 import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.security.DigestInputStream;
+import java.security.MessageDigest;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashSet;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Set;
 import java.util.SortedMap;
@@ -37,6 +40,24 @@ public final class SafeZip {
 
     /** The files of {@code packed} by path, in path order. */
     public static SortedMap<String, byte[]> unpack(byte[] packed, BundleLimits limits) {
+        return unpackHashed(packed, limits).files();
+    }
+
+    /**
+     * What {@link #unpackHashed} read: the files by path, the SHA-256 (hex) of each and of the
+     * packed bytes, all computed in the one pass that inflates them.
+     */
+    public record Unpacked(SortedMap<String, byte[]> files, SortedMap<String, String> sha256, String packedSha256) {
+    }
+
+    /**
+     * As {@link #unpack}, hashing while inflating: each file's SHA-256 is updated with every
+     * chunk as it is inflated, the packed bytes' SHA-256 with every byte the inflater reads, and
+     * each file is inflated into one array sized from its local header (a hint only, capped by
+     * the limits; it grows if the header lied), so a 5 MB module is neither copied on growth nor
+     * read again to be hashed.
+     */
+    public static Unpacked unpackHashed(byte[] packed, BundleLimits limits) {
         List<ZipDirectory.Entry> directory = ZipDirectory.read(packed, limits.maxEntries())
                 .orElseThrow(() -> refused("the bundle is empty or not a zip archive (no readable central directory)"));
         if (directory.size() > limits.maxEntries()) {
@@ -51,10 +72,13 @@ public final class SafeZip {
             }
         }
         SortedMap<String, byte[]> files = new TreeMap<>();
+        SortedMap<String, String> sha256 = new TreeMap<>();
         List<String> local = new ArrayList<>();
         long total = 0;
-        byte[] buffer = new byte[16 * 1024];
-        try (ZipInputStream zip = new ZipInputStream(new ByteArrayInputStream(packed))) {
+        byte[] buffer = new byte[64 * 1024];
+        MessageDigest packedDigest = Hashes.sha256Digest();
+        ByteArrayInputStream source = new ByteArrayInputStream(packed);
+        try (ZipInputStream zip = new ZipInputStream(new DigestInputStream(source, packedDigest))) {
             ZipEntry entry;
             while ((entry = zip.getNextEntry()) != null) {
                 String name = entry.getName();
@@ -62,7 +86,11 @@ public final class SafeZip {
                     throw refused("the zip's central directory does not list the entry '%s' where the archive holds it".formatted(printable(name)));
                 }
                 local.add(name);
-                ByteArrayOutputStream content = new ByteArrayOutputStream();
+                long room = Math.min(limits.maxUncompressedBytes() - total, (long) limits.maxCompressionRatio() * packed.length);
+                byte[] content = new byte[(int) Math.max(0, Math.min(Math.min(room, Integer.MAX_VALUE - 8),
+                        entry.getSize() >= 0 ? entry.getSize() : 16 * 1024))];
+                int length = 0;
+                MessageDigest fileDigest = Hashes.sha256Digest();
                 int read;
                 while ((read = zip.read(buffer)) > 0) {
                     if (entry.isDirectory()) {
@@ -76,10 +104,16 @@ public final class SafeZip {
                         throw refused("the bundle inflates more than %d times its packed size (archive bomb)"
                                 .formatted(limits.maxCompressionRatio()));
                     }
-                    content.write(buffer, 0, read);
+                    fileDigest.update(buffer, 0, read);
+                    if (length + read > content.length) {
+                        content = Arrays.copyOf(content, Math.max(length + read, content.length * 2));
+                    }
+                    System.arraycopy(buffer, 0, content, length, read);
+                    length += read;
                 }
                 if (!entry.isDirectory()) {
-                    files.put(name, content.toByteArray());
+                    files.put(name, length == content.length ? content : Arrays.copyOf(content, length));
+                    sha256.put(name, HexFormat.of().formatHex(fileDigest.digest()));
                 }
             }
         } catch (IOException | IllegalArgumentException e) {
@@ -92,7 +126,11 @@ public final class SafeZip {
         if (files.isEmpty()) {
             throw refused("the bundle is empty or not a zip archive");
         }
-        return Collections.unmodifiableSortedMap(files);
+        // The inflater stops at the last entry: the central directory after it is hashed here.
+        int unread = source.available();
+        packedDigest.update(packed, packed.length - unread, unread);
+        return new Unpacked(Collections.unmodifiableSortedMap(files), Collections.unmodifiableSortedMap(sha256),
+                HexFormat.of().formatHex(packedDigest.digest()));
     }
 
     /**
