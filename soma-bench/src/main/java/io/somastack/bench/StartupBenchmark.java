@@ -18,7 +18,7 @@ import java.util.Map;
 /**
  * Start-up as the launcher runs it: {@code ./somastack run} on a data directory that has
  * started before, timed from launching the process until {@code /readyz} answers 200, then
- * stopped with SIGTERM. Runs with the launcher's AOT cache and without it ({@code SOMA_AOT=off})
+ * stopped with SIGTERM. Runs with the launcher's AOT cache and without it ({@code SOMASTACK_AOT=off})
  * alternate, so both see the same machine. The first launch (untimed) builds if needed, trains
  * the AOT cache and fills the data directory.
  * Usage (from the repository root): {@code java ... io.somastack.bench.StartupBenchmark [runs]}.
@@ -37,12 +37,12 @@ public final class StartupBenchmark {
         System.out.printf("warm-up launch (build, AOT training, first start): %.2f s%n", launch(http, data, true) / 1e9);
         Map<String, long[]> nanos = new LinkedHashMap<>();
         nanos.put("with the launcher's AOT cache", new long[runs]);
-        nanos.put("without it (SOMA_AOT=off)", new long[runs]);
+        nanos.put("without it (SOMASTACK_AOT=off)", new long[runs]);
         for (int run = 0; run < runs; run++) {
             nanos.get("with the launcher's AOT cache")[run] = launch(http, data, true);
-            nanos.get("without it (SOMA_AOT=off)")[run] = launch(http, data, false);
+            nanos.get("without it (SOMASTACK_AOT=off)")[run] = launch(http, data, false);
             System.out.printf("run %d: %.2f s with, %.2f s without%n", run + 1, nanos.get("with the launcher's AOT cache")[run] / 1e9,
-                    nanos.get("without it (SOMA_AOT=off)")[run] / 1e9);
+                    nanos.get("without it (SOMASTACK_AOT=off)")[run] / 1e9);
         }
         StringBuilder report = new StringBuilder("""
                 Run started %s; %s
@@ -67,7 +67,7 @@ public final class StartupBenchmark {
                 data.resolve("data").toString()));
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectOutput(data.resolve(aot ? "with.log" : "without.log").toFile());
-        builder.environment().put("SOMA_AOT", aot ? "on" : "off");
+        builder.environment().put("SOMASTACK_AOT", aot ? "on" : "off");
         builder.environment().put("SOMA_LOG_FORMAT", "text");
         HttpRequest ready = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/readyz")).timeout(Duration.ofSeconds(1)).build();
         long start = System.nanoTime();
