@@ -116,6 +116,16 @@ public final class Runs {
 
     /** Accepts a run and starts its loop; every refusal before that is a {@link SomaException}. */
     public Started start(Principal principal, String requestId, StartRun command) {
+        return start(principal, requestId, command, ids.next());
+    }
+
+    /**
+     * As {@link #start(Principal, String, StartRun)}, under a run id the caller chose (a workflow node
+     * derives it from its job, node and attempt, so that a retried start finds its run instead of
+     * making a second one). A run id already stored is a {@link ErrorCode#CONFLICT}.
+     */
+    public Started start(Principal principal, String requestId, StartRun command, UUID runId) {
+        requireNonNull(runId, "runId is null");
         if (!accepting) {
             throw new SomaException(ErrorCode.NOT_READY, "This node is shutting down; retry on another");
         }
@@ -148,7 +158,9 @@ public final class Runs {
         }
         Money budget = agent.maxBudgetPerRun();
         Reservation reservation = budgets.reserve(tenant, principal.keyId(), principal.tenant().monthlyBudget(), principal.keyBudget(), budget);
-        UUID runId = ids.next();
+        if (runs.find(tenant, runId).isPresent()) {
+            throw new SomaException(ErrorCode.CONFLICT, "Run %s already exists".formatted(runId));
+        }
         Instant now = clock.now();
         LiveRun live = new LiveRun(runId, tenant);
         Optional<Conversation> conversation = command.newConversation()
