@@ -10,7 +10,8 @@ import java.util.UUID;
 /**
  * One stored event of a job: {@code job.started}, {@code node.started}, a node's run events
  * forwarded (their own type, data {@code {node, item, run_id, seq, data}}), {@code node.completed},
- * {@code node.failed}, {@code node.skipped}, {@code approval.requested}, {@code approval.answered}
+ * {@code node.attempt.failed} (a run failed; the node retries if it may), {@code node.failed}, {@code node.skipped},
+ * {@code approval.requested}, {@code approval.answered}
  * and one terminal {@code job.completed}, {@code job.failed} or {@code job.cancelled}. {@code seq}
  * counts from 1 without gaps per job; {@code data} is the exact JSON text sent.
  */

@@ -225,6 +225,7 @@ public final class Jobs {
         });
         WorkflowStub workflow = engine.get().client().newUntypedWorkflowStub(id.toString());
         workflow.cancel();
+
         return view(job(tenant, id));
     }
 

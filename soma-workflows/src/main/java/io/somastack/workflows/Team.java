@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import io.somastack.models.ToolChoice;
 import java.math.BigDecimal;
 import java.util.List;
 import java.util.Optional;
@@ -48,10 +49,12 @@ public record Team(List<Node> nodes, List<Edge> edges) {
      * @param retries further attempts after a failed run (default 0)
      * @param timeoutSeconds per attempt (an approval: how long it may wait), default 300
      * @param budgetUsd the most the node's runs may cost, per item and attempt; reserved with the job
+     * @param toolChoice how the run's first model call must use the capsule's tools (as on a run)
      */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record Node(String id, String type, String capsule, String input, @JsonProperty("for_each") String forEach, Integer retries,
-            @JsonProperty("timeout_seconds") Integer timeoutSeconds, @JsonProperty("budget_usd") BigDecimal budgetUsd, String prompt) {
+            @JsonProperty("timeout_seconds") Integer timeoutSeconds, @JsonProperty("budget_usd") BigDecimal budgetUsd, String prompt,
+            @JsonProperty("tool_choice") ToolChoice toolChoice) {
         public static final int DEFAULT_TIMEOUT_SECONDS = 300;
 
         public boolean approval() {

@@ -59,7 +59,11 @@ public final class JobWorkflowImpl implements JobWorkflow {
                 if (running.isEmpty()) {
                     break;
                 }
-                Promise.anyOf(new ArrayList<>(running.values())).get();
+                try {
+                    Promise.anyOf(new ArrayList<>(running.values())).get();
+                } catch (TemporalFailure firstEndedInFailure) {
+                    // anyOf fails with the first failed node; every ended node is examined below.
+                }
                 if (CancellationScope.current().isCancelRequested()) {
                     throw new CanceledFailure("job cancelled");
                 }

@@ -33,6 +33,9 @@ import tools.jackson.databind.JsonNode;
  * node is replaced by a new attempt without counting as a failure. Thread-safe.
  */
 public final class NodeStepsImpl implements NodeSteps {
+    /** How long ending a job waits for its cancelled runs to stop (a running tool finishes first). */
+    private static final java.time.Duration END_WAIT = java.time.Duration.ofSeconds(20);
+
     private final JobStore store;
     private final JobEvents events;
     private final JobMeter meter;
@@ -113,8 +116,14 @@ public final class NodeStepsImpl implements NodeSteps {
                 case INTERRUPTED -> {
                     // Its node died: not the agent's failure, so a new attempt without using a retry.
                 }
-                case FAILED, CANCELLED, RUNNING -> throw ApplicationFailure.newFailure("run %s %s%s".formatted(ended.id(), ended.status().wire(),
-                        ended.reason().map(reason -> " (" + reason + ")").orElse("")), "run_" + ended.status().wire());
+                case FAILED, CANCELLED, RUNNING -> {
+                    String reason = "run %s %s%s".formatted(ended.id(), ended.status().wire(), ended.reason().map(text -> " (" + text + ")").orElse(""));
+                    if (store.job(job.id()).status().equals("running")) {
+                        events.append(job.tenant(), job.id(), "node.attempt.failed", Map.of("node", node, "item", item,
+                                "attempt", current.attempt(), "run_id", ended.id().toString(), "reason", reason));
+                    }
+                    throw ApplicationFailure.newFailure(reason, "run_" + ended.status().wire());
+                }
             }
         }
     }
@@ -129,7 +138,8 @@ public final class NodeStepsImpl implements NodeSteps {
         String input = Templates.render(spec.input(), job.input(), outputs, value);
         Principal principal = tenants.authenticateSession(job.keyId());
         try {
-            runs.start(principal, job.requestId(), new Runs.StartRun(Optional.of(spec.capsule()), Optional.empty(), input, Optional.empty()), runId);
+            runs.start(principal, job.requestId(), new Runs.StartRun(Optional.of(spec.capsule()), Optional.empty(), input,
+                    Optional.ofNullable(spec.toolChoice())), runId);
         } catch (SomaException e) {
             if (e.code() == ErrorCode.CONFLICT) {
                 return;
@@ -151,6 +161,10 @@ public final class NodeStepsImpl implements NodeSteps {
     }
 
     private void forward(JobStore.StoredJob job, JobStore.NodeRun current, StoredEvent event) {
+        if (!store.job(job.id()).status().equals("running")) {
+            // The job ended (cancelled, or failed by a sibling): its stream ended with it; the run's own stream has the rest.
+            return;
+        }
         Map<String, Object> data = new LinkedHashMap<>();
         data.put("node", current.node());
         data.put("item", current.item());
@@ -226,11 +240,16 @@ public final class NodeStepsImpl implements NodeSteps {
         if (!job.status().equals("running")) {
             return;
         }
-        // Runs still going (a cancel, or a sibling of a failed node) are stopped; each is billed what it used.
-        for (JobStore.NodeRun run : store.runs(job.id())) {
+        // Runs still going (a cancel, or a sibling of a failed node) are stopped, and each is billed what it used before
+        // the job's reservations are settled.
+        List<JobStore.NodeRun> started = store.runs(job.id());
+        for (JobStore.NodeRun run : started) {
             if (runs.find(job.tenant(), run.runId()).map(found -> found.status() == RunStatus.RUNNING).orElse(false)) {
                 runs.cancel(job.tenant(), run.runId(), "job " + status);
             }
+        }
+        for (JobStore.NodeRun run : started) {
+            awaitEnd(job, run.runId()).ifPresent(ended -> bill(job, run.node(), run, ended));
         }
         Instant now = clock.now();
         Optional<String> signed = status.equals("completed") ? Optional.of(provenance.sign(job, store.runs(job.id()), now)) : Optional.empty();
@@ -255,8 +274,28 @@ public final class NodeStepsImpl implements NodeSteps {
         });
         events.wake();
         if (ended) {
-            store.nodes(job).values().forEach(node -> budgets.release(node.reservation()));
+            store.nodes(job).keySet().forEach(node -> settleNode(job, node));
             budgets.settle(job.reservation(), meter.cost(job));
+        }
+    }
+
+    /** The run once it has ended; empty when it is still running after {@link #END_WAIT} (it is billed when its step sees it end). */
+    private Optional<Run> awaitEnd(JobStore.StoredJob job, UUID runId) {
+        long deadline = System.nanoTime() + END_WAIT.toNanos();
+        while (true) {
+            Optional<Run> run = runs.find(job.tenant(), runId);
+            if (run.isEmpty() || run.get().status() != RunStatus.RUNNING) {
+                return run;
+            }
+            if (System.nanoTime() > deadline) {
+                return Optional.empty();
+            }
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return Optional.empty();
+            }
         }
     }
 
