@@ -4,7 +4,6 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -15,6 +14,7 @@ import java.util.concurrent.Executors;
 /**
  * An OpenAI-compatible upstream that answers every {@code POST /v1/chat/completions} at once
  * with the same {@code chat.completion} body (with {@code usage}, so SomaStack meters it).
+ * A {@code stream: true} request gets the same reply as server-sent chunks.
  * Both benchmark paths call this one server, so whatever it costs is in both and cancels out
  * of the overhead. Runs on the JDK's HTTP server, one virtual thread per exchange.
  * Thread-safe.
@@ -27,6 +27,17 @@ final class FixedReplyUpstream implements AutoCloseable {
             "choices":[{"index":0,"message":{"role":"assistant","content":"%s"},"logprobs":null,"finish_reason":"stop"}],\
             "usage":{"prompt_tokens":12,"completion_tokens":8,"total_tokens":20}}"""
             .formatted(MODEL, REPLY_TEXT).getBytes(StandardCharsets.UTF_8);
+    /** The same reply streamed (a {@code stream: true} request, as the turn loop makes): one content chunk, then usage. */
+    static final byte[] STREAM = """
+            data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1767000000,"model":"%1$s",\
+            "choices":[{"index":0,"delta":{"role":"assistant","content":"%2$s"},"finish_reason":null}]}
+
+            data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1767000000,"model":"%1$s",\
+            "choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":8,"total_tokens":20}}
+
+            data: [DONE]
+
+            """.formatted(MODEL, REPLY_TEXT).getBytes(StandardCharsets.UTF_8);
 
     private final HttpServer server;
     private final ExecutorService executor;
@@ -59,9 +70,15 @@ final class FixedReplyUpstream implements AutoCloseable {
     private static void answer(HttpExchange exchange) throws IOException {
         try (exchange; InputStream body = exchange.getRequestBody()) {
             // Read the request to its end so that the connection can carry the next one.
-            body.transferTo(OutputStream.nullOutputStream());
+            byte[] request = body.readAllBytes();
             if (!"POST".equals(exchange.getRequestMethod())) {
                 exchange.sendResponseHeaders(405, -1);
+                return;
+            }
+            if (new String(request, StandardCharsets.UTF_8).replace(" ", "").contains("\"stream\":true")) {
+                exchange.getResponseHeaders().set("Content-Type", "text/event-stream");
+                exchange.sendResponseHeaders(200, STREAM.length);
+                exchange.getResponseBody().write(STREAM);
                 return;
             }
             exchange.getResponseHeaders().set("Content-Type", "application/json");

@@ -231,7 +231,8 @@ class CrashRecoveryTest {
         try {
             awaitReady(http, port, second);
             HttpResponse<String> approved = send(http, port, "POST", "/v1/jobs/" + jobId + "/approvals/ok", key, "{\"approve\": true}", null);
-            assertThat(approved.statusCode()).as(approved.body()).isEqualTo(200);
+            assertThat(approved.statusCode()).as(approved.body() + send(http, port, "GET", "/v1/jobs/" + jobId, key, null, null).body())
+                    .isEqualTo(200);
             String events = send(http, port, "GET", "/v1/jobs/" + jobId + "/events", key, null, null).body();
             assertThat(events).contains("event: job.completed");
             assertThat(events.split("event: node.started", -1)).hasSize(3);

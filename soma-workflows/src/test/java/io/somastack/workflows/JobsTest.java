@@ -188,6 +188,37 @@ class JobsTest {
     }
 
     @Test
+    void aNodeDeniedByRuntimePolicyFailsTheJobNamingTheDecision() {
+        TestWorkflows.Client stark = tenantWithAgents("stark", Optional.empty());
+        TestGateway.Response policy = soma.gateway.send("POST", "/v1/policies", stark.apiKey(), Json.text(java.util.Map.of("name", "no-waiters",
+                "kind", "runtime", "matchConditions", List.of(java.util.Map.of("name", "agent-run",
+                        "expression", "has(request.kind) && request.kind == 'agent_run'")),
+                "validations", List.of(java.util.Map.of("expression", "capsule.name != 'stark-waiter'", "message", "no waiting here")))));
+        assertThat(policy.status()).as(policy.raw().body()).isEqualTo(201);
+        TestGateway.Response created = soma.gateway.send("POST", "/v1/jobs", stark.apiKey(), """
+                {"team": {"nodes": [{"id": "a", "capsule": "stark-teller", "input": "Once"},
+                                    {"id": "b", "capsule": "stark-waiter", "input": "{{a.output}}", "retries": 2}],
+                          "edges": [{"from": "a", "to": "b"}]}, "input": {}}""");
+        String jobId = created.json().get("id").asString();
+
+        List<TestWorkflows.Sse> events = soma.events(jobId, stark.apiKey(), Optional.empty(), event -> false);
+
+        assertThat(events.getLast().event()).isEqualTo("job.failed");
+        JsonNode job = soma.gateway.send("GET", "/v1/jobs/" + jobId, stark.apiKey(), null).json();
+        assertThat(job.get("status").asString()).isEqualTo("failed");
+        assertThat(job.get("nodes").get(0).get("status").asString()).isEqualTo("completed");
+        assertThat(job.get("nodes").get(1).get("status").asString()).isEqualTo("failed");
+        String reason = job.get("reason").asString();
+        java.util.regex.Matcher decision = java.util.regex.Pattern.compile("decision ([0-9a-f-]{36})").matcher(reason);
+        assertThat(decision.find()).as(reason).isTrue();
+        JsonNode decisions = soma.gateway.send("GET", "/v1/decisions?capsule=stark-waiter", stark.apiKey(), null).json().get("data");
+        assertThat(decisions.toString()).contains(decision.group(1)).contains("denied");
+        // A denial is not retried: no run of the denied node was started.
+        assertThat(job.get("nodes").get(1).get("runs").size()).isEqualTo(1);
+        assertThat(soma.count("SELECT count(*) FROM agent_runs WHERE agent = 'stark-waiter'")).isZero();
+    }
+
+    @Test
     void aJobResumesFromItsRecordsWhenTheEngineRestartsAndRunsNoCompletedNodeAgain() {
         TestWorkflows.Client hooli = tenantWithAgents("hooli", Optional.empty());
         TestGateway.Response created = soma.gateway.send("POST", "/v1/jobs", hooli.apiKey(), """

@@ -44,7 +44,8 @@ public final class TemporalEngine implements AutoCloseable {
             target = config.target().get();
         } else {
             int port = freePort();
-            embedded = Optional.of(TestServer.createPortBoundServer(port, false));
+            // Time skipping locked: timers (an approval's wait, retry back-off) run in real time, as on a cluster.
+            embedded = Optional.of(TestServer.createPortBoundServer(port, true));
             target = "127.0.0.1:" + port;
         }
         WorkflowServiceStubsOptions.Builder options = WorkflowServiceStubsOptions.newBuilder().setTarget(target);
