@@ -306,12 +306,12 @@ class OpenApiContractTest {
         }
         return null;
     }
-    /** Waits until the example job's approval node {@code ok} waits for an answer. */
+    /** Waits until the example job's approval node {@code ok} (its first) waits for an answer. */
     static void awaitApproval(ContractClient api, String key, String job) {
         long deadline = System.nanoTime() + java.time.Duration.ofSeconds(60).toNanos();
         while (System.nanoTime() < deadline) {
             JsonNode view = api.json(200, "GET", "/v1/jobs/" + job, key, null);
-            if (view.get("nodes").get(1).get("status").asString().equals("waiting")) {
+            if (view.get("nodes").get(0).get("status").asString().equals("waiting")) {
                 return;
             }
             try {

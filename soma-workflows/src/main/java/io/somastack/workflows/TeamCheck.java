@@ -22,6 +22,7 @@ import tools.jackson.databind.JsonNode;
  */
 public final class TeamCheck {
     private static final Pattern ID = Pattern.compile("[a-z0-9][a-z0-9_-]{0,62}");
+    private static final java.math.BigDecimal MAX_BUDGET = java.math.BigDecimal.TEN.pow(15);
 
     private TeamCheck() {
     }
@@ -69,8 +70,8 @@ public final class TeamCheck {
             if (node.timeoutSeconds() != null && (node.timeoutSeconds() < 1 || node.timeoutSeconds() > 86_400)) {
                 problems.add("%s (%s).timeout_seconds must be 1 to 86400".formatted(at, node.id()));
             }
-            if (node.budgetUsd() != null && node.budgetUsd().signum() < 0) {
-                problems.add("%s (%s).budget_usd must not be negative".formatted(at, node.id()));
+            if (node.budgetUsd() != null && (node.budgetUsd().signum() < 0 || node.budgetUsd().compareTo(MAX_BUDGET) >= 0)) {
+                problems.add("%s (%s).budget_usd must be 0 or more and below 10^15".formatted(at, node.id()));
             }
         }
         Map<String, List<String>> successors = new HashMap<>();
@@ -91,6 +92,11 @@ public final class TeamCheck {
             if (edge.when() != null && edge.when().approved() != null && !team.node(edge.from()).orElseThrow().approval()) {
                 problems.add("%s.when.approved needs an approval node upstream; %s is an agent".formatted(at, edge.from()));
             }
+        }
+        if (team.nodes().stream().anyMatch(node -> node.id() == null || !ID.matcher(node.id()).matches())
+                || team.edges().stream().anyMatch(edge -> edge.from() == null || edge.to() == null)) {
+            // Without every node and edge named, the graph cannot be analysed; what is named above is enough to fix first.
+            return problems;
         }
         List<String> cycle = cycle(ids, successors);
         if (!cycle.isEmpty()) {

@@ -66,4 +66,16 @@ class TeamCheckTest {
                 "node a.input: template variable {{b.output}} is unbound (node b is not upstream of it)",
                 "node b.for_each: for_each input.topic is not a list of the job input");
     }
+
+    @Test
+    void namesNodesWithoutIdsEdgesWithoutEndsAndBudgetsOutOfRange() {
+        List<String> problems = problems("""
+                {"nodes": [{"capsule": "planner", "input": "x"}, {"id": "b", "capsule": "writer", "input": "y", "budget_usd": 1000000000000000}],
+                 "edges": [{"to": "b"}]}""", "{}", 10);
+
+        assertThat(problems).containsExactlyInAnyOrder(
+                "team.nodes[0].id must be 1 to 63 of a-z, 0-9, '_' and '-', starting with a letter or digit",
+                "team.nodes[1] (b).budget_usd must be 0 or more and below 10^15",
+                "team.edges[0] names node null, which the team does not have");
+    }
 }
