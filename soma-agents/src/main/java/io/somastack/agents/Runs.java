@@ -160,6 +160,20 @@ public final class Runs {
         if (first.isPresent()) {
             return first.get();
         }
+        return start(principal, requestId, command, key, ids.next());
+    }
+
+    /**
+     * As {@link #start(Principal, String, StartRun)}, under a run id the caller chose (a workflow node
+     * derives it from its job, node and attempt, so that a retried start finds its run instead of
+     * making a second one). A run id already stored is a {@link ErrorCode#CONFLICT}.
+     */
+    public Started start(Principal principal, String requestId, StartRun command, UUID runId) {
+        return start(principal, requestId, command, Optional.empty(), runId);
+    }
+
+    private Started start(Principal principal, String requestId, StartRun command, Optional<RunKey> key, UUID runId) {
+        requireNonNull(runId, "runId is null");
         if (!accepting) {
             throw new SomaException(ErrorCode.NOT_READY, "This node is shutting down; retry on another");
         }
@@ -191,9 +205,11 @@ public final class Runs {
                     denied.violation().policyName(), denied.violation().message()),
                     Map.of("decision_id", denied.decisionId().toString(), "policy", denied.violation().policyName()));
         }
+        if (runs.find(tenant, runId).isPresent()) {
+            throw new SomaException(ErrorCode.CONFLICT, "Run %s already exists".formatted(runId));
+        }
         Money budget = agent.maxBudgetPerRun();
         Reservation reservation = budgets.reserve(tenant, principal.keyId(), principal.tenant().monthlyBudget(), principal.keyBudget(), budget);
-        UUID runId = ids.next();
         Instant now = clock.now();
         LiveRun live = new LiveRun(runId, tenant);
         Optional<Conversation> conversation = command.newConversation()

@@ -131,6 +131,37 @@ public final class Ledger {
         return new Entry(id, cost, inserted == 1);
     }
 
+    /**
+     * Writes a metered quantity other than tokens (a job's or a workflow node's wall time in
+     * {@code job_minute}): {@code quantity} {@code unit}s at {@code unitPrice} (cost rounded once by
+     * {@link Money#timesQuantity}), under {@code idempotencyKey}, so the same measurement written
+     * twice (a retried step, a restarted node) lands once.
+     */
+    public Entry recordQuantity(Tx tx, TenantId tenant, UUID keyId, String requestId, String idempotencyKey, String model, String provider,
+            String meter, BigDecimal quantity, String unit, Money unitPrice) {
+        Instant now = clock.now();
+        Money cost = unitPrice.timesQuantity(quantity);
+        UUID id = ids.next();
+        int inserted = tx.handle().createUpdate("""
+                INSERT INTO usage_ledger (id, tenant_id, key_id, request_id, idempotency_key, model, provider, upstream_model,
+                    input_tokens, output_tokens, estimated, input_per_million, output_per_million, cost, period, created_at,
+                    meter, quantity, unit)
+                VALUES (:id, :tenant, :key, :request, :idempotency, :model, :provider, :model, 0, 0, false, 0, 0, :cost, :period, :at,
+                    :meter, :quantity, :unit)
+                ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING""")
+                .bind("id", id).bind("tenant", tenant.value()).bind("key", keyId).bind("request", requestId)
+                .bind("idempotency", idempotencyKey).bind("model", model).bind("provider", provider).bind("cost", cost.amount())
+                .bind("period", period(now)).bind("at", Timestamp.from(now)).bind("meter", meter).bind("quantity", quantity)
+                .bind("unit", unit).execute();
+        if (inserted == 1) {
+            tx.publish(new OutboxEvent("io.somastack.usage.recorded", id.toString(), Optional.of(tenant), Map.of(
+                    "model", model, "provider", provider, "meter", meter, "unit", unit, "quantity", quantity.toPlainString(),
+                    "cost", cost.toPlainString(), "request_id", requestId, "key_id", keyId.toString())));
+            return new Entry(id, cost, true);
+        }
+        return find(tenant, idempotencyKey).orElseThrow();
+    }
+
     /** The provider under which tool calls appear in the ledger. */
     public static final String TOOLS_PROVIDER = "soma-tools";
 

@@ -12,6 +12,7 @@ import io.somastack.models.ModelsConfig;
 import io.somastack.policy.PolicyConfig;
 import io.somastack.store.StoreConfig;
 import io.somastack.tools.ToolsConfig;
+import io.somastack.workflows.WorkflowsConfig;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
@@ -37,11 +38,13 @@ public record ServerConfig(
         PolicyConfig policy,
         MarketplaceConfig marketplace,
         ToolsConfig tools,
-        AgentsConfig agents) {
+        AgentsConfig agents,
+        WorkflowsConfig workflows) {
 
     public static ServerConfig from(Settings settings, Map<String, String> environment, Integer portOverride, Path dataDirectoryOverride) {
         Path dataDirectory = dataDirectoryOverride != null ? dataDirectoryOverride : Path.of(settings.string("data.dir", ".somastack"));
         int port = settings.integer("port", 8080, 0, 65535);
+        GatewayConfig gateway = GatewayConfig.from(settings);
         ServerConfig config = new ServerConfig(
                 settings.string("host", "127.0.0.1"),
                 portOverride != null ? portOverride : port,
@@ -50,7 +53,7 @@ public record ServerConfig(
                 settings.integer("default.max.tokens", 4096, 1, 1_000_000),
                 StoreConfig.from(settings, dataDirectory),
                 KafkaConfig.from(settings),
-                GatewayConfig.from(settings),
+                gateway,
                 ModelsConfig.from(settings, environment),
                 MeteringConfig.from(settings),
                 BillingConfig.from(settings),
@@ -58,7 +61,8 @@ public record ServerConfig(
                 PolicyConfig.from(settings),
                 MarketplaceConfig.from(settings),
                 ToolsConfig.from(settings),
-                AgentsConfig.from(settings));
+                AgentsConfig.from(settings),
+                WorkflowsConfig.from(settings, gateway.region()));
         settings.validate();
         return config;
     }

@@ -25,6 +25,7 @@ import io.somastack.marketplace.Marketplace;
 import io.somastack.marketplace.MarketplaceRoutes;
 import io.somastack.tools.McpEndpoint;
 import io.somastack.tools.Tools;
+import io.somastack.workflows.Workflows;
 import io.somastack.memory.StorageMeter;
 import io.somastack.memory.Memory;
 import io.somastack.metering.InvoiceRoutes;
@@ -168,6 +169,10 @@ public final class SomaServer implements AutoCloseable {
         if (config.billing().scheduledClose()) {
             track(new InvoiceScheduler(invoicing, clock, config.billing().closeDelay(), Duration.ofMinutes(5)).start());
         }
+        // Team workflows: jobs on Temporal (embedded in-process service, or SOMA_TEMPORAL_TARGET), this node's worker, and
+        // every job PostgreSQL records as unfinished resumed from its last completed node. Closed before the agents it runs.
+        Workflows workflows = track(Workflows.create(config.workflows(), database, commit, marketplace, agents.runs(), gateway.tenants(),
+                metering.budgets(), metering.ledger(), catalog, gateway.sessions(), clock, ids).start());
 
         Javalin app = Javalin.create(web -> {
             web.startup.showJavalinBanner = false;
@@ -227,6 +232,7 @@ public final class SomaServer implements AutoCloseable {
             web.routes.apiBuilder(marketplace.routes(guard));
             web.routes.apiBuilder(tools.routes(guard));
             web.routes.apiBuilder(agents.routes(guard));
+            web.routes.apiBuilder(workflows.routes(guard, gateway.idempotency()));
             web.routes.apiBuilder(new OpenApiRoutes());
             web.routes.exception(SomaException.class, problems::render);
             web.routes.exception(Exception.class, problems::renderUnexpected);

@@ -69,6 +69,15 @@ final class ApiFixture {
         pathValues.put("getRun.id", run);
         pathValues.put("getRunEvents.id", run);
         pathValues.put("getRunProvenance.id", run);
+        // A job of the example team, answered and completed, for the workflows' routes (answering or cancelling it again is a 409).
+        String job = api.json(201, "POST", "/v1/jobs", key, Json.text(example("startJob"))).get("id").asString();
+        OpenApiContractTest.awaitApproval(api, key, job);
+        api.expect(200, "POST", "/v1/jobs/" + job + "/approvals/ok", key, Json.text(example("answerJobApproval")));
+        api.expect(200, "GET", "/v1/jobs/" + job + "/events", key, null);
+        for (String operation : List.of("getJob", "answerJobApproval", "cancelJob", "getJobEvents", "getJobProvenance")) {
+            pathValues.put(operation + ".id", job);
+        }
+        pathValues.put("answerJobApproval.node", "ok");
         bodies.put("admitBundle", signedBundle);
         bodies.put("verifyAuditAgainstCheckpoint", api.json(201, "POST", "/v1/admin/audit/checkpoints", ADMIN_KEY, null));
         bodies.put("publishCapsule", signed(TestCapsules.zip(TestCapsules.files(

@@ -21,6 +21,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.jdbi.v3.core.Jdbi;
 import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
 
 /**
  * The real launcher path in a child JVM with its embedded PostgreSQL: SIGKILL it under load,
@@ -118,15 +119,7 @@ class CrashRecoveryTest {
             String tenant = field(send(http, port, "POST", "/v1/admin/tenants", ADMIN, "{\"name\":\"crash-agents\",\"monthly_budget\":\"100\"}", null)
                     .body(), "id");
             key = field(send(http, port, "POST", "/v1/admin/tenants/" + tenant + "/keys", ADMIN, "{}", null).body(), "key");
-            io.somastack.policy.SigningKeys publisher = io.somastack.policy.Signatures.generate();
-            assertThat(send(http, port, "POST", "/v1/policy/trusted-keys", key, io.somastack.kernel.Json.text(Map.of("name", "release",
-                    "role", "publisher", "public_key_pem", publisher.publicKeyPem())), null).statusCode()).isEqualTo(201);
-            byte[] bundle = io.somastack.policy.TestCapsules.bundle();
-            assertThat(send(http, port, "POST", "/v1/capsules/publish", key, io.somastack.kernel.Json.text(Map.of("bundle",
-                    java.util.Base64.getEncoder().encodeToString(bundle), "signatures", List.of(Map.of("signature",
-                            io.somastack.policy.Signatures.sign(publisher.privateKeyPem(), bundle), "key_id", publisher.keyId())))), null)
-                    .statusCode()).isEqualTo(201);
-            assertThat(send(http, port, "POST", "/v1/capsules/weather/install", key, "{}", null).statusCode()).isEqualTo(201);
+            installWeather(http, port, key);
             // Follow the run's events and kill the node once a few model deltas were acknowledged.
             HttpRequest start = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/agents/weather/runs"))
                     .header("Authorization", "Bearer " + key).header("Content-Type", "application/json").header("Accept", "text/event-stream")
@@ -184,6 +177,106 @@ class CrashRecoveryTest {
             second.waitFor();
         }
         deleteRecursively(dataDir);
+    }
+
+    @Test
+    void aJobKilledMidwayResumesAfterRestartRunsNoCompletedNodeAgainAndBillsEachRunOnce() throws Exception {
+        Path dataDir = Files.createTempDirectory("soma-job-crash");
+        Path model = TestServer.testModel();
+        int port = freePort();
+        HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(2)).build();
+        Path config = Files.writeString(dataDir.resolve("soma.yaml"), """
+                agents:
+                  default-model: local
+                  max-output-tokens: 16
+                  heartbeat: 500ms
+                  stale-after: 2s
+                billing:
+                  skus:
+                    - {sku: job_minute, unit: minute, unit_price: "0.60", effective_from: 2020-01}
+                """);
+        String job = """
+                {"team": {"nodes": [{"id": "first", "capsule": "weather", "input": "Once upon a time {{input.topic}}"},
+                                    {"id": "ok", "type": "approval", "prompt": "Go on?"},
+                                    {"id": "last", "capsule": "weather", "input": "{{first.output}} The end."}],
+                          "edges": [{"from": "first", "to": "ok"}, {"from": "ok", "to": "last", "when": {"approved": true}}]},
+                 "input": {"topic": "a fox"}}""";
+        Process first = launch(dataDir, model, port, Map.of("SOMA_CONFIG", config.toString()));
+        String key;
+        String jobId;
+        String before;
+        try {
+            awaitReady(http, port, first);
+            String tenant = field(send(http, port, "POST", "/v1/admin/tenants", ADMIN, "{\"name\":\"crash-jobs\",\"monthly_budget\":\"100\"}", null)
+                    .body(), "id");
+            key = field(send(http, port, "POST", "/v1/admin/tenants/" + tenant + "/keys", ADMIN, "{}", null).body(), "key");
+            installWeather(http, port, key);
+            HttpResponse<String> started = send(http, port, "POST", "/v1/jobs", key, job, null);
+            assertThat(started.statusCode()).as(started.body()).isEqualTo(201);
+            jobId = field(started.body(), "id");
+            // Kill the node once the first agent's output is recorded and the job waits for its approval.
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            do {
+                Thread.sleep(100);
+                before = send(http, port, "GET", "/v1/jobs/" + jobId, key, null, null).body();
+            } while (!before.contains("\"waiting\"") && System.nanoTime() < deadline);
+            assertThat(before).contains("\"waiting\"");
+            first.destroyForcibly();
+            first.waitFor();
+        } finally {
+            first.destroyForcibly();
+        }
+
+        Process second = launch(dataDir, model, port, Map.of("SOMA_CONFIG", config.toString()));
+        try {
+            awaitReady(http, port, second);
+            HttpResponse<String> approved = send(http, port, "POST", "/v1/jobs/" + jobId + "/approvals/ok", key, "{\"approve\": true}", null);
+            assertThat(approved.statusCode()).as(approved.body() + send(http, port, "GET", "/v1/jobs/" + jobId, key, null, null).body())
+                    .isEqualTo(200);
+            String events = send(http, port, "GET", "/v1/jobs/" + jobId + "/events", key, null, null).body();
+            assertThat(events).contains("event: job.completed");
+            assertThat(events.split("event: node.started", -1)).hasSize(3);
+            JsonNode view = io.somastack.kernel.Json.mapper().readTree(send(http, port, "GET", "/v1/jobs/" + jobId, key, null, null).body());
+            assertThat(view.get("status").asString()).isEqualTo("completed");
+            String firstOutput = io.somastack.kernel.Json.mapper().readTree(before).get("nodes").get(0).get("output").asString();
+            assertThat(view.get("nodes").get(0).get("output").asString()).isEqualTo(firstOutput);
+            // Resuming from the event the client had before the kill gives the rest, continuing its numbering.
+            int seen = io.somastack.kernel.Json.mapper().readTree(before).get("last_event_id").asInt();
+            HttpRequest resume = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/jobs/" + jobId + "/events"))
+                    .header("Authorization", "Bearer " + key).header("Last-Event-ID", Integer.toString(seen)).build();
+            String rest = http.send(resume, HttpResponse.BodyHandlers.ofString()).body();
+            assertThat(rest).startsWith("event: ").contains("id: " + (seen + 1) + "\n").doesNotContain("id: " + seen + "\n");
+            List<String> lines = Files.readAllLines(dataDir.resolve("postgres/postmaster.pid"));
+            Jdbi jdbi = Jdbi.create("jdbc:postgresql://127.0.0.1:" + lines.get(3).trim() + "/postgres", "postgres", "");
+            long firstRuns = jdbi.withHandle(handle -> handle.createQuery("SELECT count(*) FROM workflow_node_runs WHERE job_id = :job AND node = 'first'")
+                    .bind("job", java.util.UUID.fromString(jobId)).mapTo(Long.class).one());
+            assertThat(firstRuns).isEqualTo(1);
+            List<String> minutes = jdbi.withHandle(handle -> handle.createQuery(
+                    "SELECT model FROM usage_ledger WHERE request_id = :request AND meter = 'job_minute' ORDER BY model")
+                    .bind("request", "job:" + jobId).mapTo(String.class).list());
+            assertThat(minutes).containsExactly("job", "node:first", "node:last");
+            java.math.BigDecimal reserved = jdbi.withHandle(handle -> handle.createQuery(
+                    "SELECT COALESCE(sum(reserved), 0) FROM budget_spend b JOIN workflow_jobs j ON j.tenant_id = b.tenant_id WHERE j.id = :job")
+                    .bind("job", java.util.UUID.fromString(jobId)).mapTo(java.math.BigDecimal.class).one());
+            assertThat(reserved).isEqualByComparingTo(java.math.BigDecimal.ZERO);
+        } finally {
+            second.destroy();
+            second.waitFor();
+        }
+        deleteRecursively(dataDir);
+    }
+
+    /** Trusts a new publisher key in the key's tenant, publishes the test capsule {@code weather} signed with it, and installs it. */
+    private static void installWeather(HttpClient http, int port, String key) throws IOException, InterruptedException {
+        io.somastack.policy.SigningKeys publisher = io.somastack.policy.Signatures.generate();
+        assertThat(send(http, port, "POST", "/v1/policy/trusted-keys", key, io.somastack.kernel.Json.text(Map.of("name", "release",
+                "role", "publisher", "public_key_pem", publisher.publicKeyPem())), null).statusCode()).isEqualTo(201);
+        byte[] bundle = io.somastack.policy.TestCapsules.bundle();
+        assertThat(send(http, port, "POST", "/v1/capsules/publish", key, io.somastack.kernel.Json.text(Map.of("bundle",
+                java.util.Base64.getEncoder().encodeToString(bundle), "signatures", List.of(Map.of("signature",
+                        io.somastack.policy.Signatures.sign(publisher.privateKeyPem(), bundle), "key_id", publisher.keyId())))), null)
+                .statusCode()).isEqualTo(201);
+        assertThat(send(http, port, "POST", "/v1/capsules/weather/install", key, "{}", null).statusCode()).isEqualTo(201);
     }
 
     private static void deleteRecursively(Path directory) throws IOException {

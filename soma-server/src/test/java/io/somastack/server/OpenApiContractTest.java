@@ -245,6 +245,15 @@ class OpenApiContractTest {
         api.expect(200, "GET", "/v1/runs/" + run + "/events", key, null);
         api.expect(200, "GET", "/v1/runs/" + run + "/provenance", key, null);
         api.expect(200, "GET", "/v1/provenance/jwks.json", null, null);
+        // Workflows: the example team (plan, approval, book) on the weather capsule; a second job is cancelled.
+        String job = api.json(201, "POST", "/v1/jobs", key, example("startJob")).get("id").asString();
+        awaitApproval(api, key, job);
+        api.expect(200, "POST", "/v1/jobs/" + job + "/approvals/ok", key, example("answerJobApproval"));
+        api.expect(200, "GET", "/v1/jobs/" + job + "/events", key, null);
+        api.expect(200, "GET", "/v1/jobs/" + job, key, null);
+        api.expect(200, "GET", "/v1/jobs/" + job + "/provenance", key, null);
+        String cancelled = api.json(201, "POST", "/v1/jobs", key, example("startJob")).get("id").asString();
+        api.expect(202, "POST", "/v1/jobs/" + cancelled + "/cancel", key, null);
         api.expect(200, "POST", "/v1/capsules/weather/versions/1.0.1/revoke", key, example("revokeCapsule"));
         api.expect(204, "DELETE", "/v1/installed-capsules/weather", key, null);
         api.expect(204, "DELETE", "/v1/policies/trusted-signer", key, null);
@@ -302,5 +311,22 @@ class OpenApiContractTest {
             }
         }
         return null;
+    }
+    /** Waits until the example job's approval node {@code ok} (its first) waits for an answer. */
+    static void awaitApproval(ContractClient api, String key, String job) {
+        long deadline = System.nanoTime() + java.time.Duration.ofSeconds(60).toNanos();
+        while (System.nanoTime() < deadline) {
+            JsonNode view = api.json(200, "GET", "/v1/jobs/" + job, key, null);
+            if (view.get("nodes").get(0).get("status").asString().equals("waiting")) {
+                return;
+            }
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
+            }
+        }
+        throw new AssertionError("job " + job + " never waited for its approval");
     }
 }
