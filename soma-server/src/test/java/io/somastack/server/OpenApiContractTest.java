@@ -262,6 +262,9 @@ class OpenApiContractTest {
         api.expect(200, "POST", "/v1/admin/invoices/runs", ADMIN_KEY, example("closeInvoicePeriod"));
         api.expect(200, "GET", "/v1/admin/invoices?period=2026-01", ADMIN_KEY, null);
         api.expect(200, "GET", "/v1/admin/reconciliation?period=2026-01", ADMIN_KEY, null);
+        api.expect(201, "POST", "/v1/admin/credits", ADMIN_KEY, "{\"tenant_id\": \"%s\", \"amount\": \"25.00\", \"reason\": \"tour\"}"
+                .formatted(tenantId));
+        api.expect(200, "GET", "/v1/admin/credits?tenant_id=" + tenantId, ADMIN_KEY, null);
 
         // Tools: a call that would run needs a capsule with a runnable tool, which soma-tools' own tests build.
         TestServer.assertProblem(api.call("POST", "/v1/tools/not-installed/forecast/invoke", key, "{\"arguments\": {}}"), 404, "not-found");
