@@ -30,9 +30,10 @@ import tools.jackson.databind.JsonNode;
  *   close-delay: 1h                  # after the period's end, for late ledger rows
  *   close-check-interval: 5m         # how often each node looks for a period to close
  * </pre>
+ * and {@code billing.export.*} ({@link ExportConfig}).
  */
 public record BillingConfig(String currency, List<SkuCatalog.NewPrice> skus, Map<String, BigDecimal> taxRates, boolean scheduledClose,
-        Duration closeDelay, Duration closeCheckInterval) {
+        Duration closeDelay, Duration closeCheckInterval, ExportConfig exports) {
     /** The default {@code invoices.close-check-interval}. */
     public static final Duration CLOSE_CHECK_INTERVAL = Duration.ofMinutes(5);
 
@@ -42,6 +43,7 @@ public record BillingConfig(String currency, List<SkuCatalog.NewPrice> skus, Map
         taxRates = Map.copyOf(taxRates);
         requireNonNull(closeDelay, "closeDelay is null");
         requireNonNull(closeCheckInterval, "closeCheckInterval is null");
+        requireNonNull(exports, "exports is null");
         if (closeDelay.isNegative()) {
             throw new IllegalArgumentException("invoices.close-delay must not be negative");
         }
@@ -53,7 +55,7 @@ public record BillingConfig(String currency, List<SkuCatalog.NewPrice> skus, Map
     /** Settings with the default close check interval. */
     public BillingConfig(String currency, List<SkuCatalog.NewPrice> skus, Map<String, BigDecimal> taxRates, boolean scheduledClose,
             Duration closeDelay) {
-        this(currency, skus, taxRates, scheduledClose, closeDelay, CLOSE_CHECK_INTERVAL);
+        this(currency, skus, taxRates, scheduledClose, closeDelay, CLOSE_CHECK_INTERVAL, ExportConfig.none());
     }
 
     public static BillingConfig defaults() {
@@ -104,6 +106,7 @@ public record BillingConfig(String currency, List<SkuCatalog.NewPrice> skus, Map
             settings.problem("invoices.close-check-interval must be positive");
             checkInterval = CLOSE_CHECK_INTERVAL;
         }
-        return new BillingConfig(currency, skus, taxRates, settings.bool("invoices.scheduled-close", true), closeDelay, checkInterval);
+        return new BillingConfig(currency, skus, taxRates, settings.bool("invoices.scheduled-close", true), closeDelay, checkInterval,
+                ExportConfig.from(settings));
     }
 }

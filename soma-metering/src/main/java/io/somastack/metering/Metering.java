@@ -24,8 +24,8 @@ import org.slf4j.LoggerFactory;
  * {@link Budgets}, the {@link UsageMeter} through which soma-models bills every model call, the
  * usage routes, and the budget sweeper; with a {@link BillingConfig}, also the billing side: the
  * {@link SkuCatalog} (seeded from {@code billing.skus}), {@link Invoicing}, {@link Credits},
- * {@link Reconciliation}, the {@link SkuMeter} other modules write SKU usage through, their
- * routes, and the scheduled period close. {@link #start()} runs the sweeper every
+ * {@link Reconciliation}, the {@link SkuMeter} other modules write SKU usage through,
+ * {@link CapsuleCharges} and {@link PublisherStatements}, their routes, and the scheduled period close. {@link #start()} runs the sweeper every
  * {@link #SWEEP_INTERVAL}: it settles, from the ledger, the reservations of calls whose node
  * died before settling ({@link Budgets#sweepExpired()}), and the {@link InvoiceScheduler} when
  * {@code invoices.scheduled-close} is on; {@link #close()} stops both. Thread-safe.
@@ -96,14 +96,17 @@ public final class Metering implements AutoCloseable {
         Reconciliation reconciliation = new Reconciliation(database.jdbi());
         // The gauge shows the differences the last reconciliation found.
         meters.gauge("soma.billing.reconciliation.differences", reconciliation, Reconciliation::lastDifferences);
-        Billing parts = new Billing(billing, database, catalog, credits, invoicing, reconciliation, new SkuMeter(clock, ids));
+        SkuMeter skuMeter = new SkuMeter(clock, ids);
+        Billing parts = new Billing(billing, database, catalog, credits, invoicing, reconciliation, skuMeter,
+                new CapsuleCharges(skuMeter, clock, ids), new PublisherStatements(database.jdbi()),
+                new UsageExport(database.jdbi(), billing.exports(), name -> Optional.ofNullable(System.getenv(name)), Duration.ofMillis(200)));
         return new Metering(config, new PriceBook(config.prices()), ledger,
                 new Budgets(database.asyncCommitDataSource(), clock, ids, config.reservationTtl(), meters), clock, Optional.of(parts));
     }
 
     /** The billing side, present when made with a {@link BillingConfig}. */
     private record Billing(BillingConfig config, Database database, SkuCatalog catalog, Credits credits, Invoicing invoicing,
-            Reconciliation reconciliation, SkuMeter skuMeter) {
+            Reconciliation reconciliation, SkuMeter skuMeter, CapsuleCharges capsuleCharges, PublisherStatements statements, UsageExport export) {
     }
 
     private Billing billing() {
@@ -128,6 +131,21 @@ public final class Metering implements AutoCloseable {
     /** Ledger rows against their billing events (made with a {@link BillingConfig} only). */
     public Reconciliation reconciliation() {
         return billing().reconciliation();
+    }
+
+    /** Where soma-agents charges runs of priced marketplace capsules (made with a {@link BillingConfig} only). */
+    public CapsuleCharges capsuleCharges() {
+        return billing().capsuleCharges();
+    }
+
+    /** Publishers' statements (made with a {@link BillingConfig} only). */
+    public PublisherStatements publisherStatements() {
+        return billing().statements();
+    }
+
+    /** Usage export to OpenMeter and Lago (made with a {@link BillingConfig} only). */
+    public UsageExport usageExport() {
+        return billing().export();
     }
 
     /** Where other modules write SKU usage (job minutes, egress, capsule runs), priced at the row's time (made with a {@link BillingConfig} only). */
@@ -172,6 +190,8 @@ public final class Metering implements AutoCloseable {
             new InvoiceRoutes(guard, parts.invoicing()).addEndpoints();
             new CreditRoutes(guard, parts.credits(), parts.database().jdbi()).addEndpoints();
             new ReconciliationRoutes(guard, parts.reconciliation()).addEndpoints();
+            new PublisherRoutes(guard, parts.statements(), parts.config().currency()).addEndpoints();
+            new ExportRoutes(guard, parts.export()).addEndpoints();
         };
     }
 

@@ -75,7 +75,8 @@ public final class SkuMeter {
         Money cost = price.filter(version -> version.pricing() == SkuPrice.Pricing.FLAT)
                 .map(version -> version.amount(usage.quantity())).orElse(Money.ZERO);
         String meter = meter(usage.sku());
-        String unit = Skus.unit(usage.sku()).orElseThrow();
+        // A capsule SKU is per run or per month, as its price says.
+        String unit = price.map(SkuPrice::unit).orElseGet(() -> Skus.unit(usage.sku()).orElseThrow());
         UUID id = ids.next();
         int inserted = tx.handle().createUpdate("""
                 INSERT INTO usage_ledger (id, tenant_id, key_id, request_id, idempotency_key, model, provider, upstream_model,

@@ -36,9 +36,13 @@ final class BillingHarness implements AutoCloseable {
     final TestGateway gateway;
 
     BillingHarness(Map<String, BigDecimal> taxRates) {
+        this(taxRates, ExportConfig.none());
+    }
+
+    BillingHarness(Map<String, BigDecimal> taxRates, ExportConfig exports) {
         // Assembled by the module's own factory, as SomaServer does; the scheduled close is off (tests close periods themselves).
         metering = Metering.create(new MeteringConfig(List.of(), Duration.ofMinutes(10), Money.ZERO),
-                new BillingConfig("USD", List.of(), taxRates, false, Duration.ofHours(1)), database, commit,
+                new BillingConfig("USD", List.of(), taxRates, false, Duration.ofHours(1), BillingConfig.CLOSE_CHECK_INTERVAL, exports), database, commit,
                 new Tenants(database.jdbi(), database.dataSource(), clock, ids), clock, ids, new SimpleMeterRegistry());
         ledger = metering.ledger();
         catalog = metering.catalog();

@@ -151,7 +151,8 @@ public final class SomaServer implements AutoCloseable {
         McpEndpoint mcp = track(tools.mcp(guard, memory.memories(), McpEndpoint.DEFAULT_REFRESH, config.gateway().maxBodyBytes()));
         // Agents run installed capsules; closed before the tools and models they call (runs under way are cancelled and billed).
         Agents agents = track(Agents.create(config.agents(), database, commit, marketplace, constitution, tools, memory.memories(),
-                metering.budgets(), models, metering.usageMeter(), metering.priceBook(), gateway.sessions(), clock, ids, meters).start());
+                metering.budgets(), models, metering.usageMeter(), metering.priceBook(), metering.capsuleCharges(), gateway.sessions(), clock, ids,
+                meters).start());
 
         Javalin app = Javalin.create(web -> {
             web.startup.showJavalinBanner = false;

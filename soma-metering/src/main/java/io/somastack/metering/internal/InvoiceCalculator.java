@@ -25,7 +25,8 @@ public final class InvoiceCalculator {
     /**
      * Each SKU's quantity and exact amount in the period. A token row splits into its input part
      * (tokens times the input price, exact NUMERIC arithmetic) and its output part (the row's cost
-     * minus the input part), so the two lines add up to the row exactly. A late row (one that
+     * minus the input part), so the two lines add up to the row exactly. A row's egress bytes are
+     * also an {@code egress} quantity in GB (10^9 bytes) at no cost, which the catalog then prices. A late row (one that
      * arrived after its own period had closed, moved here by the ledger's trigger) goes to its own
      * {@code late:<sku>} line, billed at what it cost when written.
      */
@@ -44,6 +45,9 @@ public final class InvoiceCalculator {
                                                 WHEN 'memory.storage' THEN 'memory_storage' ELSE meter END),
                        CASE meter WHEN 'tool_call' THEN upstream_model END, coalesce(quantity, 0), cost, late_of IS NOT NULL
                 FROM usage_ledger WHERE tenant_id = :tenant AND period = :period AND meter <> 'model.tokens'
+                UNION ALL
+                SELECT 'egress', NULL, egress_bytes * 0.000000001, 0, late_of IS NOT NULL
+                FROM usage_ledger WHERE tenant_id = :tenant AND period = :period AND egress_bytes > 0
             ) AS rows GROUP BY 1 ORDER BY 1""";
 
     /** The line of rows that arrived after their period closed: {@code late:<sku>}. */
