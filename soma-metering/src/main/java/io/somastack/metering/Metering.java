@@ -222,13 +222,14 @@ public final class Metering implements AutoCloseable {
         }
     }
 
-    /** Stops the period close and the budget sweeper. */
+    /** Stops the period close and the budget sweeper, and closes the export's HTTP client. */
     @Override
     public synchronized void close() {
         if (scheduler != null) {
             scheduler.close();
             scheduler = null;
         }
+        billing.ifPresent(parts -> parts.export().close());
         if (sweeper != null) {
             sweeper.shutdownNow();
             sweeper = null;

@@ -34,7 +34,7 @@ import org.jdbi.v3.core.Jdbi;
  * at all is retried with exponential backoff (5 attempts); another answer stops the export with a
  * 502 {@code export-failed} naming it. Thread-safe.
  */
-public final class UsageExport {
+public final class UsageExport implements AutoCloseable {
     /** Where to. */
     public enum Target {
         OPENMETER, LAGO;
@@ -146,6 +146,12 @@ public final class UsageExport {
                 .POST(HttpRequest.BodyPublishers.ofByteArray(Json.bytes(Map.of("events", events))));
         config.lagoApiKeyEnv().flatMap(environment).ifPresent(key -> request.header("Authorization", "Bearer " + key));
         return request.build();
+    }
+
+    /** Closes the HTTP client. */
+    @Override
+    public void close() {
+        http.close();
     }
 
     private void send(Target target, HttpRequest request) {

@@ -85,7 +85,8 @@ class UsageExportTest {
         for (int i = 0; i < 250; i++) {
             billing.call(tenant, "lago-model", 100, 100, "1", "1");
         }
-        UsageExport.Result result = lagoExport().export(UsageExport.Target.LAGO, YearMonth.of(2026, 7));
+        UsageExport export = lagoExport();
+        UsageExport.Result result = export.export(UsageExport.Target.LAGO, YearMonth.of(2026, 7));
         assertThat(result.events()).isEqualTo(250);
         assertThat(result.batches()).isEqualTo(3);
         assertThat(receiver.refused).isEmpty();
@@ -95,8 +96,9 @@ class UsageExportTest {
             assertThat(event.get("code").asString()).isEqualTo("model.tokens");
             assertThat(event.get("timestamp").asLong()).isEqualTo(java.time.Instant.parse("2026-07-02T00:00:00Z").getEpochSecond());
         });
-        lagoExport().export(UsageExport.Target.LAGO, YearMonth.of(2026, 7));
+        export.export(UsageExport.Target.LAGO, YearMonth.of(2026, 7));
         assertThat(receiver.lagoEvents).hasSize(250);
+        export.close();
     }
 
     @Test
@@ -106,16 +108,17 @@ class UsageExportTest {
         billing.call(billing.tenantOf("lago-refused"), "refused-model", 1, 1, "1", "1");
         receiver.lagoStatus = 422;
         int before = receiver.requests.get();
-        try {
-            assertThatThrownBy(() -> lagoExport().export(UsageExport.Target.LAGO, YearMonth.of(2026, 9)))
+        try (UsageExport export = lagoExport()) {
+            assertThatThrownBy(() -> export.export(UsageExport.Target.LAGO, YearMonth.of(2026, 9)))
                     .isInstanceOfSatisfying(SomaException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.EXPORT_FAILED))
                     .hasMessageContaining("HTTP 422");
             assertThat(receiver.requests.get() - before).isEqualTo(1);
         } finally {
             receiver.lagoStatus = 0;
         }
-        UsageExport none = new UsageExport(billing.database.jdbi(), ExportConfig.none(), name -> Optional.empty(), Duration.ofMillis(10));
-        assertThatThrownBy(() -> none.export(UsageExport.Target.OPENMETER, YearMonth.of(2026, 9)))
-                .isInstanceOfSatisfying(SomaException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.CONFLICT));
+        try (UsageExport none = new UsageExport(billing.database.jdbi(), ExportConfig.none(), name -> Optional.empty(), Duration.ofMillis(10))) {
+            assertThatThrownBy(() -> none.export(UsageExport.Target.OPENMETER, YearMonth.of(2026, 9)))
+                    .isInstanceOfSatisfying(SomaException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.CONFLICT));
+        }
     }
 }
