@@ -20,6 +20,7 @@ import io.somastack.kernel.Ids;
 import io.somastack.marketplace.Marketplace;
 import io.somastack.memory.Memories;
 import io.somastack.metering.Budgets;
+import io.somastack.metering.CapsuleCharges;
 import io.somastack.metering.PriceBook;
 import io.somastack.models.MeteredModels;
 import io.somastack.models.UsageMeter;
@@ -43,7 +44,8 @@ import org.slf4j.LoggerFactory;
  *
  * <pre>{@code
  * Agents agents = Agents.create(config.agents(), database, commit, marketplace, constitution, tools, memory.memories(),
- *         metering.budgets(), models, metering.usageMeter(), metering.priceBook(), gateway.sessions(), clock, ids, meters).start();
+ *         metering.budgets(), models, metering.usageMeter(), metering.priceBook(), metering.capsuleCharges(), gateway.sessions(), clock, ids,
+ *         meters).start();
  * web.routes.apiBuilder(agents.routes(guard));
  * }</pre>
  */
@@ -66,8 +68,8 @@ public final class Agents implements AutoCloseable {
     }
 
     public static Agents create(AgentsConfig config, Database database, GroupCommit commit, Marketplace marketplace, Constitution constitution,
-            Tools tools, Memories memories, Budgets budgets, MeteredModels models, UsageMeter meter, PriceBook priceBook, Sessions sessions,
-            Clock clock, Ids ids, MeterRegistry meters) {
+            Tools tools, Memories memories, Budgets budgets, MeteredModels models, UsageMeter meter, PriceBook priceBook,
+            CapsuleCharges capsuleCharges, Sessions sessions, Clock clock, Ids ids, MeterRegistry meters) {
         requireNonNull(config, "config is null");
         requireNonNull(database, "database is null");
         // Provenance is signed with its own long-lived keys (ProvenanceKeys), not the session keys, which leave the
@@ -80,7 +82,7 @@ public final class Agents implements AutoCloseable {
         EventLog events = new EventLog(database.jdbi(), commit, clock);
         ProvenanceKeys provenanceKeys = new ProvenanceKeys(database.jdbi(), clock).start();
         TurnLoop loop = new TurnLoop(config, step, tools.broker(), priceBook.withToolPrices(tools.config().prices()), memories, events,
-                runStore, conversationStore, budgets, marketplace.runs(), provenanceKeys, commit, new RunMetrics(meters), clock, ids);
+                runStore, conversationStore, budgets, marketplace.runs(), capsuleCharges, provenanceKeys, commit, new RunMetrics(meters), clock, ids);
         Runs runs = new Runs(config, agents, step, constitution.engine(), budgets, runStore, conversationStore, events, loop, commit,
                 database.jdbi(), clock, ids, "node-" + UUID.randomUUID());
         RunSweeper sweeper = new RunSweeper(runStore, events, budgets, commit, clock, config.staleAfter(), runs::activeIds);

@@ -38,6 +38,8 @@ class AgentRunTest {
                 "0.50", ""));
         soma.publishAndInstall(acme, "acme-plain", TestAgents.agentBundle("acme", "acme-plain", "1.0.0", TestAgents.MODEL, false, List.of(),
                 "0.50", ""));
+        soma.publishAndInstall(acme, "acme-priced", TestAgents.agentBundle("acme", "acme-priced", "1.0.0", TestAgents.MODEL, false, List.of(),
+                "0.50", "price_sku: acme-priced-run\n"));
     }
 
     @AfterAll
@@ -241,5 +243,19 @@ class AgentRunTest {
 
         assertThat(response.status()).isEqualTo(410);
         assertThat(response.json().get("type").asString()).endsWith("/capsule-revoked");
+    }
+
+    @Test
+    void aCompletedRunOfAPricedCapsuleIsChargedUnderItsPriceSku() {
+        soma.openAi.enqueue(new FixtureReply.Text("Priced", 10, 1));
+        TestGateway.Response response = soma.run(acme.apiKey(), "acme-priced", "{\"input\": \"Hi\"}");
+        assertThat(response.status()).as(response.raw().body()).isEqualTo(200);
+        String runId = response.json().get("id").asString();
+        // The charge is its own ledger row (the catalog prices capsule:acme-priced-run; unpriced here, so 0), with its publisher.
+        assertThat(soma.count("SELECT count(*) FROM usage_ledger WHERE sku = 'capsule:acme-priced-run' AND request_id = 'capsule-run:%s'"
+                .formatted(runId))).isEqualTo(1);
+        assertThat(soma.count("SELECT count(*) FROM capsule_charges WHERE run_id = '%s' AND publisher = 'acme' AND charged".formatted(runId)))
+                .isEqualTo(1);
+        assertThat(soma.count("SELECT count(*) FROM usage_ledger WHERE request_id = '%s'".formatted(runId))).isEqualTo(1);
     }
 }

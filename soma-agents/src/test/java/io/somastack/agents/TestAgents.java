@@ -21,9 +21,11 @@ import io.somastack.memory.Memory;
 import io.somastack.memory.MemoryConfig;
 import io.somastack.models.MiniLmEmbedder;
 import io.somastack.metering.Budgets;
+import io.somastack.metering.CapsuleCharges;
 import io.somastack.metering.Ledger;
 import io.somastack.metering.LedgerUsageMeter;
 import io.somastack.metering.Price;
+import io.somastack.metering.SkuMeter;
 import io.somastack.metering.PriceBook;
 import io.somastack.models.MeteredModels;
 import io.somastack.models.ModelRouter;
@@ -116,7 +118,8 @@ final class TestAgents implements AutoCloseable {
         MeteredModels metered = new MeteredModels(router, new LedgerUsageMeter(prices, budgets, ledger, clock), commit,
                 new BucketRateLimiter(gatewayConfig.rateLimits(), gatewayConfig.bucketStore()), meters, 4096);
         agents = Agents.create(config, database, commit, marketplace, constitution, tools, memory.memories(), budgets, metered,
-                new LedgerUsageMeter(prices, budgets, ledger, clock), prices, sessions, clock, ids, meters).start();
+                new LedgerUsageMeter(prices, budgets, ledger, clock), prices, new CapsuleCharges(new SkuMeter(clock, ids), clock, ids), sessions,
+                clock, ids, meters).start();
         gateway = new TestGateway(database, commit, clock, ids, meters, Set.of(MarketplaceRoutes.PUBLISH), this::routes);
     }
 

@@ -50,6 +50,7 @@ public enum ErrorCode {
     MEMORY_QUOTA_EXCEEDED(ErrorCategory.PAYMENT_REQUIRED, "Memory quota exceeded"),
     UPSTREAM_ERROR(ErrorCategory.UPSTREAM, "Model provider failed"),
     TOOL_FAILED(ErrorCategory.UPSTREAM, "Tool failed"),
+    EXPORT_FAILED(ErrorCategory.UPSTREAM, "Usage export failed"),
     UPSTREAM_UNAVAILABLE(ErrorCategory.UNAVAILABLE, "No model provider available"),
     NOT_READY(ErrorCategory.UNAVAILABLE, "Not ready"),
     INTERNAL(ErrorCategory.INTERNAL, "Internal error");

@@ -28,15 +28,34 @@ import tools.jackson.databind.JsonNode;
  * invoices:
  *   scheduled-close: true            # close each period by itself
  *   close-delay: 1h                  # after the period's end, for late ledger rows
+ *   close-check-interval: 5m         # how often each node looks for a period to close
  * </pre>
+ * and {@code billing.export.*} ({@link ExportConfig}).
  */
 public record BillingConfig(String currency, List<SkuCatalog.NewPrice> skus, Map<String, BigDecimal> taxRates, boolean scheduledClose,
-        Duration closeDelay) {
+        Duration closeDelay, Duration closeCheckInterval, ExportConfig exports) {
+    /** The default {@code invoices.close-check-interval}. */
+    public static final Duration CLOSE_CHECK_INTERVAL = Duration.ofMinutes(5);
+
     public BillingConfig {
         requireNonNull(currency, "currency is null");
         skus = List.copyOf(skus);
         taxRates = Map.copyOf(taxRates);
         requireNonNull(closeDelay, "closeDelay is null");
+        requireNonNull(closeCheckInterval, "closeCheckInterval is null");
+        requireNonNull(exports, "exports is null");
+        if (closeDelay.isNegative()) {
+            throw new IllegalArgumentException("invoices.close-delay must not be negative");
+        }
+        if (!closeCheckInterval.isPositive()) {
+            throw new IllegalArgumentException("invoices.close-check-interval must be positive");
+        }
+    }
+
+    /** Settings with the default close check interval. */
+    public BillingConfig(String currency, List<SkuCatalog.NewPrice> skus, Map<String, BigDecimal> taxRates, boolean scheduledClose,
+            Duration closeDelay) {
+        this(currency, skus, taxRates, scheduledClose, closeDelay, CLOSE_CHECK_INTERVAL, ExportConfig.none());
     }
 
     public static BillingConfig defaults() {
@@ -77,7 +96,17 @@ public record BillingConfig(String currency, List<SkuCatalog.NewPrice> skus, Map
                 settings.problem("billing.tax-rates.%s ('%s') is not a rate: %s".formatted(tenant, text, e.getMessage()));
             }
         });
-        return new BillingConfig(currency, skus, taxRates, settings.bool("invoices.scheduled-close", true),
-                settings.duration("invoices.close-delay", Duration.ofHours(1)));
+        Duration closeDelay = settings.duration("invoices.close-delay", Duration.ofHours(1));
+        if (closeDelay.isNegative()) {
+            settings.problem("invoices.close-delay must not be negative");
+            closeDelay = Duration.ofHours(1);
+        }
+        Duration checkInterval = settings.duration("invoices.close-check-interval", CLOSE_CHECK_INTERVAL);
+        if (!checkInterval.isPositive()) {
+            settings.problem("invoices.close-check-interval must be positive");
+            checkInterval = CLOSE_CHECK_INTERVAL;
+        }
+        return new BillingConfig(currency, skus, taxRates, settings.bool("invoices.scheduled-close", true), closeDelay, checkInterval,
+                ExportConfig.from(settings));
     }
 }

@@ -49,9 +49,10 @@ public final class Invoicing {
     private final BillingConfig config;
     private final Clock clock;
     private final Ids ids;
+    private final Credits credits;
 
     public Invoicing(Jdbi jdbi, GroupCommit commit, Ledger ledger, SkuCatalog catalog, Tenants tenants, BillingConfig config, Clock clock,
-            Ids ids) {
+            Ids ids, Credits credits) {
         this.jdbi = requireNonNull(jdbi, "jdbi is null");
         this.commit = requireNonNull(commit, "commit is null");
         this.ledger = requireNonNull(ledger, "ledger is null");
@@ -60,6 +61,7 @@ public final class Invoicing {
         this.config = requireNonNull(config, "config is null");
         this.clock = requireNonNull(clock, "clock is null");
         this.ids = requireNonNull(ids, "ids is null");
+        this.credits = requireNonNull(credits, "credits is null");
     }
 
     /** The outcome of a close: the period's invoices, and how many this run made. */
@@ -116,10 +118,18 @@ public final class Invoicing {
         for (InvoiceCalculator.Charge charge : computed.pending()) {
             ledger.recordCharge(tx, tenant.id(), start, charge.sku(), charge.meter(), charge.quantity(), charge.unit(), charge.cost());
         }
+        UUID id = ids.next();
+        // Credits: at most the rounded lines' sum, so the invoice never goes below zero; written as
+        // one ledger row, so the lines still equal the ledger.
+        Money applied = Credits.apply(tx, tenant.id(), period, id, creditable(computed.lines()));
+        List<Invoice.Line> lines = withCredit(computed.lines(), applied);
+        if (applied.compareTo(Money.ZERO) > 0) {
+            ledger.recordCharge(tx, tenant.id(), start, Skus.CREDIT, Skus.CREDIT, BigDecimal.ONE, Skus.CREDIT, Money.ZERO.minus(applied));
+        }
         Instant now = clock.now();
         Invoice.Status status = finalize ? Invoice.Status.FINALIZED : Invoice.Status.DRAFT;
         Optional<String> number = finalize ? Optional.of(nextNumber(handle)) : Optional.empty();
-        Invoice invoice = assemble(Optional.of(ids.next()), tenant, period, number, status, computed.lines(), now,
+        Invoice invoice = assemble(Optional.of(id), tenant, period, number, status, lines, now,
                 finalize ? Optional.of(now) : Optional.empty());
         handle.createUpdate("""
                 INSERT INTO invoices (id, tenant_id, period, number, status, currency, lines, ledger_total, subtotal, tax_rate, tax, total,
@@ -144,10 +154,30 @@ public final class Invoicing {
     public Invoice upcoming(Tenant tenant) {
         YearMonth period = YearMonth.from(clock.now().atZone(ZoneOffset.UTC));
         Map<String, SkuPrice> prices = catalog.inEffect(period.atDay(1));
-        InvoiceCalculator.Computed computed = jdbi.withHandle(handle ->
-                InvoiceCalculator.compute(handle, tenant.id(), tenant.tier(), period.atDay(1), prices));
-        return assemble(Optional.empty(), tenant, period, Optional.empty(), Invoice.Status.DRAFT, computed.lines(), clock.now(),
-                Optional.empty());
+        List<Invoice.Line> lines = jdbi.withHandle(handle -> {
+            InvoiceCalculator.Computed computed = InvoiceCalculator.compute(handle, tenant.id(), tenant.tier(), period.atDay(1), prices);
+            Money available = Credits.available(handle, tenant.id());
+            Money limit = creditable(computed.lines());
+            return withCredit(computed.lines(), available.compareTo(limit) < 0 ? available : limit);
+        });
+        return assemble(Optional.empty(), tenant, period, Optional.empty(), Invoice.Status.DRAFT, lines, clock.now(), Optional.empty());
+    }
+
+    /** How much credit an invoice of {@code lines} can take: the sum of its rounded lines, never less than zero. */
+    private static Money creditable(List<Invoice.Line> lines) {
+        Money sum = lines.stream().map(Invoice.Line::amount).reduce(Money.ZERO, Money::plus);
+        return sum.isNegative() ? Money.ZERO : sum;
+    }
+
+    /** {@code lines} and a credit line of {@code -applied} (whole cents, so exact and rounded agree), if any is applied. */
+    private static List<Invoice.Line> withCredit(List<Invoice.Line> lines, Money applied) {
+        if (applied.compareTo(Money.ZERO) <= 0) {
+            return lines;
+        }
+        List<Invoice.Line> all = new ArrayList<>(lines);
+        Money negative = Money.ZERO.minus(applied);
+        all.add(new Invoice.Line(Skus.CREDIT, "Credit", Skus.CREDIT, BigDecimal.ONE, Skus.CREDIT, Optional.empty(), negative, negative));
+        return List.copyOf(all);
     }
 
     /** {@code tenant}'s invoice {@code id}; another tenant's is not found. */

@@ -220,6 +220,21 @@ public final class Ledger {
         return new Entry(id, cost, inserted == 1);
     }
 
+    /**
+     * Adds {@code bytes} of egress to the ledger row {@code ledgerId} of {@code tenant}, in the
+     * transaction that wrote it: what the call sent out on the tenant's behalf (see the README for
+     * what counts). The row's cost does not change; the period's close prices the sum as the
+     * {@code egress} SKU.
+     */
+    public void recordEgress(Tx tx, TenantId tenant, UUID ledgerId, long bytes) {
+        if (bytes < 0) {
+            throw new IllegalArgumentException("egress bytes must not be negative: " + bytes);
+        }
+        tx.handle().createUpdate("""
+                UPDATE usage_ledger SET egress_bytes = coalesce(egress_bytes, 0) + :bytes WHERE id = :id AND tenant_id = :tenant""")
+                .bind("bytes", bytes).bind("id", ledgerId).bind("tenant", tenant.value()).execute();
+    }
+
     /** The entry written under {@code idempotencyKey} for {@code tenant}, if any (for replayed answers). */
     public Optional<Entry> find(TenantId tenant, String idempotencyKey) {
         return jdbi.withHandle(handle -> handle.createQuery(

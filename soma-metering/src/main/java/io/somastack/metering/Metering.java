@@ -3,12 +3,16 @@ package io.somastack.metering;
 import static java.util.Objects.requireNonNull;
 
 import io.micrometer.core.instrument.MeterRegistry;
+import io.javalin.apibuilder.EndpointGroup;
 import io.somastack.gateway.Guard;
+import io.somastack.gateway.Tenants;
 import io.somastack.kernel.Clock;
 import io.somastack.kernel.Ids;
 import io.somastack.models.UsageMeter;
 import io.somastack.store.Database;
+import io.somastack.store.GroupCommit;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -18,12 +22,16 @@ import org.slf4j.LoggerFactory;
 /**
  * The metering capability, assembled: the {@link PriceBook}, the {@link Ledger}, the
  * {@link Budgets}, the {@link UsageMeter} through which soma-models bills every model call, the
- * usage routes, and the budget sweeper. {@link #start()} runs the sweeper every
+ * usage routes, and the budget sweeper; with a {@link BillingConfig}, also the billing side: the
+ * {@link SkuCatalog} (seeded from {@code billing.skus}), {@link Invoicing}, {@link Credits},
+ * {@link Reconciliation}, the {@link SkuMeter} other modules write SKU usage through,
+ * {@link CapsuleCharges} and {@link PublisherStatements}, their routes, and the scheduled period close. {@link #start()} runs the sweeper every
  * {@link #SWEEP_INTERVAL}: it settles, from the ledger, the reservations of calls whose node
- * died before settling ({@link Budgets#sweepExpired()}); {@link #close()} stops it. Thread-safe.
+ * died before settling ({@link Budgets#sweepExpired()}), and the {@link InvoiceScheduler} when
+ * {@code invoices.scheduled-close} is on; {@link #close()} stops both. Thread-safe.
  *
  * <pre>{@code
- * Metering metering = Metering.create(config.metering(), database, clock, ids, meters).start();
+ * Metering metering = Metering.create(config.metering(), config.billing(), database, commit, tenants, clock, ids, meters).start();
  * MeteredModels models = new MeteredModels(router, metering.usageMeter(), commit, rateLimiter, meters, 4096);
  * web.routes.apiBuilder(metering.routes(guard));
  * }</pre>
@@ -40,24 +48,109 @@ public final class Metering implements AutoCloseable {
     private final Budgets budgets;
     private final LedgerUsageMeter usageMeter;
     private final Clock clock;
+    private final Optional<Billing> billing;
     private ScheduledExecutorService sweeper;
+    private InvoiceScheduler scheduler;
 
-    private Metering(MeteringConfig config, PriceBook priceBook, Ledger ledger, Budgets budgets, Clock clock) {
+    private Metering(MeteringConfig config, PriceBook priceBook, Ledger ledger, Budgets budgets, Clock clock, Optional<Billing> billing) {
         this.config = config;
         this.priceBook = priceBook;
         this.ledger = ledger;
         this.budgets = budgets;
         this.usageMeter = new LedgerUsageMeter(priceBook, budgets, ledger, clock);
         this.clock = clock;
+        this.billing = billing;
     }
 
-    /** Metering over {@code database}: the ledger writes in callers' transactions, budgets on its async-commit connections. */
+    /**
+     * Usage metering only (no catalog, invoices or credits) over {@code database}: the ledger
+     * writes in callers' transactions, budgets on its async-commit connections.
+     */
     public static Metering create(MeteringConfig config, Database database, Clock clock, Ids ids, MeterRegistry meters) {
         requireNonNull(config, "config is null");
         requireNonNull(database, "database is null");
         requireNonNull(clock, "clock is null");
         return new Metering(config, new PriceBook(config.prices()), new Ledger(database.jdbi(), clock, ids),
-                new Budgets(database.asyncCommitDataSource(), clock, ids, config.reservationTtl(), meters), clock);
+                new Budgets(database.asyncCommitDataSource(), clock, ids, config.reservationTtl(), meters), clock, Optional.empty());
+    }
+
+    /**
+     * Metering with billing: the catalog is seeded from {@code billing.skus} here, invoices close
+     * through {@code commit}, one per tenant of {@code tenants}, and {@link #start()} schedules
+     * the period close when {@code billing.scheduledClose()}.
+     */
+    public static Metering create(MeteringConfig config, BillingConfig billing, Database database, GroupCommit commit, Tenants tenants,
+            Clock clock, Ids ids, MeterRegistry meters) {
+        requireNonNull(config, "config is null");
+        requireNonNull(billing, "billing is null");
+        requireNonNull(database, "database is null");
+        requireNonNull(commit, "commit is null");
+        requireNonNull(tenants, "tenants is null");
+        requireNonNull(clock, "clock is null");
+        requireNonNull(meters, "meters is null");
+        Ledger ledger = new Ledger(database.jdbi(), clock, ids);
+        SkuCatalog catalog = new SkuCatalog(database.jdbi(), commit, clock, ids, billing.currency());
+        catalog.seed(billing.skus());
+        Credits credits = new Credits(database.jdbi(), commit, tenants, clock, ids, billing.currency());
+        Invoicing invoicing = new Invoicing(database.jdbi(), commit, ledger, catalog, tenants, billing, clock, ids, credits);
+        Reconciliation reconciliation = new Reconciliation(database.jdbi());
+        // The gauge shows the differences the last reconciliation found.
+        meters.gauge("soma.billing.reconciliation.differences", reconciliation, Reconciliation::lastDifferences);
+        SkuMeter skuMeter = new SkuMeter(clock, ids);
+        Billing parts = new Billing(billing, database, catalog, credits, invoicing, reconciliation, skuMeter,
+                new CapsuleCharges(skuMeter, clock, ids), new PublisherStatements(database.jdbi()),
+                new UsageExport(database.jdbi(), billing.exports(), name -> Optional.ofNullable(System.getenv(name)), Duration.ofMillis(200)));
+        return new Metering(config, new PriceBook(config.prices()), ledger,
+                new Budgets(database.asyncCommitDataSource(), clock, ids, config.reservationTtl(), meters), clock, Optional.of(parts));
+    }
+
+    /** The billing side, present when made with a {@link BillingConfig}. */
+    private record Billing(BillingConfig config, Database database, SkuCatalog catalog, Credits credits, Invoicing invoicing,
+            Reconciliation reconciliation, SkuMeter skuMeter, CapsuleCharges capsuleCharges, PublisherStatements statements, UsageExport export) {
+    }
+
+    private Billing billing() {
+        return billing.orElseThrow(() -> new IllegalStateException("Metering was made without a BillingConfig"));
+    }
+
+    /** The SKU catalog (made with a {@link BillingConfig} only). */
+    public SkuCatalog catalog() {
+        return billing().catalog();
+    }
+
+    /** Invoices (made with a {@link BillingConfig} only). */
+    public Invoicing invoicing() {
+        return billing().invoicing();
+    }
+
+    /** Credits granted to tenants (made with a {@link BillingConfig} only). */
+    public Credits credits() {
+        return billing().credits();
+    }
+
+    /** Ledger rows against their billing events (made with a {@link BillingConfig} only). */
+    public Reconciliation reconciliation() {
+        return billing().reconciliation();
+    }
+
+    /** Where soma-agents charges runs of priced marketplace capsules (made with a {@link BillingConfig} only). */
+    public CapsuleCharges capsuleCharges() {
+        return billing().capsuleCharges();
+    }
+
+    /** Publishers' statements (made with a {@link BillingConfig} only). */
+    public PublisherStatements publisherStatements() {
+        return billing().statements();
+    }
+
+    /** Usage export to OpenMeter and Lago (made with a {@link BillingConfig} only). */
+    public UsageExport usageExport() {
+        return billing().export();
+    }
+
+    /** Where other modules write SKU usage (job minutes, egress, capsule runs), priced at the row's time (made with a {@link BillingConfig} only). */
+    public SkuMeter skuMeter() {
+        return billing().skuMeter();
     }
 
     public MeteringConfig config() {
@@ -81,12 +174,28 @@ public final class Metering implements AutoCloseable {
         return usageMeter;
     }
 
-    /** The HTTP routes ({@code GET /v1/usage}), authorized by {@code guard}. */
-    public UsageRoutes routes(Guard guard) {
-        return new UsageRoutes(guard, ledger, clock);
+    /**
+     * The HTTP routes, authorized by {@code guard}: {@code GET /v1/usage}, and with billing the
+     * price, invoice, credit and reconciliation routes.
+     */
+    public EndpointGroup routes(Guard guard) {
+        UsageRoutes usage = new UsageRoutes(guard, ledger, clock);
+        if (billing.isEmpty()) {
+            return usage;
+        }
+        Billing parts = billing.get();
+        return () -> {
+            usage.addEndpoints();
+            new PriceRoutes(guard, parts.catalog(), parts.database().jdbi()).addEndpoints();
+            new InvoiceRoutes(guard, parts.invoicing()).addEndpoints();
+            new CreditRoutes(guard, parts.credits(), parts.database().jdbi()).addEndpoints();
+            new ReconciliationRoutes(guard, parts.reconciliation()).addEndpoints();
+            new PublisherRoutes(guard, parts.statements(), parts.config().currency()).addEndpoints();
+            new ExportRoutes(guard, parts.export()).addEndpoints();
+        };
     }
 
-    /** Starts the budget sweeper. */
+    /** Starts the budget sweeper, and the scheduled period close when billing has it on. */
     public synchronized Metering start() {
         if (sweeper != null) {
             return this;
@@ -94,6 +203,8 @@ public final class Metering implements AutoCloseable {
         sweeper = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("budget-sweeper").daemon().factory());
         long seconds = SWEEP_INTERVAL.toSeconds();
         sweeper.scheduleWithFixedDelay(this::sweep, seconds, seconds, TimeUnit.SECONDS);
+        billing.filter(parts -> parts.config().scheduledClose()).ifPresent(parts -> scheduler = new InvoiceScheduler(parts.invoicing(),
+                clock, parts.config().closeDelay(), parts.config().closeCheckInterval()).start());
         return this;
     }
 
@@ -111,9 +222,14 @@ public final class Metering implements AutoCloseable {
         }
     }
 
-    /** Stops the budget sweeper. */
+    /** Stops the period close and the budget sweeper, and closes the export's HTTP client. */
     @Override
     public synchronized void close() {
+        if (scheduler != null) {
+            scheduler.close();
+            scheduler = null;
+        }
+        billing.ifPresent(parts -> parts.export().close());
         if (sweeper != null) {
             sweeper.shutdownNow();
             sweeper = null;

@@ -55,9 +55,13 @@ public final class Reconciliation {
      */
     public List<Difference> differences(YearMonth period) {
         LocalDate start = period.atDay(1);
+        // A late row of an earlier period (moved here when it arrived) has its event in that period's time.
+        LocalDate from = jdbi.withHandle(handle -> handle.createQuery(
+                "SELECT min(late_of) FROM usage_ledger WHERE period = :period AND late_of IS NOT NULL")
+                .bind("period", start).mapTo(LocalDate.class).findOne()).filter(earliest -> earliest.isBefore(start)).orElse(start);
         List<Difference> differences = jdbi.withHandle(handle -> handle.createQuery(DIFFERENCES)
                 .bind("period", start).bind("type", BILLING_EVENT)
-                .bind("from", java.sql.Timestamp.from(start.atStartOfDay(java.time.ZoneOffset.UTC).toInstant()))
+                .bind("from", java.sql.Timestamp.from(from.atStartOfDay(java.time.ZoneOffset.UTC).toInstant()))
                 .bind("until", java.sql.Timestamp.from(Invoicing.end(period.plusMonths(1))))
                 .map((rs, ctx) -> {
                     UUID ledgerId = (UUID) rs.getObject("ledger_id");
@@ -71,6 +75,21 @@ public final class Reconciliation {
                 || !rowExists(difference.eventId().orElseThrow())).toList();
         lastDifferences.set(own.size());
         return own;
+    }
+
+    /** A ledger row booked in a period after that period's invoice closed: it is billed on the invoice of {@code billedIn}. */
+    public record LateRow(UUID ledgerId, UUID tenantId, String item, Money cost, YearMonth billedIn) {
+    }
+
+    /** Every row that arrived for {@code period} after its tenant's invoice of the period was made. */
+    public List<LateRow> lateRows(YearMonth period) {
+        return jdbi.withHandle(handle -> handle.createQuery("""
+                SELECT id, tenant_id, coalesce(sku, model) AS item, cost, period FROM usage_ledger WHERE late_of = :period
+                ORDER BY tenant_id, created_at, id""")
+                .bind("period", period.atDay(1))
+                .map((rs, ctx) -> new LateRow((UUID) rs.getObject("id"), (UUID) rs.getObject("tenant_id"), rs.getString("item"),
+                        Money.of(rs.getBigDecimal("cost")), YearMonth.from(rs.getObject("period", LocalDate.class))))
+                .list());
     }
 
     private boolean rowExists(UUID eventId) {

@@ -15,7 +15,11 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.UUID;
 
-/** {@code GET /v1/admin/reconciliation?period=2026-11} (operator): every difference between the ledger and its billing events. */
+/**
+ * {@code GET /v1/admin/reconciliation?period=2026-11} (operator): every difference between the
+ * ledger and its billing events, and the late rows: rows that arrived for the period after its
+ * invoice was made, with the period whose invoice bills them.
+ */
 public final class ReconciliationRoutes implements EndpointGroup {
     private final Guard guard;
     private final Reconciliation reconciliation;
@@ -47,6 +51,15 @@ public final class ReconciliationRoutes implements EndpointGroup {
             row.put("event_cost", difference.eventCost().orElse(null));
             return row;
         }).toList();
-        ctx.json(Map.of("period", period.toString(), "balanced", differences.isEmpty(), "differences", differences));
+        var late = reconciliation.lateRows(period).stream().map(row -> {
+            Map<String, Object> view = new LinkedHashMap<>();
+            view.put("ledger_id", row.ledgerId().toString());
+            view.put("tenant_id", row.tenantId().toString());
+            view.put("item", row.item());
+            view.put("cost", row.cost().toPlainString());
+            view.put("billed_in", row.billedIn().toString());
+            return view;
+        }).toList();
+        ctx.json(Map.of("period", period.toString(), "balanced", differences.isEmpty(), "differences", differences, "late_rows", late));
     }
 }

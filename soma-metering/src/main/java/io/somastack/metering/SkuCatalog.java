@@ -112,6 +112,13 @@ public final class SkuCatalog {
         return prices;
     }
 
+    /** The version of {@code sku} in effect during the period starting {@code periodStart}, read on {@code handle}. */
+    public static Optional<SkuPrice> inEffect(Handle handle, String sku, LocalDate periodStart) {
+        return handle.createQuery("""
+                SELECT * FROM sku_prices WHERE sku = :sku AND effective_from <= :start AND (effective_to IS NULL OR effective_to > :start)""")
+                .bind("sku", sku).bind("start", periodStart).map((rs, ctx) -> read(rs)).findOne();
+    }
+
     private List<SkuPrice> versions(String sku) {
         return jdbi.withHandle(handle -> versions(handle, sku));
     }

@@ -13,8 +13,10 @@ import io.somastack.store.GroupCommit;
 import io.somastack.store.Outbox;
 import io.somastack.store.TestDatabase;
 import java.math.BigDecimal;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.YearMonth;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
@@ -27,19 +29,30 @@ final class BillingHarness implements AutoCloseable {
     final Ids ids = new Ids(Clock.system());
     final Database database = TestDatabase.create();
     final GroupCommit commit = new GroupCommit(database.jdbi(), new AuditLog(clock), new Outbox(clock, ids), 16, 1);
-    final Ledger ledger = new Ledger(database.jdbi(), clock, ids);
-    final SkuCatalog catalog = new SkuCatalog(database.jdbi(), commit, clock, ids, "USD");
+    final Metering metering;
+    final Ledger ledger;
+    final SkuCatalog catalog;
     final Invoicing invoicing;
     final TestGateway gateway;
 
     BillingHarness(Map<String, BigDecimal> taxRates) {
-        invoicing = new Invoicing(database.jdbi(), commit, ledger, catalog, new Tenants(database.jdbi(), database.dataSource(), clock, ids),
-                new BillingConfig("USD", java.util.List.of(), taxRates, false, java.time.Duration.ofHours(1)), clock, ids);
-        gateway = new TestGateway(database, commit, clock, ids, new SimpleMeterRegistry(), guard -> () -> {
-            new PriceRoutes(guard, catalog, database.jdbi()).addEndpoints();
-            new InvoiceRoutes(guard, invoicing).addEndpoints();
-            new ReconciliationRoutes(guard, new Reconciliation(database.jdbi())).addEndpoints();
-        });
+        this(taxRates, ExportConfig.none());
+    }
+
+    BillingHarness(Map<String, BigDecimal> taxRates, ExportConfig exports) {
+        // Assembled by the module's own factory, as SomaServer does; the scheduled close is off (tests close periods themselves).
+        metering = Metering.create(new MeteringConfig(List.of(), Duration.ofMinutes(10), Money.ZERO),
+                new BillingConfig("USD", List.of(), taxRates, false, Duration.ofHours(1), BillingConfig.CLOSE_CHECK_INTERVAL, exports), database, commit,
+                new Tenants(database.jdbi(), database.dataSource(), clock, ids), clock, ids, new SimpleMeterRegistry());
+        ledger = metering.ledger();
+        catalog = metering.catalog();
+        invoicing = metering.invoicing();
+        gateway = new TestGateway(database, commit, clock, ids, new SimpleMeterRegistry(), metering::routes);
+    }
+
+    /** {@code POST path} with {@code body} as the operator. */
+    TestGateway.Response operatorPost(String path, String body) {
+        return gateway.send("POST", path, gateway.operatorKey(), body);
     }
 
     void at(String instant) {
@@ -68,6 +81,7 @@ final class BillingHarness implements AutoCloseable {
     @Override
     public void close() {
         gateway.close();
+        metering.close();
         commit.close();
         database.close();
     }

@@ -28,15 +28,8 @@ import io.somastack.tools.Tools;
 import io.somastack.workflows.Workflows;
 import io.somastack.memory.StorageMeter;
 import io.somastack.memory.Memory;
-import io.somastack.metering.InvoiceRoutes;
-import io.somastack.metering.InvoiceScheduler;
-import io.somastack.metering.Invoicing;
 import io.somastack.metering.Metering;
 import io.somastack.metering.PriceBook;
-import io.somastack.metering.PriceRoutes;
-import io.somastack.metering.Reconciliation;
-import io.somastack.metering.ReconciliationRoutes;
-import io.somastack.metering.SkuCatalog;
 import io.somastack.models.Embedder;
 import io.somastack.models.EmbedderConfig;
 import io.somastack.models.Embedders;
@@ -130,8 +123,10 @@ public final class SomaServer implements AutoCloseable {
         ModelRouter router = track(Models.router(config.models(), clock));
         router.circuitStates().keySet().forEach(provider -> meters.gauge("soma.provider.circuit.open", Tags.of("provider", provider),
                 router, r -> "OPEN".equals(r.circuitStates().get(provider)) ? 1 : 0));
-        // Metering owns the budget sweeper, which settles from the ledger the reservations of calls whose node died.
-        Metering metering = track(Metering.create(config.metering(), database, clock, ids, meters).start());
+        // Metering owns the budget sweeper (it settles from the ledger the reservations of calls whose node died), the SKU
+        // catalog (seeded from billing.skus), invoices, credits, reconciliation, and the scheduled period close.
+        Metering metering = track(Metering.create(config.metering(), config.billing(), database, commit, gateway.tenants(), clock, ids,
+                meters).start());
         warnAboutUnpricedModels(config, router, metering.priceBook());
         MeteredModels models = new MeteredModels(router, metering.usageMeter(), commit, gateway.rateLimiter(), meters,
                 config.defaultMaxTokens());
@@ -157,22 +152,13 @@ public final class SomaServer implements AutoCloseable {
         McpEndpoint mcp = track(tools.mcp(guard, memory.memories(), McpEndpoint.DEFAULT_REFRESH, config.gateway().maxBodyBytes()));
         // Agents run installed capsules; closed before the tools and models they call (runs under way are cancelled and billed).
         Agents agents = track(Agents.create(config.agents(), database, commit, marketplace, constitution, tools, memory.memories(),
-                metering.budgets(), models, metering.usageMeter(), metering.priceBook(), gateway.sessions(), clock, ids, meters).start());
+                metering.budgets(), models, metering.usageMeter(), metering.priceBook(), metering.capsuleCharges(), gateway.sessions(), clock, ids,
+                meters).start());
 
-        // The SKU catalog (seeded from billing.skus) prices invoices; a period closes by itself after invoices.close-delay.
-        SkuCatalog catalog = new SkuCatalog(database.jdbi(), commit, clock, ids, config.billing().currency());
-        catalog.seed(config.billing().skus());
-        Invoicing invoicing = new Invoicing(database.jdbi(), commit, metering.ledger(), catalog, gateway.tenants(), config.billing(), clock, ids);
-        // Ledger rows against their billing events; the gauge shows the differences the last reconciliation found.
-        Reconciliation reconciliation = new Reconciliation(database.jdbi());
-        meters.gauge("soma.billing.reconciliation.differences", reconciliation, Reconciliation::lastDifferences);
-        if (config.billing().scheduledClose()) {
-            track(new InvoiceScheduler(invoicing, clock, config.billing().closeDelay(), Duration.ofMinutes(5)).start());
-        }
         // Team workflows: jobs on Temporal (embedded in-process service, or SOMA_TEMPORAL_TARGET), this node's worker, and
         // every job PostgreSQL records as unfinished resumed from its last completed node. Closed before the agents it runs.
         Workflows workflows = track(Workflows.create(config.workflows(), database, commit, marketplace, agents.runs(), gateway.tenants(),
-                metering.budgets(), metering.ledger(), catalog, gateway.sessions(), clock, ids).start());
+                metering.budgets(), metering.ledger(), metering.catalog(), gateway.sessions(), clock, ids).start());
 
         Javalin app = Javalin.create(web -> {
             web.startup.showJavalinBanner = false;
@@ -224,9 +210,6 @@ public final class SomaServer implements AutoCloseable {
             web.routes.apiBuilder(new ModelRoutes(guard, models, gateway.idempotency()));
             web.routes.apiBuilder(new EmbeddingRoutes(guard, models, embedder, gateway.idempotency()));
             web.routes.apiBuilder(metering.routes(guard));
-            web.routes.apiBuilder(new PriceRoutes(guard, catalog, database.jdbi()));
-            web.routes.apiBuilder(new InvoiceRoutes(guard, invoicing));
-            web.routes.apiBuilder(new ReconciliationRoutes(guard, reconciliation));
             web.routes.apiBuilder(memory.routes(guard));
             web.routes.apiBuilder(constitution.routes(guard));
             web.routes.apiBuilder(marketplace.routes(guard));

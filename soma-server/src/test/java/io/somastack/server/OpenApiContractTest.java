@@ -36,7 +36,9 @@ class OpenApiContractTest {
             "GET /v1/invoices/{id}", "GET /v1/invoices/{id}.pdf", "GET /v1/invoices/{id}.csv",
             "POST /v1/admin/invoices/{id}/finalize", "POST /v1/admin/invoices/{id}/void",
             // A run to cancel must still be running when the request comes: soma-agents' StreamingTest.
-            "POST /v1/runs/{id}/cancel");
+            "POST /v1/runs/{id}/cancel",
+            // An export needs its receiver configured at start-up: soma-metering's UsageExportTest, against a local OpenMeter/Lago wire fixture.
+            "POST /v1/admin/exports/{target}");
     private static TestServer soma;
 
     @BeforeAll
@@ -277,6 +279,11 @@ class OpenApiContractTest {
         api.expect(200, "POST", "/v1/admin/invoices/runs", ADMIN_KEY, example("closeInvoicePeriod"));
         api.expect(200, "GET", "/v1/admin/invoices?period=2026-01", ADMIN_KEY, null);
         api.expect(200, "GET", "/v1/admin/reconciliation?period=2026-01", ADMIN_KEY, null);
+        api.expect(201, "POST", "/v1/admin/credits", ADMIN_KEY, "{\"tenant_id\": \"%s\", \"amount\": \"25.00\", \"reason\": \"tour\"}"
+                .formatted(tenantId));
+        api.expect(200, "GET", "/v1/admin/credits?tenant_id=" + tenantId, ADMIN_KEY, null);
+        api.expect(200, "GET", "/v1/admin/publishers/acme/statements/2026-01", ADMIN_KEY, null);
+        TestServer.assertProblem(api.call("POST", "/v1/admin/exports/openmeter", ADMIN_KEY, "{\"period\": \"2026-01\"}"), 409, "conflict");
 
         // Tools: a call that would run needs a capsule with a runnable tool, which soma-tools' own tests build.
         TestServer.assertProblem(api.call("POST", "/v1/tools/not-installed/forecast/invoke", key, "{\"arguments\": {}}"), 404, "not-found");

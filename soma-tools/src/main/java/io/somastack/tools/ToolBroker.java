@@ -237,17 +237,17 @@ public final class ToolBroker {
         Reservation reservation = budgets.reserve(caller.tenant(), caller.keyId(), caller.tenantBudget(), caller.keyBudget(), price);
         // 5. Execute in the sandbox, streaming bounded deltas.
         Outcome executed;
+        byte[] arguments = Json.bytes(args);
         long started = System.nanoTime();
         try {
             emit(sink, new ToolEvent.Started(callId, installed.name(), spec.name(), spec.kind()));
             AtomicInteger index = new AtomicInteger();
             Consumer<String> deltas = text -> emit(sink, new ToolEvent.Delta(callId, index.getAndIncrement(), text));
             Executor executor = executor(spec);
-            byte[] input = Json.bytes(args);
             if (cancellation.isEmpty()) {
-                executed = executor.execute(caller.tenant(), tools, spec, input, deltas);
+                executed = executor.execute(caller.tenant(), tools, spec, arguments, deltas);
             } else {
-                executed = cancellation.get().run(() -> executor.execute(caller.tenant(), tools, spec, input, deltas));
+                executed = cancellation.get().run(() -> executor.execute(caller.tenant(), tools, spec, arguments, deltas));
                 if (cancellation.get().cancelled() && executed instanceof Outcome.Failure failure) {
                     executed = new Outcome.Failure(FailureReason.CANCELLED, "The call was cancelled by its caller", failure.log());
                 }
@@ -267,6 +267,10 @@ public final class ToolBroker {
             entry = commit.execute(tx -> {
                 Ledger.Entry written = ledger.recordToolCall(tx, caller.tenant(), caller.keyId(), caller.requestId(), installed.name(),
                         spec.name(), spec.kind(), duration, outcomeName, price, reservation.id());
+                // Egress: the arguments sent to a tool host (http, mcp); a wasm tool runs in-process.
+                if (!spec.kind().equals("wasm")) {
+                    ledger.recordEgress(tx, caller.tenant(), written.id(), arguments.length);
+                }
                 Map<String, Object> facts = facts(callId, call, outcomeName, duration, decision.decisionId(), resultSha256);
                 facts.put("ledger_id", written.id().toString());
                 facts.put("cost", price.toPlainString());

@@ -111,6 +111,8 @@ class HttpToolTest {
         TestGateway.Response echo = soma.invoke(acme.apiKey(), "http-tools", "echo", "{\"q\": \"weather\"}");
         assertThat(echo.status()).as(echo.raw().body()).isEqualTo(200);
         assertThat(echo.json().get("result").get("echo").get("q").asString()).isEqualTo("weather");
+        // Egress: the 15 bytes of {"q":"weather"} sent to the tool host, on the call's ledger row.
+        assertThat(soma.count("SELECT count(*) FROM usage_ledger WHERE model = 'tool:http-tools/echo' AND egress_bytes = 15")).isEqualTo(1);
         assertThat(soma.invoke(acme.apiKey(), "http-tools", "named", "{}").json().get("result").has("echo")).isTrue();
         assertThat(soma.invoke(acme.apiKey(), "http-tools", "moved", "{}").json().get("result").has("echo")).isTrue();
         assertThat(soma.invoke(acme.apiKey(), "http-tools", "echo", "{}").status()).isEqualTo(400);

@@ -24,6 +24,7 @@ import io.somastack.memory.RecallMode;
 import io.somastack.memory.RecallQuery;
 import io.somastack.memory.Scope;
 import io.somastack.metering.Budgets;
+import io.somastack.metering.CapsuleCharges;
 import io.somastack.metering.PriceBook;
 import io.somastack.models.ChatMessage;
 import io.somastack.models.ChatRequest;
@@ -73,6 +74,7 @@ public final class TurnLoop {
     private final ConversationStore conversations;
     private final Budgets budgets;
     private final RunRecords runRecords;
+    private final CapsuleCharges capsuleCharges;
     private final ProvenanceKeys signer;
     private final GroupCommit commit;
     private final RunMetrics metrics;
@@ -80,8 +82,8 @@ public final class TurnLoop {
     private final Ids ids;
 
     public TurnLoop(AgentsConfig config, ModelStep models, ToolBroker broker, PriceBook toolPrices, Memories memories, EventLog events,
-            RunStore runs, ConversationStore conversations, Budgets budgets, RunRecords runRecords, ProvenanceKeys signer, GroupCommit commit,
-            RunMetrics metrics, Clock clock, Ids ids) {
+            RunStore runs, ConversationStore conversations, Budgets budgets, RunRecords runRecords, CapsuleCharges capsuleCharges,
+            ProvenanceKeys signer, GroupCommit commit, RunMetrics metrics, Clock clock, Ids ids) {
         this.config = requireNonNull(config, "config is null");
         this.models = requireNonNull(models, "models is null");
         this.broker = requireNonNull(broker, "broker is null");
@@ -92,6 +94,7 @@ public final class TurnLoop {
         this.conversations = requireNonNull(conversations, "conversations is null");
         this.budgets = requireNonNull(budgets, "budgets is null");
         this.runRecords = requireNonNull(runRecords, "runRecords is null");
+        this.capsuleCharges = requireNonNull(capsuleCharges, "capsuleCharges is null");
         this.signer = requireNonNull(signer, "signer is null");
         this.commit = requireNonNull(commit, "commit is null");
         this.metrics = requireNonNull(metrics, "metrics is null");
@@ -411,6 +414,9 @@ public final class TurnLoop {
                     .bind("envelope", envelope).bind("at", java.sql.Timestamp.from(finished)).execute();
             run.conversation().ifPresent(conversation -> conversations.append(tx, run.principal().tenant().id(), conversation.id(),
                     run.runId(), run.input(), answer, finished));
+            // A priced capsule (its manifest's price_sku) is charged for a completed run, with the run's completion.
+            run.agent().manifest().priceSku().ifPresent(priceSku -> capsuleCharges.recordRun(tx, run.principal().tenant().id(),
+                    run.agent().installed().name(), run.agent().manifest().publisher(), priceSku, run.runId().toString()));
             return null;
         });
         record(state, true);

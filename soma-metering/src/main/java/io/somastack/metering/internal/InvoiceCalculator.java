@@ -25,22 +25,33 @@ public final class InvoiceCalculator {
     /**
      * Each SKU's quantity and exact amount in the period. A token row splits into its input part
      * (tokens times the input price, exact NUMERIC arithmetic) and its output part (the row's cost
-     * minus the input part), so the two lines add up to the row exactly.
+     * minus the input part), so the two lines add up to the row exactly. A row's egress bytes are
+     * also an {@code egress} quantity in GB (10^9 bytes) at no cost, which the catalog then prices. A late row (one that
+     * arrived after its own period had closed, moved here by the ledger's trigger) goes to its own
+     * {@code late:<sku>} line, billed at what it cost when written.
      */
     private static final String GROUPS = """
-            SELECT sku, max(kind) AS kind, sum(quantity) AS quantity, sum(amount) AS amount FROM (
+            SELECT CASE WHEN late THEN 'late:' || sku ELSE sku END AS sku, max(kind) AS kind, sum(quantity) AS quantity,
+                   sum(amount) AS amount FROM (
                 SELECT 'tokens.input:' || model AS sku, NULL AS kind, input_tokens * 0.000001 AS quantity,
-                       input_tokens * input_per_million * 0.000001 AS amount
+                       input_tokens * input_per_million * 0.000001 AS amount, late_of IS NOT NULL AS late
                 FROM usage_ledger WHERE tenant_id = :tenant AND period = :period AND meter = 'model.tokens'
                 UNION ALL
-                SELECT 'tokens.output:' || model, NULL, output_tokens * 0.000001, cost - input_tokens * input_per_million * 0.000001
+                SELECT 'tokens.output:' || model, NULL, output_tokens * 0.000001, cost - input_tokens * input_per_million * 0.000001,
+                       late_of IS NOT NULL
                 FROM usage_ledger WHERE tenant_id = :tenant AND period = :period AND meter = 'model.tokens'
                 UNION ALL
                 SELECT coalesce(sku, CASE meter WHEN 'tool_call' THEN 'tool_call:' || substr(model, 6)
                                                 WHEN 'memory.storage' THEN 'memory_storage' ELSE meter END),
-                       CASE meter WHEN 'tool_call' THEN upstream_model END, coalesce(quantity, 0), cost
+                       CASE meter WHEN 'tool_call' THEN upstream_model END, coalesce(quantity, 0), cost, late_of IS NOT NULL
                 FROM usage_ledger WHERE tenant_id = :tenant AND period = :period AND meter <> 'model.tokens'
-            ) AS rows GROUP BY sku ORDER BY sku""";
+                UNION ALL
+                SELECT 'egress', NULL, egress_bytes * 0.000000001, 0, late_of IS NOT NULL
+                FROM usage_ledger WHERE tenant_id = :tenant AND period = :period AND egress_bytes > 0
+            ) AS rows GROUP BY 1 ORDER BY 1""";
+
+    /** The line of rows that arrived after their period closed: {@code late:<sku>}. */
+    public static final String LATE = "late:";
 
     private InvoiceCalculator() {
     }
@@ -66,10 +77,11 @@ public final class InvoiceCalculator {
         List<Invoice.Line> lines = new ArrayList<>();
         List<Charge> pending = new ArrayList<>();
         for (Group group : groups.values()) {
-            Optional<SkuPrice> price = Optional.ofNullable(prices.get(group.sku()))
+            boolean late = group.sku().startsWith(LATE);
+            Optional<SkuPrice> price = late ? Optional.empty() : Optional.ofNullable(prices.get(group.sku()))
                     .or(() -> group.kind().map(kind -> prices.get(Skus.TOOL_CALL + kind)));
             BigDecimal quantity = group.quantity();
-            String unit = Skus.unit(group.sku()).orElse("");
+            String unit = Skus.unit(late ? group.sku().substring(LATE.length()) : group.sku()).orElse("");
             Money exact = group.amount();
             if (group.sku().startsWith(Skus.PLATFORM_FEE) && quantity.signum() == 0) {
                 quantity = BigDecimal.ONE;
@@ -95,6 +107,9 @@ public final class InvoiceCalculator {
     }
 
     private static String describe(String sku) {
+        if (sku.startsWith(LATE)) {
+            return "Late usage of a closed period: " + describe(sku.substring(LATE.length()));
+        }
         int colon = sku.indexOf(':');
         String name = colon < 0 ? "" : sku.substring(colon + 1);
         return switch (colon < 0 ? sku : sku.substring(0, colon)) {

@@ -1,0 +1,113 @@
+package io.somastack.metering;
+
+import static java.util.Objects.requireNonNull;
+
+import io.somastack.kernel.Clock;
+import io.somastack.kernel.ErrorCode;
+import io.somastack.kernel.Ids;
+import io.somastack.kernel.Money;
+import io.somastack.kernel.SomaException;
+import io.somastack.kernel.TenantId;
+import io.somastack.store.OutboxEvent;
+import io.somastack.store.Tx;
+import java.math.BigDecimal;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+
+/**
+ * Writes usage of a catalog SKU that is not a model call ({@code job_minute}, {@code egress},
+ * {@code capsule:<price_sku>} runs) into the ledger, in the caller's transaction, with its
+ * {@code io.somastack.usage.recorded} billing event. The row is priced when written, by the
+ * catalog version in effect at the row's time: a flat price costs {@code quantity × unit price}
+ * (rounded once, by {@link Money#timesQuantity}); a tiered or volume price depends on the
+ * period's total, so the row costs 0 and the period's close adds the difference as an
+ * adjustment row. A SKU the catalog does not price costs 0. An idempotency key makes a repeated
+ * write land once. Thread-safe.
+ *
+ * <pre>{@code
+ * commit.execute(tx -> metering.skuMeter().record(tx, new SkuMeter.Usage(tenant, Skus.JOB_MINUTE,
+ *         new BigDecimal("2.5"), "workflow:" + runId, Optional.of("job:" + jobId), Map.of("workflow", name))));
+ * }</pre>
+ */
+public final class SkuMeter {
+    private static final UUID NO_KEY = new UUID(0, 0);
+
+    private final Clock clock;
+    private final Ids ids;
+
+    public SkuMeter(Clock clock, Ids ids) {
+        this.clock = requireNonNull(clock, "clock is null");
+        this.ids = requireNonNull(ids, "ids is null");
+    }
+
+    /**
+     * One use of {@code sku}: {@code quantity} in the SKU's unit ({@link Skus#unit}), for
+     * {@code requestId}; {@code attributes} go into the billing event (strings or numbers).
+     */
+    public record Usage(TenantId tenant, String sku, BigDecimal quantity, String requestId, Optional<String> idempotencyKey,
+            Map<String, Object> attributes) {
+        public Usage {
+            requireNonNull(tenant, "tenant is null");
+            requireNonNull(sku, "sku is null");
+            requireNonNull(quantity, "quantity is null");
+            requireNonNull(requestId, "requestId is null");
+            requireNonNull(idempotencyKey, "idempotencyKey is null");
+            attributes = Map.copyOf(attributes);
+            if (Skus.unit(sku).isEmpty() || sku.startsWith("tokens.") || sku.startsWith(Skus.PLATFORM_FEE)) {
+                throw new SomaException(ErrorCode.INVALID_REQUEST, "%s is not a SKU metered by usage".formatted(sku));
+            }
+            if (quantity.signum() < 0) {
+                throw new SomaException(ErrorCode.INVALID_REQUEST, "The quantity of %s must not be negative".formatted(sku));
+            }
+        }
+    }
+
+    /** Writes {@code usage} at the clock's time; the existing entry for a repeated idempotency key. */
+    public Ledger.Entry record(Tx tx, Usage usage) {
+        Instant now = clock.now();
+        LocalDate period = Ledger.period(now);
+        Optional<SkuPrice> price = SkuCatalog.inEffect(tx.handle(), usage.sku(), period);
+        Money cost = price.filter(version -> version.pricing() == SkuPrice.Pricing.FLAT)
+                .map(version -> version.amount(usage.quantity())).orElse(Money.ZERO);
+        String meter = meter(usage.sku());
+        // A capsule SKU is per run or per month, as its price says.
+        String unit = price.map(SkuPrice::unit).orElseGet(() -> Skus.unit(usage.sku()).orElseThrow());
+        UUID id = ids.next();
+        int inserted = tx.handle().createUpdate("""
+                INSERT INTO usage_ledger (id, tenant_id, key_id, request_id, idempotency_key, model, provider, upstream_model,
+                    input_tokens, output_tokens, estimated, input_per_million, output_per_million, cost, period, created_at,
+                    meter, quantity, unit, sku)
+                VALUES (:id, :tenant, :key, :request, :idempotency, :sku, 'soma-metering', :sku, 0, 0, false, 0, 0, :cost, :period, :at,
+                    :meter, :quantity, :unit, :sku)
+                ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING""")
+                .bind("id", id).bind("tenant", usage.tenant().value()).bind("key", NO_KEY).bind("request", usage.requestId())
+                .bind("idempotency", usage.idempotencyKey().orElse(null)).bind("sku", usage.sku()).bind("cost", cost.amount())
+                .bind("period", period).bind("at", Timestamp.from(now)).bind("meter", meter).bind("quantity", usage.quantity())
+                .bind("unit", unit).execute();
+        if (inserted == 0) {
+            return tx.handle().createQuery("SELECT id, cost FROM usage_ledger WHERE tenant_id = :tenant AND idempotency_key = :key")
+                    .bind("tenant", usage.tenant().value()).bind("key", usage.idempotencyKey().orElseThrow())
+                    .map((rs, ctx) -> new Ledger.Entry((UUID) rs.getObject("id"), Money.of(rs.getBigDecimal("cost")), false)).one();
+        }
+        Map<String, Object> data = new LinkedHashMap<>(usage.attributes());
+        data.put("sku", usage.sku());
+        data.put("meter", meter);
+        data.put("unit", unit);
+        data.put("quantity", usage.quantity().toPlainString());
+        data.put("cost", cost.toPlainString());
+        data.put("request_id", usage.requestId());
+        tx.publish(new OutboxEvent(Reconciliation.BILLING_EVENT, id.toString(), Optional.of(usage.tenant()), data));
+        return new Ledger.Entry(id, cost, true);
+    }
+
+    /** The ledger meter of {@code sku}: its family ({@code job_minute}, {@code egress}, {@code capsule}, {@code tool_call}, ...). */
+    static String meter(String sku) {
+        int colon = sku.indexOf(':');
+        return colon < 0 ? sku : sku.substring(0, colon);
+    }
+}
