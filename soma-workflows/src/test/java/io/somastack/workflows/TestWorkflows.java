@@ -23,10 +23,12 @@ import io.somastack.marketplace.MarketplaceRoutes;
 import io.somastack.memory.Memory;
 import io.somastack.memory.MemoryConfig;
 import io.somastack.metering.Budgets;
+import io.somastack.metering.CapsuleCharges;
 import io.somastack.metering.Ledger;
 import io.somastack.metering.LedgerUsageMeter;
 import io.somastack.metering.PriceBook;
 import io.somastack.metering.SkuCatalog;
+import io.somastack.metering.SkuMeter;
 import io.somastack.models.MeteredModels;
 import io.somastack.models.MiniLmEmbedder;
 import io.somastack.models.ModelRouter;
@@ -116,7 +118,8 @@ final class TestWorkflows implements AutoCloseable {
         MeteredModels metered = new MeteredModels(router, new LedgerUsageMeter(prices, budgets, ledger, clock), commit,
                 new BucketRateLimiter(gatewayConfig.rateLimits(), gatewayConfig.bucketStore()), meters, 4096);
         agents = Agents.create(AgentsConfig.defaults().withMaxOutputTokens(128), database, commit, marketplace, constitution, tools,
-                memory.memories(), budgets, metered, new LedgerUsageMeter(prices, budgets, ledger, clock), prices, sessions, clock, ids,
+                memory.memories(), budgets, metered, new LedgerUsageMeter(prices, budgets, ledger, clock), prices, new CapsuleCharges(new SkuMeter(clock, ids), clock, ids), sessions,
+                clock, ids,
                 meters).start();
         catalog.seed(List.of(new SkuCatalog.NewPrice("job_minute", "USD", "flat", "minute", JOB_MINUTE, null, null, "2020-01", null)));
         workflows = Workflows.create(WorkflowsConfig.defaults("local"), database, commit, marketplace, agents.runs(), tenants, budgets, ledger,
