@@ -34,7 +34,12 @@ class OpenApiContractTest {
             "POST /v1/tools/{capsule}/{tool}/invoke",
             // An invoice needs a closed period in which its tenant existed, which needs a clock the test sets: soma-metering's InvoicesTest.
             "GET /v1/invoices/{id}", "GET /v1/invoices/{id}.pdf", "GET /v1/invoices/{id}.csv",
-            "POST /v1/admin/invoices/{id}/finalize", "POST /v1/admin/invoices/{id}/void");
+            "POST /v1/admin/invoices/{id}/finalize", "POST /v1/admin/invoices/{id}/void",
+            // The console's HTML pages and forms need a browser session: ConsoleBrowserTest drives them in Chromium.
+            "GET /console", "GET /console/sign-in", "POST /console/sign-in", "POST /console/sign-out", "GET /console/assets/{file}",
+            "GET /console/overview", "GET /console/usage", "GET /console/usage.csv", "GET /console/tenants", "POST /console/tenants",
+            "GET /console/tenants/{id}", "POST /console/tenants/{id}/keys", "POST /console/keys/{id}/revoke", "GET /console/health",
+            "POST /console/audit/verify");
     private static TestServer soma;
 
     @BeforeAll
