@@ -4,6 +4,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.somastack.gateway.Gateway;
 import io.somastack.kernel.Clock;
 import io.somastack.metering.UsageRollups;
+import io.somastack.policy.Constitution;
 import io.somastack.store.AuditLog;
 import io.somastack.store.Database;
 import io.somastack.store.GroupCommit;
@@ -14,7 +15,7 @@ import java.time.Duration;
  * services. Wire it with
  * <pre>{@code
  * gateway.edge().acceptForms(Console.PATH);
- * web.routes.apiBuilder(Console.routes(database, gateway, commit, auditLog, meters, clock));
+ * web.routes.apiBuilder(Console.routes(database, gateway, commit, auditLog, constitution, meters, clock));
  * }</pre>
  */
 public final class Console {
@@ -28,11 +29,12 @@ public final class Console {
     private Console() {
     }
 
-    public static ConsoleRoutes routes(Database database, Gateway gateway, GroupCommit commit, AuditLog auditLog, MeterRegistry meters,
-            Clock clock) {
+    public static ConsoleRoutes routes(Database database, Gateway gateway, GroupCommit commit, AuditLog auditLog, Constitution constitution,
+            MeterRegistry meters, Clock clock) {
         ConsoleSessions sessions = new ConsoleSessions(database.jdbi(), clock, IDLE, ABSOLUTE);
         UsagePages usage = new UsagePages(new UsageRollups(database.jdbi()), gateway.tenants(), meters, clock);
         OperatorPages operator = new OperatorPages(gateway.tenants(), gateway.config(), commit, database, auditLog);
-        return new ConsoleRoutes(sessions, gateway.tenants(), gateway.operatorKeys(), usage, operator);
+        return new ConsoleRoutes(sessions, gateway.tenants(), gateway.operatorKeys(), usage, operator,
+                new PolicyPages(constitution, gateway.tenants()));
     }
 }

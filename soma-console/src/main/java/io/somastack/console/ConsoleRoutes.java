@@ -42,13 +42,16 @@ public final class ConsoleRoutes implements EndpointGroup {
     private final OperatorKeys operatorKeys;
     private final UsagePages usage;
     private final OperatorPages operator;
+    private final PolicyPages policies;
 
-    public ConsoleRoutes(ConsoleSessions sessions, Tenants tenants, OperatorKeys operatorKeys, UsagePages usage, OperatorPages operator) {
+    public ConsoleRoutes(ConsoleSessions sessions, Tenants tenants, OperatorKeys operatorKeys, UsagePages usage, OperatorPages operator,
+            PolicyPages policies) {
         this.sessions = requireNonNull(sessions, "sessions is null");
         this.tenants = requireNonNull(tenants, "tenants is null");
         this.operatorKeys = requireNonNull(operatorKeys, "operatorKeys is null");
         this.usage = requireNonNull(usage, "usage is null");
         this.operator = requireNonNull(operator, "operator is null");
+        this.policies = requireNonNull(policies, "policies is null");
     }
 
     @Override
@@ -59,8 +62,18 @@ public final class ConsoleRoutes implements EndpointGroup {
         post("/console/sign-out", this::signOut);
         get("/console/assets/{file}", this::asset);
         get("/console/overview", ctx -> tenantPage(ctx, usage::overview));
-        get("/console/usage", ctx -> tenantPage(ctx, usage::usage));
-        get("/console/usage.csv", ctx -> tenantPage(ctx, usage::csv));
+        // Filters are checked first, so a bad one is a 400 even before sign-in.
+        get("/console/usage", ctx -> {
+            usage.validate(ctx);
+            tenantPage(ctx, usage::usage);
+        });
+        get("/console/usage.csv", ctx -> {
+            usage.validate(ctx);
+            tenantPage(ctx, usage::csv);
+        });
+        get("/console/policies", ctx -> tenantPage(ctx, scoped("policy:read", policies::policies)));
+        post("/console/policies", ctx -> tenantForm(ctx, scoped("policy:write", policies::save)));
+        post("/console/policies/evaluate", ctx -> tenantForm(ctx, scoped("policy:read", policies::evaluate)));
         get("/console/tenants", ctx -> operatorPage(ctx, operator::tenants));
         post("/console/tenants", ctx -> operatorForm(ctx, operator::createTenant));
         get("/console/tenants/{id}", ctx -> operatorPage(ctx, operator::tenant));
@@ -165,6 +178,23 @@ public final class ConsoleRoutes implements EndpointGroup {
         } else {
             page.accept(ctx, session.get());
         }
+    }
+
+    /** A tenant page that needs its key's {@code scope}, as the JSON route does (403 {@code insufficient-scope} otherwise). */
+    private BiConsumer<Context, Session> scoped(String scope, BiConsumer<Context, Session> page) {
+        return (ctx, session) -> {
+            tenants.authenticateSession(session.keyId().orElseThrow()).requireScope(scope);
+            page.accept(ctx, session);
+        };
+    }
+
+    private void tenantForm(Context ctx, BiConsumer<Context, Session> action) {
+        Optional<Session> session = signedInSession(ctx);
+        if (session.isEmpty()) {
+            throw new SomaException(ErrorCode.MISSING_CREDENTIALS, "Sign in to the console first");
+        }
+        requireCsrf(ctx, session.get());
+        tenantPage(ctx, action);
     }
 
     private void operatorPage(Context ctx, BiConsumer<Context, Session> page) {

@@ -55,7 +55,8 @@ final class Layout {
     private static String navigation(Session session) {
         StringBuilder links = new StringBuilder();
         if (session.tenant().isPresent()) {
-            links.append("<li><a href=\"/console/overview\">Overview</a></li><li><a href=\"/console/usage\">Usage</a></li>");
+            links.append("<li><a href=\"/console/overview\">Overview</a></li><li><a href=\"/console/usage\">Usage</a></li>"
+                    + "<li><a href=\"/console/policies\">Policies</a></li>");
         }
         if (session.operator()) {
             links.append("<li><a href=\"/console/tenants\">Tenants</a></li><li><a href=\"/console/health\">Health</a></li>");

@@ -133,6 +133,11 @@ public final class UsagePages {
                 rows(sums, query.groupBy().name().toLowerCase(Locale.ROOT)), Html.text(query.queryString())));
     }
 
+    /** Refuses bad filters (400, naming the parameter). */
+    void validate(Context ctx) {
+        Query.of(ctx, clock.now());
+    }
+
     void csv(Context ctx, Session session) {
         Query query = Query.of(ctx, clock.now());
         List<Ledger.UsageSum> sums = rollups.summarize(query.filter(session.tenant().orElseThrow()), query.groupBy());

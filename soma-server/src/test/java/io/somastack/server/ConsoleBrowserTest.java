@@ -204,6 +204,33 @@ class ConsoleBrowserTest {
 
     @Test
     @Order(8)
+    void aPolicyWithACompileErrorIsShownAtTheExpressionThenFixedAndEvaluated() {
+        String key = soma.key(soma.tenant("policy-co", ""), "{}");
+        browser.signIn(key);
+        browser.open("/console/policies", "policies");
+        browser.submit("form[action='/console/policies']", Map.of("name", "small-models", "expression", "model.id ==",
+                "message", "only the local model"));
+        browser.check("policy-compile-error");
+        assertThat(browser.text("#expression-error")).contains("validations[0]");
+        assertThat(browser.find("#expression").getAttribute("aria-invalid")).isEqualTo("true");
+        assertThat(soma.get("/v1/policies", key).json().get("data")).isEmpty();
+
+        browser.submit("form[action='/console/policies']", Map.of("expression", "has(model.id) && model.id == 'local'"));
+        browser.check("policy-saved");
+        assertThat(browser.text("#saved")).isEqualTo("Saved small-models, version 1.");
+        assertThat(browser.text("#policies")).contains("small-models").contains("runtime");
+        assertThat(soma.get("/v1/policies/small-models", key).json().get("version").asInt()).isEqualTo(1);
+
+        browser.fill(Map.of("name", "small-models", "expression", "has(model.id) && model.id == 'local'", "message", "only the local model",
+                "input", "{\"model\": {\"id\": \"gpt-4o\"}}"));
+        browser.click(browser.find("button[formaction='/console/policies/evaluate']"));
+        browser.check("policy-evaluated");
+        assertThat(browser.text("#trial")).isEqualTo("Denied: only the local model");
+        browser.signOut();
+    }
+
+    @Test
+    @Order(9)
     void pagesCarryAStrictContentSecurityPolicyAndASafeCookie() {
         TestServer.Response page = soma.get("/console/sign-in", null);
         assertThat(page.header("Content-Security-Policy")).contains("script-src 'self'").contains("style-src 'self'")

@@ -39,7 +39,7 @@ class OpenApiContractTest {
             "GET /console", "GET /console/sign-in", "POST /console/sign-in", "POST /console/sign-out", "GET /console/assets/{file}",
             "GET /console/overview", "GET /console/usage", "GET /console/usage.csv", "GET /console/tenants", "POST /console/tenants",
             "GET /console/tenants/{id}", "POST /console/tenants/{id}/keys", "POST /console/keys/{id}/revoke", "GET /console/health",
-            "POST /console/audit/verify");
+            "POST /console/audit/verify", "GET /console/policies", "POST /console/policies", "POST /console/policies/evaluate");
     private static TestServer soma;
 
     @BeforeAll

@@ -138,12 +138,17 @@ final class TestBrowser implements AutoCloseable {
 
     /** Fills a form's fields by id and submits it with its button. */
     void submit(String formCss, Map<String, String> fields) {
+        fill(fields);
+        click(driver.findElement(By.cssSelector(formCss + " button[type=submit]")));
+    }
+
+    /** Types into form fields by id (replacing what they held). */
+    void fill(Map<String, String> fields) {
         fields.forEach((id, value) -> {
             WebElement field = driver.findElement(By.id(id));
             field.clear();
             field.sendKeys(value);
         });
-        click(driver.findElement(By.cssSelector(formCss + " button[type=submit]")));
     }
 
     /** Clicks a button that submits a form and waits for the next page (else the next step races the navigation). */
