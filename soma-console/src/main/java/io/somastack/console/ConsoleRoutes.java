@@ -43,15 +43,17 @@ public final class ConsoleRoutes implements EndpointGroup {
     private final UsagePages usage;
     private final OperatorPages operator;
     private final PolicyPages policies;
+    private final MemoryPages memory;
 
     public ConsoleRoutes(ConsoleSessions sessions, Tenants tenants, OperatorKeys operatorKeys, UsagePages usage, OperatorPages operator,
-            PolicyPages policies) {
+            PolicyPages policies, MemoryPages memory) {
         this.sessions = requireNonNull(sessions, "sessions is null");
         this.tenants = requireNonNull(tenants, "tenants is null");
         this.operatorKeys = requireNonNull(operatorKeys, "operatorKeys is null");
         this.usage = requireNonNull(usage, "usage is null");
         this.operator = requireNonNull(operator, "operator is null");
         this.policies = requireNonNull(policies, "policies is null");
+        this.memory = requireNonNull(memory, "memory is null");
     }
 
     @Override
@@ -74,6 +76,9 @@ public final class ConsoleRoutes implements EndpointGroup {
         get("/console/policies", ctx -> tenantPage(ctx, scoped("policy:read", policies::policies)));
         post("/console/policies", ctx -> tenantForm(ctx, scoped("policy:write", policies::save)));
         post("/console/policies/evaluate", ctx -> tenantForm(ctx, scoped("policy:read", policies::evaluate)));
+        get("/console/memory", ctx -> tenantPage(ctx, scoped("memory:read", memory::recall)));
+        get("/console/memory/{id}", ctx -> tenantPage(ctx, scoped("memory:read", memory::memory)));
+        post("/console/memory/{id}/forget", ctx -> tenantForm(ctx, scoped("memory:write", memory::forget)));
         get("/console/tenants", ctx -> operatorPage(ctx, operator::tenants));
         post("/console/tenants", ctx -> operatorForm(ctx, operator::createTenant));
         get("/console/tenants/{id}", ctx -> operatorPage(ctx, operator::tenant));

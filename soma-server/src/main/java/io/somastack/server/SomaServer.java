@@ -231,7 +231,7 @@ public final class SomaServer implements AutoCloseable {
             web.routes.apiBuilder(tools.routes(guard));
             web.routes.apiBuilder(agents.routes(guard));
             web.routes.apiBuilder(new OpenApiRoutes());
-            web.routes.apiBuilder(Console.routes(database, gateway, commit, auditLog, constitution, meters, clock));
+            web.routes.apiBuilder(Console.routes(database, gateway, commit, auditLog, constitution, memory.memories(), meters, clock));
             web.routes.exception(SomaException.class, problems::render);
             web.routes.exception(Exception.class, problems::renderUnexpected);
             web.routes.error(404, ctx -> notFound(ctx, problems));

@@ -231,6 +231,40 @@ class ConsoleBrowserTest {
 
     @Test
     @Order(9)
+    void aRecalledMemoryShowsItsScoreAndProvenanceAndIsForgottenAfterConfirmation() {
+        String key = soma.key(soma.tenant("memory-co", ""), "{}");
+        TestServer.Response remembered = soma.post("/v1/memories", key, """
+                {"text": "Ada prefers green tea in the afternoon", "scope": {"kind": "tenant"},
+                 "provenance": {"kind": "user", "reference": "chat-7", "author": "ada"}}""");
+        assertThat(remembered.status()).as(remembered.body()).isIn(200, 201);
+        browser.signIn(key);
+        browser.open("/console/memory", "memory");
+        browser.submit("form[action='/console/memory']", Map.of("q", "what does Ada drink"));
+        browser.check("memory-recalled");
+        assertThat(browser.text("#facts")).contains("Ada prefers green tea in the afternoon").contains("user chat-7 by ada");
+        assertThat(browser.find("#facts tbody td").getText()).matches("0\\.\\d{4}");
+
+        browser.click(browser.find("#facts tbody a"));
+        browser.check("memory-revisions");
+        String memoryPath = browser.path();
+        assertThat(browser.text("#revisions")).contains("Ada prefers green tea");
+        browser.fill(Map.of("reason", "asked to be forgotten"));
+        // Without the ticked confirmation the browser does not even send the form; sent anyway, the server refuses it too.
+        String cookie = "soma_console=" + browser.sessionCookie().getValue();
+        String csrf = browser.find("form[action$='/forget'] input[name=csrf]").getAttribute("value");
+        TestServer.Response unconfirmed = soma.send("POST", memoryPath + "/forget", null, "reason=x&csrf=" + csrf,
+                "Content-Type", "application/x-www-form-urlencoded", "Cookie", cookie);
+        assertThat(unconfirmed.body()).contains("Tick the confirmation");
+        browser.find("#confirm").click();
+        browser.click(browser.find("form[action$='/forget'] button"));
+        browser.check("memory-forgotten");
+        assertThat(browser.text("#forgotten")).startsWith("Forgotten at");
+        assertThat(browser.text("#revisions")).contains("(erased)").doesNotContain("green tea");
+        browser.signOut();
+    }
+
+    @Test
+    @Order(10)
     void pagesCarryAStrictContentSecurityPolicyAndASafeCookie() {
         TestServer.Response page = soma.get("/console/sign-in", null);
         assertThat(page.header("Content-Security-Policy")).contains("script-src 'self'").contains("style-src 'self'")

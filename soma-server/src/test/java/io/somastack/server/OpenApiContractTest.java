@@ -39,7 +39,8 @@ class OpenApiContractTest {
             "GET /console", "GET /console/sign-in", "POST /console/sign-in", "POST /console/sign-out", "GET /console/assets/{file}",
             "GET /console/overview", "GET /console/usage", "GET /console/usage.csv", "GET /console/tenants", "POST /console/tenants",
             "GET /console/tenants/{id}", "POST /console/tenants/{id}/keys", "POST /console/keys/{id}/revoke", "GET /console/health",
-            "POST /console/audit/verify", "GET /console/policies", "POST /console/policies", "POST /console/policies/evaluate");
+            "POST /console/audit/verify", "GET /console/policies", "POST /console/policies", "POST /console/policies/evaluate",
+            "GET /console/memory", "GET /console/memory/{id}", "POST /console/memory/{id}/forget");
     private static TestServer soma;
 
     @BeforeAll
