@@ -88,7 +88,9 @@ public final class ConsolePagesBenchmark {
                         ms(times, 1.0)));
             }
             System.out.print(table);
-            Files.writeString(java.nio.file.Path.of("target", "console-pages.md"), table);
+            java.nio.file.Path output = java.nio.file.Path.of("soma-bench/target/console-pages.md");
+            Files.createDirectories(output.getParent());
+            Files.writeString(output, table);
         }
         System.exit(0);
     }

@@ -85,6 +85,10 @@ public final class ConsoleRoutes implements EndpointGroup {
         post("/console/tenants/{id}/keys", ctx -> operatorForm(ctx, operator::createKey));
         post("/console/keys/{id}/revoke", ctx -> operatorForm(ctx, operator::revokeKey));
         get("/console/health", ctx -> operatorPage(ctx, operator::health));
+        get("/console/audit", ctx -> {
+            OperatorPages.auditTenant(ctx);
+            operatorPage(ctx, operator::audit);
+        });
         post("/console/audit/verify", ctx -> operatorForm(ctx, operator::verifyAudit));
     }
 

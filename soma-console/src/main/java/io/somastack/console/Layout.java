@@ -59,7 +59,8 @@ final class Layout {
                     + "<li><a href=\"/console/policies\">Policies</a></li><li><a href=\"/console/memory\">Memory</a></li>");
         }
         if (session.operator()) {
-            links.append("<li><a href=\"/console/tenants\">Tenants</a></li><li><a href=\"/console/health\">Health</a></li>");
+            links.append("<li><a href=\"/console/tenants\">Tenants</a></li><li><a href=\"/console/health\">Health</a></li>"
+                    + "<li><a href=\"/console/audit\">Audit</a></li>");
         }
         return """
                 <nav aria-label="Main"><ul>%s</ul></nav>

@@ -156,6 +156,33 @@ public final class OperatorPages {
                         verification.firstBad().map(seq -> ", first bad entry " + seq).orElse(""), Html.text(verification.message())));
     }
 
+    /** The audit search's tenant filter; a bad one is a 400 naming it. */
+    static Optional<UUID> auditTenant(Context ctx) {
+        return Optional.ofNullable(ctx.queryParam("tenant")).filter(text -> !text.isBlank()).map(text -> Ids.parseUuid(text.trim(), "tenant id"));
+    }
+
+    void audit(Context ctx, Session session) {
+        Optional<UUID> tenant = auditTenant(ctx);
+        Optional<String> text = Optional.ofNullable(ctx.queryParam("text")).map(String::trim).filter(value -> !value.isEmpty());
+        StringBuilder rows = new StringBuilder();
+        for (AuditLog.Entry entry : auditLog.search(database.jdbi(), tenant, text, 100)) {
+            rows.append("<tr><th scope=\"row\">%d</th><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>\n".formatted(
+                    entry.seq(), Html.text(entry.at()), Html.text(entry.tenant().map(UUID::toString).orElse("")), Html.text(entry.actor()),
+                    Html.text(entry.action()), Html.text(entry.subject()), Html.text(entry.requestId())));
+        }
+        Layout.render(ctx, "Audit log", Optional.of(session), """
+                <form method="get" action="/console/audit" class="filters">
+                <label for="tenant">Tenant id</label><input id="tenant" name="tenant" value="%s">
+                <label for="text">Action or subject contains</label><input id="text" name="text" value="%s">
+                <button type="submit">Search</button>
+                </form>
+                <table id="audit"><caption>Newest 100 matching entries</caption><thead><tr><th scope="col">#</th><th scope="col">At</th>
+                <th scope="col">Tenant</th><th scope="col">Actor</th><th scope="col">Action</th><th scope="col">Subject</th>
+                <th scope="col">Request</th></tr></thead><tbody>%s</tbody></table>
+                <form method="post" action="/console/audit/verify">%s<button type="submit">Verify the audit chain</button></form>
+                """.formatted(Html.text(tenant.map(UUID::toString).orElse("")), Html.text(text.orElse("")), rows, Layout.csrfField(session)));
+    }
+
     private void healthPage(Context ctx, Session session, String result) {
         Layout.render(ctx, "Health", Optional.of(session), """
                 <dl class="figures">
@@ -164,6 +191,7 @@ public final class OperatorPages {
                 <div><dt>Tenants</dt><dd>%d</dd></div>
                 </dl>
                 <h2>Audit log</h2>
+                <p><a href="/console/audit">Search the audit log</a></p>
                 %s
                 <form method="post" action="/console/audit/verify">%s<button type="submit">Verify the audit chain</button></form>
                 """.formatted(database.isReady() ? "ready" : "not answering", Html.text(gateway.region()), tenants.list().size(), result,

@@ -140,6 +140,10 @@ class ConsoleBrowserTest {
         browser.click(browser.find("form[action='/console/audit/verify'] button"));
         browser.check("audit-verified");
         assertThat(browser.text("#audit-result")).startsWith("Audit chain intact").contains("entries checked");
+        browser.click(browser.find("a[href='/console/audit']"));
+        browser.submit("form[action='/console/audit']", Map.of("text", "tenant"));
+        browser.check("audit-search");
+        assertThat(browser.text("#audit")).contains("tenant.create").contains("operator");
         browser.signOut();
     }
 

@@ -40,7 +40,8 @@ class OpenApiContractTest {
             "GET /console/overview", "GET /console/usage", "GET /console/usage.csv", "GET /console/tenants", "POST /console/tenants",
             "GET /console/tenants/{id}", "POST /console/tenants/{id}/keys", "POST /console/keys/{id}/revoke", "GET /console/health",
             "POST /console/audit/verify", "GET /console/policies", "POST /console/policies", "POST /console/policies/evaluate",
-            "GET /console/memory", "GET /console/memory/{id}", "POST /console/memory/{id}/forget");
+            "GET /console/memory", "GET /console/memory/{id}", "POST /console/memory/{id}/forget",
+            "GET /console/audit");
     private static TestServer soma;
 
     @BeforeAll
