@@ -69,6 +69,31 @@ public final class AdminRoutes implements EndpointGroup {
     private void createTenant(Context ctx) {
         guard.operator(ctx);
         CreateTenant request = Json.read(ctx.bodyAsBytes(), CreateTenant.class);
+        NewTenant valid = validate(config, request);
+        String tier = valid.tier();
+        String region = valid.region();
+        Optional<Money> budget = valid.monthlyBudget();
+        Optional<Idempotency.Request> keyed = idempotency.of(ctx, Idempotency.OPERATOR);
+        if (idempotency.replay(ctx, keyed)) {
+            return;
+        }
+        byte[] answer = commit.execute(tx -> {
+            byte[] body = Json.bytes(tenantView(tenants.create(tx, request.name(), tier, region, budget, "operator", Edge.requestId(ctx))));
+            idempotency.remember(tx, keyed, 201, body);
+            return body;
+        });
+        ctx.status(201).contentType("application/json").result(answer);
+    }
+
+    /** A tenant to create, validated. */
+    public record NewTenant(String name, String tier, String region, Optional<Money> monthlyBudget) {
+    }
+
+    /**
+     * Validates a tenant to create (name, known tier and region, budget), as {@code POST
+     * /v1/admin/tenants} does: the console's form uses the same rules.
+     */
+    public static NewTenant validate(GatewayConfig config, CreateTenant request) {
         if (request.name() == null || !NAME.matcher(request.name()).matches()) {
             throw new SomaException(ErrorCode.INVALID_REQUEST,
                     "name is required: 1-100 letters, digits, spaces, '.', '_' or '-', starting with a letter or digit");
@@ -83,17 +108,7 @@ public final class AdminRoutes implements EndpointGroup {
             throw new SomaException(ErrorCode.UNKNOWN_REGION, "Unknown region '%s'; this deployment knows %s (configure regions.<name> for another)"
                     .formatted(region, config.knownRegions()), Map.of("field", "home_region", "known_regions", List.copyOf(config.knownRegions())));
         }
-        Optional<Money> budget = budget(request.monthlyBudget());
-        Optional<Idempotency.Request> keyed = idempotency.of(ctx, Idempotency.OPERATOR);
-        if (idempotency.replay(ctx, keyed)) {
-            return;
-        }
-        byte[] answer = commit.execute(tx -> {
-            byte[] body = Json.bytes(tenantView(tenants.create(tx, request.name(), tier, region, budget, "operator", Edge.requestId(ctx))));
-            idempotency.remember(tx, keyed, 201, body);
-            return body;
-        });
-        ctx.status(201).contentType("application/json").result(answer);
+        return new NewTenant(request.name(), tier, region, budget(request.monthlyBudget()));
     }
 
     private void listTenants(Context ctx) {
@@ -235,7 +250,7 @@ public final class AdminRoutes implements EndpointGroup {
         return view;
     }
 
-    record CreateTenant(String name, String tier, @JsonProperty("home_region") String homeRegion,
+    public record CreateTenant(String name, String tier, @JsonProperty("home_region") String homeRegion,
             @JsonProperty("monthly_budget") BigDecimal monthlyBudget) {
     }
 

@@ -38,11 +38,22 @@ public final class Edge {
     private final MeterRegistry meters;
     private final GroupCommit commit;
     private final java.util.Set<String> uploadPaths = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private final java.util.Set<String> formPrefixes = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     public Edge(GatewayConfig config, MeterRegistry meters, GroupCommit commit) {
         this.config = requireNonNull(config, "config is null");
         this.meters = requireNonNull(meters, "meters is null");
         this.commit = requireNonNull(commit, "commit is null");
+    }
+
+    /**
+     * Lets the paths under {@code prefix} take HTML form bodies
+     * ({@code application/x-www-form-urlencoded}, at most {@code max.body.bytes}): the web
+     * console's forms. The API's own routes stay JSON only.
+     */
+    public Edge acceptForms(String prefix) {
+        formPrefixes.add(requireNonNull(prefix, "prefix is null"));
+        return this;
     }
 
     /**
@@ -84,7 +95,9 @@ public final class Edge {
                 throw tooLarge("The request body has %d bytes".formatted(length), limit);
             }
             boolean hasBody = length > 0 || ctx.header("Transfer-Encoding") != null;
-            if (hasBody && !upload && (contentType == null || !contentType.startsWith("application/json"))) {
+            boolean form = contentType != null && contentType.startsWith("application/x-www-form-urlencoded")
+                    && formPrefixes.stream().anyMatch(prefix -> ctx.path().startsWith(prefix));
+            if (hasBody && !upload && !form && (contentType == null || !contentType.startsWith("application/json"))) {
                 throw new SomaException(ErrorCode.UNSUPPORTED_MEDIA_TYPE, uploadPaths.contains(ctx.path())
                         ? "Content-Type must be application/json or application/zip, not %s".formatted(contentType == null ? "absent" : contentType)
                         : "Content-Type must be application/json, not %s".formatted(contentType == null ? "absent" : contentType));

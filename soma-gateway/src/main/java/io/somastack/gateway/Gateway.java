@@ -85,6 +85,11 @@ public final class Gateway implements AutoCloseable {
         return sessions;
     }
 
+    /** The operator key check (the console signs operators in with it). */
+    public OperatorKeys operatorKeys() {
+        return operatorKeys;
+    }
+
     public RateLimiter rateLimiter() {
         return rateLimiter;
     }

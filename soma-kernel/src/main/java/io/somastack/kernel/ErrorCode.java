@@ -36,6 +36,7 @@ public enum ErrorCode {
     NOT_PUBLISHER(ErrorCategory.FORBIDDEN, "Not the capsule's publisher"),
     POLICY_DENIED(ErrorCategory.FORBIDDEN, "Denied by runtime policy"),
     EGRESS_REFUSED(ErrorCategory.FORBIDDEN, "Egress refused"),
+    CSRF_TOKEN_INVALID(ErrorCategory.FORBIDDEN, "Form token missing or wrong"),
     NOT_FOUND(ErrorCategory.NOT_FOUND, "Not found"),
     METHOD_NOT_ALLOWED(ErrorCategory.METHOD_NOT_ALLOWED, "Method not allowed"),
     CONFLICT(ErrorCategory.CONFLICT, "Conflict"),

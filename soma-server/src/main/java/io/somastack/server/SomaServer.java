@@ -9,6 +9,7 @@ import io.micrometer.core.instrument.Tags;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.somastack.agents.Agents;
+import io.somastack.console.Console;
 import io.somastack.gateway.BodyLimit;
 import io.somastack.gateway.Edge;
 import io.somastack.gateway.Gateway;
@@ -146,6 +147,8 @@ public final class SomaServer implements AutoCloseable {
         Marketplace marketplace = track(Marketplace.create(config.marketplace(), database, commit, constitution, clock, ids).start());
         LOG.info("Start-up: constitution and marketplace ready at {} ms", (System.nanoTime() - started) / 1_000_000);
         edge.acceptUploads(MarketplaceRoutes.PUBLISH);
+        // The web console's forms post HTML form bodies under /console; the API stays JSON only.
+        edge.acceptForms(Console.PATH);
         Tools tools = track(Tools.create(config.tools(), database, commit, marketplace, constitution, metering.budgets(), metering.ledger(),
                 metering.priceBook(), clock, ids, meters));
         // SomaStack as an MCP server: the SDK's servlet transport on the API's Jetty, the Guard in front.
@@ -217,6 +220,7 @@ public final class SomaServer implements AutoCloseable {
             web.routes.apiBuilder(agents.routes(guard));
             web.routes.apiBuilder(workflows.routes(guard, gateway.idempotency()));
             web.routes.apiBuilder(new OpenApiRoutes());
+            web.routes.apiBuilder(Console.routes(database, gateway, commit, auditLog, constitution, memory.memories(), meters, clock));
             web.routes.exception(SomaException.class, problems::render);
             web.routes.exception(Exception.class, problems::renderUnexpected);
             web.routes.error(404, ctx -> notFound(ctx, problems));

@@ -38,7 +38,14 @@ class OpenApiContractTest {
             // A run to cancel must still be running when the request comes: soma-agents' StreamingTest.
             "POST /v1/runs/{id}/cancel",
             // An export needs its receiver configured at start-up: soma-metering's UsageExportTest, against a local OpenMeter/Lago wire fixture.
-            "POST /v1/admin/exports/{target}");
+            "POST /v1/admin/exports/{target}",
+            // The console's HTML pages and forms need a browser session: ConsoleBrowserTest drives them in Chromium.
+            "GET /console", "GET /console/sign-in", "POST /console/sign-in", "POST /console/sign-out", "GET /console/assets/{file}",
+            "GET /console/overview", "GET /console/usage", "GET /console/usage.csv", "GET /console/tenants", "POST /console/tenants",
+            "GET /console/tenants/{id}", "POST /console/tenants/{id}/keys", "POST /console/keys/{id}/revoke", "GET /console/health",
+            "POST /console/audit/verify", "GET /console/policies", "POST /console/policies", "POST /console/policies/evaluate",
+            "GET /console/memory", "GET /console/memory/{id}", "POST /console/memory/{id}/forget",
+            "GET /console/audit");
     private static TestServer soma;
 
     @BeforeAll

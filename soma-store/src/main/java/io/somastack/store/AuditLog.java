@@ -93,6 +93,30 @@ public final class AuditLog {
         }
     }
 
+    /** One entry of the log, as {@link #search} returns it. */
+    public record Entry(long seq, Instant at, Optional<UUID> tenant, String actor, String action, String subject, String requestId,
+            String detail) {
+    }
+
+    /**
+     * The newest entries (at most {@code limit}, newest first) whose tenant is {@code tenant}
+     * when given and whose action or subject contains {@code text} when given.
+     */
+    public List<Entry> search(Jdbi jdbi, Optional<UUID> tenant, Optional<String> text, int limit) {
+        String sql = "SELECT seq, at, tenant_id, actor, action, subject, request_id, detail FROM audit_log WHERE true"
+                + tenant.map(value -> " AND tenant_id = :tenant").orElse("")
+                + text.map(value -> " AND (strpos(action, :text) > 0 OR strpos(subject, :text) > 0)").orElse("")
+                + " ORDER BY seq DESC LIMIT :limit";
+        return jdbi.withHandle(handle -> {
+            var query = handle.createQuery(sql).bind("limit", limit);
+            tenant.ifPresent(value -> query.bind("tenant", value));
+            text.ifPresent(value -> query.bind("text", value));
+            return query.map((rs, ctx) -> new Entry(rs.getLong("seq"), rs.getTimestamp("at").toInstant(),
+                    Optional.ofNullable(rs.getObject("tenant_id", UUID.class)), rs.getString("actor"), rs.getString("action"),
+                    rs.getString("subject"), rs.getString("request_id"), rs.getString("detail"))).list();
+        });
+    }
+
     /** Walks the whole chain; streams rows, so it works on logs larger than memory. */
     public Verification verify(Jdbi jdbi) {
         return verify(jdbi, Optional.empty());

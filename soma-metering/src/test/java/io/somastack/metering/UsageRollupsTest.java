@@ -1,0 +1,78 @@
+package io.somastack.metering;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.somastack.kernel.Clock;
+import io.somastack.kernel.Ids;
+import io.somastack.kernel.TenantId;
+import io.somastack.store.Database;
+import io.somastack.store.TestDatabase;
+import java.math.BigDecimal;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.Optional;
+import java.util.Random;
+import java.util.UUID;
+import org.jdbi.v3.core.Handle;
+import org.junit.jupiter.api.Test;
+
+/** The hourly rollups the ledger's trigger keeps equal the ledger's own sums, and a rolled-back row is in neither. */
+class UsageRollupsTest {
+    private static final Instant DAY = Instant.parse("2026-11-03T00:00:00Z");
+
+    @Test
+    void rollupSumsEqualTheLedgerForEveryGroupingAndFilter() {
+        try (Database database = TestDatabase.create()) {
+            Clock clock = Clock.system();
+            Ledger ledger = new Ledger(database.jdbi(), clock, new Ids(clock));
+            UsageRollups rollups = new UsageRollups(database.jdbi());
+            TenantId tenant = new TenantId(UUID.randomUUID());
+            TenantId other = new TenantId(UUID.randomUUID());
+            UUID[] keys = {UUID.randomUUID(), UUID.randomUUID(), UUID.randomUUID()};
+            Random random = new Random(7);
+            database.jdbi().useTransaction(handle -> {
+                for (int i = 0; i < 500; i++) {
+                    // Three days of rows at any second, odd costs with 15 decimal places.
+                    Instant at = DAY.plusSeconds(random.nextInt(3 * 86_400));
+                    insert(handle, i % 7 == 0 ? other : tenant, keys[i % 3], "model-" + (i % 4), at, random.nextInt(1000), random.nextInt(500),
+                            new BigDecimal(random.nextInt(1_000_000)).movePointLeft(15).add(new BigDecimal("0.000123")), i % 11 == 0);
+                }
+            });
+            assertThatThrownBy(() -> database.jdbi().useTransaction(handle -> {
+                insert(handle, tenant, keys[0], "model-0", DAY.plusSeconds(10), 5, 5, BigDecimal.ONE, false);
+                throw new IllegalStateException("rolled back");
+            })).hasMessage("rolled back");
+
+            Instant from = DAY;
+            Instant to = DAY.plusSeconds(2 * 86_400);
+            for (Ledger.GroupBy groupBy : Ledger.GroupBy.values()) {
+                assertThat(rollups.summarize(new UsageRollups.Filter(tenant, from, to, Optional.empty(), Optional.empty()), groupBy))
+                        .as("by " + groupBy).isEqualTo(ledger.summarize(tenant, from, to, groupBy));
+            }
+            var byKey = rollups.summarize(new UsageRollups.Filter(tenant, from, to, Optional.of("model-1"), Optional.of(keys[1])), Ledger.GroupBy.DAY);
+            var direct = database.jdbi().withHandle(handle -> handle.createQuery("""
+                    SELECT count(*) FROM usage_ledger WHERE tenant_id = :tenant AND model = 'model-1' AND key_id = :key
+                    AND created_at >= :from AND created_at < :to""").bind("tenant", tenant.value()).bind("key", keys[1])
+                    .bind("from", Timestamp.from(from)).bind("to", Timestamp.from(to)).mapTo(Long.class).one());
+            assertThat(byKey.stream().mapToLong(Ledger.UsageSum::calls).sum()).isEqualTo(direct);
+            assertThat(rollups.summarize(new UsageRollups.Filter(tenant, from, to, Optional.empty(), Optional.of(UUID.randomUUID())),
+                    Ledger.GroupBy.MODEL)).isEmpty();
+            assertThat(rollups.hourly(new UsageRollups.Filter(tenant, from, to, Optional.empty(), Optional.empty()))
+                    .stream().mapToLong(UsageRollups.Point::calls).sum())
+                    .isEqualTo(ledger.summarize(tenant, from, to, Ledger.GroupBy.MODEL).stream().mapToLong(Ledger.UsageSum::calls).sum());
+        }
+    }
+
+    private static void insert(Handle handle, TenantId tenant, UUID key, String model, Instant at, long input, long output, BigDecimal cost,
+            boolean estimated) {
+        handle.createUpdate("""
+                INSERT INTO usage_ledger (id, tenant_id, key_id, request_id, model, provider, upstream_model, input_tokens, output_tokens,
+                                          estimated, input_per_million, output_per_million, cost, period, created_at)
+                VALUES (:id, :tenant, :key, 'req', :model, 'test', :model, :input, :output, :estimated, 0, 0, :cost, :period, :at)""")
+                .bind("id", UUID.randomUUID()).bind("tenant", tenant.value()).bind("key", key).bind("model", model).bind("input", input)
+                .bind("output", output).bind("estimated", estimated).bind("cost", cost)
+                .bind("period", java.time.LocalDate.ofInstant(at, java.time.ZoneOffset.UTC).withDayOfMonth(1)).bind("at", Timestamp.from(at))
+                .execute();
+    }
+}

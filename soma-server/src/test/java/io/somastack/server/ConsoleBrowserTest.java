@@ -1,0 +1,279 @@
+package io.somastack.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.math.BigDecimal;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.openqa.selenium.By;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * The web console in a real headless Chromium against the real server: each flow asserts what
+ * a person sees, fails on a console error or a serious accessibility violation, and leaves a
+ * screenshot per page under {@code target/console-screenshots/}. One browser for the class.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class ConsoleBrowserTest {
+    private static TestServer soma;
+    private static TestBrowser browser;
+
+    @BeforeAll
+    static void start() {
+        soma = TestServer.start("""
+                prices:
+                  - model: local
+                    input_per_million: "1.5"
+                    output_per_million: "2.25"
+                """);
+        browser = TestBrowser.start(soma.base);
+    }
+
+    @AfterAll
+    static void stop() {
+        if (browser != null) {
+            browser.close();
+        }
+        if (soma != null) {
+            soma.close();
+        }
+    }
+
+    @Test
+    @Order(1)
+    void aTenantSignsInSeesTheOverviewAndSignsOut() {
+        String key = soma.key(soma.tenant("sign-in-co", ",\"monthly_budget\":\"50\""), "{}");
+        browser.open("/console", "console-signed-out");
+        assertThat(browser.find("h1").getText()).isEqualTo("Sign in");
+
+        browser.signIn(key);
+        assertThat(browser.path()).isEqualTo("/console/overview");
+        browser.check("overview-empty");
+        assertThat(browser.text("#month-calls")).isEqualTo("0");
+        assertThat(browser.find("main").getText()).contains("Budget 50.00 USD").contains("forecast at month end");
+        assertThat(browser.driver.getPageSource()).doesNotContain(key);
+
+        browser.signOut();
+        assertThat(browser.path()).isEqualTo("/console/sign-in");
+        browser.open("/console/overview", "overview-after-sign-out");
+        assertThat(browser.path()).isEqualTo("/console/sign-in");
+    }
+
+    @Test
+    @Order(2)
+    void aWrongKeyIsRefusedOnTheSignInPage() {
+        browser.signIn("sk-soma-not-a-key");
+        browser.check("sign-in-refused");
+        assertThat(browser.path()).isEqualTo("/console/sign-in");
+        assertThat(browser.text(".error")).contains("not a valid API key");
+    }
+
+    @Test
+    @Order(3)
+    void theOperatorCreatesATenantAndAKeyThatIsShownOnceThenUsesIt() {
+        browser.signIn(TestServer.ADMIN_KEY);
+        assertThat(browser.path()).isEqualTo("/console/tenants");
+        browser.check("tenants");
+        browser.submit("form[action='/console/tenants']", Map.of("name", "browser-co", "budget", "25.50"));
+        browser.check("tenant");
+        assertThat(browser.find("h1").getText()).isEqualTo("Tenant browser-co");
+        assertThat(browser.find("main").getText()).contains("25.50 USD");
+
+        String tenantPage = browser.path();
+        browser.submit("form[action$='/keys']", Map.of("key-name", "laptop"));
+        browser.check("key-created");
+        String secret = browser.text("#new-key");
+        assertThat(secret).startsWith("sk-soma-");
+        assertThat(browser.text("#keys")).contains("laptop");
+        browser.open(tenantPage, "tenant-after-key");
+        assertThat(browser.driver.findElements(By.id("new-key"))).as("the key is shown once").isEmpty();
+        assertThat(browser.driver.getPageSource()).doesNotContain(secret);
+        browser.signOut();
+
+        // A chat call with the new key appears in Usage and on the Overview, with the ledger's exact totals.
+        TestServer.Response chat = soma.post("/v1/chat/completions", secret, """
+                {"model":"local","messages":[{"role":"user","content":"Once upon a time"}],"max_tokens":8}""");
+        assertThat(chat.status()).as(chat.body()).isEqualTo(200);
+        browser.signIn(secret);
+        browser.check("overview-after-call");
+        assertThat(browser.text("#month-calls")).isEqualTo("1");
+        assertThat(browser.find("#usage-chart").getAttribute("data-rendered")).isEqualTo("true");
+        assertThat(browser.find("#usage-chart canvas").isDisplayed()).isTrue();
+
+        LocalDate today = LocalDate.now(ZoneOffset.UTC);
+        String period = "from=%s&to=%s".formatted(today.withDayOfMonth(1), today.plusDays(1));
+        for (String groupBy : new String[] {"model", "key", "day"}) {
+            browser.open("/console/usage?%s&group_by=%s".formatted(period, groupBy), "usage-by-" + groupBy);
+            JsonNode ledger = soma.get("/v1/usage?%s&group_by=%s".formatted(period, groupBy), secret).json();
+            assertThat(new BigDecimal(browser.text("#total-cost"))).as("total cost by " + groupBy)
+                    .isEqualByComparingTo(new BigDecimal(ledger.get("total_cost").asString()));
+            long calls = 0;
+            long input = 0;
+            for (JsonNode row : ledger.get("data")) {
+                calls += row.get("calls").asLong();
+                input += row.get("input_tokens").asLong();
+            }
+            assertThat(browser.text("#total-calls")).isEqualTo(Long.toString(calls));
+            assertThat(browser.text("#total-input")).isEqualTo(Long.toString(input));
+            if (groupBy.equals("model")) {
+                assertThat(browser.text("#usage-table")).contains("local");
+            }
+        }
+        browser.signOut();
+    }
+
+    @Test
+    @Order(4)
+    void theOperatorVerifiesTheAuditChain() {
+        browser.signIn(TestServer.ADMIN_KEY);
+        browser.open("/console/health", "health");
+        browser.click(browser.find("form[action='/console/audit/verify'] button"));
+        browser.check("audit-verified");
+        assertThat(browser.text("#audit-result")).startsWith("Audit chain intact").contains("entries checked");
+        browser.click(browser.find("a[href='/console/audit']"));
+        browser.submit("form[action='/console/audit']", Map.of("text", "tenant"));
+        browser.check("audit-search");
+        assertThat(browser.text("#audit")).contains("tenant.create").contains("operator");
+        browser.signOut();
+    }
+
+    @Test
+    @Order(5)
+    void aFormWithoutItsCsrfTokenIsRefused() {
+        browser.signIn(TestServer.ADMIN_KEY);
+        String cookie = "soma_console=" + browser.sessionCookie().getValue();
+        TestServer.Response refused = soma.send("POST", "/console/tenants", null, "name=forged-co",
+                "Content-Type", "application/x-www-form-urlencoded", "Cookie", cookie);
+        TestServer.assertProblem(refused, 403, "csrf-token-invalid");
+        TestServer.Response wrong = soma.send("POST", "/console/tenants", null, "name=forged-co&csrf=guess",
+                "Content-Type", "application/x-www-form-urlencoded", "Cookie", cookie);
+        TestServer.assertProblem(wrong, 403, "csrf-token-invalid");
+        assertThat(soma.get("/v1/admin/tenants", TestServer.ADMIN_KEY).body()).doesNotContain("forged-co");
+        browser.signOut();
+    }
+
+    @Test
+    @Order(6)
+    void anotherTenantsObjectsAreNotReachableByUrl() {
+        String mine = soma.key(soma.tenant("mine-co", ""), "{}");
+        String otherTenant = soma.tenant("other-co", "");
+        String otherKey = soma.key(otherTenant, "{}");
+        assertThat(soma.post("/v1/chat/completions", otherKey, """
+                {"model":"local","messages":[{"role":"user","content":"Hello"}],"max_tokens":4}""").status()).isEqualTo(200);
+        String otherKeyId = soma.get("/v1/admin/tenants/%s/keys".formatted(otherTenant), TestServer.ADMIN_KEY).json()
+                .get("data").get(0).get("id").asString();
+
+        browser.signIn(mine);
+        browser.open("/console/usage?key=" + otherKeyId, "usage-other-tenants-key");
+        assertThat(browser.text("#no-usage")).isEqualTo("No usage in this period.");
+        String cookie = "soma_console=" + browser.sessionCookie().getValue();
+        TestServer.Response tenantPage = soma.send("GET", "/console/tenants/" + otherTenant, null, null, "Cookie", cookie);
+        TestServer.assertProblem(tenantPage, 403, "admin-required");
+        TestServer.Response csv = soma.send("GET", "/console/usage.csv?key=" + otherKeyId, null, null, "Cookie", cookie);
+        assertThat(csv.body().lines().count()).as(csv.body()).isEqualTo(1);
+        browser.signOut();
+    }
+
+    @Test
+    @Order(7)
+    void aSessionEndsAtSignOutAndAtExpiry() throws SQLException {
+        String key = soma.key(soma.tenant("expiry-co", ""), "{}");
+        browser.signIn(key);
+        String cookie = "soma_console=" + browser.sessionCookie().getValue();
+        assertThat(soma.send("GET", "/console/overview", null, null, "Cookie", cookie).status()).isEqualTo(200);
+        try (Connection database = DriverManager.getConnection(soma.databaseUrl, "postgres", "")) {
+            database.createStatement().executeUpdate("UPDATE console_sessions SET expires_at = now() - interval '1 second' WHERE ended_at IS NULL");
+        }
+        browser.open("/console/overview", "overview-after-expiry");
+        assertThat(browser.path()).isEqualTo("/console/sign-in");
+        assertThat(soma.send("GET", "/console/overview", null, null, "Cookie", cookie).status()).isEqualTo(303);
+
+        browser.signIn(key);
+        String second = "soma_console=" + browser.sessionCookie().getValue();
+        browser.signOut();
+        TestServer.Response afterSignOut = soma.send("GET", "/console/overview", null, null, "Cookie", second);
+        assertThat(afterSignOut.status()).isEqualTo(303);
+        assertThat(afterSignOut.header("Location")).isEqualTo("/console/sign-in");
+    }
+
+    @Test
+    @Order(8)
+    void aPolicyWithACompileErrorIsShownAtTheExpressionThenFixedAndEvaluated() {
+        String key = soma.key(soma.tenant("policy-co", ""), "{}");
+        browser.signIn(key);
+        browser.open("/console/policies", "policies");
+        browser.submit("form[action='/console/policies']", Map.of("name", "small-models", "expression", "model.id ==",
+                "message", "only the local model"));
+        browser.check("policy-compile-error");
+        assertThat(browser.text("#expression-error")).contains("validations[0]");
+        assertThat(browser.find("#expression").getAttribute("aria-invalid")).isEqualTo("true");
+        assertThat(soma.get("/v1/policies", key).json().get("data")).isEmpty();
+
+        browser.submit("form[action='/console/policies']", Map.of("expression", "has(model.id) && model.id == 'local'"));
+        browser.check("policy-saved");
+        assertThat(browser.text("#saved")).isEqualTo("Saved small-models, version 1.");
+        assertThat(browser.text("#policies")).contains("small-models").contains("runtime");
+        assertThat(soma.get("/v1/policies/small-models", key).json().get("version").asInt()).isEqualTo(1);
+
+        browser.fill(Map.of("name", "small-models", "expression", "has(model.id) && model.id == 'local'", "message", "only the local model",
+                "input", "{\"model\": {\"id\": \"gpt-4o\"}}"));
+        browser.click(browser.find("button[formaction='/console/policies/evaluate']"));
+        browser.check("policy-evaluated");
+        assertThat(browser.text("#trial")).isEqualTo("Denied: only the local model");
+        browser.signOut();
+    }
+
+    @Test
+    @Order(9)
+    void aRecalledMemoryShowsItsScoreAndProvenanceAndIsForgottenAfterConfirmation() {
+        String key = soma.key(soma.tenant("memory-co", ""), "{}");
+        TestServer.Response remembered = soma.post("/v1/memories", key, """
+                {"text": "Ada prefers green tea in the afternoon", "scope": {"kind": "tenant"},
+                 "provenance": {"kind": "user", "reference": "chat-7", "author": "ada"}}""");
+        assertThat(remembered.status()).as(remembered.body()).isIn(200, 201);
+        browser.signIn(key);
+        browser.open("/console/memory", "memory");
+        browser.submit("form[action='/console/memory']", Map.of("q", "what does Ada drink"));
+        browser.check("memory-recalled");
+        assertThat(browser.text("#facts")).contains("Ada prefers green tea in the afternoon").contains("user chat-7 by ada");
+        assertThat(browser.find("#facts tbody td").getText()).matches("0\\.\\d{4}");
+
+        browser.click(browser.find("#facts tbody a"));
+        browser.check("memory-revisions");
+        String memoryPath = browser.path();
+        assertThat(browser.text("#revisions")).contains("Ada prefers green tea");
+        browser.fill(Map.of("reason", "asked to be forgotten"));
+        // Without the ticked confirmation the browser does not even send the form; sent anyway, the server refuses it too.
+        String cookie = "soma_console=" + browser.sessionCookie().getValue();
+        String csrf = browser.find("form[action$='/forget'] input[name=csrf]").getAttribute("value");
+        TestServer.Response unconfirmed = soma.send("POST", memoryPath + "/forget", null, "reason=x&csrf=" + csrf,
+                "Content-Type", "application/x-www-form-urlencoded", "Cookie", cookie);
+        assertThat(unconfirmed.body()).contains("Tick the confirmation");
+        browser.find("#confirm").click();
+        browser.click(browser.find("form[action$='/forget'] button"));
+        browser.check("memory-forgotten");
+        assertThat(browser.text("#forgotten")).startsWith("Forgotten at");
+        assertThat(browser.text("#revisions")).contains("(erased)").doesNotContain("green tea");
+        browser.signOut();
+    }
+
+    @Test
+    @Order(10)
+    void pagesCarryAStrictContentSecurityPolicyAndASafeCookie() {
+        TestServer.Response page = soma.get("/console/sign-in", null);
+        assertThat(page.header("Content-Security-Policy")).contains("script-src 'self'").contains("style-src 'self'")
+                .doesNotContain("unsafe-inline").contains("frame-ancestors 'none'");
+        assertThat(page.header("Set-Cookie")).contains("HttpOnly").contains("SameSite=Strict");
+        assertThat(page.body()).doesNotContain("<script>").doesNotContain("style=");
+    }
+}
