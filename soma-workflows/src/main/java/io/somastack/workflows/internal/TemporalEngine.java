@@ -8,14 +8,12 @@ import io.temporal.client.WorkflowClientOptions;
 import io.temporal.serviceclient.SimpleSslContextBuilder;
 import io.temporal.serviceclient.WorkflowServiceStubs;
 import io.temporal.serviceclient.WorkflowServiceStubsOptions;
-import io.temporal.testserver.TestServer;
 import io.temporal.worker.Worker;
 import io.temporal.worker.WorkerFactory;
 import io.temporal.worker.WorkerOptions;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.util.Optional;
 import org.slf4j.Logger;
@@ -30,7 +28,7 @@ import org.slf4j.LoggerFactory;
 public final class TemporalEngine implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(TemporalEngine.class);
 
-    private final Optional<TestServer.PortBoundTestServer> embedded;
+    private final Optional<LoopbackTemporal> embedded;
     private final WorkflowServiceStubs service;
     private final WorkflowClient client;
     private final WorkerFactory factory;
@@ -43,10 +41,9 @@ public final class TemporalEngine implements AutoCloseable {
             embedded = Optional.empty();
             target = config.target().get();
         } else {
-            int port = freePort();
-            // Time skipping locked: timers (an approval's wait, retry back-off) run in real time, as on a cluster.
-            embedded = Optional.of(TestServer.createPortBoundServer(port, true));
-            target = "127.0.0.1:" + port;
+            LoopbackTemporal local = LoopbackTemporal.start();
+            embedded = Optional.of(local);
+            target = local.target();
         }
         WorkflowServiceStubsOptions.Builder options = WorkflowServiceStubsOptions.newBuilder().setTarget(target);
         if (config.tls()) {
@@ -78,14 +75,6 @@ public final class TemporalEngine implements AutoCloseable {
         }
     }
 
-    private static int freePort() {
-        try (ServerSocket socket = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            return socket.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
     public WorkflowClient client() {
         return client;
     }
@@ -98,6 +87,6 @@ public final class TemporalEngine implements AutoCloseable {
     public void close() {
         factory.shutdownNow();
         service.shutdownNow();
-        embedded.ifPresent(TestServer.PortBoundTestServer::close);
+        embedded.ifPresent(LoopbackTemporal::close);
     }
 }
