@@ -27,6 +27,8 @@ import tools.jackson.databind.JsonNode;
  */
 public final class AnswerProvenance {
     public static final String PAYLOAD_TYPE = "application/vnd.in-toto+json";
+    /** The predicate of a run's answer; its subject is the answer's digest. */
+    public static final String RUN_PREDICATE_TYPE = "https://somastack.io/provenance/agent-run/v1";
 
     private AnswerProvenance() {
     }
@@ -57,7 +59,11 @@ public final class AnswerProvenance {
         }
     }
 
-    /** Checks an envelope against a JWKS document: format, signature, statement type, and that the subject is the answer's digest. */
+    /**
+     * Checks an envelope against a JWKS document: format, signature, statement type, and, for a
+     * run's answer, that the subject is the answer's digest (a team job's statement, signed with the
+     * same keys, has its own predicate).
+     */
     public static Verification verify(byte[] envelopeJson, String jwksJson) {
         List<String> problems = new ArrayList<>();
         JsonNode envelope;
@@ -118,10 +124,12 @@ public final class AnswerProvenance {
         if (!"https://in-toto.io/Statement/v1".equals(statement.path("_type").asString(null))) {
             problems.add("the statement's _type is %s, not https://in-toto.io/Statement/v1".formatted(statement.path("_type")));
         }
-        String answer = statement.path("predicate").path("answer_sha256").asString("");
-        String subject = statement.path("subject").path(0).path("digest").path("sha256").asString("");
-        if (answer.isEmpty() || !answer.equals(subject)) {
-            problems.add("the subject's digest %s is not the predicate's answer_sha256 %s".formatted(subject, answer));
+        if (RUN_PREDICATE_TYPE.equals(statement.path("predicateType").asString(""))) {
+            String answer = statement.path("predicate").path("answer_sha256").asString("");
+            String subject = statement.path("subject").path(0).path("digest").path("sha256").asString("");
+            if (answer.isEmpty() || !answer.equals(subject)) {
+                problems.add("the subject's digest %s is not the predicate's answer_sha256 %s".formatted(subject, answer));
+            }
         }
         if (!verified && problems.isEmpty()) {
             problems.add("no signature verifies");

@@ -375,6 +375,14 @@ public final class Runs {
         return true;
     }
 
+    /**
+     * A DSSE envelope of an in-toto {@code statement} signed with the same long-lived provenance
+     * keys as a run's answer (a team job's provenance uses it), so one JWKS verifies both.
+     */
+    public String signProvenance(byte[] statement) {
+        return loop.envelope(requireNonNull(statement, "statement is null"));
+    }
+
     /** The signed provenance envelope of the tenant's completed run. */
     public Optional<String> provenance(TenantId tenant, UUID runId) {
         return jdbi.withHandle(handle -> handle.createQuery("SELECT envelope FROM agent_provenance WHERE tenant_id = :tenant AND run_id = :run")

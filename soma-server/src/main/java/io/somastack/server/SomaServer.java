@@ -161,7 +161,7 @@ public final class SomaServer implements AutoCloseable {
         // Team workflows: jobs on Temporal (embedded in-process service, or SOMA_TEMPORAL_TARGET), this node's worker, and
         // every job PostgreSQL records as unfinished resumed from its last completed node. Closed before the agents it runs.
         Workflows workflows = track(Workflows.create(config.workflows(), database, commit, marketplace, agents.runs(), gateway.tenants(),
-                metering.budgets(), metering.ledger(), metering.catalog(), gateway.sessions(), clock, ids).start());
+                metering.budgets(), metering.ledger(), metering.catalog(), clock, ids).start());
 
         Javalin app = Javalin.create(web -> {
             web.startup.showJavalinBanner = false;

@@ -5,7 +5,6 @@ import static java.util.Objects.requireNonNull;
 import io.somastack.agents.Runs;
 import io.somastack.gateway.Guard;
 import io.somastack.gateway.Idempotency;
-import io.somastack.gateway.Sessions;
 import io.somastack.gateway.Tenants;
 import io.somastack.kernel.Clock;
 import io.somastack.kernel.Ids;
@@ -30,7 +29,7 @@ import io.somastack.workflows.internal.TemporalEngine;
  *
  * <pre>{@code
  * Workflows workflows = Workflows.create(config.workflows(), database, commit, marketplace, agents.runs(), gateway.tenants(),
- *         metering.budgets(), metering.ledger(), catalog, gateway.sessions(), clock, ids).start();
+ *         metering.budgets(), metering.ledger(), catalog, clock, ids).start();
  * web.routes.apiBuilder(workflows.routes(guard, gateway.idempotency()));
  * }</pre>
  */
@@ -48,12 +47,12 @@ public final class Workflows implements AutoCloseable {
     }
 
     public static Workflows create(WorkflowsConfig config, Database database, GroupCommit commit, Marketplace marketplace, Runs runs,
-            Tenants tenants, Budgets budgets, Ledger ledger, SkuCatalog catalog, Sessions sessions, Clock clock, Ids ids) {
+            Tenants tenants, Budgets budgets, Ledger ledger, SkuCatalog catalog, Clock clock, Ids ids) {
         requireNonNull(config, "config is null");
         JobStore store = new JobStore(database.jdbi());
         JobEvents events = new JobEvents(database.jdbi(), commit, clock);
         JobMeter meter = new JobMeter(ledger, catalog, database.jdbi(), clock);
-        NodeStepsImpl steps = new NodeStepsImpl(store, events, meter, runs, tenants, budgets, new JobProvenance(runs, sessions), commit, clock);
+        NodeStepsImpl steps = new NodeStepsImpl(store, events, meter, runs, tenants, budgets, new JobProvenance(runs), commit, clock);
         return new Workflows(config, steps, store, events, meter, marketplace, budgets, commit, clock, ids);
     }
 

@@ -2,10 +2,12 @@ package io.somastack.workflows;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.somastack.agents.AnswerProvenance;
 import io.somastack.gateway.TestGateway;
 import io.somastack.kernel.Json;
 import io.somastack.kernel.Money;
 import java.math.BigDecimal;
+import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.List;
 import java.util.Optional;
@@ -121,6 +123,14 @@ class JobsTest {
         assertThat(statement.get("predicate").get("runs").size()).isEqualTo(7);
         assertThat(statement.get("predicate").get("runs").get(0).get("provenance").get("signatures").size()).isEqualTo(1);
         assertThat(provenance.json().get("signatures").get(0).get("keyid").asString()).isNotBlank();
+        // It verifies against the published provenance keys, as a run's does; a changed byte does not.
+        String jwks = soma.gateway.send("GET", "/v1/provenance/jwks.json", null, null).raw().body();
+        byte[] envelope = provenance.raw().body().getBytes(StandardCharsets.UTF_8);
+        assertThat(AnswerProvenance.verify(envelope, jwks).valid()).isTrue();
+        String payload = provenance.json().get("payload").asString();
+        byte[] tampered = provenance.raw().body().replace(payload, payload.substring(0, 20) + (payload.charAt(20) == 'A' ? 'B' : 'A')
+                + payload.substring(21)).getBytes(StandardCharsets.UTF_8);
+        assertThat(AnswerProvenance.verify(tampered, jwks).valid()).isFalse();
     }
 
     @Test

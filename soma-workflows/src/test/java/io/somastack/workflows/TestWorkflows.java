@@ -118,12 +118,11 @@ final class TestWorkflows implements AutoCloseable {
         MeteredModels metered = new MeteredModels(router, new LedgerUsageMeter(prices, budgets, ledger, clock), commit,
                 new BucketRateLimiter(gatewayConfig.rateLimits(), gatewayConfig.bucketStore()), meters, 4096);
         agents = Agents.create(AgentsConfig.defaults().withMaxOutputTokens(128), database, commit, marketplace, constitution, tools,
-                memory.memories(), budgets, metered, new LedgerUsageMeter(prices, budgets, ledger, clock), prices, new CapsuleCharges(new SkuMeter(clock, ids), clock, ids), sessions,
-                clock, ids,
-                meters).start();
+                memory.memories(), budgets, metered, new LedgerUsageMeter(prices, budgets, ledger, clock), prices,
+                new CapsuleCharges(new SkuMeter(clock, ids), clock, ids), sessions, clock, ids, meters).start();
         catalog.seed(List.of(new SkuCatalog.NewPrice("job_minute", "USD", "flat", "minute", JOB_MINUTE, null, null, "2020-01", null)));
         workflows = Workflows.create(WorkflowsConfig.defaults("local"), database, commit, marketplace, agents.runs(), tenants, budgets, ledger,
-                catalog, sessions, clock, ids).start();
+                catalog, clock, ids).start();
         gateway = new TestGateway(database, commit, clock, ids, meters, Set.of(MarketplaceRoutes.PUBLISH), this::routes);
     }
 

@@ -2,6 +2,7 @@ package io.somastack.agents.internal;
 
 import static java.util.Objects.requireNonNull;
 
+import io.somastack.agents.AnswerProvenance;
 import io.somastack.kernel.Money;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -18,7 +19,7 @@ import java.util.UUID;
  */
 public final class ProvenanceTrail {
     public static final String STATEMENT_TYPE = "https://in-toto.io/Statement/v1";
-    public static final String PREDICATE_TYPE = "https://somastack.io/provenance/agent-run/v1";
+    public static final String PREDICATE_TYPE = AnswerProvenance.RUN_PREDICATE_TYPE;
 
     private final UUID runId;
     private final String tenant;

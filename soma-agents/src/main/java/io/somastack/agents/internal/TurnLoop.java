@@ -394,14 +394,19 @@ public final class TurnLoop {
         }
     }
 
+    /** A DSSE envelope of {@code statement} signed with the active provenance key. */
+    public String envelope(byte[] statement) {
+        ProvenanceKeys.Signed signature = signer.sign(AnswerProvenance.pae(AnswerProvenance.PAYLOAD_TYPE, statement));
+        return AnswerProvenance.envelope(statement, signature.keyId(), signature.signature());
+    }
+
     /** Settles, writes the answer with its signed provenance, then {@code run.completed}. */
     private void complete(State state, String answer) {
         RunContext run = state.run;
         settle(state);
         Instant finished = clock.now();
         byte[] statement = Json.bytes(state.trail.statement(AnswerProvenance.sha256(answer), finished));
-        ProvenanceKeys.Signed signature = signer.sign(AnswerProvenance.pae(AnswerProvenance.PAYLOAD_TYPE, statement));
-        String envelope = AnswerProvenance.envelope(statement, signature.keyId(), signature.signature());
+        String envelope = envelope(statement);
         UUID provenanceId = ids.next();
         commit.execute(tx -> {
             if (!runs.finish(tx, run.runId(), RunStatus.COMPLETED, Optional.of(answer), Optional.empty(), Optional.empty(), state.totals,

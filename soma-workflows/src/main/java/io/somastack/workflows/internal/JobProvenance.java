@@ -4,7 +4,6 @@ import static java.util.Objects.requireNonNull;
 
 import io.somastack.agents.AnswerProvenance;
 import io.somastack.agents.Runs;
-import io.somastack.gateway.Sessions;
 import io.somastack.kernel.Json;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
@@ -16,17 +15,15 @@ import java.util.Map;
 /**
  * A completed job's provenance: an in-toto Statement whose predicate lists every node run (node,
  * item, attempt, run id) with that run's own signed DSSE envelope, in the same DSSE envelope and
- * ES256 signature as a run's ({@link AnswerProvenance}), so one verifier checks both.
+ * ES256 provenance keys as a run's ({@link Runs#signProvenance}), so one JWKS verifies both.
  */
 public final class JobProvenance {
     public static final String PREDICATE_TYPE = "https://somastack.io/provenance/team-job/v1";
 
     private final Runs runs;
-    private final Sessions sessions;
 
-    public JobProvenance(Runs runs, Sessions sessions) {
+    public JobProvenance(Runs runs) {
         this.runs = requireNonNull(runs, "runs is null");
-        this.sessions = requireNonNull(sessions, "sessions is null");
     }
 
     public String sign(JobStore.StoredJob job, List<JobStore.NodeRun> nodeRuns, Instant finishedAt) {
@@ -54,7 +51,6 @@ public final class JobProvenance {
         statement.put("predicateType", PREDICATE_TYPE);
         statement.put("predicate", predicate);
         byte[] payload = Json.bytes(statement);
-        Sessions.Detached signature = sessions.sign(AnswerProvenance.pae(AnswerProvenance.PAYLOAD_TYPE, payload));
-        return AnswerProvenance.envelope(payload, signature.keyId(), signature.signature());
+        return runs.signProvenance(payload);
     }
 }
