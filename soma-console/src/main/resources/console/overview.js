@@ -18,6 +18,8 @@
     columns.push(one.tokens);
   });
   var width = Math.max(320, element.clientWidth - 16);
-  new uPlot({ width: width, height: 260, series: series, axes: [{}, { label: "tokens" }], scales: { x: { time: true } } }, columns, element);
+  // The x axis always spans the 48 hours the page shows, however few hours have usage.
+  var scales = { x: { time: true, range: [data.from, data.to] }, y: { range: function (u, min, max) { return [0, Math.max(10, max * 1.1)]; } } };
+  new uPlot({ width: width, height: 260, series: series, axes: [{}, { label: "tokens" }], scales: scales }, columns, element);
   element.setAttribute("data-rendered", "true");
 })();

@@ -77,8 +77,9 @@ public final class UsagePages {
                 .orElse("<p>No monthly budget: spent <strong>%s</strong>, forecast at month end <strong>%s</strong>.</p>"
                         .formatted(usd(spent), usd(forecast)));
 
-        List<UsageRollups.Point> points = rollups.hourly(new UsageRollups.Filter(tenantId, now.minus(Duration.ofHours(48)),
-                tomorrow, Optional.empty(), Optional.empty()));
+        Instant chartFrom = now.minus(Duration.ofHours(48)).truncatedTo(java.time.temporal.ChronoUnit.HOURS);
+        Instant chartTo = now.truncatedTo(java.time.temporal.ChronoUnit.HOURS).plus(Duration.ofHours(1));
+        List<UsageRollups.Point> points = rollups.hourly(new UsageRollups.Filter(tenantId, chartFrom, chartTo, Optional.empty(), Optional.empty()));
         String rows = rows(byModel, "model");
         Layout.render(ctx, "Overview", Optional.of(session), """
                 <section aria-labelledby="month"><h2 id="month">This month</h2>
@@ -87,14 +88,14 @@ public final class UsagePages {
                 <div><dt>Tokens</dt><dd id="month-tokens">%d</dd></div>
                 <div><dt>Cost</dt><dd id="month-cost">%s</dd></div>
                 </dl>%s</section>
-                <section aria-labelledby="chart-title"><h2 id="chart-title">Tokens and cost per hour, last 48 hours, by model</h2>
+                <section aria-labelledby="chart-title"><h2 id="chart-title">Tokens per hour, last 48 hours, by model (UTC)</h2>
                 <div id="usage-chart" class="chart" data-series="%s"></div>
                 </section>
                 <section aria-labelledby="models"><h2 id="models">By model this month</h2>%s</section>
                 <section aria-labelledby="refusals"><h2 id="refusals">Refusals since this node started</h2>
                 <dl class="figures"><div><dt>Rate limit</dt><dd id="ratelimit-refusals">%d</dd></div>
                 <div><dt>Budget</dt><dd id="budget-refusals">%d</dd></div></dl></section>
-                """.formatted(calls, tokens, Html.text(usd(spent)), budget, Html.text(Json.text(chart(points))), rows,
+                """.formatted(calls, tokens, Html.text(usd(spent)), budget, Html.text(Json.text(chart(points, chartFrom, chartTo))), rows,
                 refusals("soma.ratelimit.rejections", tenantId), refusals("soma.budget.rejections", tenantId)),
                 "uPlot.iife.min.js", "overview.js");
     }
@@ -179,8 +180,8 @@ public final class UsagePages {
         return table.toString();
     }
 
-    /** The chart's data: hours (epoch seconds) and, per model, tokens and cost per hour. */
-    private static Map<String, Object> chart(List<UsageRollups.Point> points) {
+    /** The chart's data: its span and hours (epoch seconds) and, per model, tokens and cost per hour. */
+    private static Map<String, Object> chart(List<UsageRollups.Point> points, Instant from, Instant to) {
         TreeSet<Instant> hours = new TreeSet<>();
         TreeSet<String> models = new TreeSet<>();
         points.forEach(point -> {
@@ -205,7 +206,8 @@ public final class UsagePages {
             one.put("cost", List.of(cost).stream().map(value -> value == null ? "0" : value).toList());
             series.add(one);
         }
-        return Map.of("hours", hourList.stream().map(Instant::getEpochSecond).toList(), "series", series);
+        return Map.of("from", from.getEpochSecond(), "to", to.getEpochSecond(), "hours", hourList.stream().map(Instant::getEpochSecond).toList(),
+                "series", series);
     }
 
     private long refusals(String meter, TenantId tenant) {
