@@ -253,14 +253,20 @@ public final class NodeStepsImpl implements NodeSteps {
         }
         Instant now = clock.now();
         Optional<String> signed = status.equals("completed") ? Optional.of(provenance.sign(job, store.runs(job.id()), now)) : Optional.empty();
+        // The job's own minutes are written and every reservation settled before the terminal event, so a client that saw
+        // the job end sees its budget settled; written under idempotency keys, a repeated ending changes nothing.
+        String cost = commit.execute(tx -> meter.record(tx, job, "job:" + job.id() + ":wall", "job", job.createdAt(), now)).cost().toPlainString();
+        store.nodes(job).keySet().forEach(node -> settleNode(job, node));
+        budgets.settle(job.reservation(), meter.cost(job));
         Map<String, Object> data = new LinkedHashMap<>();
         data.put("job_id", job.id().toString());
         if (!reason.isEmpty() && !status.equals("completed")) {
             data.put("reason", reason);
         }
-        boolean ended = commit.execute(tx -> {
+        data.put("cost", cost);
+        commit.execute(tx -> {
             if (!store.endJob(tx, job.id(), status, reason.isEmpty() ? Optional.empty() : Optional.of(reason), signed, now)) {
-                return false;
+                return null;
             }
             for (JobStore.StoredNode node : store.nodes(job).values()) {
                 if (node.status().equals("pending") || node.status().equals("running") || node.status().equals("waiting")) {
@@ -268,15 +274,10 @@ public final class NodeStepsImpl implements NodeSteps {
                             Optional.empty(), Optional.empty(), now);
                 }
             }
-            data.put("cost", meter.record(tx, job, "job:" + job.id() + ":wall", "job", job.createdAt(), now).cost().toPlainString());
             events.insert(tx, job.tenant(), job.id(), "job." + status, data);
-            return true;
+            return null;
         });
         events.wake();
-        if (ended) {
-            store.nodes(job).keySet().forEach(node -> settleNode(job, node));
-            budgets.settle(job.reservation(), meter.cost(job));
-        }
     }
 
     /** The run once it has ended; empty when it is still running after {@link #END_WAIT} (it is billed when its step sees it end). */
