@@ -56,8 +56,8 @@ import tools.jackson.databind.JsonNode;
 /**
  * The loop of one run, after it was accepted (the agent runnable, policy allowed it, its budget
  * reserved, {@code run.started} stored): recall from the capsule's memory scopes, then model
- * calls offering the capsule's tools, each tool call through the {@link ToolBroker} with its
- * result back to the model, until an answer or a limit (steps, tool calls, wall time, budget)
+ * calls offering the capsule's tools (and the built-in {@code remember}, see {@link Remembering}),
+ * each tool call through the {@link ToolBroker} with its result back to the model, until an answer or a limit (steps, tool calls, wall time, budget)
  * or a cancellation. Then settle the reservation with what the run used, write the run's row,
  * messages and signed provenance, the marketplace's run record, and the terminal event last.
  * One instance serves every run; each run runs on its own (virtual) thread.
