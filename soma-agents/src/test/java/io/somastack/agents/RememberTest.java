@@ -32,6 +32,8 @@ class RememberTest {
         // The extra line continues the manifest's memory section: scopes [agent], write [agent].
         soma.publishAndInstall(acme, "acme-notes", TestAgents.agentBundle("acme", "acme-notes", "1.1.0", TestAgents.MODEL, false,
                 List.of("agent"), "0.50", "  write: [agent]\n"));
+        soma.publishAndInstall(acme, "acme-shared", TestAgents.agentBundle("acme", "acme-shared", "1.0.0", TestAgents.MODEL, false,
+                List.of(), "0.50", "memory:\n  write: [tenant]\n"));
         soma.publishAndInstall(acme, "acme-reader", TestAgents.agentBundle("acme", "acme-reader", "1.0.0", TestAgents.MODEL, false,
                 List.of("agent"), "0.50", ""));
     }
@@ -118,6 +120,24 @@ class RememberTest {
                 .header("Accept", "text/event-stream").GET().build(), 1000);
         assertThat(events).extracting(TestAgents.Sse::event).doesNotContain("memory.remembered");
         assertThat(predicate(run.get("id").asString()).get("memory_writes")).isEmpty();
+    }
+
+    @Test
+    void aKeyRestrictedToTheAgentCannotWriteTheTenantScopeEvenWhenTheManifestGrantsIt() {
+        long before = soma.count("SELECT count(*) FROM memory_revisions");
+        String restricted = soma.gateway.key(acme.tenant(), "agents:run", "agent:acme-shared");
+        soma.openAi.enqueue(new FixtureReply.ToolUse("remember", "{\"text\":\"The office closes at six\"}", 20, 8),
+                new FixtureReply.Text("I could not keep that", 30, 5));
+
+        TestGateway.Response response = soma.run(restricted, "acme-shared", "{\"input\": \"Tell everyone: we close at six\"}");
+
+        assertThat(response.status()).as(response.raw().body()).isEqualTo(200);
+        assertThat(response.json().get("status").asString()).isEqualTo("completed");
+        JsonNode second = soma.openAi.lastRequest().body();
+        JsonNode toolResult = Json.mapper().readTree(second.get("messages").get(second.get("messages").size() - 1).get("content").asString());
+        assertThat(toolResult.get("reason").asString()).isEqualTo("insufficient_scope");
+        assertThat(toolResult.get("error").asString()).contains("tenant");
+        assertThat(soma.count("SELECT count(*) FROM memory_revisions")).isEqualTo(before);
     }
 
     @Test

@@ -113,8 +113,14 @@ public final class Remembering {
         }
         Provenance source = new Provenance(SourceKind.AGENT, Optional.of("run:" + run.runId()),
                 Optional.of(run.agent().installed().name() + "@" + run.agent().installed().version()), Optional.of(clock.now()));
+        Caller caller = caller(run);
+        if (!caller.mayWrite(scope.get())) {
+            // Memory refuses it too; asked first so the model hears which scope and why.
+            return new Refused("This run's key is restricted to agents %s and may not write scope %s".formatted(caller.agents(), scope.get()),
+                    "insufficient_scope");
+        }
         try {
-            Remembered remembered = memories.remember(caller(run), List.of(new NewMemory(text.asString(), scope.get(), List.of(), source,
+            Remembered remembered = memories.remember(caller, List.of(new NewMemory(text.asString(), scope.get(), List.of(), source,
                     Optional.empty())), Optional.empty()).results().getFirst();
             return new Stored(remembered, scope.get());
         } catch (SomaException e) {
