@@ -13,7 +13,7 @@ import java.util.UUID;
 import tools.jackson.databind.JsonNode;
 
 /**
- * What a run emits, in order: {@code run.started}, then any of {@code memory.recalled},
+ * What a run emits, in order: {@code run.started}, then any of {@code memory.recalled}, {@code memory.remembered},
  * {@code model.delta}, {@code model.completed}, {@code tool.started}, {@code tool.delta},
  * {@code tool.completed}, {@code tool.failed} and {@code policy.denied}, and exactly one
  * terminal event: {@code run.completed}, {@code run.failed}, {@code run.cancelled} or
@@ -21,7 +21,7 @@ import tools.jackson.databind.JsonNode;
  * with its per-run sequence number before any client sees it (see the module README for the
  * wire format). {@link #data()} is the JSON the wire carries.
  */
-public sealed interface RunEvent permits RunEvent.Started, RunEvent.MemoryRecalled, RunEvent.ModelDelta, RunEvent.ModelCompleted,
+public sealed interface RunEvent permits RunEvent.Started, RunEvent.MemoryRecalled, RunEvent.MemoryRemembered, RunEvent.ModelDelta, RunEvent.ModelCompleted,
         RunEvent.ToolStarted, RunEvent.ToolDelta, RunEvent.ToolCompleted, RunEvent.ToolFailed, RunEvent.PolicyDenied, RunEvent.Completed,
         RunEvent.Failed, RunEvent.Cancelled, RunEvent.Interrupted {
 
@@ -90,6 +90,37 @@ public sealed interface RunEvent permits RunEvent.Started, RunEvent.MemoryRecall
         @Override
         public Map<String, Object> data() {
             return Map.of("recall_id", recallId.toString(), "facts", facts);
+        }
+    }
+
+    /**
+     * A fact the model stored with the built-in {@code remember} tool in step {@code step}, call {@code callId}: the memory, the
+     * revision written ({@code outcome} {@code created}, {@code revised} or {@code unchanged}) and its scope ({@code kind:id}).
+     */
+    record MemoryRemembered(int step, String callId, UUID memoryId, UUID revisionId, String scope, String outcome) implements RunEvent {
+        public MemoryRemembered {
+            requireNonNull(callId, "callId is null");
+            requireNonNull(memoryId, "memoryId is null");
+            requireNonNull(revisionId, "revisionId is null");
+            requireNonNull(scope, "scope is null");
+            requireNonNull(outcome, "outcome is null");
+        }
+
+        @Override
+        public String type() {
+            return "memory.remembered";
+        }
+
+        @Override
+        public Map<String, Object> data() {
+            Map<String, Object> data = new LinkedHashMap<>();
+            data.put("step", step);
+            data.put("call_id", callId);
+            data.put("memory_id", memoryId.toString());
+            data.put("revision_id", revisionId.toString());
+            data.put("scope", scope);
+            data.put("outcome", outcome);
+            return data;
         }
     }
 

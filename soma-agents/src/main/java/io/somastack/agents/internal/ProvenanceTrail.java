@@ -14,7 +14,7 @@ import java.util.UUID;
 
 /**
  * Where a run's answer came from, collected as the run goes: the capsule, every model call,
- * tool call, recall and policy decision. {@link #statement} makes it an in-toto Statement whose
+ * tool call, recall, memory write and policy decision. {@link #statement} makes it an in-toto Statement whose
  * subject is the answer's SHA-256. Used by the run's thread only.
  */
 public final class ProvenanceTrail {
@@ -28,6 +28,7 @@ public final class ProvenanceTrail {
     private final List<Map<String, Object>> modelCalls = new ArrayList<>();
     private final List<Map<String, Object>> toolCalls = new ArrayList<>();
     private final List<Map<String, Object>> recalls = new ArrayList<>();
+    private final List<Map<String, Object>> memoryWrites = new ArrayList<>();
     private final List<Map<String, Object>> decisions = new ArrayList<>();
 
     public ProvenanceTrail(UUID runId, String tenant, String name, String version, String digest, Instant startedAt) {
@@ -43,6 +44,12 @@ public final class ProvenanceTrail {
 
     public void recall(UUID recallId, List<UUID> revisionIds) {
         recalls.add(Map.of("recall_id", recallId.toString(), "revision_ids", revisionIds.stream().map(UUID::toString).toList()));
+    }
+
+    /** A fact the run stored (its {@code remember} tool): the memory and the exact revision, in scope {@code kind:id}. */
+    public void memoryWrite(String callId, UUID memoryId, UUID revisionId, String scope, String outcome) {
+        memoryWrites.add(Map.of("call_id", callId, "memory_id", memoryId.toString(), "revision_id", revisionId.toString(), "scope", scope,
+                "outcome", outcome));
     }
 
     public void modelCall(UUID ledgerId, String model, String provider, String upstreamModel, long inputTokens, long outputTokens, Money cost) {
@@ -82,6 +89,7 @@ public final class ProvenanceTrail {
         predicate.put("model_calls", List.copyOf(modelCalls));
         predicate.put("tool_calls", List.copyOf(toolCalls));
         predicate.put("recalls", List.copyOf(recalls));
+        predicate.put("memory_writes", List.copyOf(memoryWrites));
         predicate.put("policy_decisions", List.copyOf(decisions));
         predicate.put("answer_sha256", answerSha256);
         predicate.put("started_at", startedAt.toString());

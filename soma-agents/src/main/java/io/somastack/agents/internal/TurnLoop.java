@@ -45,6 +45,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
@@ -55,8 +56,8 @@ import tools.jackson.databind.JsonNode;
 /**
  * The loop of one run, after it was accepted (the agent runnable, policy allowed it, its budget
  * reserved, {@code run.started} stored): recall from the capsule's memory scopes, then model
- * calls offering the capsule's tools, each tool call through the {@link ToolBroker} with its
- * result back to the model, until an answer or a limit (steps, tool calls, wall time, budget)
+ * calls offering the capsule's tools (and the built-in {@code remember}, see {@link Remembering}),
+ * each tool call through the {@link ToolBroker} with its result back to the model, until an answer or a limit (steps, tool calls, wall time, budget)
  * or a cancellation. Then settle the reservation with what the run used, write the run's row,
  * messages and signed provenance, the marketplace's run record, and the terminal event last.
  * One instance serves every run; each run runs on its own (virtual) thread.
@@ -69,6 +70,7 @@ public final class TurnLoop {
     private final ToolBroker broker;
     private final PriceBook toolPrices;
     private final Memories memories;
+    private final Remembering remembering;
     private final EventLog events;
     private final RunStore runs;
     private final ConversationStore conversations;
@@ -89,6 +91,7 @@ public final class TurnLoop {
         this.broker = requireNonNull(broker, "broker is null");
         this.toolPrices = requireNonNull(toolPrices, "toolPrices is null");
         this.memories = requireNonNull(memories, "memories is null");
+        this.remembering = new Remembering(memories, clock);
         this.events = requireNonNull(events, "events is null");
         this.runs = requireNonNull(runs, "runs is null");
         this.conversations = requireNonNull(conversations, "conversations is null");
@@ -231,8 +234,20 @@ public final class TurnLoop {
         }
     }
 
-    /** The capsule's tools, all of them or the run fails: the model is never called without the tools the capsule declares. */
+    /**
+     * The capsule's tools, all of them or the run fails: the model is never called without the tools the capsule declares; then
+     * the built-in {@code remember} when the manifest grants a memory scope to write.
+     */
     private List<ToolDefinition> tools(State state) {
+        AgentSpec agent = state.run.agent();
+        List<ToolDefinition> definitions = new ArrayList<>(declaredTools(state));
+        if (Remembering.offered(agent)) {
+            definitions.add(Remembering.definition(agent));
+        }
+        return definitions;
+    }
+
+    private List<ToolDefinition> declaredTools(State state) {
         AgentSpec agent = state.run.agent();
         if (!agent.declaresTools()) {
             return List.of();
@@ -259,20 +274,12 @@ public final class TurnLoop {
         RunContext run = state.run;
         List<Scope> scopes = new ArrayList<>();
         for (String kind : run.agent().memoryScopes()) {
-            switch (kind) {
-                case "tenant" -> scopes.add(Scope.tenant());
-                case "agent" -> scopes.add(Scope.of("agent", run.agent().installed().name()));
-                case "conversation" -> run.conversation().ifPresent(conversation -> scopes.add(Scope.of("conversation", conversation.id().toString())));
-                case "user" -> run.conversation().map(conversation -> conversation.metadata().get("user"))
-                        .ifPresent(user -> scopes.add(Scope.of("user", user)));
-                default -> LOG.warn("Unknown memory scope kind {} in {}", kind, run.agent().installed().name());
-            }
+            Remembering.scope(run, kind).ifPresent(scopes::add);
         }
         if (scopes.isEmpty()) {
             return "";
         }
-        Caller caller = new Caller(run.principal().tenant().id(), run.principal().keyId(), run.principal().actor(),
-                run.principal().agentRestriction(), run.runId().toString());
+        Caller caller = Remembering.caller(run);
         List<Scope> readable = scopes.stream().filter(caller::mayRead).toList();
         if (readable.isEmpty()) {
             return "";
@@ -319,6 +326,9 @@ public final class TurnLoop {
             arguments = Json.tree(text.getBytes(StandardCharsets.UTF_8));
         } catch (SomaException e) {
             return invalidArguments(state, name, List.of(Map.of("pointer", "", "message", "the arguments are not JSON: " + e.detail())));
+        }
+        if (name.equals(Remembering.TOOL) && Remembering.offered(run.agent())) {
+            return remember(state, step, call, arguments);
         }
         String kind = run.agent().manifest().tools().stream().filter(tool -> tool.name().equals(name)).map(tool -> tool.executor())
                 .findFirst().orElse("");
@@ -368,6 +378,24 @@ public final class TurnLoop {
                 }
                 yield Json.text(Map.of("error", failed.message(), "reason", failed.reason().wire()));
             }
+        };
+    }
+
+    /** The built-in {@code remember}: a stored fact is a {@code memory.remembered} event and part of the provenance; a refusal goes back to the model. */
+    private String remember(State state, int step, ToolCall call, JsonNode arguments) {
+        state.totals = state.totals.plusToolCall(Money.ZERO);
+        String callId = call.id() == null ? "" : call.id();
+        return switch (remembering.remember(state.run, arguments)) {
+            case Remembering.Stored stored -> {
+                String outcome = stored.remembered().outcome().name().toLowerCase(Locale.ROOT);
+                state.trail.memoryWrite(callId, stored.remembered().memoryId(), stored.remembered().revisionId(), stored.scope().key(), outcome);
+                state.emit(new RunEvent.MemoryRemembered(step, callId, stored.remembered().memoryId(), stored.remembered().revisionId(),
+                        stored.scope().key(), outcome));
+                yield Json.text(Map.of("memory_id", stored.remembered().memoryId().toString(), "revision_id",
+                        stored.remembered().revisionId().toString(), "scope", stored.scope().key(), "outcome", outcome));
+            }
+            case Remembering.Refused refused -> Json.text(Map.of("error", refused.message(), "reason", refused.reason()));
+            case Remembering.Invalid invalid -> invalidArguments(state, Remembering.TOOL, invalid.errors());
         };
     }
 
