@@ -7,6 +7,7 @@ import io.somastack.gateway.TestGateway;
 import io.somastack.kernel.Json;
 import io.somastack.kernel.Money;
 import java.math.BigDecimal;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.List;
@@ -195,6 +196,82 @@ class JobsTest {
         assertThat(errors).anySatisfy(error -> assertThat(error).contains("capsule nobody is not installed"));
         assertThat(errors).anySatisfy(error -> assertThat(error).contains("cycle: a -> b -> a"));
         assertThat(soma.gateway.send("GET", "/v1/jobs/" + UUID.randomUUID(), umbrella.apiKey(), null).status()).isEqualTo(404);
+    }
+
+    @Test
+    void runsTheTeamAnInstalledCapsuleDeclaresInItsManifestByTheCapsulesName() {
+        TestWorkflows.Client initech = tenantWithAgents("initech", Optional.of(Money.of("100")));
+        soma.publishAndInstall(initech, "initech-crew", TestWorkflows.agentBundle("initech", "initech-crew", false, """
+                team:
+                  nodes:
+                    - {id: plan, capsule: initech-teller, input: "Once upon a time {{input.topic}}", retries: 1, budget_usd: "0.5"}
+                    - {id: write, capsule: initech-teller, input: "{{plan.output}} The end."}
+                  edges:
+                    - {from: plan, to: write}
+                """));
+
+        TestGateway.Response created = soma.gateway.send("POST", "/v1/jobs", initech.apiKey(),
+                "{\"team\": \"initech-crew\", \"input\": {\"topic\": \"a fox\"}}");
+        assertThat(created.status()).as(created.raw().body()).isEqualTo(201);
+        String jobId = created.json().get("id").asString();
+        List<TestWorkflows.Sse> events = soma.events(jobId, initech.apiKey(), Optional.empty(), event -> false);
+
+        assertThat(events.getLast().event()).as(events.toString()).isEqualTo("job.completed");
+        JsonNode job = soma.gateway.send("GET", "/v1/jobs/" + jobId, initech.apiKey(), null).json();
+        assertThat(job.get("status").asString()).isEqualTo("completed");
+        assertThat(job.get("nodes").valueStream().map(node -> node.get("id").asString()).toList()).containsExactly("plan", "write");
+        JsonNode write = job.get("nodes").get(1);
+        assertThat(runInput(write.get("runs").get(0).get("run_id").asString()))
+                .isEqualTo(job.get("nodes").get(0).get("output").asString() + " The end.");
+        assertThat(runInput(job.get("nodes").get(0).get("runs").get(0).get("run_id").asString())).isEqualTo("Once upon a time a fox");
+
+        // A capsule that declares no team, and one that is not installed, are named in the answer.
+        TestGateway.Response noTeam = soma.gateway.send("POST", "/v1/jobs", initech.apiKey(), "{\"team\": \"initech-teller\", \"input\": {}}");
+        assertThat(noTeam.status()).isEqualTo(400);
+        assertThat(noTeam.json().get("detail").asString()).contains("initech-teller").contains("declares no team");
+        TestGateway.Response missing = soma.gateway.send("POST", "/v1/jobs", initech.apiKey(), "{\"team\": \"initech-ghost\", \"input\": {}}");
+        assertThat(missing.status()).isEqualTo(404);
+        assertThat(missing.json().get("detail").asString()).contains("initech-ghost is not installed");
+        TestGateway.Response notATeam = soma.gateway.send("POST", "/v1/jobs", initech.apiKey(), "{\"team\": 7, \"input\": {}}");
+        assertThat(notATeam.status()).isEqualTo(400);
+        assertThat(notATeam.json().get("detail").asString()).contains("team must be an object");
+    }
+
+    @Test
+    void aBadTeamInAManifestIsRefusedListingEveryProblem() {
+        TestWorkflows.Client hooli = tenantWithAgents("hooli", Optional.empty());
+        // Its shape is checked with the rest of the manifest when it is published: every problem listed.
+        HttpResponse<String> malformed = soma.publish(hooli, TestWorkflows.agentBundle("hooli", "hooli-shapeless", false, """
+                team:
+                  nodes:
+                    - {capsule: hooli-teller, input: Hello}
+                  edges:
+                    - {from: a}
+                """));
+        assertThat(malformed.statusCode()).as(malformed.body()).isEqualTo(400);
+        JsonNode problem = Json.mapper().readTree(malformed.body());
+        assertThat(problem.get("type").asString()).endsWith("/manifest-invalid");
+        assertThat(problem.get("errors").valueStream().map(JsonNode::asString).toList())
+                .anySatisfy(error -> assertThat(error).startsWith("/team/nodes/0").contains("id"))
+                .anySatisfy(error -> assertThat(error).startsWith("/team/edges/0").contains("to"));
+
+        // Its graph is checked when a job starts it, exactly as a team sent as JSON: a cycle and an unknown capsule, both listed.
+        soma.publishAndInstall(hooli, "hooli-loop", TestWorkflows.agentBundle("hooli", "hooli-loop", false, """
+                team:
+                  nodes:
+                    - {id: a, capsule: hooli-nobody, input: "{{b.output}}"}
+                    - {id: b, capsule: hooli-teller, input: "{{a.output}}"}
+                  edges:
+                    - {from: a, to: b}
+                    - {from: b, to: a}
+                """));
+        TestGateway.Response refused = soma.gateway.send("POST", "/v1/jobs", hooli.apiKey(), "{\"team\": \"hooli-loop\", \"input\": {}}");
+        assertThat(refused.status()).as(refused.raw().body()).isEqualTo(400);
+        List<String> errors = refused.json().get("errors").valueStream().map(JsonNode::asString).toList();
+        assertThat(errors).hasSize(2);
+        assertThat(errors).anySatisfy(error -> assertThat(error).contains("capsule hooli-nobody is not installed"));
+        assertThat(errors).anySatisfy(error -> assertThat(error).contains("cycle: a -> b -> a"));
+        assertThat(soma.count("SELECT count(*) FROM workflow_jobs WHERE tenant_id = '%s'".formatted(hooli.tenant().id()))).isZero();
     }
 
     @Test
