@@ -94,14 +94,30 @@ public final class Jobs {
      */
     public Team namedTeam(TenantId tenant, String capsule) {
         Installed installed = installs.runnable(tenant, capsule);
-        Object declared = catalog.version(installed.name(), installed.version())
+        Map<String, Object> manifest = catalog.version(installed.name(), installed.version())
                 .orElseThrow(() -> new SomaException(ErrorCode.NOT_FOUND, "%s %s is not in the catalog".formatted(capsule, installed.version())))
-                .manifest().get("team");
-        if (declared == null) {
-            throw new SomaException(ErrorCode.INVALID_REQUEST, "Capsule %s (version %s) declares no team: its capsule.yaml has no team section; send the team's nodes and edges instead"
-                    .formatted(capsule, installed.version()), Map.of("capsule", capsule));
+                .manifest();
+        return declaredTeam(manifest).orElseThrow(() -> new SomaException(ErrorCode.INVALID_REQUEST,
+                "Capsule %s (version %s) declares no team: its capsule.yaml has no team section; send the team's nodes and edges instead"
+                        .formatted(capsule, installed.version()), Map.of("capsule", capsule)));
+    }
+
+    /**
+     * The problems of the team a manifest declares, as {@code tenant} installs capsule {@code name}
+     * (the marketplace asks before admission): its graph, with its capsules installed in the tenant.
+     */
+    List<String> manifestProblems(TenantId tenant, String name, Map<String, Object> manifest) {
+        try {
+            return declaredTeam(manifest).map(team -> TeamCheck.manifestProblems(team,
+                    capsule -> capsule.equals(name) || installs.find(tenant, capsule).isPresent(), config.maxNodes())).orElse(List.of());
+        } catch (SomaException e) {
+            return List.of("team: " + e.getMessage());
         }
-        return Json.convert(Json.mapper().valueToTree(declared), Team.class);
+    }
+
+    private static Optional<Team> declaredTeam(Map<String, Object> manifest) {
+        Object declared = manifest.get("team");
+        return declared == null ? Optional.empty() : Optional.of(Json.convert(Json.mapper().valueToTree(declared), Team.class));
     }
 
     /** Accepts a job and starts it; returns its view (as {@link #view}). */

@@ -255,22 +255,39 @@ class JobsTest {
                 .anySatisfy(error -> assertThat(error).startsWith("/team/nodes/0").contains("id"))
                 .anySatisfy(error -> assertThat(error).startsWith("/team/edges/0").contains("to"));
 
-        // Its graph is checked when a job starts it, exactly as a team sent as JSON: a cycle and an unknown capsule, both listed.
-        soma.publishAndInstall(hooli, "hooli-loop", TestWorkflows.agentBundle("hooli", "hooli-loop", false, """
+        // Its graph is checked, as a team sent as JSON is, when a tenant installs it: a cycle and an unknown capsule, both listed.
+        HttpResponse<String> published = soma.publish(hooli, TestWorkflows.agentBundle("hooli", "hooli-loop", false, """
                 team:
                   nodes:
-                    - {id: a, capsule: hooli-nobody, input: "{{b.output}}"}
+                    - {id: a, capsule: hooli-nobody, input: "{{b.output}} {{input.topic}}"}
                     - {id: b, capsule: hooli-teller, input: "{{a.output}}"}
                   edges:
                     - {from: a, to: b}
                     - {from: b, to: a}
                 """));
-        TestGateway.Response refused = soma.gateway.send("POST", "/v1/jobs", hooli.apiKey(), "{\"team\": \"hooli-loop\", \"input\": {}}");
+        assertThat(published.statusCode()).as(published.body()).isEqualTo(201);
+        TestGateway.Response refused = soma.gateway.send("POST", "/v1/capsules/hooli-loop/install", hooli.apiKey(), null);
         assertThat(refused.status()).as(refused.raw().body()).isEqualTo(400);
+        assertThat(refused.json().get("type").asString()).endsWith("/manifest-invalid");
         List<String> errors = refused.json().get("errors").valueStream().map(JsonNode::asString).toList();
         assertThat(errors).hasSize(2);
         assertThat(errors).anySatisfy(error -> assertThat(error).contains("capsule hooli-nobody is not installed"));
         assertThat(errors).anySatisfy(error -> assertThat(error).contains("cycle: a -> b -> a"));
+        TestGateway.Response notInstalled = soma.gateway.send("POST", "/v1/jobs", hooli.apiKey(), "{\"team\": \"hooli-loop\", \"input\": {}}");
+        assertThat(notInstalled.status()).isEqualTo(404);
+
+        // And again when a job starts it: a capsule of the team uninstalled since is named, like the input field the job lacks.
+        soma.publishAndInstall(hooli, "hooli-crew", TestWorkflows.agentBundle("hooli", "hooli-crew", false, """
+                team:
+                  nodes:
+                    - {id: a, capsule: hooli-waiter, input: "{{input.topic}}"}
+                """));
+        assertThat(soma.gateway.send("DELETE", "/v1/installed-capsules/hooli-waiter", hooli.apiKey(), null).status()).isIn(200, 204);
+        TestGateway.Response stale = soma.gateway.send("POST", "/v1/jobs", hooli.apiKey(), "{\"team\": \"hooli-crew\", \"input\": {}}");
+        assertThat(stale.status()).as(stale.raw().body()).isEqualTo(400);
+        assertThat(stale.json().get("errors").valueStream().map(JsonNode::asString).toList()).satisfiesExactlyInAnyOrder(
+                error -> assertThat(error).contains("capsule hooli-waiter is not installed"),
+                error -> assertThat(error).contains("{{input.topic}} is unbound"));
         assertThat(soma.count("SELECT count(*) FROM workflow_jobs WHERE tenant_id = '%s'".formatted(hooli.tenant().id()))).isZero();
     }
 
