@@ -46,6 +46,22 @@ public final class Installs {
     private final PolicyEngine engine;
     private final TrustedKeys trustedKeys;
     private final Clock clock;
+    private final List<ManifestCheck> manifestChecks = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    /**
+     * A check another module makes of a capsule's manifest when a tenant installs or updates it
+     * (soma-workflows checks the {@code team:} section's graph against the tenant's installs).
+     */
+    @FunctionalInterface
+    public interface ManifestCheck {
+        /** The problems of {@code manifest} (of capsule {@code name}) in {@code tenant}; empty when it may be installed. */
+        List<String> problems(TenantId tenant, String name, Map<String, Object> manifest);
+    }
+
+    /** Adds a check run before admission on every install and update; its problems refuse the install, all listed (400). */
+    public void addManifestCheck(ManifestCheck check) {
+        manifestChecks.add(requireNonNull(check, "check is null"));
+    }
 
     public Installs(Jdbi jdbi, GroupCommit commit, Catalog catalog, PolicyEngine engine, TrustedKeys trustedKeys, Clock clock) {
         this.jdbi = requireNonNull(jdbi, "jdbi is null");
@@ -186,6 +202,11 @@ public final class Installs {
      * write refused after admission leaves the decision on record as refused.
      */
     private <T> T admitThen(PolicyTenant tenant, CapsuleVersion target, Actor actor, BiFunction<Tx, UUID, T> write) {
+        List<String> problems = manifestChecks.stream().flatMap(check -> check.problems(tenant.id(), target.name(), target.manifest()).stream()).toList();
+        if (!problems.isEmpty()) {
+            throw new SomaException(ErrorCode.MANIFEST_INVALID, "%s@%s cannot be installed: its capsule.yaml has %d problem%s: %s".formatted(target.name(),
+                    target.version(), problems.size(), problems.size() == 1 ? "" : "s", String.join("; ", problems)), Map.of("errors", problems));
+        }
         Set<String> known = trustedKeys.list(tenant.id()).stream().map(TrustedKey::keyId).collect(Collectors.toSet());
         List<SignedBundle.BundleSignature> presented = target.signatures().stream().filter(signature -> known.contains(signature.keyId()))
                 .map(signature -> new SignedBundle.BundleSignature(signature.signature(), Optional.of(signature.keyId()))).toList();

@@ -39,8 +39,8 @@ public final class JobRoutes implements EndpointGroup {
         this.idempotency = requireNonNull(idempotency, "idempotency is null");
     }
 
-    /** {@code POST /v1/jobs}. */
-    record JobBody(Team team, JsonNode input) {
+    /** {@code POST /v1/jobs}: {@code team} is a team object or the name of an installed capsule whose manifest declares one. */
+    record JobBody(JsonNode team, JsonNode input) {
     }
 
     /** {@code POST /v1/jobs/{id}/approvals/{node}}. */
@@ -84,11 +84,21 @@ public final class JobRoutes implements EndpointGroup {
             return;
         }
         JobBody body = Json.read(ctx.bodyAsBytes(), JobBody.class);
-        if (body.team() == null) {
-            throw new SomaException(ErrorCode.INVALID_REQUEST, "team is required: the nodes and edges of the job");
+        if (body.team() == null || body.team().isNull()) {
+            throw new SomaException(ErrorCode.INVALID_REQUEST,
+                    "team is required: the nodes and edges of the job, or the name of an installed capsule that declares a team");
+        }
+        Team team;
+        if (body.team().isString()) {
+            team = jobs.namedTeam(principal.tenant().id(), body.team().asString());
+        } else if (body.team().isObject()) {
+            team = Json.convert(body.team(), Team.class);
+        } else {
+            throw new SomaException(ErrorCode.INVALID_REQUEST,
+                    "team must be an object (nodes and edges) or a string (the name of an installed capsule that declares a team)");
         }
         JsonNode input = body.input() == null ? Json.mapper().nullNode() : body.input();
-        var job = jobs.start(principal, Edge.requestId(ctx), new Jobs.StartJob(body.team(), input), keyed, idempotency);
+        var job = jobs.start(principal, Edge.requestId(ctx), new Jobs.StartJob(team, input), keyed, idempotency);
         ctx.status(201).header("Location", "/v1/jobs/" + job.get("id")).json(job);
     }
 

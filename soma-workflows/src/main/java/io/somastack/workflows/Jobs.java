@@ -11,6 +11,8 @@ import io.somastack.kernel.Json;
 import io.somastack.kernel.Money;
 import io.somastack.kernel.SomaException;
 import io.somastack.kernel.TenantId;
+import io.somastack.marketplace.Catalog;
+import io.somastack.marketplace.Installed;
 import io.somastack.marketplace.Installs;
 import io.somastack.metering.Budgets;
 import io.somastack.metering.Reservation;
@@ -55,19 +57,21 @@ public final class Jobs {
     private final JobEvents events;
     private final JobMeter meter;
     private final Installs installs;
+    private final Catalog catalog;
     private final Budgets budgets;
     private final GroupCommit commit;
     private final Supplier<TemporalEngine> engine;
     private final Clock clock;
     private final Ids ids;
 
-    Jobs(WorkflowsConfig config, JobStore store, JobEvents events, JobMeter meter, Installs installs, Budgets budgets, GroupCommit commit,
-            Supplier<TemporalEngine> engine, Clock clock, Ids ids) {
+    Jobs(WorkflowsConfig config, JobStore store, JobEvents events, JobMeter meter, Installs installs, Catalog catalog, Budgets budgets,
+            GroupCommit commit, Supplier<TemporalEngine> engine, Clock clock, Ids ids) {
         this.config = requireNonNull(config, "config is null");
         this.store = requireNonNull(store, "store is null");
         this.events = requireNonNull(events, "events is null");
         this.meter = requireNonNull(meter, "meter is null");
         this.installs = requireNonNull(installs, "installs is null");
+        this.catalog = requireNonNull(catalog, "catalog is null");
         this.budgets = requireNonNull(budgets, "budgets is null");
         this.commit = requireNonNull(commit, "commit is null");
         this.engine = requireNonNull(engine, "engine is null");
@@ -81,6 +85,39 @@ public final class Jobs {
             requireNonNull(team, "team is null");
             requireNonNull(input, "input is null");
         }
+    }
+
+    /**
+     * The team declared in the {@code team:} section of the manifest of {@code capsule}, as installed
+     * in {@code tenant}: 404 if it is not installed (410 if its version was revoked), 400 if its
+     * manifest declares no team. The team is checked when the job starts, like a team sent as JSON.
+     */
+    public Team namedTeam(TenantId tenant, String capsule) {
+        Installed installed = installs.runnable(tenant, capsule);
+        Map<String, Object> manifest = catalog.version(installed.name(), installed.version())
+                .orElseThrow(() -> new SomaException(ErrorCode.NOT_FOUND, "%s %s is not in the catalog".formatted(capsule, installed.version())))
+                .manifest();
+        return declaredTeam(manifest).orElseThrow(() -> new SomaException(ErrorCode.INVALID_REQUEST,
+                "Capsule %s (version %s) declares no team: its capsule.yaml has no team section; send the team's nodes and edges instead"
+                        .formatted(capsule, installed.version()), Map.of("capsule", capsule)));
+    }
+
+    /**
+     * The problems of the team a manifest declares, as {@code tenant} installs capsule {@code name}
+     * (the marketplace asks before admission): its graph, with its capsules installed in the tenant.
+     */
+    List<String> manifestProblems(TenantId tenant, String name, Map<String, Object> manifest) {
+        try {
+            return declaredTeam(manifest).map(team -> TeamCheck.manifestProblems(team,
+                    capsule -> capsule.equals(name) || installs.find(tenant, capsule).isPresent(), config.maxNodes())).orElse(List.of());
+        } catch (SomaException e) {
+            return List.of("team: " + e.getMessage());
+        }
+    }
+
+    private static Optional<Team> declaredTeam(Map<String, Object> manifest) {
+        Object declared = manifest.get("team");
+        return declared == null ? Optional.empty() : Optional.of(Json.convert(Json.mapper().valueToTree(declared), Team.class));
     }
 
     /** Accepts a job and starts it; returns its view (as {@link #view}). */

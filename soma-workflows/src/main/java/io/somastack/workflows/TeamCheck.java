@@ -29,6 +29,19 @@ public final class TeamCheck {
 
     /** The problems of {@code team} for {@code input}; empty when it may run. */
     public static List<String> problems(Team team, JsonNode input, Predicate<String> installed, int maxNodes, int maxItems) {
+        return check(team, Optional.of(input), installed, maxNodes, maxItems);
+    }
+
+    /**
+     * The problems of a team declared in a capsule's manifest, before any job input is known: as
+     * {@link #problems}, except that {@code {{input}}} and {@code {{input.<field>}}} are taken as
+     * bound and a {@code for_each} over the input is not counted (both are checked when a job starts).
+     */
+    public static List<String> manifestProblems(Team team, Predicate<String> installed, int maxNodes) {
+        return check(team, Optional.empty(), installed, maxNodes, Integer.MAX_VALUE);
+    }
+
+    private static List<String> check(Team team, Optional<JsonNode> jobInput, Predicate<String> installed, int maxNodes, int maxItems) {
         List<String> problems = new ArrayList<>();
         if (team.nodes().isEmpty()) {
             problems.add("team.nodes is empty: a team needs at least one node");
@@ -114,9 +127,9 @@ public final class TeamCheck {
                     if (!upstream.contains(source.get())) {
                         problems.add("node %s.for_each reads %s, which is not upstream of it".formatted(node.id(), node.forEach()));
                     }
-                } else {
+                } else if (jobInput.isPresent()) {
                     try {
-                        int count = Templates.items(node.forEach(), input, Map.of()).size();
+                        int count = Templates.items(node.forEach(), jobInput.get(), Map.of()).size();
                         if (count > maxItems) {
                             problems.add("node %s.for_each has %d items; the limit is %d (workflows.max-items)".formatted(node.id(), count, maxItems));
                         }
@@ -128,7 +141,8 @@ public final class TeamCheck {
             for (String variable : node.input() == null ? List.<String>of() : Templates.variables(node.input())) {
                 Optional<String> source = Templates.upstream(variable);
                 boolean bound = source.map(upstream::contains).orElseGet(() -> variable.equals("item") ? node.forEach() != null
-                        : Templates.value(variable, input, Map.of(), Optional.empty()).isPresent());
+                        : jobInput.map(input -> Templates.value(variable, input, Map.of(), Optional.empty()).isPresent())
+                                .orElse(variable.equals("input") || variable.startsWith("input.")));
                 if (!bound) {
                     problems.add("node %s.input: template variable {{%s}} is unbound (%s)".formatted(node.id(), variable,
                             source.isPresent() ? "node " + source.get() + " is not upstream of it"

@@ -43,7 +43,8 @@ public final class Workflows implements AutoCloseable {
             Budgets budgets, GroupCommit commit, Clock clock, Ids ids) {
         this.config = config;
         this.steps = steps;
-        this.jobs = new Jobs(config, store, events, meter, marketplace.installs(), budgets, commit, this::engine, clock, ids);
+        this.jobs = new Jobs(config, store, events, meter, marketplace.installs(), marketplace.catalog(), budgets, commit, this::engine, clock, ids);
+        marketplace.installs().addManifestCheck(jobs::manifestProblems);
     }
 
     public static Workflows create(WorkflowsConfig config, Database database, GroupCommit commit, Marketplace marketplace, Runs runs,

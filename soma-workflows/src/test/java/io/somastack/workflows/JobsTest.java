@@ -7,6 +7,7 @@ import io.somastack.gateway.TestGateway;
 import io.somastack.kernel.Json;
 import io.somastack.kernel.Money;
 import java.math.BigDecimal;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.List;
@@ -195,6 +196,99 @@ class JobsTest {
         assertThat(errors).anySatisfy(error -> assertThat(error).contains("capsule nobody is not installed"));
         assertThat(errors).anySatisfy(error -> assertThat(error).contains("cycle: a -> b -> a"));
         assertThat(soma.gateway.send("GET", "/v1/jobs/" + UUID.randomUUID(), umbrella.apiKey(), null).status()).isEqualTo(404);
+    }
+
+    @Test
+    void runsTheTeamAnInstalledCapsuleDeclaresInItsManifestByTheCapsulesName() {
+        TestWorkflows.Client wonka = tenantWithAgents("wonka", Optional.of(Money.of("100")));
+        soma.publishAndInstall(wonka, "wonka-crew", TestWorkflows.agentBundle("wonka", "wonka-crew", false, """
+                team:
+                  nodes:
+                    - {id: plan, capsule: wonka-teller, input: "Once upon a time {{input.topic}}", retries: 1, budget_usd: "0.5"}
+                    - {id: write, capsule: wonka-teller, input: "{{plan.output}} The end."}
+                  edges:
+                    - {from: plan, to: write}
+                """));
+
+        TestGateway.Response created = soma.gateway.send("POST", "/v1/jobs", wonka.apiKey(),
+                "{\"team\": \"wonka-crew\", \"input\": {\"topic\": \"a fox\"}}");
+        assertThat(created.status()).as(created.raw().body()).isEqualTo(201);
+        String jobId = created.json().get("id").asString();
+        List<TestWorkflows.Sse> events = soma.events(jobId, wonka.apiKey(), Optional.empty(), event -> false);
+
+        assertThat(events.getLast().event()).as(events.toString()).isEqualTo("job.completed");
+        JsonNode job = soma.gateway.send("GET", "/v1/jobs/" + jobId, wonka.apiKey(), null).json();
+        assertThat(job.get("status").asString()).isEqualTo("completed");
+        assertThat(job.get("nodes").valueStream().map(node -> node.get("id").asString()).toList()).containsExactly("plan", "write");
+        JsonNode write = job.get("nodes").get(1);
+        assertThat(runInput(write.get("runs").get(0).get("run_id").asString()))
+                .isEqualTo(job.get("nodes").get(0).get("output").asString() + " The end.");
+        assertThat(runInput(job.get("nodes").get(0).get("runs").get(0).get("run_id").asString())).isEqualTo("Once upon a time a fox");
+
+        // A capsule that declares no team, and one that is not installed, are named in the answer.
+        TestGateway.Response noTeam = soma.gateway.send("POST", "/v1/jobs", wonka.apiKey(), "{\"team\": \"wonka-teller\", \"input\": {}}");
+        assertThat(noTeam.status()).isEqualTo(400);
+        assertThat(noTeam.json().get("detail").asString()).contains("wonka-teller").contains("declares no team");
+        TestGateway.Response missing = soma.gateway.send("POST", "/v1/jobs", wonka.apiKey(), "{\"team\": \"wonka-ghost\", \"input\": {}}");
+        assertThat(missing.status()).isEqualTo(404);
+        assertThat(missing.json().get("detail").asString()).contains("wonka-ghost is not installed");
+        TestGateway.Response notATeam = soma.gateway.send("POST", "/v1/jobs", wonka.apiKey(), "{\"team\": 7, \"input\": {}}");
+        assertThat(notATeam.status()).isEqualTo(400);
+        assertThat(notATeam.json().get("detail").asString()).contains("team must be an object");
+    }
+
+    @Test
+    void aBadTeamInAManifestIsRefusedListingEveryProblem() {
+        TestWorkflows.Client cyberdyne = tenantWithAgents("cyberdyne", Optional.empty());
+        // Its shape is checked with the rest of the manifest when it is published: every problem listed.
+        HttpResponse<String> malformed = soma.publish(cyberdyne, TestWorkflows.agentBundle("cyberdyne", "cyberdyne-shapeless", false, """
+                team:
+                  nodes:
+                    - {capsule: cyberdyne-teller, input: Hello}
+                  edges:
+                    - {from: a}
+                """));
+        assertThat(malformed.statusCode()).as(malformed.body()).isEqualTo(400);
+        JsonNode problem = Json.mapper().readTree(malformed.body());
+        assertThat(problem.get("type").asString()).endsWith("/manifest-invalid");
+        assertThat(problem.get("errors").valueStream().map(JsonNode::asString).toList())
+                .anySatisfy(error -> assertThat(error).startsWith("/team/nodes/0").contains("id"))
+                .anySatisfy(error -> assertThat(error).startsWith("/team/edges/0").contains("to"));
+
+        // Its graph is checked, as a team sent as JSON is, when a tenant installs it: a cycle and an unknown capsule, both listed.
+        HttpResponse<String> published = soma.publish(cyberdyne, TestWorkflows.agentBundle("cyberdyne", "cyberdyne-loop", false, """
+                team:
+                  nodes:
+                    - {id: a, capsule: cyberdyne-nobody, input: "{{b.output}} {{input.topic}}"}
+                    - {id: b, capsule: cyberdyne-teller, input: "{{a.output}}"}
+                  edges:
+                    - {from: a, to: b}
+                    - {from: b, to: a}
+                """));
+        assertThat(published.statusCode()).as(published.body()).isEqualTo(201);
+        TestGateway.Response refused = soma.gateway.send("POST", "/v1/capsules/cyberdyne-loop/install", cyberdyne.apiKey(), null);
+        assertThat(refused.status()).as(refused.raw().body()).isEqualTo(400);
+        assertThat(refused.json().get("type").asString()).endsWith("/manifest-invalid");
+        List<String> errors = refused.json().get("errors").valueStream().map(JsonNode::asString).toList();
+        assertThat(errors).hasSize(2);
+        assertThat(errors).anySatisfy(error -> assertThat(error).contains("capsule cyberdyne-nobody is not installed"));
+        assertThat(errors).anySatisfy(error -> assertThat(error).contains("cycle: a -> b -> a"));
+        TestGateway.Response notInstalled = soma.gateway.send("POST", "/v1/jobs", cyberdyne.apiKey(), "{\"team\": \"cyberdyne-loop\", \"input\": {}}");
+        assertThat(notInstalled.status()).isEqualTo(404);
+
+        // And again when a job starts it: a capsule of the team uninstalled since is named, like the input field the job lacks.
+        soma.publishAndInstall(cyberdyne, "cyberdyne-crew", TestWorkflows.agentBundle("cyberdyne", "cyberdyne-crew", false, """
+                team:
+                  nodes:
+                    - {id: a, capsule: cyberdyne-waiter, input: "{{input.topic}}"}
+                """));
+        assertThat(soma.gateway.send("DELETE", "/v1/installed-capsules/cyberdyne-waiter", cyberdyne.apiKey(), null).status()).isIn(200, 204);
+        TestGateway.Response stale = soma.gateway.send("POST", "/v1/jobs", cyberdyne.apiKey(), "{\"team\": \"cyberdyne-crew\", \"input\": {}}");
+        assertThat(stale.status()).as(stale.raw().body()).isEqualTo(400);
+        assertThat(stale.json().get("errors").valueStream().map(JsonNode::asString).toList()).satisfiesExactlyInAnyOrder(
+                error -> assertThat(error).contains("capsule cyberdyne-waiter is not installed"),
+                error -> assertThat(error).contains("{{input.topic}} is unbound"));
+        assertThat(soma.count("SELECT count(*) FROM workflow_jobs WHERE tenant_id = '%s'".formatted(cyberdyne.tenant().id()))).isZero();
     }
 
     @Test

@@ -35,6 +35,22 @@ class TeamCheckTest {
     }
 
     @Test
+    void aManifestsTeamHasNoInputYetSoItsInputVariablesAreTakenAsBoundButItsGraphIsChecked() {
+        Team declared = team("""
+                {"nodes": [
+                  {"id": "plan", "capsule": "planner", "input": "Plan {{input.topic}}", "for_each": "input.angles"},
+                  {"id": "write", "capsule": "ghost", "input": "{{plan.output}} {{review.output}}"}],
+                 "edges": [{"from": "plan", "to": "write"}, {"from": "write", "to": "plan"}]}""");
+
+        assertThat(TeamCheck.manifestProblems(declared, INSTALLED::contains, 10)).containsExactlyInAnyOrder(
+                "team.nodes[1] (write).capsule ghost is not installed in this tenant", "team has a cycle: plan -> write -> plan");
+        Team acyclic = new Team(declared.nodes(), declared.edges().subList(0, 1));
+        assertThat(TeamCheck.manifestProblems(acyclic, INSTALLED::contains, 10)).containsExactlyInAnyOrder(
+                "team.nodes[1] (write).capsule ghost is not installed in this tenant",
+                "node write.input: template variable {{review.output}} is unbound (node review is not upstream of it)");
+    }
+
+    @Test
     void listsEveryProblemAtOnce() {
         List<String> problems = problems("""
                 {"nodes": [

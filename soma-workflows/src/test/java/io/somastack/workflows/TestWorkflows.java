@@ -162,6 +162,11 @@ final class TestWorkflows implements AutoCloseable {
      * WebAssembly module that runs until the sandbox stops it (a run forced to call it stays under way for that long).
      */
     static byte[] agentBundle(String publisher, String name, boolean loopingTool) {
+        return agentBundle(publisher, name, loopingTool, "");
+    }
+
+    /** As {@link #agentBundle(String, String, boolean)}, with {@code extraYaml} (top-level manifest sections) appended to its manifest. */
+    static byte[] agentBundle(String publisher, String name, boolean loopingTool, String extraYaml) {
         StringBuilder manifest = new StringBuilder("""
                 name: %s
                 version: 1.0.0
@@ -184,7 +189,7 @@ final class TestWorkflows implements AutoCloseable {
         manifest.append("""
                 permissions:
                   max_budget_per_run_usd: "0.01"
-                """);
+                """).append(extraYaml);
         String sbom = TestCapsules.sbom("is-number.cdx.json");
         Map<String, byte[]> files = new LinkedHashMap<>(TestCapsules.files(manifest.toString(), sbom));
         if (loopingTool) {
@@ -218,11 +223,7 @@ final class TestWorkflows implements AutoCloseable {
 
     /** Publishes {@code bundle} signed by the client's key and installs {@code name} in its tenant. */
     void publishAndInstall(Client client, String name, byte[] bundle) {
-        HttpRequest request = HttpRequest.newBuilder(URI.create(gateway.baseUrl() + MarketplaceRoutes.PUBLISH))
-                .timeout(Duration.ofSeconds(30)).header("Authorization", "Bearer " + client.apiKey()).header("Content-Type", "application/zip")
-                .header(MarketplaceRoutes.SIGNATURE_HEADER, Signatures.sign(client.keys().privateKeyPem(), bundle) + "; key-id=" + client.keys().keyId())
-                .POST(HttpRequest.BodyPublishers.ofByteArray(bundle)).build();
-        HttpResponse<String> published = send(request);
+        HttpResponse<String> published = publish(client, bundle);
         if (published.statusCode() != 201) {
             throw new AssertionError("publish: " + published.body());
         }
@@ -230,6 +231,15 @@ final class TestWorkflows implements AutoCloseable {
         if (installed.status() != 201) {
             throw new AssertionError("install: " + installed.raw().body());
         }
+    }
+
+    /** Publishes {@code bundle} signed by the client's key; the marketplace's answer. */
+    HttpResponse<String> publish(Client client, byte[] bundle) {
+        HttpRequest request = HttpRequest.newBuilder(URI.create(gateway.baseUrl() + MarketplaceRoutes.PUBLISH))
+                .timeout(Duration.ofSeconds(30)).header("Authorization", "Bearer " + client.apiKey()).header("Content-Type", "application/zip")
+                .header(MarketplaceRoutes.SIGNATURE_HEADER, Signatures.sign(client.keys().privateKeyPem(), bundle) + "; key-id=" + client.keys().keyId())
+                .POST(HttpRequest.BodyPublishers.ofByteArray(bundle)).build();
+        return send(request);
     }
 
     /** One server-sent event as a client parsed it. */
