@@ -44,9 +44,10 @@ public final class ConsoleRoutes implements EndpointGroup {
     private final OperatorPages operator;
     private final PolicyPages policies;
     private final MemoryPages memory;
+    private final MarketplacePages marketplace;
 
     public ConsoleRoutes(ConsoleSessions sessions, Tenants tenants, OperatorKeys operatorKeys, UsagePages usage, OperatorPages operator,
-            PolicyPages policies, MemoryPages memory) {
+            PolicyPages policies, MemoryPages memory, MarketplacePages marketplace) {
         this.sessions = requireNonNull(sessions, "sessions is null");
         this.tenants = requireNonNull(tenants, "tenants is null");
         this.operatorKeys = requireNonNull(operatorKeys, "operatorKeys is null");
@@ -54,6 +55,7 @@ public final class ConsoleRoutes implements EndpointGroup {
         this.operator = requireNonNull(operator, "operator is null");
         this.policies = requireNonNull(policies, "policies is null");
         this.memory = requireNonNull(memory, "memory is null");
+        this.marketplace = requireNonNull(marketplace, "marketplace is null");
     }
 
     @Override
@@ -79,6 +81,12 @@ public final class ConsoleRoutes implements EndpointGroup {
         get("/console/memory", ctx -> tenantPage(ctx, scoped("memory:read", memory::recall)));
         get("/console/memory/{id}", ctx -> tenantPage(ctx, scoped("memory:read", memory::memory)));
         post("/console/memory/{id}/forget", ctx -> tenantForm(ctx, scoped("memory:write", memory::forget)));
+        get("/console/marketplace", ctx -> {
+            MarketplacePages.query(ctx);
+            tenantPage(ctx, scoped("capsules:read", marketplace::search));
+        });
+        get("/console/marketplace/{name}", ctx -> tenantPage(ctx, scoped("capsules:read", marketplace::capsule)));
+        post("/console/marketplace/{name}/install", ctx -> tenantForm(ctx, scoped("capsules:write", marketplace::install)));
         get("/console/tenants", ctx -> operatorPage(ctx, operator::tenants));
         post("/console/tenants", ctx -> operatorForm(ctx, operator::createTenant));
         get("/console/tenants/{id}", ctx -> operatorPage(ctx, operator::tenant));
