@@ -347,6 +347,22 @@ class ConsoleBrowserTest {
         browser.check("marketplace-installed");
         assertThat(browser.text("#installed")).startsWith("Installed at version 1.0.0");
         assertThat(soma.get("/v1/installed-capsules/desk-helper", key).json().get("version").asString()).isEqualTo("1.0.0");
+
+        // The installed agent is listed; a run of it (by the local model) shows its stored events and its verified provenance.
+        browser.open("/console/agents", "agents");
+        assertThat(browser.text("#agents")).contains("desk-helper").contains("1.0.0").contains("runnable");
+        TestServer.Response ran = soma.post("/v1/agents/desk-helper/runs", key, "{\"input\": \"Where is the printer?\"}");
+        assertThat(ran.status()).as(ran.body()).isEqualTo(200);
+        String run = ran.json().get("id").asString();
+        assertThat(ran.json().get("status").asString()).isEqualTo("completed");
+        browser.submit("form[action='/console/agents']", Map.of("run", run));
+        browser.check("run");
+        assertThat(browser.path()).isEqualTo("/console/runs/" + run);
+        assertThat(browser.text("#run-status")).isEqualTo("completed");
+        assertThat(browser.text("#run-input")).isEqualTo("Where is the printer?");
+        assertThat(browser.text("#events")).contains("run.started").contains("run.completed");
+        assertThat(browser.find("#events tbody").findElements(By.tagName("tr"))).hasSize(soma.get("/v1/runs/" + run, key).json().get("last_event_id").asInt());
+        assertThat(browser.text("#provenance")).isEqualTo("Provenance verified against /v1/provenance/jwks.json");
         browser.signOut();
     }
 }
