@@ -29,6 +29,7 @@ import io.somastack.store.Database;
 import io.somastack.store.GroupCommit;
 import io.somastack.tools.Tools;
 import java.time.Duration;
+import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -130,6 +131,11 @@ public final class Agents implements AutoCloseable {
     /** The HTTP and WebSocket routes, authorized by {@code guard}. */
     public AgentRoutes routes(Guard guard) {
         return new AgentRoutes(guard, runs, conversations, config, provenanceKeys::jwks);
+    }
+
+    /** The provenance keys as a JWKS, as {@code GET /v1/provenance/jwks.json} serves them (the console verifies runs with it). */
+    public Map<String, Object> provenanceJwks() {
+        return provenanceKeys.jwks();
     }
 
     /**

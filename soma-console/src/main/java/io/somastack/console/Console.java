@@ -2,7 +2,9 @@ package io.somastack.console;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.somastack.gateway.Gateway;
+import io.somastack.agents.Agents;
 import io.somastack.kernel.Clock;
+import io.somastack.marketplace.Marketplace;
 import io.somastack.memory.Memories;
 import io.somastack.metering.UsageRollups;
 import io.somastack.policy.Constitution;
@@ -16,7 +18,7 @@ import java.time.Duration;
  * services. Wire it with
  * <pre>{@code
  * gateway.edge().acceptForms(Console.PATH);
- * web.routes.apiBuilder(Console.routes(database, gateway, commit, auditLog, constitution, memories, meters, clock));
+ * web.routes.apiBuilder(Console.routes(database, gateway, commit, auditLog, constitution, memories, marketplace, agents, meters, clock));
  * }</pre>
  */
 public final class Console {
@@ -31,11 +33,13 @@ public final class Console {
     }
 
     public static ConsoleRoutes routes(Database database, Gateway gateway, GroupCommit commit, AuditLog auditLog, Constitution constitution,
-            Memories memories, MeterRegistry meters, Clock clock) {
+            Memories memories, Marketplace marketplace, Agents agents, MeterRegistry meters, Clock clock) {
         ConsoleSessions sessions = new ConsoleSessions(database.jdbi(), clock, IDLE, ABSOLUTE);
         UsagePages usage = new UsagePages(new UsageRollups(database.jdbi()), gateway.tenants(), meters, clock);
         OperatorPages operator = new OperatorPages(gateway.tenants(), gateway.config(), commit, database, auditLog);
         return new ConsoleRoutes(sessions, gateway.tenants(), gateway.operatorKeys(), usage, operator,
-                new PolicyPages(constitution, gateway.tenants()), new MemoryPages(memories, gateway.tenants()));
+                new PolicyPages(constitution, gateway.tenants()), new MemoryPages(memories, gateway.tenants()),
+                new MarketplacePages(marketplace, constitution.trustedKeys(), constitution.bundles(), gateway.tenants()),
+                new AgentPages(marketplace, agents.runs(), agents::provenanceJwks));
     }
 }

@@ -7,6 +7,7 @@ import static java.util.Objects.requireNonNull;
 import io.javalin.apibuilder.EndpointGroup;
 import io.javalin.http.Context;
 import io.javalin.http.HttpStatus;
+import io.somastack.agents.AgentRoutes;
 import io.somastack.console.ConsoleSessions.Session;
 import io.somastack.gateway.OperatorKeys;
 import io.somastack.gateway.Principal;
@@ -44,9 +45,11 @@ public final class ConsoleRoutes implements EndpointGroup {
     private final OperatorPages operator;
     private final PolicyPages policies;
     private final MemoryPages memory;
+    private final MarketplacePages marketplace;
+    private final AgentPages agents;
 
     public ConsoleRoutes(ConsoleSessions sessions, Tenants tenants, OperatorKeys operatorKeys, UsagePages usage, OperatorPages operator,
-            PolicyPages policies, MemoryPages memory) {
+            PolicyPages policies, MemoryPages memory, MarketplacePages marketplace, AgentPages agents) {
         this.sessions = requireNonNull(sessions, "sessions is null");
         this.tenants = requireNonNull(tenants, "tenants is null");
         this.operatorKeys = requireNonNull(operatorKeys, "operatorKeys is null");
@@ -54,6 +57,8 @@ public final class ConsoleRoutes implements EndpointGroup {
         this.operator = requireNonNull(operator, "operator is null");
         this.policies = requireNonNull(policies, "policies is null");
         this.memory = requireNonNull(memory, "memory is null");
+        this.marketplace = requireNonNull(marketplace, "marketplace is null");
+        this.agents = requireNonNull(agents, "agents is null");
     }
 
     @Override
@@ -79,6 +84,17 @@ public final class ConsoleRoutes implements EndpointGroup {
         get("/console/memory", ctx -> tenantPage(ctx, scoped("memory:read", memory::recall)));
         get("/console/memory/{id}", ctx -> tenantPage(ctx, scoped("memory:read", memory::memory)));
         post("/console/memory/{id}/forget", ctx -> tenantForm(ctx, scoped("memory:write", memory::forget)));
+        get("/console/marketplace", ctx -> {
+            MarketplacePages.query(ctx);
+            tenantPage(ctx, scoped("capsules:read", marketplace::search));
+        });
+        get("/console/marketplace/{name}", ctx -> tenantPage(ctx, scoped("capsules:read", marketplace::capsule)));
+        post("/console/marketplace/{name}/install", ctx -> tenantForm(ctx, scoped("capsules:write", marketplace::install)));
+        get("/console/agents", ctx -> {
+            AgentPages.runParameter(ctx);
+            tenantPage(ctx, scoped("capsules:read", agents::agents));
+        });
+        get("/console/runs/{id}", ctx -> tenantPage(ctx, scoped(AgentRoutes.SCOPE, agents::run)));
         get("/console/tenants", ctx -> operatorPage(ctx, operator::tenants));
         post("/console/tenants", ctx -> operatorForm(ctx, operator::createTenant));
         get("/console/tenants/{id}", ctx -> operatorPage(ctx, operator::tenant));

@@ -56,7 +56,8 @@ final class Layout {
         StringBuilder links = new StringBuilder();
         if (session.tenant().isPresent()) {
             links.append("<li><a href=\"/console/overview\">Overview</a></li><li><a href=\"/console/usage\">Usage</a></li>"
-                    + "<li><a href=\"/console/policies\">Policies</a></li><li><a href=\"/console/memory\">Memory</a></li>");
+                    + "<li><a href=\"/console/policies\">Policies</a></li><li><a href=\"/console/memory\">Memory</a></li>"
+                    + "<li><a href=\"/console/marketplace\">Marketplace</a></li><li><a href=\"/console/agents\">Agents</a></li>");
         }
         if (session.operator()) {
             links.append("<li><a href=\"/console/tenants\">Tenants</a></li><li><a href=\"/console/health\">Health</a></li>"

@@ -2,12 +2,18 @@ package io.somastack.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.somastack.kernel.Json;
+import io.somastack.policy.Signatures;
+import io.somastack.policy.SigningKeys;
+import io.somastack.policy.TestCapsules;
 import java.math.BigDecimal;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
+import java.util.Base64;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -275,5 +281,88 @@ class ConsoleBrowserTest {
                 .doesNotContain("unsafe-inline").contains("frame-ancestors 'none'");
         assertThat(page.header("Set-Cookie")).contains("HttpOnly").contains("SameSite=Strict");
         assertThat(page.body()).doesNotContain("<script>").doesNotContain("style=");
+    }
+
+    @Test
+    @Order(11)
+    void aCapsuleIsFoundShowsItsBadgesAndIsDeniedByAPolicyThenInstalledOnceItsSignerIsTrusted() {
+        // A publisher tenant publishes a signed capsule through the JSON API.
+        SigningKeys publisher = Signatures.generate();
+        String trustPublisher = Json.text(Map.of("name", "Acme release key", "role", "publisher", "public_key_pem", publisher.publicKeyPem()));
+        String publisherKey = soma.key(soma.tenant("acme-publishing", ""), "{}");
+        assertThat(soma.post("/v1/policy/trusted-keys", publisherKey, trustPublisher).status()).isEqualTo(201);
+        byte[] bundle = TestCapsules.zip(TestCapsules.files(TestCapsules.listing("desk-helper", "1.0.0", "acme", "Answers help-desk questions",
+                List.of("support", "helpdesk"), "MIT", "helper-basic"), TestCapsules.sbom("is-number.cdx.json")));
+        TestServer.Response published = soma.post("/v1/capsules/publish", publisherKey, Json.text(Map.of("bundle",
+                Base64.getEncoder().encodeToString(bundle), "signatures",
+                List.of(Map.of("signature", Signatures.sign(publisher.privateKeyPem(), bundle), "key_id", publisher.keyId())))));
+        assertThat(published.status()).as(published.body()).isEqualTo(201);
+
+        // Another tenant requires a trusted publisher's signature, and does not trust this one yet.
+        String key = soma.key(soma.tenant("shop-co", ""), "{}");
+        assertThat(soma.post("/v1/policies", key, """
+                {"name": "trusted-signer", "kind": "admission", "matchConditions": [],
+                 "validations": [{"expression": "signatures.keys.exists(k, k.role == 'publisher')", "message": "a trusted publisher must sign"}]}""")
+                .status()).isEqualTo(201);
+        browser.signIn(key);
+        browser.open("/console/marketplace", "marketplace");
+        browser.submit("form[action='/console/marketplace']", Map.of("q", "help desk"));
+        browser.check("marketplace-search");
+        assertThat(browser.text("#capsules")).contains("desk-helper").contains("acme").contains("1.0.0").contains("MIT").contains("helper-basic");
+        assertThat(browser.text("#facet-tag")).contains("support").contains("helpdesk");
+        assertThat(browser.text("#facet-license")).contains("MIT");
+        browser.click(browser.find("#facet-tag a"));
+        browser.check("marketplace-facet");
+        assertThat(browser.path()).isEqualTo("/console/marketplace");
+        assertThat(browser.text("#capsules")).contains("desk-helper");
+
+        browser.click(browser.find("#capsules tbody a"));
+        browser.check("marketplace-capsule");
+        assertThat(browser.path()).isEqualTo("/console/marketplace/desk-helper");
+        assertThat(browser.text("#description")).isEqualTo("Answers help-desk questions");
+        assertThat(browser.text("#price-sku")).isEqualTo("helper-basic");
+        assertThat(browser.text("#badge-signed")).isEqualTo("Signed");
+        assertThat(browser.text("#badge-trusted")).isEqualTo("Signer not trusted by this tenant");
+        assertThat(browser.text("#badge-sbom")).isEqualTo("SBOM verified");
+        assertThat(browser.text("#badge-revoked")).isEqualTo("Not revoked");
+        assertThat(browser.text("#signatures")).contains("Acme release key").contains("publisher").contains(publisher.keyId());
+        assertThat(browser.text("#sbom")).contains("is-number");
+        assertThat(browser.text("#versions")).contains("1.0.0").contains("installable");
+        assertThat(browser.text("#ranking")).contains("no runs yet");
+
+        browser.click(browser.find("form[action='/console/marketplace/desk-helper/install'] button"));
+        browser.check("marketplace-denied");
+        assertThat(browser.text("#denied-policy")).isEqualTo("trusted-signer");
+        assertThat(browser.text("#denied-message")).contains("a trusted publisher must sign");
+        String decision = browser.text("#denied-decision");
+        TestServer.Response decisions = soma.get("/v1/decisions?capsule=desk-helper", key);
+        assertThat(decisions.json().get("data").get(0).get("decision_id").asString()).isEqualTo(decision);
+        assertThat(soma.get("/v1/installed-capsules/desk-helper", key).status()).isEqualTo(404);
+
+        // Once the tenant trusts the signer, the badge says so and admission lets the install through.
+        assertThat(soma.post("/v1/policy/trusted-keys", key, trustPublisher).status()).isEqualTo(201);
+        browser.open("/console/marketplace/desk-helper", "marketplace-trusted");
+        assertThat(browser.text("#badge-trusted")).isEqualTo("Signer trusted by this tenant");
+        browser.click(browser.find("form[action='/console/marketplace/desk-helper/install'] button"));
+        browser.check("marketplace-installed");
+        assertThat(browser.text("#installed")).startsWith("Installed at version 1.0.0");
+        assertThat(soma.get("/v1/installed-capsules/desk-helper", key).json().get("version").asString()).isEqualTo("1.0.0");
+
+        // The installed agent is listed; a run of it (by the local model) shows its stored events and its verified provenance.
+        browser.open("/console/agents", "agents");
+        assertThat(browser.text("#agents")).contains("desk-helper").contains("1.0.0").contains("runnable");
+        TestServer.Response ran = soma.post("/v1/agents/desk-helper/runs", key, "{\"input\": \"Where is the printer?\"}");
+        assertThat(ran.status()).as(ran.body()).isEqualTo(200);
+        String run = ran.json().get("id").asString();
+        assertThat(ran.json().get("status").asString()).isEqualTo("completed");
+        browser.submit("form[action='/console/agents']", Map.of("run", run));
+        browser.check("run");
+        assertThat(browser.path()).isEqualTo("/console/runs/" + run);
+        assertThat(browser.text("#run-status")).isEqualTo("completed");
+        assertThat(browser.text("#run-input")).isEqualTo("Where is the printer?");
+        assertThat(browser.text("#events")).contains("run.started").contains("run.completed");
+        assertThat(browser.find("#events tbody").findElements(By.tagName("tr"))).hasSize(soma.get("/v1/runs/" + run, key).json().get("last_event_id").asInt());
+        assertThat(browser.text("#provenance")).isEqualTo("Provenance verified against /v1/provenance/jwks.json");
+        browser.signOut();
     }
 }

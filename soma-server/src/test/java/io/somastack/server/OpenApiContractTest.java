@@ -45,7 +45,8 @@ class OpenApiContractTest {
             "GET /console/tenants/{id}", "POST /console/tenants/{id}/keys", "POST /console/keys/{id}/revoke", "GET /console/health",
             "POST /console/audit/verify", "GET /console/policies", "POST /console/policies", "POST /console/policies/evaluate",
             "GET /console/memory", "GET /console/memory/{id}", "POST /console/memory/{id}/forget",
-            "GET /console/audit");
+            "GET /console/audit", "GET /console/marketplace", "GET /console/marketplace/{name}", "POST /console/marketplace/{name}/install",
+            "GET /console/agents", "GET /console/runs/{id}");
     private static TestServer soma;
 
     @BeforeAll
