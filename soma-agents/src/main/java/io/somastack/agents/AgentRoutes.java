@@ -188,18 +188,7 @@ public final class AgentRoutes implements EndpointGroup {
         Principal principal = guard.tenant(ctx, SCOPE);
         UUID id = uuid(ctx.pathParam("id"), "run");
         runs.require(principal.tenant().id(), id);
-        String last = ctx.header("Last-Event-ID");
-        int after = 0;
-        if (last != null && !last.isBlank()) {
-            try {
-                after = Integer.parseInt(last.strip());
-            } catch (NumberFormatException e) {
-                after = -1;
-            }
-            if (after < 0) {
-                throw new SomaException(ErrorCode.INVALID_REQUEST, "Last-Event-ID must be the id (a sequence number, 0 or more) of an event of this run");
-            }
-        }
+        int after = Edge.lastEventId(ctx, "run");
         stream(ctx, principal.tenant().id(), id, after, new byte[0], StoredEvent::sseFrame);
     }
 

@@ -180,6 +180,27 @@ public final class Edge {
         return id == null ? "unknown" : id;
     }
 
+    /**
+     * The event an SSE client last received ({@code Last-Event-ID}, a sequence number of 0 or more),
+     * 0 without one; anything else is a 400 naming {@code of} ("run", "job").
+     */
+    public static int lastEventId(Context ctx, String of) {
+        String last = ctx.header("Last-Event-ID");
+        if (last == null || last.isBlank()) {
+            return 0;
+        }
+        int after;
+        try {
+            after = Integer.parseInt(last.strip());
+        } catch (NumberFormatException e) {
+            after = -1;
+        }
+        if (after < 0) {
+            throw new SomaException(ErrorCode.INVALID_REQUEST, "Last-Event-ID must be the id (a sequence number, 0 or more) of an event of this " + of);
+        }
+        return after;
+    }
+
     public static Optional<Principal> principal(Context ctx) {
         return Optional.ofNullable(ctx.attribute(PRINCIPAL_ATTRIBUTE));
     }

@@ -106,18 +106,7 @@ public final class JobRoutes implements EndpointGroup {
         Principal principal = guard.tenant(ctx, SCOPE);
         UUID id = id(ctx);
         jobs.require(principal.tenant().id(), id);
-        String last = ctx.header("Last-Event-ID");
-        int after = 0;
-        if (last != null && !last.isBlank()) {
-            try {
-                after = Integer.parseInt(last.strip());
-            } catch (NumberFormatException e) {
-                after = -1;
-            }
-            if (after < 0) {
-                throw new SomaException(ErrorCode.INVALID_REQUEST, "Last-Event-ID must be the id (a sequence number, 0 or more) of an event of this job");
-            }
-        }
+        int after = Edge.lastEventId(ctx, "job");
         var response = ctx.res();
         response.setStatus(200);
         response.setContentType("text/event-stream");
