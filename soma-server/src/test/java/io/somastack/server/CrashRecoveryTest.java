@@ -30,21 +30,22 @@ import tools.jackson.databind.JsonNode;
  */
 class CrashRecoveryTest {
     private static final String ADMIN = TestServer.ADMIN_KEY;
+    private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(2)).build();
 
     @Test
     void everyAnsweredCallSurvivesASigkillExactlyOnce() throws Exception {
         Path dataDir = Files.createTempDirectory("soma-crash");
         Path model = TestServer.testModel();
         int port = freePort();
-        HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(2)).build();
 
         Process first = launch(dataDir, model, port);
         Set<String> answered = ConcurrentHashMap.newKeySet();
         String key;
         try {
-            awaitReady(http, port, first);
-            String tenant = field(send(http, port, "POST", "/v1/admin/tenants", ADMIN, "{\"name\":\"crash-co\"}", null).body(), "id");
-            key = field(send(http, port, "POST", "/v1/admin/tenants/" + tenant + "/keys", ADMIN, "{}", null).body(), "key");
+            awaitReady(HTTP, port, first);
+            String tenant = field(send(HTTP, port, "POST", "/v1/admin/tenants", ADMIN, "{\"name\":\"crash-co\"}", null).body(), "id");
+            key = field(send(HTTP, port, "POST", "/v1/admin/tenants/" + tenant + "/keys", ADMIN, "{}", null).body(), "key");
             AtomicBoolean running = new AtomicBoolean(true);
             AtomicInteger sent = new AtomicInteger();
             String body = "{\"model\":\"local\",\"messages\":[{\"role\":\"user\",\"content\":\"Once upon a time\"}],\"max_tokens\":8}";
@@ -54,7 +55,7 @@ class CrashRecoveryTest {
                         while (running.get()) {
                             String requestId = "crash-" + sent.incrementAndGet();
                             try {
-                                if (send(http, port, "POST", "/v1/chat/completions", key, body, requestId).statusCode() == 200) {
+                                if (send(HTTP, port, "POST", "/v1/chat/completions", key, body, requestId).statusCode() == 200) {
                                     answered.add(requestId);
                                 }
                             } catch (IOException | InterruptedException e) {
@@ -75,14 +76,14 @@ class CrashRecoveryTest {
 
         Process second = launch(dataDir, model, port);
         try {
-            awaitReady(http, port, second);
+            awaitReady(HTTP, port, second);
             List<String> lines = Files.readAllLines(dataDir.resolve("postgres/postmaster.pid"));
             Jdbi jdbi = Jdbi.create("jdbc:postgresql://127.0.0.1:" + lines.get(3).trim() + "/postgres", "postgres", "");
             List<String> ledger = jdbi.withHandle(handle -> handle.createQuery("SELECT request_id FROM usage_ledger")
                     .mapTo(String.class).list());
             assertThat(ledger).doesNotHaveDuplicates();
             assertThat(ledger).containsAll(answered);
-            HttpResponse<String> audit = send(http, port, "GET", "/v1/admin/audit/verify", ADMIN, null, null);
+            HttpResponse<String> audit = send(HTTP, port, "GET", "/v1/admin/audit/verify", ADMIN, null, null);
             assertThat(audit.body()).contains("\"intact\":true");
         } finally {
             second.destroy();
@@ -98,7 +99,6 @@ class CrashRecoveryTest {
         Path dataDir = Files.createTempDirectory("soma-agent-crash");
         Path model = TestServer.testModel();
         int port = freePort();
-        HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(2)).build();
         // The local model is priced (a step's worst case, about 1200 tokens, fits the capsule's 0.50 per run).
         Path config = Files.writeString(dataDir.resolve("soma.yaml"), """
                 prices:
@@ -115,16 +115,16 @@ class CrashRecoveryTest {
         String runId;
         List<String> acknowledged = new java.util.ArrayList<>();
         try {
-            awaitReady(http, port, first);
-            String tenant = field(send(http, port, "POST", "/v1/admin/tenants", ADMIN, "{\"name\":\"crash-agents\",\"monthly_budget\":\"100\"}", null)
+            awaitReady(HTTP, port, first);
+            String tenant = field(send(HTTP, port, "POST", "/v1/admin/tenants", ADMIN, "{\"name\":\"crash-agents\",\"monthly_budget\":\"100\"}", null)
                     .body(), "id");
-            key = field(send(http, port, "POST", "/v1/admin/tenants/" + tenant + "/keys", ADMIN, "{}", null).body(), "key");
-            installWeather(http, port, key);
+            key = field(send(HTTP, port, "POST", "/v1/admin/tenants/" + tenant + "/keys", ADMIN, "{}", null).body(), "key");
+            installWeather(HTTP, port, key);
             // Follow the run's events and kill the node once a few model deltas were acknowledged.
-            HttpRequest start = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/agents/weather/runs"))
+            HttpRequest start = HttpRequest.newBuilder(URI.create("HTTP://127.0.0.1:" + port + "/v1/agents/weather/runs"))
                     .header("Authorization", "Bearer " + key).header("Content-Type", "application/json").header("Accept", "text/event-stream")
                     .POST(HttpRequest.BodyPublishers.ofString("{\"input\": \"Once upon a time\"}")).build();
-            HttpResponse<java.util.stream.Stream<String>> stream = http.send(start, HttpResponse.BodyHandlers.ofLines());
+            HttpResponse<java.util.stream.Stream<String>> stream = HTTP.send(start, HttpResponse.BodyHandlers.ofLines());
             String id = null;
             var lines = stream.body().iterator();
             int deltas = 0;
@@ -146,15 +146,15 @@ class CrashRecoveryTest {
 
         Process second = launch(dataDir, model, port, Map.of("SOMA_CONFIG", config.toString()));
         try {
-            awaitReady(http, port, second);
+            awaitReady(HTTP, port, second);
             long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
             String status;
             do {
                 Thread.sleep(200);
-                status = field(send(http, port, "GET", "/v1/runs/" + runId, key, null, null).body(), "status");
+                status = field(send(HTTP, port, "GET", "/v1/runs/" + runId, key, null, null).body(), "status");
             } while (status.equals("running") && System.nanoTime() < deadline);
-            assertThat(status).as(send(http, port, "GET", "/v1/runs/" + runId, key, null, null).body()).isEqualTo("interrupted");
-            String events = send(http, port, "GET", "/v1/runs/" + runId + "/events", key, null, null).body();
+            assertThat(status).as(send(HTTP, port, "GET", "/v1/runs/" + runId, key, null, null).body()).isEqualTo("interrupted");
+            String events = send(HTTP, port, "GET", "/v1/runs/" + runId + "/events", key, null, null).body();
             for (String event : acknowledged) {
                 String seq = event.substring(0, event.indexOf(' '));
                 assertThat(events).contains("id: " + seq + "\ndata: " + event.substring(event.indexOf(' ') + 1) + "\n");
@@ -184,7 +184,6 @@ class CrashRecoveryTest {
         Path dataDir = Files.createTempDirectory("soma-job-crash");
         Path model = TestServer.testModel();
         int port = freePort();
-        HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(2)).build();
         Path config = Files.writeString(dataDir.resolve("soma.yaml"), """
                 agents:
                   default-model: local
@@ -206,19 +205,19 @@ class CrashRecoveryTest {
         String jobId;
         String before;
         try {
-            awaitReady(http, port, first);
-            String tenant = field(send(http, port, "POST", "/v1/admin/tenants", ADMIN, "{\"name\":\"crash-jobs\",\"monthly_budget\":\"100\"}", null)
+            awaitReady(HTTP, port, first);
+            String tenant = field(send(HTTP, port, "POST", "/v1/admin/tenants", ADMIN, "{\"name\":\"crash-jobs\",\"monthly_budget\":\"100\"}", null)
                     .body(), "id");
-            key = field(send(http, port, "POST", "/v1/admin/tenants/" + tenant + "/keys", ADMIN, "{}", null).body(), "key");
-            installWeather(http, port, key);
-            HttpResponse<String> started = send(http, port, "POST", "/v1/jobs", key, job, null);
+            key = field(send(HTTP, port, "POST", "/v1/admin/tenants/" + tenant + "/keys", ADMIN, "{}", null).body(), "key");
+            installWeather(HTTP, port, key);
+            HttpResponse<String> started = send(HTTP, port, "POST", "/v1/jobs", key, job, null);
             assertThat(started.statusCode()).as(started.body()).isEqualTo(201);
             jobId = field(started.body(), "id");
             // Kill the node once the first agent's output is recorded and the job waits for its approval.
             long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
             do {
                 Thread.sleep(100);
-                before = send(http, port, "GET", "/v1/jobs/" + jobId, key, null, null).body();
+                before = send(HTTP, port, "GET", "/v1/jobs/" + jobId, key, null, null).body();
             } while (!before.contains("\"waiting\"") && System.nanoTime() < deadline);
             assertThat(before).contains("\"waiting\"");
             first.destroyForcibly();
@@ -229,22 +228,22 @@ class CrashRecoveryTest {
 
         Process second = launch(dataDir, model, port, Map.of("SOMA_CONFIG", config.toString()));
         try {
-            awaitReady(http, port, second);
-            HttpResponse<String> approved = send(http, port, "POST", "/v1/jobs/" + jobId + "/approvals/ok", key, "{\"approve\": true}", null);
-            assertThat(approved.statusCode()).as(approved.body() + send(http, port, "GET", "/v1/jobs/" + jobId, key, null, null).body())
+            awaitReady(HTTP, port, second);
+            HttpResponse<String> approved = send(HTTP, port, "POST", "/v1/jobs/" + jobId + "/approvals/ok", key, "{\"approve\": true}", null);
+            assertThat(approved.statusCode()).as(approved.body() + send(HTTP, port, "GET", "/v1/jobs/" + jobId, key, null, null).body())
                     .isEqualTo(200);
-            String events = send(http, port, "GET", "/v1/jobs/" + jobId + "/events", key, null, null).body();
+            String events = send(HTTP, port, "GET", "/v1/jobs/" + jobId + "/events", key, null, null).body();
             assertThat(events).contains("event: job.completed");
             assertThat(events.split("event: node.started", -1)).hasSize(3);
-            JsonNode view = io.somastack.kernel.Json.mapper().readTree(send(http, port, "GET", "/v1/jobs/" + jobId, key, null, null).body());
+            JsonNode view = io.somastack.kernel.Json.mapper().readTree(send(HTTP, port, "GET", "/v1/jobs/" + jobId, key, null, null).body());
             assertThat(view.get("status").asString()).isEqualTo("completed");
             String firstOutput = io.somastack.kernel.Json.mapper().readTree(before).get("nodes").get(0).get("output").asString();
             assertThat(view.get("nodes").get(0).get("output").asString()).isEqualTo(firstOutput);
             // Resuming from the event the client had before the kill gives the rest, continuing its numbering.
             int seen = io.somastack.kernel.Json.mapper().readTree(before).get("last_event_id").asInt();
-            HttpRequest resume = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/jobs/" + jobId + "/events"))
+            HttpRequest resume = HttpRequest.newBuilder(URI.create("HTTP://127.0.0.1:" + port + "/v1/jobs/" + jobId + "/events"))
                     .header("Authorization", "Bearer " + key).header("Last-Event-ID", Integer.toString(seen)).build();
-            String rest = http.send(resume, HttpResponse.BodyHandlers.ofString()).body();
+            String rest = HTTP.send(resume, HttpResponse.BodyHandlers.ofString()).body();
             assertThat(rest).startsWith("event: ").contains("id: " + (seen + 1) + "\n").doesNotContain("id: " + seen + "\n");
             List<String> lines = Files.readAllLines(dataDir.resolve("postgres/postmaster.pid"));
             Jdbi jdbi = Jdbi.create("jdbc:postgresql://127.0.0.1:" + lines.get(3).trim() + "/postgres", "postgres", "");
