@@ -189,16 +189,15 @@ public final class Edge {
         if (last == null || last.isBlank()) {
             return 0;
         }
-        int after;
         try {
-            after = Integer.parseInt(last.strip());
+            int after = Integer.parseInt(last.strip());
+            if (after >= 0) {
+                return after;
+            }
         } catch (NumberFormatException e) {
-            after = -1;
+            // answered below, like a negative id
         }
-        if (after < 0) {
-            throw new SomaException(ErrorCode.INVALID_REQUEST, "Last-Event-ID must be the id (a sequence number, 0 or more) of an event of this " + of);
-        }
-        return after;
+        throw new SomaException(ErrorCode.INVALID_REQUEST, "Last-Event-ID must be the id (a sequence number, 0 or more) of an event of this " + of);
     }
 
     public static Optional<Principal> principal(Context ctx) {

@@ -121,7 +121,7 @@ class CrashRecoveryTest {
             key = field(send(HTTP, port, "POST", "/v1/admin/tenants/" + tenant + "/keys", ADMIN, "{}", null).body(), "key");
             installWeather(HTTP, port, key);
             // Follow the run's events and kill the node once a few model deltas were acknowledged.
-            HttpRequest start = HttpRequest.newBuilder(URI.create("HTTP://127.0.0.1:" + port + "/v1/agents/weather/runs"))
+            HttpRequest start = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/agents/weather/runs"))
                     .header("Authorization", "Bearer " + key).header("Content-Type", "application/json").header("Accept", "text/event-stream")
                     .POST(HttpRequest.BodyPublishers.ofString("{\"input\": \"Once upon a time\"}")).build();
             HttpResponse<java.util.stream.Stream<String>> stream = HTTP.send(start, HttpResponse.BodyHandlers.ofLines());
@@ -241,7 +241,7 @@ class CrashRecoveryTest {
             assertThat(view.get("nodes").get(0).get("output").asString()).isEqualTo(firstOutput);
             // Resuming from the event the client had before the kill gives the rest, continuing its numbering.
             int seen = io.somastack.kernel.Json.mapper().readTree(before).get("last_event_id").asInt();
-            HttpRequest resume = HttpRequest.newBuilder(URI.create("HTTP://127.0.0.1:" + port + "/v1/jobs/" + jobId + "/events"))
+            HttpRequest resume = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/jobs/" + jobId + "/events"))
                     .header("Authorization", "Bearer " + key).header("Last-Event-ID", Integer.toString(seen)).build();
             String rest = HTTP.send(resume, HttpResponse.BodyHandlers.ofString()).body();
             assertThat(rest).startsWith("event: ").contains("id: " + (seen + 1) + "\n").doesNotContain("id: " + seen + "\n");
