@@ -18,6 +18,7 @@ import io.somastack.tools.internal.CapsuleLoader;
 import io.somastack.tools.internal.Executor;
 import io.somastack.tools.internal.HttpExecutor;
 import io.somastack.tools.internal.McpExecutor;
+import io.somastack.tools.internal.McpInstallCheck;
 import io.somastack.tools.internal.SsrfGuard;
 import io.somastack.tools.internal.ToolMetrics;
 import io.somastack.tools.internal.WasmExecutor;
@@ -69,6 +70,8 @@ public final class Tools implements AutoCloseable {
         SsrfGuard guard = new SsrfGuard(resolver, config.allowAddresses());
         HttpExecutor http = new HttpExecutor(config, guard, metrics);
         McpExecutor mcp = new McpExecutor(config, guard, metrics);
+        // Installing or updating a capsule asks each MCP server it names for its tools/list (refused, 400, listing every gap).
+        marketplace.installs().addManifestCheck(new McpInstallCheck(mcp)::problems);
         Map<String, Executor> executors = Map.of("wasm", wasm, "http", http, "mcp", mcp);
         ToolBroker broker = new ToolBroker(marketplace.installs(), capsules, arguments, constitution.engine(), budgets, ledger,
                 priceBook.withToolPrices(config.prices()), commit, executors, metrics, clock, ids);

@@ -19,7 +19,7 @@ import tools.jackson.databind.json.JsonMapper;
  * A real MCP tool server on loopback, built from the MCP Java SDK's own server classes (its
  * Streamable HTTP servlet on Jetty ee10): {@code forecast} reports three progress steps and
  * answers structured content, {@code fails} answers an error result, {@code hang} never answers
- * in time. Endpoint {@code /mcp}.
+ * in time, {@code retired} is there until a test removes it ({@link #removeTool}). Endpoint {@code /mcp}.
  */
 public final class McpToolServer implements AutoCloseable {
     private final Server jetty;
@@ -60,7 +60,10 @@ public final class McpToolServer implements AutoCloseable {
                                         Thread.currentThread().interrupt();
                                     }
                                     return McpSchema.CallToolResult.builder().addTextContent("late").build();
-                                }).build())
+                                }).build(),
+                        McpServerFeatures.SyncToolSpecification.builder()
+                                .tool(McpSchema.Tool.builder("retired").description("Removed by a test with removeTool").inputSchema(mapper, object).build())
+                                .callHandler((exchange, request) -> McpSchema.CallToolResult.builder().addTextContent("still here").build()).build())
                 .build();
         QueuedThreadPool threads = new QueuedThreadPool();
         threads.setName(THREAD_NAME);
@@ -79,6 +82,11 @@ public final class McpToolServer implements AutoCloseable {
         } catch (Exception e) {
             throw new IllegalStateException("Cannot start the MCP tool server", e);
         }
+    }
+
+    /** Takes {@code tool} off this server's tools/list (the SDK tells open sessions it changed). */
+    public void removeTool(String tool) {
+        server.removeTool(tool);
     }
 
     public int port() {

@@ -4,10 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.somastack.gateway.TestGateway;
 import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import org.junit.jupiter.api.AfterAll;
@@ -16,24 +18,32 @@ import org.junit.jupiter.api.Test;
 
 /**
  * MCP tools end to end against a real MCP server (the SDK's own server classes) on loopback,
- * allow-listed as an operator would: progress notifications streamed as deltas, the declared
- * tool missing from the server's tools/list, an error result, the SSRF guard on a name
- * resolving to a private address, a name connected at its checked address, and a timeout.
+ * allow-listed as an operator would: the tools/list check at install and update, progress
+ * notifications streamed as deltas, a declared tool the server dropped since, an error result,
+ * the SSRF guard on a name rebound to a private address, a name connected at its checked
+ * address, and a timeout.
  */
 class McpToolTest {
     private static McpToolServer server;
     private static TestTools soma;
     private static TestTools.Tenant acme;
+    /** The test resolver's names, changed by a test to rebind one. */
+    private static final Map<String, String> names = new ConcurrentHashMap<>();
 
     @BeforeAll
     static void start() {
         server = new McpToolServer();
         ToolsConfig config = ToolsConfig.defaults().withAllowAddresses(List.of("127.0.0.1"))
-                .withHttpLimits(Duration.ofSeconds(2), Duration.ofSeconds(1), 256 * 1024);
-        Resolver resolver = host -> switch (host) {
-            case "mcp.test" -> List.of(InetAddress.getByName("127.0.0.1"));
-            case "inside.test" -> List.of(InetAddress.getByName("10.9.8.7"));
-            default -> throw new java.net.UnknownHostException(host);
+                .withHttpLimits(Duration.ofSeconds(2), Duration.ofSeconds(2), 256 * 1024);
+        names.put("mcp.test", "127.0.0.1");
+        names.put("inside.test", "127.0.0.1");
+        names.put("private.test", "10.9.8.7");
+        Resolver resolver = host -> {
+            String address = names.get(host);
+            if (address == null) {
+                throw new java.net.UnknownHostException(host);
+            }
+            return List.of(InetAddress.getByName(address));
         };
         soma = new TestTools(config, resolver);
         acme = soma.tenant("acme");
@@ -43,7 +53,7 @@ class McpToolTest {
                         TestTools.Tool.remote("forecast", "mcp", server.url(), city),
                         TestTools.Tool.remote("fails", "mcp", server.url(), "{type: object}"),
                         TestTools.Tool.remote("hang", "mcp", server.url(), "{type: object}"),
-                        TestTools.Tool.remote("missing", "mcp", server.url(), "{type: object}")),
+                        TestTools.Tool.remote("retired", "mcp", server.url(), "{type: object}")),
                 Map.of()));
         // An MCP tool's name is its name on the server: the same tool reached by other names, one capsule each.
         soma.publishAndInstall(acme, "mcp-named", TestTools.bundle("mcp", "mcp-named", "1.0.0", List.of("mcp.test"), List.of(
@@ -86,11 +96,51 @@ class McpToolTest {
     }
 
     @Test
+    void installAndUpdateAreRefusedNamingEveryToolTheServerLacksAndEveryServerThatCannotBeReached() throws Exception {
+        int closed;
+        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            closed = socket.getLocalPort();
+        }
+        String nobody = "http://127.0.0.1:" + closed + "/mcp";
+        soma.publish(acme, TestTools.bundle("mcp", "mcp-gaps", "1.0.0", List.of("127.0.0.1", "private.test"), List.of(
+                TestTools.Tool.remote("forecast", "mcp", server.url(), "{type: object}"),
+                TestTools.Tool.remote("absent", "mcp", server.url(), "{type: object}"),
+                TestTools.Tool.remote("lacking", "mcp", server.url(), "{type: object}"),
+                TestTools.Tool.remote("forecast2", "mcp", nobody, "{type: object}"),
+                TestTools.Tool.remote("forecast3", "mcp", "http://private.test:" + server.port() + "/mcp", "{type: object}"),
+                TestTools.Tool.remote("elsewhere", "mcp", "http://mcp.test:" + server.port() + "/mcp", "{type: object}")), Map.of()));
+        TestGateway.Response refused = soma.install(acme, "mcp-gaps");
+        assertThat(refused.status()).as(refused.raw().body()).isEqualTo(400);
+        assertThat(refused.json().get("type").asString()).endsWith("/manifest-invalid");
+        assertThat(refused.json().get("detail").asString()).contains("has 5 problems", "tool 'absent' is not in the tools/list",
+                "tool 'lacking' is not in the tools/list", "forecast", nobody + " (tools [forecast2]) cannot be reached",
+                "private.test", "10.9.8.7, a private address", "tool 'elsewhere': its MCP server mcp.test:" + server.port()
+                        + " is not in permissions.egress");
+        assertThat(refused.json().get("errors")).hasSize(5);
+        assertThat(soma.count("SELECT count(*) FROM capsule_installs WHERE name = 'mcp-gaps'")).isZero();
+
+        // An update is checked the same way: 1.0.0 runs, 1.1.0 names a tool the server lacks.
+        soma.publishAndInstall(acme, "mcp-grows", TestTools.bundle("mcp", "mcp-grows", "1.0.0", List.of("127.0.0.1"), List.of(
+                TestTools.Tool.remote("forecast", "mcp", server.url(), "{type: object}")), Map.of()));
+        soma.publish(acme, TestTools.bundle("mcp", "mcp-grows", "1.1.0", List.of("127.0.0.1"), List.of(
+                TestTools.Tool.remote("forecast", "mcp", server.url(), "{type: object}"),
+                TestTools.Tool.remote("tomorrow", "mcp", server.url(), "{type: object}")), Map.of()));
+        TestGateway.Response update = soma.gateway.send("POST", "/v1/capsules/mcp-grows/update", acme.apiKey(), null);
+        assertThat(update.status()).as(update.raw().body()).isEqualTo(400);
+        assertThat(update.json().get("detail").asString()).contains("mcp-grows@1.1.0", "tool 'tomorrow' is not in the tools/list");
+        assertThat(soma.strings("SELECT version FROM capsule_installs WHERE name = 'mcp-grows'")).containsExactly("1.0.0");
+    }
+
+    @Test
     void aToolTheServerDoesNotListAnErrorResultAPrivateAddressAndAHangAreClearFailures() {
-        TestGateway.Response missing = soma.invoke(acme.apiKey(), "mcp-tools", "missing", "{}");
+        // Listed at install, removed from the server since: the call says the server no longer lists it.
+        server.removeTool("retired");
+        TestGateway.Response missing = soma.invoke(acme.apiKey(), "mcp-tools", "retired", "{}");
         assertThat(missing.status()).as(missing.raw().body()).isEqualTo(502);
         assertThat(missing.json().get("reason").asString()).isEqualTo("upstream_error");
-        assertThat(missing.json().get("detail").asString()).contains("does not list the tool 'missing'", "forecast");
+        assertThat(missing.json().get("detail").asString()).contains("does not list the tool 'retired'", "forecast");
+        // inside.test resolved to loopback at install; it now resolves to a private address, checked again on each call.
+        names.put("inside.test", "10.9.8.7");
 
         TestGateway.Response fails = soma.invoke(acme.apiKey(), "mcp-tools", "fails", "{}");
         assertThat(fails.status()).isEqualTo(502);

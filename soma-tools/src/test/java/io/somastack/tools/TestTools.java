@@ -184,6 +184,15 @@ final class TestTools implements AutoCloseable {
 
     /** Publishes {@code bundle} signed by the tenant's key and installs it in the tenant. */
     void publishAndInstall(Tenant tenant, String name, byte[] bundle) {
+        publish(tenant, bundle);
+        TestGateway.Response installed = install(tenant, name);
+        if (installed.status() != 201) {
+            throw new AssertionError("install: " + installed.raw().body());
+        }
+    }
+
+    /** Publishes {@code bundle} signed by the tenant's key. */
+    void publish(Tenant tenant, byte[] bundle) {
         HttpRequest request = HttpRequest.newBuilder(URI.create(gateway.baseUrl() + MarketplaceRoutes.PUBLISH))
                 .timeout(Duration.ofSeconds(30)).header("Authorization", "Bearer " + tenant.apiKey()).header("Content-Type", "application/zip")
                 .header(MarketplaceRoutes.SIGNATURE_HEADER, Signatures.sign(tenant.keys().privateKeyPem(), bundle) + "; key-id=" + tenant.keys().keyId())
@@ -199,10 +208,11 @@ final class TestTools implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);
         }
-        TestGateway.Response installed = gateway.send("POST", "/v1/capsules/" + name + "/install", tenant.apiKey(), null);
-        if (installed.status() != 201) {
-            throw new AssertionError("install: " + installed.raw().body());
-        }
+    }
+
+    /** {@code POST /v1/capsules/{name}/install} of the latest version, as the tenant. */
+    TestGateway.Response install(Tenant tenant, String name) {
+        return gateway.send("POST", "/v1/capsules/" + name + "/install", tenant.apiKey(), null);
     }
 
     TestGateway.Response invoke(String apiKey, String capsule, String tool, String arguments, String... headers) {

@@ -26,6 +26,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
@@ -101,10 +102,9 @@ public final class McpExecutor implements Executor, AutoCloseable {
         String token = UUID.randomUUID().toString();
         try {
             if (!session.lists(tool.name())) {
-                session.refresh();
-                if (!session.lists(tool.name())) {
-                    return new Outcome.Failure(FailureReason.UPSTREAM_ERROR, "The MCP server at %s does not list the tool '%s' (its tools/list has %s)"
-                            .formatted(url, tool.name(), session.tools.stream().sorted().toList()), "");
+                Optional<Outcome> gone = unlisted(url, tool, session);
+                if (gone.isPresent()) {
+                    return gone.get();
                 }
             }
             // Notifications may arrive on more than one of the client's threads; the stream is not thread-safe.
@@ -120,13 +120,24 @@ public final class McpExecutor implements Executor, AutoCloseable {
             });
             Map<String, Object> args = mapper.readValue(arguments, new io.modelcontextprotocol.json.TypeRef<Map<String, Object>>() {
             });
-            McpSchema.CallToolResult result = session.block(session.client.callTool(McpSchema.CallToolRequest.builder(tool.name())
-                    .arguments(args).progressToken(token).build()));
+            McpSchema.CallToolResult result;
+            try {
+                result = session.block(session.client.callTool(McpSchema.CallToolRequest.builder(tool.name())
+                        .arguments(args).progressToken(token).build()));
+            } catch (McpError e) {
+                return unlisted(url, tool, session).orElseThrow(() -> e);
+            }
             synchronized (stream) {
                 stream.finish();
             }
             if (stream.exceeded()) {
                 return new Outcome.Failure(FailureReason.OUTPUT_LIMIT, "The MCP server's progress exceeded %d bytes".formatted(config.httpMaxResponseBytes()), "");
+            }
+            if (Boolean.TRUE.equals(result.isError())) {
+                Optional<Outcome> gone = unlisted(url, tool, session);
+                if (gone.isPresent()) {
+                    return gone.get();
+                }
             }
             return outcome(url, tool, result);
         } catch (IOException e) {
@@ -144,6 +155,61 @@ public final class McpExecutor implements Executor, AutoCloseable {
             return failure;
         } finally {
             session.progress.remove(token);
+        }
+    }
+
+    /**
+     * After the server refused a call, or before calling a tool its cached list lacks: the list
+     * read again, and if the tool is not in it, the failure that says so (a server may drop a
+     * tool after the capsule was installed; its own "unknown tool" answer is less clear).
+     */
+    private Optional<Outcome> unlisted(URI url, ToolSpec tool, Session session) {
+        session.refresh();
+        if (session.lists(tool.name())) {
+            return Optional.empty();
+        }
+        return Optional.of(new Outcome.Failure(FailureReason.UPSTREAM_ERROR, notListed(url, tool.name(), session.tools), ""));
+    }
+
+    private static String notListed(URI url, String tool, Set<String> listed) {
+        return "The MCP server at %s does not list the tool '%s' (its tools/list has %s)".formatted(url, tool, listed.stream().sorted().toList());
+    }
+
+    /** What an MCP server lists, for the install check: its tool names, or why it cannot be reached. */
+    public sealed interface Listing {
+        record Listed(Set<String> tools) implements Listing {
+        }
+
+        record Unreachable(String reason) implements Listing {
+        }
+    }
+
+    /**
+     * The tools the MCP server at {@code url} lists now, through the same SSRF guard and session
+     * as a call of {@code tenant} (so the session opened here serves the tenant's first call).
+     */
+    public Listing list(TenantId tenant, URI url) {
+        String scheme = url.getScheme() == null ? "" : url.getScheme().toLowerCase(Locale.ROOT);
+        if (!scheme.equals("http") && !scheme.equals("https")) {
+            return new Listing.Unreachable("an MCP url is http or https");
+        }
+        try {
+            guard.check(url.getHost());
+        } catch (SsrfGuard.Refused e) {
+            metrics.ssrfRefusal(e.reason());
+            return new Listing.Unreachable("refused: " + e.getMessage());
+        }
+        Key key = new Key(tenant, url);
+        Session session = null;
+        try {
+            session = session(key);
+            session.refresh();
+            return new Listing.Listed(session.tools);
+        } catch (RuntimeException e) {
+            if (session != null) {
+                drop(key, session);
+            }
+            return new Listing.Unreachable(failure(url, e).message());
         }
     }
 
