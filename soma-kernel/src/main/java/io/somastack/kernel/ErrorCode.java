@@ -40,6 +40,7 @@ public enum ErrorCode {
     NOT_FOUND(ErrorCategory.NOT_FOUND, "Not found"),
     METHOD_NOT_ALLOWED(ErrorCategory.METHOD_NOT_ALLOWED, "Method not allowed"),
     CONFLICT(ErrorCategory.CONFLICT, "Conflict"),
+    TOOL_SECRET_MISSING(ErrorCategory.CONFLICT, "Tool secret missing"),
     CAPSULE_REVOKED(ErrorCategory.GONE, "Capsule version revoked"),
     BODY_TOO_LARGE(ErrorCategory.TOO_LARGE, "Request body too large"),
     URI_TOO_LONG(ErrorCategory.URI_TOO_LONG, "Request URI too long"),

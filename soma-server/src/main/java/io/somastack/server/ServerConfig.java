@@ -45,13 +45,14 @@ public record ServerConfig(
         Path dataDirectory = dataDirectoryOverride != null ? dataDirectoryOverride : Path.of(settings.string("data.dir", ".somastack"));
         int port = settings.integer("port", 8080, 0, 65535);
         GatewayConfig gateway = GatewayConfig.from(settings);
+        StoreConfig store = StoreConfig.from(settings, dataDirectory);
         ServerConfig config = new ServerConfig(
                 settings.string("host", "127.0.0.1"),
                 portOverride != null ? portOverride : port,
                 dataDirectory.toAbsolutePath().normalize(),
                 settings.duration("shutdown.grace", Duration.ofSeconds(20)),
                 settings.integer("default.max.tokens", 4096, 1, 1_000_000),
-                StoreConfig.from(settings, dataDirectory),
+                store,
                 KafkaConfig.from(settings),
                 gateway,
                 ModelsConfig.from(settings, environment),
@@ -60,7 +61,7 @@ public record ServerConfig(
                 MemoryConfig.from(settings, dataDirectory.toAbsolutePath().normalize()),
                 PolicyConfig.from(settings),
                 MarketplaceConfig.from(settings),
-                ToolsConfig.from(settings),
+                ToolsConfig.from(settings, dataDirectory.toAbsolutePath().normalize(), store.databaseUrl().isEmpty()),
                 AgentsConfig.from(settings),
                 WorkflowsConfig.from(settings, gateway.region()));
         settings.validate();

@@ -295,6 +295,14 @@ class OpenApiContractTest {
 
         // Tools: a call that would run needs a capsule with a runnable tool, which soma-tools' own tests build.
         TestServer.assertProblem(api.call("POST", "/v1/tools/not-installed/forecast/invoke", key, "{\"arguments\": {}}"), 404, "not-found");
+        // Tool secrets and settings (soma-tools' ToolSecretsTest sends them to real tool hosts).
+        api.expect(201, "PUT", "/v1/tool-secrets/weather-token", key, example("putToolSecret"));
+        api.expect(200, "PUT", "/v1/tool-secrets/weather-token", key, example("putToolSecret"));
+        api.expect(200, "GET", "/v1/tool-secrets", key, null);
+        api.expect(200, "PUT", "/v1/tools/weather/forecast/settings", key, example("putToolSettings"));
+        api.expect(200, "GET", "/v1/tools/weather/forecast/settings", key, null);
+        api.expect(204, "DELETE", "/v1/tool-secrets/weather-token", key, null);
+        TestServer.assertProblem(api.call("PUT", "/v1/tools/weather/forecast/settings", key, example("putToolSettings")), 409, "tool-secret-missing");
 
         // Refusals are documented problems too.
         api.call("GET", "/v1/models", null, null);

@@ -44,7 +44,8 @@ class ServerConfigTest {
                     effective_from: 2026-01-01
                 """);
         Map<String, String> environment = Map.of("SOMA_PORT", "9090", "SOMA_DATABASE_URL", "postgresql://db.internal:5432/soma",
-                "SOMA_MAX_BODY_BYTES", "1048576", "SOMA_RATELIMIT_REDIS_URL", "redis://127.0.0.1:6379");
+                "SOMA_MAX_BODY_BYTES", "1048576", "SOMA_RATELIMIT_REDIS_URL", "redis://127.0.0.1:6379",
+                "SOMA_TOOLS_SECRETS_KEY", java.util.Base64.getEncoder().encodeToString(new byte[32]));
 
         ServerConfig config = ServerConfig.from(Settings.load(environment, Optional.of(yaml)), environment, null, null);
 

@@ -26,6 +26,9 @@ import tools.jackson.databind.JsonNode;
  * the test PostgreSQL, and the real tiny LLM as the {@code local} provider.
  */
 final class TestServer implements AutoCloseable {
+    /** The tools secrets key of every test node of this JVM, as the nodes of one cluster share it. */
+    static final String TOOLS_SECRETS_KEY = java.util.Base64.getEncoder().encodeToString(io.somastack.kernel.Aead.newKey());
+
     static final String ADMIN_KEY = "sk-soma-admin-test-operator-key-0123456789";
 
     final SomaServer server;
@@ -49,6 +52,8 @@ final class TestServer implements AutoCloseable {
             String databaseUrl = TestDatabase.newDatabaseUrl();
             environment.put("SOMA_DATABASE_URL", databaseUrl);
             environment.put("SOMA_DATABASE_USER", "postgres");
+            // A node on an external database is given the key that seals tool secrets (all nodes share it).
+            environment.put("SOMA_TOOLS_SECRETS_KEY", TOOLS_SECRETS_KEY);
             environment.put("SOMA_ADMIN_KEY", ADMIN_KEY);
             environment.put("SOMA_LOCAL_MODEL", testModel().toString());
             // Agents whose preferred models this server lacks answer with the tiny local model, briefly.

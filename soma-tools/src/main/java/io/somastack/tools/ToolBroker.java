@@ -68,12 +68,13 @@ public final class ToolBroker {
     private final PriceBook prices;
     private final GroupCommit commit;
     private final Map<String, Executor> executors;
+    private final ToolSettings settings;
     private final ToolMetrics metrics;
     private final Clock clock;
     private final Ids ids;
 
     ToolBroker(Installs installs, CapsuleLoader capsules, ArgumentsCheck arguments, PolicyEngine policy, Budgets budgets, Ledger ledger,
-            PriceBook prices, GroupCommit commit, Map<String, Executor> executors, ToolMetrics metrics, Clock clock, Ids ids) {
+            PriceBook prices, GroupCommit commit, Map<String, Executor> executors, ToolSettings settings, ToolMetrics metrics, Clock clock, Ids ids) {
         this.installs = requireNonNull(installs, "installs is null");
         this.capsules = requireNonNull(capsules, "capsules is null");
         this.arguments = requireNonNull(arguments, "arguments is null");
@@ -83,6 +84,7 @@ public final class ToolBroker {
         this.prices = requireNonNull(prices, "prices is null");
         this.commit = requireNonNull(commit, "commit is null");
         this.executors = Map.copyOf(executors);
+        this.settings = requireNonNull(settings, "settings is null");
         this.metrics = requireNonNull(metrics, "metrics is null");
         this.clock = requireNonNull(clock, "clock is null");
         this.ids = requireNonNull(ids, "ids is null");
@@ -157,6 +159,7 @@ public final class ToolBroker {
         toolValue.put("capsule", capsule);
         toolValue.put("executor", spec.kind());
         spec.url().ifPresent(url -> toolValue.put("host", url.getHost()));
+        spec.server().ifPresent(server -> toolValue.put("server", server));
         toolValue.put("arguments_sha256", argumentsSha256);
         return toolValue;
     }
@@ -231,6 +234,8 @@ public final class ToolBroker {
             return refused(caller, call, callId, sink, new ToolResult.Failed(callId, call, FailureReason.DENIED, message, List.of(), "",
                     Duration.ZERO, Optional.of(denied.decisionId()), Optional.empty(), Money.ZERO), detail);
         }
+        // The tenant's headers for a remote tool's host, secrets opened (409 tool-secret-missing if one is gone); never logged.
+        Map<String, String> headers = spec.kind().equals("wasm") ? Map.of() : settings.headers(caller.tenant(), installed.name(), spec.name());
         // 4. Reserve the price (a tool call's price is its worst case).
         Money price = prices.toolPrice(installed.name(), spec.name(), spec.kind(), clock.now()).map(PriceBook.ToolPrice::perCall)
                 .orElse(Money.ZERO);
@@ -245,9 +250,9 @@ public final class ToolBroker {
             Consumer<String> deltas = text -> emit(sink, new ToolEvent.Delta(callId, index.getAndIncrement(), text));
             Executor executor = executor(spec);
             if (cancellation.isEmpty()) {
-                executed = executor.execute(caller.tenant(), tools, spec, arguments, deltas);
+                executed = executor.execute(caller.tenant(), tools, spec, arguments, headers, deltas);
             } else {
-                executed = cancellation.get().run(() -> executor.execute(caller.tenant(), tools, spec, arguments, deltas));
+                executed = cancellation.get().run(() -> executor.execute(caller.tenant(), tools, spec, arguments, headers, deltas));
                 if (cancellation.get().cancelled() && executed instanceof Outcome.Failure failure) {
                     executed = new Outcome.Failure(FailureReason.CANCELLED, "The call was cancelled by its caller", failure.log());
                 }

@@ -34,15 +34,18 @@ public final class ToolRoutes implements EndpointGroup {
 
     private final Guard guard;
     private final ToolBroker broker;
+    private final ToolSettingsRoutes settings;
 
-    public ToolRoutes(Guard guard, ToolBroker broker) {
+    public ToolRoutes(Guard guard, ToolBroker broker, ToolSettingsRoutes settings) {
         this.guard = requireNonNull(guard, "guard is null");
         this.broker = requireNonNull(broker, "broker is null");
+        this.settings = requireNonNull(settings, "settings is null");
     }
 
     @Override
     public void addEndpoints() {
         post("/v1/tools/{capsule}/{tool}/invoke", this::invoke);
+        settings.addEndpoints();
     }
 
     private void invoke(Context ctx) {

@@ -19,6 +19,7 @@ import io.somastack.tools.internal.Executor;
 import io.somastack.tools.internal.HttpExecutor;
 import io.somastack.tools.internal.McpExecutor;
 import io.somastack.tools.internal.McpInstallCheck;
+import io.somastack.tools.internal.SecretsKeys;
 import io.somastack.tools.internal.SsrfGuard;
 import io.somastack.tools.internal.ToolMetrics;
 import io.somastack.tools.internal.WasmExecutor;
@@ -31,7 +32,7 @@ import java.util.Map;
  * HTTP and MCP) and the routes. {@link #close()} stops the sandboxes.
  *
  * <pre>{@code
- * Tools tools = Tools.create(ToolsConfig.from(settings), database, commit, marketplace, constitution, budgets, ledger, priceBook,
+ * Tools tools = Tools.create(ToolsConfig.from(settings, dataDirectory, embedded), database, commit, marketplace, constitution, budgets, ledger, priceBook,
  *         clock, ids, meters);
  * web.routes.apiBuilder(tools.routes(guard));
  * ToolResult result = tools.broker().call(ToolCaller.of(principal, requestId), "weather", "forecast", arguments, sink);
@@ -40,13 +41,18 @@ import java.util.Map;
 public final class Tools implements AutoCloseable {
     private final ToolsConfig config;
     private final ToolBroker broker;
+    private final ToolSecrets secrets;
+    private final ToolSettings settings;
     private final WasmExecutor wasm;
     private final HttpExecutor http;
     private final McpExecutor mcp;
 
-    private Tools(ToolsConfig config, ToolBroker broker, WasmExecutor wasm, HttpExecutor http, McpExecutor mcp) {
+    private Tools(ToolsConfig config, ToolBroker broker, ToolSecrets secrets, ToolSettings settings, WasmExecutor wasm, HttpExecutor http,
+            McpExecutor mcp) {
         this.config = config;
         this.broker = broker;
+        this.secrets = secrets;
+        this.settings = settings;
         this.wasm = wasm;
         this.http = http;
         this.mcp = mcp;
@@ -70,16 +76,28 @@ public final class Tools implements AutoCloseable {
         SsrfGuard guard = new SsrfGuard(resolver, config.allowAddresses());
         HttpExecutor http = new HttpExecutor(config, guard, metrics);
         McpExecutor mcp = new McpExecutor(config, guard, metrics);
+        ToolSecrets secrets = new ToolSecrets(database.jdbi(), SecretsKeys.aead(config.secretsKey()), clock);
+        ToolSettings settings = new ToolSettings(database.jdbi(), secrets, clock);
         // Installing or updating a capsule asks each MCP server it names for its tools/list (refused, 400, listing every gap).
-        marketplace.installs().addManifestCheck(new McpInstallCheck(mcp)::problems);
+        marketplace.installs().addManifestCheck(new McpInstallCheck(mcp, settings::headers)::problems);
         Map<String, Executor> executors = Map.of("wasm", wasm, "http", http, "mcp", mcp);
         ToolBroker broker = new ToolBroker(marketplace.installs(), capsules, arguments, constitution.engine(), budgets, ledger,
-                priceBook.withToolPrices(config.prices()), commit, executors, metrics, clock, ids);
-        return new Tools(config, broker, wasm, http, mcp);
+                priceBook.withToolPrices(config.prices()), commit, executors, settings, metrics, clock, ids);
+        return new Tools(config, broker, secrets, settings, wasm, http, mcp);
     }
 
     public ToolBroker broker() {
         return broker;
+    }
+
+    /** The tenants' sealed tool credentials. */
+    public ToolSecrets secrets() {
+        return secrets;
+    }
+
+    /** The tenants' per-tool settings (headers naming secrets). */
+    public ToolSettings settings() {
+        return settings;
     }
 
     public ToolsConfig config() {
@@ -91,9 +109,9 @@ public final class Tools implements AutoCloseable {
         return wasm.modules().compilations();
     }
 
-    /** The HTTP routes, authorized by {@code guard}. */
+    /** The HTTP routes (invoke, tool secrets, tool settings), authorized by {@code guard}. */
     public ToolRoutes routes(Guard guard) {
-        return new ToolRoutes(guard, broker);
+        return new ToolRoutes(guard, broker, new ToolSettingsRoutes(guard, secrets, settings));
     }
 
     /**

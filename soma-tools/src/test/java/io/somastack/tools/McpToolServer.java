@@ -26,6 +26,7 @@ public final class McpToolServer implements AutoCloseable {
     /** The prefix of this server's thread names, so a test can tell its threads from the broker's. */
     static final String THREAD_NAME = "mcp-tool-server";
     private final McpSyncServer server;
+    private volatile String lastAuthorization;
 
     public McpToolServer() {
         JacksonMcpJsonMapper mapper = new JacksonMcpJsonMapper(JsonMapper.builder().build());
@@ -73,6 +74,14 @@ public final class McpToolServer implements AutoCloseable {
         connector.setPort(0);
         jetty.addConnector(connector);
         ServletContextHandler context = new ServletContextHandler();
+        // Records the Authorization header each request arrives with, for the tool secrets tests.
+        context.addFilter(new org.eclipse.jetty.ee10.servlet.FilterHolder((jakarta.servlet.Filter) (request, response, chain) -> {
+            String authorization = ((jakarta.servlet.http.HttpServletRequest) request).getHeader("Authorization");
+            if (authorization != null) {
+                lastAuthorization = authorization;
+            }
+            chain.doFilter(request, response);
+        }), "/*", java.util.EnumSet.of(jakarta.servlet.DispatcherType.REQUEST));
         ServletHolder holder = new ServletHolder(transport);
         holder.setAsyncSupported(true);
         context.addServlet(holder, "/mcp");
@@ -87,6 +96,11 @@ public final class McpToolServer implements AutoCloseable {
     /** Takes {@code tool} off this server's tools/list (the SDK tells open sessions it changed). */
     public void removeTool(String tool) {
         server.removeTool(tool);
+    }
+
+    /** The {@code Authorization} header of the last request that had one (null if none did). */
+    public String lastAuthorization() {
+        return lastAuthorization;
     }
 
     public int port() {

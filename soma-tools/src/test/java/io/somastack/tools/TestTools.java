@@ -121,6 +121,11 @@ final class TestTools implements AutoCloseable {
         static Tool remote(String name, String kind, String url, String inputSchema) {
             return new Tool(name, inputSchema, "{kind: %s, url: \"%s\"}".formatted(kind, url));
         }
+
+        /** An MCP tool of the operator's stdio server {@code server}. */
+        static Tool stdio(String name, String server, String inputSchema) {
+            return new Tool(name, inputSchema, "{kind: mcp, server: \"%s\"}".formatted(server));
+        }
     }
 
     /** A signed bundle of {@code name@version} with {@code tools}, its modules and an SBOM listing them. */
@@ -193,15 +198,20 @@ final class TestTools implements AutoCloseable {
 
     /** Publishes {@code bundle} signed by the tenant's key. */
     void publish(Tenant tenant, byte[] bundle) {
+        HttpResponse<String> published = tryPublish(tenant, bundle);
+        if (published.statusCode() != 201) {
+            throw new AssertionError("publish: " + published.body());
+        }
+    }
+
+    /** Publishes {@code bundle} signed by the tenant's key: the answer, whatever it is. */
+    HttpResponse<String> tryPublish(Tenant tenant, byte[] bundle) {
         HttpRequest request = HttpRequest.newBuilder(URI.create(gateway.baseUrl() + MarketplaceRoutes.PUBLISH))
                 .timeout(Duration.ofSeconds(30)).header("Authorization", "Bearer " + tenant.apiKey()).header("Content-Type", "application/zip")
                 .header(MarketplaceRoutes.SIGNATURE_HEADER, Signatures.sign(tenant.keys().privateKeyPem(), bundle) + "; key-id=" + tenant.keys().keyId())
                 .POST(HttpRequest.BodyPublishers.ofByteArray(bundle)).build();
         try {
-            HttpResponse<String> published = http.send(request, HttpResponse.BodyHandlers.ofString());
-            if (published.statusCode() != 201) {
-                throw new AssertionError("publish: " + published.body());
-            }
+            return http.send(request, HttpResponse.BodyHandlers.ofString());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } catch (InterruptedException e) {

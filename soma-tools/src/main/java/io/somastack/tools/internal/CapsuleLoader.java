@@ -80,7 +80,8 @@ public final class CapsuleLoader {
             String name = tool.get("name").asString();
             JsonNode schema = tool.get("input_schema");
             tools.put(name, new ToolSpec(name, tool.get("description").asString(), schema, arguments.compile(schema),
-                    executor.get("kind").asString(), optional(executor, "module"), optional(executor, "url").map(URI::create)));
+                    executor.get("kind").asString(), optional(executor, "module"), optional(executor, "url").map(URI::create),
+                    optional(executor, "server")));
         }
         return new CapsuleTools(installed.name(), installed.version(), installed.digest(), bundle.manifest(), tools, modules, moduleSha256);
     }

@@ -15,6 +15,7 @@ import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -71,7 +72,7 @@ public final class HttpExecutor implements Executor, AutoCloseable {
     }
 
     @Override
-    public Outcome execute(TenantId tenant, CapsuleTools capsule, ToolSpec tool, byte[] arguments, Consumer<String> deltas) {
+    public Outcome execute(TenantId tenant, CapsuleTools capsule, ToolSpec tool, byte[] arguments, Map<String, String> headers, Consumer<String> deltas) {
         URI url = tool.url().orElseThrow();
         long deadline = System.nanoTime() + config.httpTimeout().toNanos();
         for (int redirects = 0; ; redirects++) {
@@ -88,7 +89,10 @@ public final class HttpExecutor implements Executor, AutoCloseable {
             }
             InputStreamResponseListener listener = new InputStreamResponseListener();
             Request request = client.newRequest(url).method(HttpMethod.POST).timeout(left, TimeUnit.NANOSECONDS)
-                    .agent("SomaStack-Tools").headers(headers -> headers.put(HttpHeader.ACCEPT, "application/json, text/event-stream"))
+                    .agent("SomaStack-Tools").headers(fields -> {
+                        headers.forEach(fields::put);
+                        fields.put(HttpHeader.ACCEPT, "application/json, text/event-stream");
+                    })
                     .body(new BytesRequestContent("application/json", arguments));
             request.send(listener);
             Response response;

@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import io.modelcontextprotocol.client.McpClient;
 import io.modelcontextprotocol.client.McpAsyncClient;
 import io.modelcontextprotocol.client.transport.HttpClientStreamableHttpTransport;
+import io.modelcontextprotocol.spec.McpClientTransport;
 import io.modelcontextprotocol.json.McpJsonMapper;
 import io.modelcontextprotocol.json.jackson3.JacksonMcpJsonMapper;
 import io.modelcontextprotocol.spec.McpError;
@@ -74,15 +75,42 @@ public final class McpExecutor implements Executor, AutoCloseable {
         this.metrics = requireNonNull(metrics, "metrics is null");
     }
 
-    private record Key(TenantId tenant, URI url) {
+    /**
+     * A session's identity: the tenant, the server, and a SHA-256 of the headers it sends (so
+     * changed settings open a new session, and the secrets themselves are not kept in the key).
+     */
+    private record Key(TenantId tenant, String target, String headersSha256) {
+        static Key of(TenantId tenant, Target target) {
+            return new Key(tenant, target.toString(), target.headers().isEmpty() ? ""
+                    : Hashing.sha256(Json.bytes(new java.util.TreeMap<>(target.headers()))));
+        }
     }
 
-    @Override
-    public Outcome execute(TenantId tenant, CapsuleTools capsule, ToolSpec tool, byte[] arguments, Consumer<String> deltas) {
-        URI url = tool.url().orElseThrow();
+    /**
+     * Where an MCP tool runs: a Streamable HTTP server at {@code url} (with the tenant's headers),
+     * or the operator's stdio server {@code server}. {@code toString} names it, never the headers.
+     */
+    private record Target(Optional<URI> url, Optional<String> server, Map<String, String> headers) {
+        @Override
+        public String toString() {
+            return url.map(URI::toString).orElseGet(() -> "stdio server '" + server.orElseThrow() + "'");
+        }
+    }
+
+    /** Where {@code tool} runs, or the failure that says why it cannot (a bad scheme, an SSRF refusal, an unknown server). */
+    private Object target(Optional<URI> toolUrl, Optional<String> toolServer, Map<String, String> headers) {
+        if (toolServer.isPresent()) {
+            String server = toolServer.get();
+            if (!config.mcpServers().containsKey(server)) {
+                return new Outcome.Failure(FailureReason.DENIED, "No MCP server '%s' is configured on this node (tools.mcp.servers has %s)"
+                        .formatted(server, config.mcpServers().keySet().stream().sorted().toList()), "");
+            }
+            return new Target(Optional.empty(), Optional.of(server), Map.of());
+        }
+        URI url = toolUrl.orElseThrow();
         String scheme = url.getScheme() == null ? "" : url.getScheme().toLowerCase(Locale.ROOT);
         if (!scheme.equals("http") && !scheme.equals("https")) {
-            return new Outcome.Failure(FailureReason.DENIED, "An MCP tool's url is http or https (%s is not): a capsule never names a stdio server"
+            return new Outcome.Failure(FailureReason.DENIED, "An MCP tool's url is http or https (%s is not): a capsule never names a command"
                     .formatted(url), "");
         }
         try {
@@ -91,10 +119,20 @@ public final class McpExecutor implements Executor, AutoCloseable {
             metrics.ssrfRefusal(e.reason());
             return new Outcome.Failure(FailureReason.DENIED, "Refused %s: %s".formatted(url, e.getMessage()), "");
         }
-        Key key = new Key(tenant, url);
+        return new Target(Optional.of(url), Optional.empty(), headers);
+    }
+
+    @Override
+    public Outcome execute(TenantId tenant, CapsuleTools capsule, ToolSpec tool, byte[] arguments, Map<String, String> headers, Consumer<String> deltas) {
+        Object resolved = target(tool.url(), tool.server(), headers);
+        if (resolved instanceof Outcome.Failure refused) {
+            return refused;
+        }
+        Target url = (Target) resolved;
+        Key key = Key.of(tenant, url);
         Session session;
         try {
-            session = session(key);
+            session = session(key, url);
         } catch (RuntimeException e) {
             return failure(url, e);
         }
@@ -163,7 +201,7 @@ public final class McpExecutor implements Executor, AutoCloseable {
      * read again, and if the tool is not in it, the failure that says so (a server may drop a
      * tool after the capsule was installed; its own "unknown tool" answer is less clear).
      */
-    private Optional<Outcome> unlisted(URI url, ToolSpec tool, Session session) {
+    private Optional<Outcome> unlisted(Target url, ToolSpec tool, Session session) {
         session.refresh();
         if (session.lists(tool.name())) {
             return Optional.empty();
@@ -171,7 +209,7 @@ public final class McpExecutor implements Executor, AutoCloseable {
         return Optional.of(new Outcome.Failure(FailureReason.UPSTREAM_ERROR, notListed(url, tool.name(), session.tools), ""));
     }
 
-    private static String notListed(URI url, String tool, Set<String> listed) {
+    private static String notListed(Target url, String tool, Set<String> listed) {
         return "The MCP server at %s does not list the tool '%s' (its tools/list has %s)".formatted(url, tool, listed.stream().sorted().toList());
     }
 
@@ -185,35 +223,31 @@ public final class McpExecutor implements Executor, AutoCloseable {
     }
 
     /**
-     * The tools the MCP server at {@code url} lists now, through the same SSRF guard and session
-     * as a call of {@code tenant} (so the session opened here serves the tenant's first call).
+     * The tools the MCP server at {@code url} (or the operator's stdio {@code server}) lists now,
+     * through the same SSRF guard and session as a call of {@code tenant} (so the session opened
+     * here serves the tenant's first call).
      */
-    public Listing list(TenantId tenant, URI url) {
-        String scheme = url.getScheme() == null ? "" : url.getScheme().toLowerCase(Locale.ROOT);
-        if (!scheme.equals("http") && !scheme.equals("https")) {
-            return new Listing.Unreachable("an MCP url is http or https");
+    public Listing list(TenantId tenant, Optional<URI> url, Optional<String> server, Map<String, String> headers) {
+        Object resolved = target(url, server, headers);
+        if (resolved instanceof Outcome.Failure refused) {
+            return new Listing.Unreachable(refused.message());
         }
-        try {
-            guard.check(url.getHost());
-        } catch (SsrfGuard.Refused e) {
-            metrics.ssrfRefusal(e.reason());
-            return new Listing.Unreachable("refused: " + e.getMessage());
-        }
-        Key key = new Key(tenant, url);
+        Target target = (Target) resolved;
+        Key key = Key.of(tenant, target);
         Session session = null;
         try {
-            session = session(key);
+            session = session(key, target);
             session.refresh();
             return new Listing.Listed(session.tools);
         } catch (RuntimeException e) {
             if (session != null) {
                 drop(key, session);
             }
-            return new Listing.Unreachable(failure(url, e).message());
+            return new Listing.Unreachable(failure(target, e).message());
         }
     }
 
-    private Outcome outcome(URI url, ToolSpec tool, McpSchema.CallToolResult result) throws IOException {
+    private Outcome outcome(Target url, ToolSpec tool, McpSchema.CallToolResult result) throws IOException {
         if (Boolean.TRUE.equals(result.isError())) {
             String text = result.content() == null ? "" : result.content().stream()
                     .map(content -> content instanceof McpSchema.TextContent textContent ? textContent.text() : content.type())
@@ -234,7 +268,7 @@ public final class McpExecutor implements Executor, AutoCloseable {
         return new Outcome.Success(json, "");
     }
 
-    private Outcome.Failure failure(URI url, Throwable cause) {
+    private Outcome.Failure failure(Target url, Throwable cause) {
         for (Throwable t = cause; t != null; t = t.getCause()) {
             if (t instanceof SsrfGuard.Refused refused) {
                 metrics.ssrfRefusal(refused.reason());
@@ -251,12 +285,17 @@ public final class McpExecutor implements Executor, AutoCloseable {
         return new Outcome.Failure(FailureReason.UPSTREAM_ERROR, "%s failed: %s".formatted(url, McpError.aggregateExceptionMessages(cause)), "");
     }
 
-    private Session session(Key key) {
+    private Session session(Key key, Target target) {
         Session existing = sessions.get(key);
-        if (existing != null) {
+        if (existing != null && existing.alive()) {
             return existing;
         }
-        Session created = new Session(key.url());
+        if (existing != null) {
+            // An operator's stdio server died: started again for this call.
+            LOG.warn("The MCP {} exited; starting it again", target);
+            drop(key, existing);
+        }
+        Session created = new Session(target);
         Session raced = sessions.putIfAbsent(key, created);
         if (raced != null) {
             created.close();
@@ -294,15 +333,27 @@ public final class McpExecutor implements Executor, AutoCloseable {
         final Map<String, Consumer<String>> progress = new ConcurrentHashMap<>();
         volatile Set<String> tools = Set.of();
 
-        Session(URI url) {
-            String base = url.getScheme() + "://" + url.getRawAuthority();
-            String endpoint = url.getRawPath() == null || url.getRawPath().isEmpty() ? "/" : url.getRawPath()
-                    + (url.getRawQuery() == null ? "" : "?" + url.getRawQuery());
-            HttpClient.Builder http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-                    .followRedirects(HttpClient.Redirect.NEVER).proxy(new CheckedAddress());
-            HttpClientStreamableHttpTransport transport = HttpClientStreamableHttpTransport.builder(base).endpoint(endpoint).clientBuilder(http)
-                    .connectTimeout(config.httpConnectTimeout()).jsonMapper(mapper)
-                    .maxResponseSize((int) Math.min(Integer.MAX_VALUE, config.httpMaxResponseBytes())).build();
+        /** The operator's stdio server process, once found; empty for HTTP servers. */
+        volatile Optional<ProcessHandle> process = Optional.empty();
+
+        Session(Target target) {
+            McpClientTransport transport;
+            OperatorProcess stdio = null;
+            if (target.server().isPresent()) {
+                stdio = new OperatorProcess(config.mcpServers().get(target.server().get()), mapper);
+                transport = stdio;
+            } else {
+                URI url = target.url().orElseThrow();
+                String base = url.getScheme() + "://" + url.getRawAuthority();
+                String endpoint = url.getRawPath() == null || url.getRawPath().isEmpty() ? "/" : url.getRawPath()
+                        + (url.getRawQuery() == null ? "" : "?" + url.getRawQuery());
+                HttpClient.Builder http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                        .followRedirects(HttpClient.Redirect.NEVER).proxy(new CheckedAddress());
+                transport = HttpClientStreamableHttpTransport.builder(base).endpoint(endpoint).clientBuilder(http)
+                        .connectTimeout(config.httpConnectTimeout()).jsonMapper(mapper)
+                        .httpRequestCustomizer((request, method, uri, body, context) -> target.headers().forEach(request::header))
+                        .maxResponseSize((int) Math.min(Integer.MAX_VALUE, config.httpMaxResponseBytes())).build();
+            }
             client = McpClient.async(transport).requestTimeout(config.httpTimeout()).initializationTimeout(config.httpTimeout())
                     .clientInfo(new McpSchema.Implementation("somastack", "1"))
                     .progressConsumer(notification -> Mono.fromRunnable(() -> {
@@ -316,11 +367,19 @@ public final class McpExecutor implements Executor, AutoCloseable {
                     .build();
             try {
                 block(client.initialize());
+                if (stdio != null) {
+                    process = stdio.find();
+                }
                 refresh();
             } catch (RuntimeException e) {
                 close();
                 throw e;
             }
+        }
+
+        /** False once an operator's stdio server has exited (an HTTP session is alive until a call fails). */
+        boolean alive() {
+            return process.map(ProcessHandle::isAlive).orElse(true);
         }
 
         <T> T block(Mono<T> call) {
@@ -352,6 +411,10 @@ public final class McpExecutor implements Executor, AutoCloseable {
             } catch (RuntimeException e) {
                 LOG.debug("Closing an MCP session failed: {}", e.toString());
             }
+            process.ifPresent(handle -> {
+                handle.destroyForcibly();
+                OperatorProcess.release(handle);
+            });
         }
     }
 

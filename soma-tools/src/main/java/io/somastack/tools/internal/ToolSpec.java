@@ -13,9 +13,10 @@ import tools.jackson.databind.JsonNode;
  * @param kind {@code wasm}, {@code http} or {@code mcp}
  * @param module for {@code wasm}, the module's path in the bundle
  * @param url for {@code http} and {@code mcp}, the endpoint
+ * @param server for {@code mcp} instead of {@code url}, the name of an operator-declared stdio server
  */
 public record ToolSpec(String name, String description, JsonNode inputSchema, Schema schema, String kind, Optional<String> module,
-        Optional<URI> url) {
+        Optional<URI> url, Optional<String> server) {
     public ToolSpec {
         requireNonNull(name, "name is null");
         requireNonNull(description, "description is null");
@@ -24,6 +25,7 @@ public record ToolSpec(String name, String description, JsonNode inputSchema, Sc
         requireNonNull(kind, "kind is null");
         requireNonNull(module, "module is null");
         requireNonNull(url, "url is null");
+        requireNonNull(server, "server is null");
     }
 
     /** The host the tool reaches, for policy and egress ({@code host} or {@code host:port} as the URL spells it); empty for wasm. */

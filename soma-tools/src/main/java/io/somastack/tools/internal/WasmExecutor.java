@@ -74,7 +74,7 @@ public final class WasmExecutor implements Executor, AutoCloseable {
     }
 
     @Override
-    public Outcome execute(TenantId tenant, CapsuleTools capsule, ToolSpec tool, byte[] arguments, Consumer<String> deltas) {
+    public Outcome execute(TenantId tenant, CapsuleTools capsule, ToolSpec tool, byte[] arguments, Map<String, String> headers, Consumer<String> deltas) {
         String path = tool.module().orElseThrow();
         byte[] bytes = capsule.modules().get(path);
         if (bytes == null) {
