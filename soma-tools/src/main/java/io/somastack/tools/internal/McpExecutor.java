@@ -52,8 +52,9 @@ import tools.jackson.databind.json.JsonMapper;
  * to an address the guard checked: for {@code http} its proxy selector names the checked
  * address as the "proxy", so the request goes there in absolute form (no second lookup, no DNS
  * rebinding); for {@code https} the guard checks the name before each connection and TLS binds
- * the connection to the name's certificate. Only {@code http(s)} URLs: a capsule never names a
- * stdio server.
+ * the connection to the name's certificate. A capsule never names a command: an MCP tool has an
+ * {@code http(s)} URL or names an operator's stdio server ({@code tools.mcp.servers}), started by
+ * {@link OperatorProcess}, reused, and started again when it has exited.
  *
  * <p>One initialized client (one MCP session) per tenant and server URL, reused across calls and
  * dropped when its transport fails; the tool list is re-read when the server says it changed
