@@ -194,8 +194,9 @@ public final class AgentRoutes implements EndpointGroup {
 
     /**
      * {@code POST /v1/runs/{id}/cancel}: cancels the tenant's run (its model stream and any tool
-     * call under way stop) and answers the run once it ended. A run already cancelled answers
-     * as it is (a retry); one that ended otherwise, or that runs on another node, is 409.
+     * call under way stop) and answers the run once it ended, also when another node runs it (the
+     * request is stored and that node told). A run already cancelled answers as it is (a retry);
+     * one that ended otherwise is 409.
      */
     private void cancel(Context ctx) throws InterruptedException {
         Principal principal = guard.tenant(ctx, SCOPE);
@@ -211,12 +212,8 @@ public final class AgentRoutes implements EndpointGroup {
                     Map.of("status", run.status().wire()));
         }
         if (!runs.cancel(tenant, id, "client")) {
-            Run now = runs.require(tenant, id);
-            if (now.status() == RunStatus.RUNNING) {
-                throw new SomaException(ErrorCode.CONFLICT, "Run %s runs on another node of this installation; cancel it over the WebSocket "
-                        + "that started it, or retry (a request may reach that node)".formatted(id), Map.of("status", now.status().wire()));
-            }
-            ctx.json(now.wire());
+            // It ended in the meantime.
+            ctx.json(runs.require(tenant, id).wire());
             return;
         }
         runs.follow(tenant, id, run.lastSeq(), event -> {

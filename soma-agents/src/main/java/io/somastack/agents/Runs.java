@@ -365,14 +365,48 @@ public final class Runs {
         }
     }
 
-    /** Asks the tenant's run to stop; false when it is not running on this node. */
+    /**
+     * Asks the tenant's run to stop; {@code by} says who asked. A run on this node is told at
+     * once; a run on another node gets the request stored on its row (durable), whose trigger
+     * notifies that node, which stops it ({@link #cancelRequested}). False when the run is not
+     * running (it ended, or it is not the tenant's).
+     */
     public boolean cancel(TenantId tenant, UUID runId, String by) {
         LiveRun live = active.get(runId);
-        if (live == null || !live.tenant().equals(tenant)) {
-            return false;
+        if (live != null && live.tenant().equals(tenant)) {
+            live.cancel(by);
+            return true;
         }
-        live.cancel(by);
-        return true;
+        Instant at = clock.now();
+        return commit.execute(tx -> runs.requestCancel(tx, tenant, runId, by, at));
+    }
+
+    /**
+     * A cancel request stored for {@code runId} (a notification, payload {@code "<run id> <by>"}):
+     * stops the run when this node runs it.
+     */
+    void cancelRequested(String payload) {
+        int space = payload.indexOf(' ');
+        UUID runId;
+        try {
+            runId = UUID.fromString(space < 0 ? payload : payload.substring(0, space));
+        } catch (IllegalArgumentException e) {
+            return;
+        }
+        LiveRun live = active.get(runId);
+        if (live != null) {
+            live.cancel(space < 0 ? "client" : payload.substring(space + 1));
+        }
+    }
+
+    /**
+     * Stops this node's runs with a stored cancel request: the backstop for a notification
+     * missed while the listening connection was down. Returns how many it stopped.
+     */
+    int cancelRequested() {
+        Map<UUID, String> requests = runs.cancelRequests(active.keySet());
+        requests.forEach((runId, by) -> Optional.ofNullable(active.get(runId)).ifPresent(live -> live.cancel(by)));
+        return requests.size();
     }
 
     /**
