@@ -179,7 +179,7 @@ public final class AgentRoutes implements EndpointGroup {
             stream(ctx, tenant, started.runId(), 0, new byte[0], StoredEvent::sseFrame);
             return;
         }
-        runs.follow(tenant, started.runId(), 0, event -> {
+        runs.awaitEnd(tenant, started.runId(), 0, event -> {
         });
         ctx.json(runs.require(tenant, started.runId()).wire());
     }
@@ -216,7 +216,7 @@ public final class AgentRoutes implements EndpointGroup {
             ctx.json(runs.require(tenant, id).wire());
             return;
         }
-        runs.follow(tenant, id, run.lastSeq(), event -> {
+        runs.awaitEnd(tenant, id, run.lastSeq(), event -> {
         });
         ctx.json(runs.require(tenant, id).wire());
     }
@@ -303,7 +303,7 @@ public final class AgentRoutes implements EndpointGroup {
             });
             return;
         }
-        runs.follow(tenant, started.runId(), 0, projection::accept);
+        runs.awaitEnd(tenant, started.runId(), 0, projection::accept);
         ctx.json(projection.response());
     }
 

@@ -34,6 +34,7 @@ public final class GroupCommit implements AutoCloseable {
     private final int maxBatch;
     private final BlockingQueue<Unit<?>> queue = new LinkedBlockingQueue<>();
     private final List<Thread> committers = new ArrayList<>();
+    private final java.util.concurrent.atomic.LongAdder waited = new java.util.concurrent.atomic.LongAdder();
     private volatile boolean closed;
 
     public GroupCommit(Jdbi jdbi, AuditLog auditLog, Outbox outbox, int maxBatch, int committerThreads) {
@@ -58,6 +59,7 @@ public final class GroupCommit implements AutoCloseable {
 
     /** {@link #submit} and wait; a {@link SomaException} from the work is rethrown as is. */
     public <T> T execute(Function<Tx, T> work) {
+        waited.increment();
         try {
             return submit(work).join();
         } catch (CompletionException e) {
@@ -66,6 +68,14 @@ public final class GroupCommit implements AutoCloseable {
             }
             throw new SomaException(ErrorCode.INTERNAL, "Write failed: " + e.getCause().getMessage(), Map.of(), e.getCause());
         }
+    }
+
+    /**
+     * How many times a caller has waited for a commit ({@link #execute}) since start: what a code
+     * path costs in sequential durable commits (tests and benchmarks count it).
+     */
+    public long executions() {
+        return waited.sum();
     }
 
     /** Appends one audit entry without waiting for it (reads are audited this way). */
