@@ -13,6 +13,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -168,7 +169,7 @@ class RemoteCancelTest {
     private static void awaitLive(Notifications notifications) {
         long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
         while (!notifications.isLive() && System.nanoTime() < deadline) {
-            java.util.concurrent.locks.LockSupport.parkNanos(10_000_000);
+            LockSupport.parkNanos(10_000_000);
         }
         assertThat(notifications.isLive()).as("node A listens for cancel requests").isTrue();
     }

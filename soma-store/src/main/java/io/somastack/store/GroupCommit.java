@@ -12,6 +12,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Function;
 import org.jdbi.v3.core.Jdbi;
 import org.slf4j.Logger;
@@ -34,7 +35,7 @@ public final class GroupCommit implements AutoCloseable {
     private final int maxBatch;
     private final BlockingQueue<Unit<?>> queue = new LinkedBlockingQueue<>();
     private final List<Thread> committers = new ArrayList<>();
-    private final java.util.concurrent.atomic.LongAdder waited = new java.util.concurrent.atomic.LongAdder();
+    private final LongAdder waited = new LongAdder();
     private volatile boolean closed;
 
     public GroupCommit(Jdbi jdbi, AuditLog auditLog, Outbox outbox, int maxBatch, int committerThreads) {

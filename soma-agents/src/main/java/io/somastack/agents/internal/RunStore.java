@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.stream.Collectors;
 import org.jdbi.v3.core.Jdbi;
 
 /** Runs in PostgreSQL; every read is filtered by tenant except the sweeper's. Thread-safe. */
@@ -117,7 +118,7 @@ public final class RunStore {
                 WHERE id = ANY(:ids) AND status = 'running' AND cancel_requested_at IS NOT NULL""")
                 .bind("ids", ids.toArray(UUID[]::new))
                 .map((rs, ctx) -> Map.entry((UUID) rs.getObject("id"), rs.getString("cancel_requested_by"))).list().stream()
-                .collect(java.util.stream.Collectors.toMap(Map.Entry::getKey, Map.Entry::getValue)));
+                .collect(Collectors.toMap(Map.Entry::getKey, Map.Entry::getValue)));
     }
 
     /** Marks the runs of this node as alive. */

@@ -33,6 +33,7 @@ import io.somastack.models.ToolCall;
 import io.somastack.models.ToolChoice;
 import io.somastack.models.ToolDefinition;
 import io.somastack.store.GroupCommit;
+import io.somastack.store.Tx;
 import io.somastack.tools.FailureReason;
 import io.somastack.tools.ToolBroker;
 import io.somastack.tools.ToolCaller;
@@ -49,6 +50,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import tools.jackson.databind.JsonNode;
@@ -533,7 +535,7 @@ public final class TurnLoop {
      * the sweeper got there first) and the terminal event with any deferred deltas before it,
      * published once committed.
      */
-    private void finish(State state, RunEvent terminal, java.util.function.Function<io.somastack.store.Tx, Boolean> writes) {
+    private void finish(State state, RunEvent terminal, Function<Tx, Boolean> writes) {
         LiveRun live = state.run.live();
         EventLog.Next next = events.next(live);
         List<StoredEvent> stored;
