@@ -179,7 +179,7 @@ public final class AgentRoutes implements EndpointGroup {
             stream(ctx, tenant, started.runId(), 0, new byte[0], StoredEvent::sseFrame);
             return;
         }
-        runs.follow(tenant, started.runId(), 0, event -> {
+        runs.awaitEnd(tenant, started.runId(), 0, event -> {
         });
         ctx.json(runs.require(tenant, started.runId()).wire());
     }
@@ -194,8 +194,9 @@ public final class AgentRoutes implements EndpointGroup {
 
     /**
      * {@code POST /v1/runs/{id}/cancel}: cancels the tenant's run (its model stream and any tool
-     * call under way stop) and answers the run once it ended. A run already cancelled answers
-     * as it is (a retry); one that ended otherwise, or that runs on another node, is 409.
+     * call under way stop) and answers the run once it ended, also when another node runs it (the
+     * request is stored and that node told). A run already cancelled answers as it is (a retry);
+     * one that ended otherwise is 409.
      */
     private void cancel(Context ctx) throws InterruptedException {
         Principal principal = guard.tenant(ctx, SCOPE);
@@ -211,15 +212,11 @@ public final class AgentRoutes implements EndpointGroup {
                     Map.of("status", run.status().wire()));
         }
         if (!runs.cancel(tenant, id, "client")) {
-            Run now = runs.require(tenant, id);
-            if (now.status() == RunStatus.RUNNING) {
-                throw new SomaException(ErrorCode.CONFLICT, "Run %s runs on another node of this installation; cancel it over the WebSocket "
-                        + "that started it, or retry (a request may reach that node)".formatted(id), Map.of("status", now.status().wire()));
-            }
-            ctx.json(now.wire());
+            // It ended in the meantime.
+            ctx.json(runs.require(tenant, id).wire());
             return;
         }
-        runs.follow(tenant, id, run.lastSeq(), event -> {
+        runs.awaitEnd(tenant, id, run.lastSeq(), event -> {
         });
         ctx.json(runs.require(tenant, id).wire());
     }
@@ -306,7 +303,7 @@ public final class AgentRoutes implements EndpointGroup {
             });
             return;
         }
-        runs.follow(tenant, started.runId(), 0, projection::accept);
+        runs.awaitEnd(tenant, started.runId(), 0, projection::accept);
         ctx.json(projection.response());
     }
 

@@ -27,6 +27,7 @@ import io.somastack.models.UsageMeter;
 import io.somastack.policy.Constitution;
 import io.somastack.store.Database;
 import io.somastack.store.GroupCommit;
+import io.somastack.store.Notifications;
 import io.somastack.tools.Tools;
 import java.time.Duration;
 import java.util.Map;
@@ -52,16 +53,23 @@ import org.slf4j.LoggerFactory;
  */
 public final class Agents implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Agents.class);
+    /** The channel {@code V8_5}'s trigger notifies when a run's cancel request is stored. */
+    static final String CANCEL_CHANNEL = "soma_agent_cancels";
+    /** How often a node checks its runs for stored cancel requests (the backstop for a missed notification). */
+    static final Duration CANCEL_CHECK = Duration.ofSeconds(1);
 
     private final AgentsConfig config;
     private final Runs runs;
     private final Conversations conversations;
     private final RunSweeper sweeper;
     private final ProvenanceKeys provenanceKeys;
+    private final Notifications notifications;
     private ScheduledExecutorService timer;
 
-    private Agents(AgentsConfig config, Runs runs, Conversations conversations, RunSweeper sweeper, ProvenanceKeys provenanceKeys) {
+    private Agents(AgentsConfig config, Runs runs, Conversations conversations, RunSweeper sweeper, ProvenanceKeys provenanceKeys,
+            Notifications notifications) {
         this.config = config;
+        this.notifications = notifications;
         this.runs = runs;
         this.conversations = conversations;
         this.sweeper = sweeper;
@@ -87,12 +95,18 @@ public final class Agents implements AutoCloseable {
         Runs runs = new Runs(config, agents, step, constitution.engine(), budgets, runStore, conversationStore, events, loop, commit,
                 database.jdbi(), clock, ids, "node-" + UUID.randomUUID());
         RunSweeper sweeper = new RunSweeper(runStore, events, budgets, commit, clock, config.staleAfter(), runs::activeIds);
-        return new Agents(config, runs, new Conversations(conversationStore, agents, commit, clock, ids), sweeper, provenanceKeys);
+        return new Agents(config, runs, new Conversations(conversationStore, agents, commit, clock, ids), sweeper, provenanceKeys,
+                database.notifications());
     }
 
-    /** Sweeps runs a dead node left running, then marks this node's runs alive and sweeps on a timer. */
+    /**
+     * Sweeps runs a dead node left running, then marks this node's runs alive and sweeps on a
+     * timer, and stops this node's runs whose cancel another node stored: at its notification,
+     * and every {@link #CANCEL_CHECK} from the stored requests in case one was missed.
+     */
     public Agents start() {
         sweepQuietly();
+        notifications.listen(CANCEL_CHANNEL, runs::cancelRequested, this::checkCancelsQuietly);
         timer = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("agent-runs").daemon().factory());
         long beat = config.heartbeat().toMillis();
         timer.scheduleWithFixedDelay(() -> {
@@ -104,7 +118,17 @@ public final class Agents implements AutoCloseable {
         }, beat, beat, TimeUnit.MILLISECONDS);
         long sweep = config.staleAfter().toMillis() / 2;
         timer.scheduleWithFixedDelay(this::sweepQuietly, sweep, sweep, TimeUnit.MILLISECONDS);
+        long check = CANCEL_CHECK.toMillis();
+        timer.scheduleWithFixedDelay(this::checkCancelsQuietly, check, check, TimeUnit.MILLISECONDS);
         return this;
+    }
+
+    private void checkCancelsQuietly() {
+        try {
+            runs.cancelRequested();
+        } catch (RuntimeException e) {
+            LOG.warn("Checking this node's runs for cancel requests failed: {}", e.getMessage());
+        }
     }
 
     /** Ends and settles the runs whose node stopped beating; returns how many (the timer calls it). */

@@ -197,27 +197,38 @@ public final class Runs {
         AgentSpec agent = agents.runnable(tenant, name);
         String model = model(agent);
         models.checkContext(firstRequest(agent, existing, input, model));
-        Decision decision = policy.authorize(new PolicyTenant(tenant, principal.tenant().tier()), new RuntimeInput(
+        // The decision goes on record exactly once: with the run when it starts (no commit of its own), else alone.
+        PolicyEngine.Judgement judgement = policy.judge(new PolicyTenant(tenant, principal.tenant().tier()), new RuntimeInput(
                 Map.of("kind", "agent_run", "request_id", requestId), callerValue(principal), agent.manifest().document(), Map.of(),
                 Map.of("id", model)), new Actor(principal.actor(), requestId));
+        Decision decision = judgement.decision();
         if (decision instanceof Decision.Denied denied) {
+            policy.record(judgement);
             throw new SomaException(ErrorCode.POLICY_DENIED, "A run of %s was denied by policy %s: %s".formatted(name,
                     denied.violation().policyName(), denied.violation().message()),
                     Map.of("decision_id", denied.decisionId().toString(), "policy", denied.violation().policyName()));
         }
-        if (runs.find(tenant, runId).isPresent()) {
-            throw new SomaException(ErrorCode.CONFLICT, "Run %s already exists".formatted(runId));
-        }
         Money budget = agent.maxBudgetPerRun();
-        Reservation reservation = budgets.reserve(tenant, principal.keyId(), principal.tenant().monthlyBudget(), principal.keyBudget(), budget);
+        Reservation reservation;
+        try {
+            if (runs.find(tenant, runId).isPresent()) {
+                throw new SomaException(ErrorCode.CONFLICT, "Run %s already exists".formatted(runId));
+            }
+            reservation = budgets.reserve(tenant, principal.keyId(), principal.tenant().monthlyBudget(), principal.keyBudget(), budget);
+        } catch (RuntimeException e) {
+            policy.record(judgement);
+            throw e;
+        }
         Instant now = clock.now();
         LiveRun live = new LiveRun(runId, tenant);
         Optional<Conversation> conversation = command.newConversation()
                 ? Optional.of(new Conversation(ids.next(), tenant, name, Map.of(), now, List.of()))
                 : existing;
         StoredEvent started;
+        EventLog.Next first = events.next(live);
         try {
             started = commit.execute(tx -> {
+                policy.record(tx, judgement);
                 if (command.newConversation()) {
                     UUID created = conversation.orElseThrow().id();
                     conversations.insert(tx, created, tenant, name, Map.of(), now, principal.actor());
@@ -227,11 +238,13 @@ public final class Runs {
                 runs.insert(tx, new RunStore.NewRun(runId, tenant, conversation.map(Conversation::id), name, agent.installed().version(),
                         agent.installed().digest(), input, budget, reservation, principal.keyId(), principal.actor(), requestId, node, now,
                         key.map(RunKey::key), key.map(RunKey::fingerprint), command.continues()));
-                return events.insert(tx, live, new RunEvent.Started(runId, name, agent.installed().version(), conversation.map(Conversation::id),
-                        model));
+                return events.insert(tx, live, first, new RunEvent.Started(runId, name, agent.installed().version(),
+                        conversation.map(Conversation::id), model)).getLast();
             });
         } catch (RuntimeException e) {
             budgets.release(reservation);
+            events.lost(live, first);
+            policy.record(judgement);
             // A concurrent request with the same key stored its run first: answer that one.
             Optional<Started> twin = key.flatMap(wanted -> replay(tenant, wanted));
             if (twin.isPresent()) {
@@ -327,28 +340,54 @@ public final class Runs {
      * client left).
      */
     public void follow(TenantId tenant, UUID runId, int seq, Consumer<StoredEvent> sink) throws InterruptedException {
+        follow(tenant, runId, seq, sink, true);
+    }
+
+    /**
+     * As {@link #follow}, for a client that waits for the end (a JSON answer) rather than watching
+     * the run: its deltas are not stored one by one for it, but with the run's next stored event,
+     * so they may come in bursts.
+     */
+    public void awaitEnd(TenantId tenant, UUID runId, int seq, Consumer<StoredEvent> sink) throws InterruptedException {
+        follow(tenant, runId, seq, sink, false);
+    }
+
+    private void follow(TenantId tenant, UUID runId, int seq, Consumer<StoredEvent> sink, boolean streams) throws InterruptedException {
         int last = seq;
-        while (true) {
-            LiveRun live = active.get(runId);
-            List<StoredEvent> next;
-            if (live != null && live.tenant().equals(tenant) && !live.ended()) {
-                next = live.after(last, Duration.ofSeconds(1));
-            } else {
-                next = events.read(tenant, runId, last, 500);
-                if (next.isEmpty()) {
-                    Optional<Run> run = runs.find(tenant, runId);
-                    if (run.isEmpty() || run.get().status() != RunStatus.RUNNING && run.get().lastSeq() <= last) {
+        LiveRun streamed = null;
+        try {
+            while (true) {
+                LiveRun live = active.get(runId);
+                List<StoredEvent> next;
+                if (live != null && live.tenant().equals(tenant) && !live.ended()) {
+                    if (streams && streamed == null) {
+                        // From now on the run's deltas are stored and sent as they come; those deferred so far go out first.
+                        streamed = live;
+                        live.streamerCame();
+                        events.flush(live);
+                    }
+                    next = live.after(last, Duration.ofSeconds(1));
+                } else {
+                    next = events.read(tenant, runId, last, 500);
+                    if (next.isEmpty()) {
+                        Optional<Run> run = runs.find(tenant, runId);
+                        if (run.isEmpty() || run.get().status() != RunStatus.RUNNING && run.get().lastSeq() <= last) {
+                            return;
+                        }
+                        Thread.sleep(200);
+                    }
+                }
+                for (StoredEvent event : next) {
+                    sink.accept(event);
+                    last = event.seq();
+                    if (event.terminal()) {
                         return;
                     }
-                    Thread.sleep(200);
                 }
             }
-            for (StoredEvent event : next) {
-                sink.accept(event);
-                last = event.seq();
-                if (event.terminal()) {
-                    return;
-                }
+        } finally {
+            if (streamed != null) {
+                streamed.streamerGone();
             }
         }
     }
@@ -365,14 +404,48 @@ public final class Runs {
         }
     }
 
-    /** Asks the tenant's run to stop; false when it is not running on this node. */
+    /**
+     * Asks the tenant's run to stop; {@code by} says who asked. A run on this node is told at
+     * once; a run on another node gets the request stored on its row (durable), whose trigger
+     * notifies that node, which stops it ({@link #cancelRequested}). False when the run is not
+     * running (it ended, or it is not the tenant's).
+     */
     public boolean cancel(TenantId tenant, UUID runId, String by) {
         LiveRun live = active.get(runId);
-        if (live == null || !live.tenant().equals(tenant)) {
-            return false;
+        if (live != null && live.tenant().equals(tenant)) {
+            live.cancel(by);
+            return true;
         }
-        live.cancel(by);
-        return true;
+        Instant at = clock.now();
+        return commit.execute(tx -> runs.requestCancel(tx, tenant, runId, by, at));
+    }
+
+    /**
+     * A cancel request stored for {@code runId} (a notification, payload {@code "<run id> <by>"}):
+     * stops the run when this node runs it.
+     */
+    void cancelRequested(String payload) {
+        int space = payload.indexOf(' ');
+        UUID runId;
+        try {
+            runId = UUID.fromString(space < 0 ? payload : payload.substring(0, space));
+        } catch (IllegalArgumentException e) {
+            return;
+        }
+        LiveRun live = active.get(runId);
+        if (live != null) {
+            live.cancel(space < 0 ? "client" : payload.substring(space + 1));
+        }
+    }
+
+    /**
+     * Stops this node's runs with a stored cancel request: the backstop for a notification
+     * missed while the listening connection was down. Returns how many it stopped.
+     */
+    int cancelRequested() {
+        Map<UUID, String> requests = runs.cancelRequests(active.keySet());
+        requests.forEach((runId, by) -> Optional.ofNullable(active.get(runId)).ifPresent(live -> live.cancel(by)));
+        return requests.size();
     }
 
     /**

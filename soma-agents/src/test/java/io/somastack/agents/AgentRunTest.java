@@ -48,6 +48,28 @@ class AgentRunTest {
     }
 
     @Test
+    void aOneStepRunWaitsForThreeDurableCommitsAndStillStoresEveryEventItSends() {
+        soma.openAi.enqueue(new FixtureReply.Text("Four words of answer", 12, 4));
+        long before = soma.commit.executions();
+
+        JsonNode run = soma.run(acme.apiKey(), "acme-plain", "{\"input\": \"Answer in four words\"}").json();
+
+        // The run row with run.started and the policy decision; the ledger row with the step's deltas and model.completed;
+        // the run's end with its messages, provenance, run record and run.completed.
+        assertThat(soma.commit.executions() - before).isEqualTo(3);
+        assertThat(run.get("status").asString()).isEqualTo("completed");
+        List<TestAgents.Sse> events = soma.events(soma.request("/v1/runs/%s/events".formatted(run.get("id").asString()), acme.apiKey())
+                .GET().build(), 100);
+        assertThat(events).extracting(TestAgents.Sse::event).containsExactly("run.started", "model.delta", "model.delta", "model.delta",
+                "model.delta", "model.completed", "run.completed");
+        assertThat(events).extracting(TestAgents.Sse::id).containsExactly(1, 2, 3, 4, 5, 6, 7);
+        assertThat(soma.count("SELECT count(*) FROM capsule_runs WHERE name = 'acme-plain'")).isPositive();
+        assertThat(soma.count("""
+                SELECT count(*) FROM policy_decisions d JOIN agent_runs r ON r.request_id = d.request_id
+                WHERE r.id = '%s' AND d.subject = 'acme-plain'""".formatted(run.get("id").asString()))).isEqualTo(1);
+    }
+
+    @Test
     void answersAfterCallingTheCapsulesToolAndStoresEveryEventInOrder() {
         soma.openAi.enqueue(new FixtureReply.ToolUse("transform", "{\"text\":\"forty-two\"}", 20, 8),
                 new FixtureReply.Text("The answer is 42", 30, 5));

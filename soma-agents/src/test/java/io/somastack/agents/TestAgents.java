@@ -43,6 +43,7 @@ import io.somastack.store.AuditLog;
 import io.somastack.store.Database;
 import io.somastack.store.GroupCommit;
 import io.somastack.store.Outbox;
+import io.somastack.store.StoreConfig;
 import io.somastack.store.TestDatabase;
 import io.somastack.tools.Tools;
 import io.somastack.tools.ToolsConfig;
@@ -55,6 +56,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -81,13 +83,14 @@ final class TestAgents implements AutoCloseable {
     final Clock clock = Clock.system();
     final Ids ids = new Ids(clock);
     final SimpleMeterRegistry meters = new SimpleMeterRegistry();
-    final Database database = TestDatabase.create();
-    final GroupCommit commit = new GroupCommit(database.jdbi(), new AuditLog(clock), new Outbox(clock, ids), 64, 2);
-    final Constitution constitution = Constitution.create(PolicyConfig.defaults(), database, commit, clock, ids);
-    final Marketplace marketplace = Marketplace.create(MarketplaceConfig.defaults(), database, commit, constitution, clock, ids);
-    final Ledger ledger = new Ledger(database.jdbi(), clock, ids);
-    final Budgets budgets = new Budgets(database.asyncCommitDataSource(), clock, ids, Duration.ofMinutes(10), meters);
-    final Tenants tenants = new Tenants(database.jdbi(), database.dataSource(), clock, ids);
+    final StoreConfig store;
+    final Database database;
+    final GroupCommit commit;
+    final Constitution constitution;
+    final Marketplace marketplace;
+    final Ledger ledger;
+    final Budgets budgets;
+    final Tenants tenants;
     final Sessions sessions;
     final OpenAiWireFixture openAi = new OpenAiWireFixture("sk-test");
     final ModelRouter router;
@@ -98,11 +101,23 @@ final class TestAgents implements AutoCloseable {
     private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
     TestAgents(AgentsConfig config) {
-        this(config, fixture -> new ModelsConfig(List.of(ProviderConfig.remote("openai", ProviderKind.OPENAI, fixture.baseUrl(), "sk-test",
-                List.of())), Map.of(MODEL, List.of(new ModelsConfig.AliasTarget("openai", "gpt-4o-mini"))), ModelsConfig.CircuitBreaker.DEFAULTS));
+        this(config, TestAgents::fixtureModels);
     }
 
     TestAgents(AgentsConfig config, Function<OpenAiWireFixture, ModelsConfig> models) {
+        this(config, models, new StoreConfig(Optional.of(TestDatabase.newDatabaseUrl()), Optional.of("postgres"), Optional.empty(),
+                Path.of("target"), 24, 256, Duration.ofSeconds(10)));
+    }
+
+    private TestAgents(AgentsConfig config, Function<OpenAiWireFixture, ModelsConfig> models, StoreConfig store) {
+        this.store = store;
+        database = new Database(store).start();
+        commit = new GroupCommit(database.jdbi(), new AuditLog(clock), new Outbox(clock, ids), 64, 2);
+        constitution = Constitution.create(PolicyConfig.defaults(), database, commit, clock, ids);
+        marketplace = Marketplace.create(MarketplaceConfig.defaults(), database, commit, constitution, clock, ids);
+        ledger = new Ledger(database.jdbi(), clock, ids);
+        budgets = new Budgets(database.asyncCommitDataSource(), clock, ids, Duration.ofMinutes(10), meters);
+        tenants = new Tenants(database.jdbi(), database.dataSource(), clock, ids);
         sessions = new Sessions(database.jdbi(), clock, GatewayConfig.from(Settings.of(Map.of())).audience(), Duration.ofMinutes(15)).start();
         router = Models.router(models.apply(openAi), clock);
         // gpt-4o-mini at $1 per million tokens each way: a fixture call of 12 + 5 tokens costs 0.000017.
@@ -121,6 +136,19 @@ final class TestAgents implements AutoCloseable {
                 new LedgerUsageMeter(prices, budgets, ledger, clock), prices, new CapsuleCharges(new SkuMeter(clock, ids), clock, ids), sessions,
                 clock, ids, meters).start();
         gateway = new TestGateway(database, commit, clock, ids, meters, Set.of(MarketplaceRoutes.PUBLISH), this::routes);
+    }
+
+    /**
+     * A second server on this one's database: its own pool, LISTEN connection, group commit,
+     * agents and gateway (port 0), and its own model fixture. Close it before this one.
+     */
+    TestAgents otherNode(AgentsConfig config) {
+        return new TestAgents(config, TestAgents::fixtureModels, store);
+    }
+
+    private static ModelsConfig fixtureModels(OpenAiWireFixture fixture) {
+        return new ModelsConfig(List.of(ProviderConfig.remote("openai", ProviderKind.OPENAI, fixture.baseUrl(), "sk-test", List.of())),
+                Map.of(MODEL, List.of(new ModelsConfig.AliasTarget("openai", "gpt-4o-mini"))), ModelsConfig.CircuitBreaker.DEFAULTS);
     }
 
     private EndpointGroup routes(Guard guard) {

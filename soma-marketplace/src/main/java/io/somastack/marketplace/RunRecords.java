@@ -14,6 +14,8 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.UUID;
+import io.somastack.store.Tx;
+import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.core.statement.PreparedBatch;
 
@@ -40,18 +42,40 @@ public final class RunRecords {
 
     /** One finished run of the capsule {@code name} as installed in {@code tenant}. */
     public UUID record(TenantId tenant, String name, Duration latency, Money cost, boolean success) {
+        Ranked ranked = ranked(tenant, name, latency, cost, success);
+        jdbi.useHandle(handle -> insert(handle, ranked));
+        return ranked.id();
+    }
+
+    /**
+     * A run record checked and made, not yet written: for {@link #record(Tx, Ranked)} in the
+     * caller's transaction (the turn loop ends a run in one commit).
+     */
+    public record Ranked(UUID id, TenantId tenant, String name, String version, Instant finishedAt, Duration latency, Money cost,
+            boolean success) {
+    }
+
+    /** Checks and makes the record of one finished run; the capsule must still be runnable (404, 410 otherwise). */
+    public Ranked ranked(TenantId tenant, String name, Duration latency, Money cost, boolean success) {
         if (latency.isNegative() || cost.isNegative()) {
             throw new SomaException(ErrorCode.INVALID_REQUEST, "latency and cost of a run must not be negative");
         }
         Installed installed = installs.runnable(tenant, name);
-        UUID id = ids.next();
-        jdbi.useHandle(handle -> handle.createUpdate("""
+        return new Ranked(ids.next(), tenant, name, installed.version(), clock.now().truncatedTo(ChronoUnit.MICROS), latency, cost, success);
+    }
+
+    /** Writes {@code ranked} in {@code tx}. */
+    public void record(Tx tx, Ranked ranked) {
+        insert(tx.handle(), ranked);
+    }
+
+    private static void insert(Handle handle, Ranked ranked) {
+        handle.createUpdate("""
                 INSERT INTO capsule_runs (id, tenant_id, name, version, finished_at, latency_ms, cost, success)
                 VALUES (:id, :tenant, :name, :version, :at, :latency, :cost, :success)""")
-                .bind("id", id).bind("tenant", tenant.value()).bind("name", name).bind("version", installed.version())
-                .bind("at", clock.now().truncatedTo(ChronoUnit.MICROS)).bind("latency", latency.toNanos() / 1e6)
-                .bind("cost", cost.amount()).bind("success", success).execute());
-        return id;
+                .bind("id", ranked.id()).bind("tenant", ranked.tenant().value()).bind("name", ranked.name()).bind("version", ranked.version())
+                .bind("at", ranked.finishedAt()).bind("latency", ranked.latency().toNanos() / 1e6)
+                .bind("cost", ranked.cost().amount()).bind("success", ranked.success()).execute();
     }
 
     /** Recomputes the ranking of every capsule with runs in the window; returns how many capsules were updated. */

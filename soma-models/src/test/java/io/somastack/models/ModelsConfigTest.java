@@ -107,7 +107,7 @@ class ModelsConfigTest {
                       timeout: 45s
                       models: [gpt-4o]
                     - {name: claude, kind: anthropic, api_key: sk-ant}
-                    - {name: tiny, kind: local, model_path: %s, context_size: 1024, threads: 1}
+                    - {name: tiny, kind: local, model_path: %s, context_size: 1024, threads: 1, chat_template: none}
                   aliases:
                     smart: [azure/gpt-4o, {provider: claude, model: claude-sonnet-4-5}, tiny/tiny]
                     fast: tiny/tiny
@@ -127,6 +127,8 @@ class ModelsConfigTest {
         assertThat(azure.apiKey()).isEqualTo("sk-azure");
         assertThat(azure.timeout()).isEqualTo(Duration.ofSeconds(45));
         assertThat(config.provider("tiny").orElseThrow().contextSize()).isEqualTo(1024);
+        assertThat(config.provider("tiny").orElseThrow().chatTemplate()).isEqualTo(ProviderConfig.PLAIN_LINES);
+        assertThat(azure.chatTemplate()).isNull();
         assertThat(config.aliases().get("smart")).containsExactly(new AliasTarget("azure", "gpt-4o"),
                 new AliasTarget("claude", "claude-sonnet-4-5"), new AliasTarget("tiny", "tiny"));
         assertThat(config.aliases()).containsEntry("fast", List.of(new AliasTarget("tiny", "tiny")))
@@ -143,7 +145,7 @@ class ModelsConfigTest {
                   providers:
                     - {name: a, kind: gemini}
                     - {name: b, kind: local, model_path: /nowhere/model.gguf}
-                    - {name: c, kind: openai, base_url: "ftp://x", colour: blue}
+                    - {name: c, kind: openai, base_url: "ftp://x", colour: blue, chat_template: none}
                     - {name: d, kind: openai, base_url: "http://d.internal", context_size: 10, timeout: soon,
                        api_key_env: MISSING_KEY}
                   aliases:
@@ -159,6 +161,7 @@ class ModelsConfigTest {
                         "model file /nowhere/model.gguf does not exist",
                         "base URL 'ftp://x' is not an http(s) URL",
                         "unknown key 'colour'",
+                        "models.providers[2]: chat_template is for local providers only",
                         "models.providers[3].context_size=10 is out of range",
                         "models.providers[3].timeout='soon' is not a duration",
                         "environment variable MISSING_KEY is not set",

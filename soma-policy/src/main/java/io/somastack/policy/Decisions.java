@@ -63,6 +63,11 @@ public final class Decisions {
         });
     }
 
+    /** Records {@code decision} in the caller's transaction {@code tx}. */
+    void record(Tx tx, DecisionRecord decision) {
+        write(tx, decision);
+    }
+
     private static void write(Tx tx, DecisionRecord decision) {
         Map<String, Object> facts = facts(decision);
         tx.handle().createUpdate("""

@@ -139,6 +139,21 @@ public final class PolicyEngine {
 
     /** Runs the tenant's runtime policies on {@code input} and records the decision. */
     public Decision authorize(PolicyTenant tenant, RuntimeInput input, Actor actor) {
+        Judgement judgement = judge(tenant, input, actor);
+        record(judgement);
+        return judgement.decision();
+    }
+
+    /**
+     * A runtime decision made and not yet on record: the caller records it exactly once, alone
+     * ({@link #record(Judgement)}) or in the transaction of what the decision allowed
+     * ({@link #record(Tx, Judgement)}, so an allowed run costs no commit of its own).
+     */
+    public record Judgement(Decision decision, DecisionRecord record) {
+    }
+
+    /** Runs the tenant's runtime policies on {@code input}; records nothing (see {@link Judgement}). */
+    public Judgement judge(PolicyTenant tenant, RuntimeInput input, Actor actor) {
         Map<String, Object> variables = runtimeVariables(tenant, input);
         Outcome outcome = evaluate(policies.compiled(tenant.id(), PolicyKind.RUNTIME), PolicyKind.RUNTIME, variables);
         Optional<String> version = Optional.ofNullable(input.capsule().get("version")).map(String::valueOf);
@@ -147,9 +162,18 @@ public final class PolicyEngine {
         DecisionRecord record = new DecisionRecord(ids.next(), tenant.id(), PolicyKind.RUNTIME,
                 outcome.violation().isPresent() ? "denied" : "allowed", input.subject(), version, Optional.empty(), outcome.violation(),
                 Optional.empty(), inputDigest(variables), outcome.evaluated(), actor.name(), actor.requestId(), now());
-        decisions.record(record);
-        return outcome.violation().<Decision>map(violation -> new Decision.Denied(record.id(), violation, outcome.evaluated()))
-                .orElseGet(() -> new Decision.Allowed(record.id(), outcome.evaluated()));
+        return new Judgement(outcome.violation().<Decision>map(violation -> new Decision.Denied(record.id(), violation, outcome.evaluated()))
+                .orElseGet(() -> new Decision.Allowed(record.id(), outcome.evaluated())), record);
+    }
+
+    /** Puts {@code judgement} on record in a commit of its own. */
+    public void record(Judgement judgement) {
+        decisions.record(judgement.record());
+    }
+
+    /** Puts {@code judgement} on record in {@code tx}. */
+    public void record(Tx tx, Judgement judgement) {
+        decisions.record(tx, judgement.record());
     }
 
     /**

@@ -12,6 +12,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Function;
 import org.jdbi.v3.core.Jdbi;
 import org.slf4j.Logger;
@@ -34,6 +35,7 @@ public final class GroupCommit implements AutoCloseable {
     private final int maxBatch;
     private final BlockingQueue<Unit<?>> queue = new LinkedBlockingQueue<>();
     private final List<Thread> committers = new ArrayList<>();
+    private final LongAdder waited = new LongAdder();
     private volatile boolean closed;
 
     public GroupCommit(Jdbi jdbi, AuditLog auditLog, Outbox outbox, int maxBatch, int committerThreads) {
@@ -58,6 +60,7 @@ public final class GroupCommit implements AutoCloseable {
 
     /** {@link #submit} and wait; a {@link SomaException} from the work is rethrown as is. */
     public <T> T execute(Function<Tx, T> work) {
+        waited.increment();
         try {
             return submit(work).join();
         } catch (CompletionException e) {
@@ -66,6 +69,14 @@ public final class GroupCommit implements AutoCloseable {
             }
             throw new SomaException(ErrorCode.INTERNAL, "Write failed: " + e.getCause().getMessage(), Map.of(), e.getCause());
         }
+    }
+
+    /**
+     * How many times a caller has waited for a commit ({@link #execute}) since start: what a code
+     * path costs in sequential durable commits (tests and benchmarks count it).
+     */
+    public long executions() {
+        return waited.sum();
     }
 
     /** Appends one audit entry without waiting for it (reads are audited this way). */

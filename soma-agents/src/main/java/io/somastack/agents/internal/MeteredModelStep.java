@@ -14,10 +14,12 @@ import io.somastack.models.Route;
 import io.somastack.models.StreamSink;
 import io.somastack.models.UsageMeter;
 import io.somastack.store.AuditEntry;
+import io.somastack.store.Tx;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.UUID;
+import java.util.function.BiConsumer;
 
 /**
  * {@link ModelStep} through soma-models' {@link MeteredModels}: the router's fallbacks and
@@ -68,13 +70,19 @@ public final class MeteredModelStep implements ModelStep {
     }
 
     @Override
-    public Metered stream(Principal principal, UUID runId, UUID reservationId, ChatRequest request, StreamSink sink) {
+    public Metered stream(Principal principal, UUID runId, UUID reservationId, ChatRequest request, StreamSink sink,
+            BiConsumer<Tx, Metered> sameTransaction) {
         Tenant tenant = principal.tenant();
         Principal covered = new Principal(new Tenant(tenant.id(), tenant.name(), tenant.tier(), tenant.homeRegion(), Optional.empty(),
                 tenant.createdAt()), principal.keyId(), principal.scopes(), Optional.empty(), principal.via());
         AuditEntry audit = new AuditEntry(Optional.of(tenant.id()), principal.actor(), "agent.model.call", request.model(), runId.toString(),
                 Map.of("run_id", runId.toString(), "model", request.model()));
-        MeteredModels.Billed<ChatResult> billed = models.stream(covered, request, MeteredModels.Call.of(runId.toString(), audit), sink);
+        MeteredModels.Call<ChatResult> call = new MeteredModels.Call<>(runId.toString(), Optional.empty(), audit,
+                (tx, billed) -> sameTransaction.accept(tx, metered(billed)));
+        return metered(models.stream(covered, request, call, sink));
+    }
+
+    private static Metered metered(MeteredModels.Billed<ChatResult> billed) {
         return new Metered(billed.result(), billed.ledgerId(), billed.cost());
     }
 }

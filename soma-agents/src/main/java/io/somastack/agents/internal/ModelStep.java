@@ -5,7 +5,9 @@ import io.somastack.kernel.Money;
 import io.somastack.models.ChatRequest;
 import io.somastack.models.ChatResult;
 import io.somastack.models.StreamSink;
+import io.somastack.store.Tx;
 import java.util.UUID;
+import java.util.function.BiConsumer;
 
 /**
  * The metered model call of one step of the loop: the one seam between the loop and the
@@ -27,8 +29,13 @@ public interface ModelStep {
     /** The most {@code request} may cost: its prompt and {@code max_tokens} at the dearest target's price. */
     Money worstCase(ChatRequest request);
 
-    /** Streams {@code request} to {@code sink} (which returns false to stop generation), then writes its ledger row. */
-    Metered stream(Principal principal, UUID runId, UUID reservationId, ChatRequest request, StreamSink sink);
+    /**
+     * Streams {@code request} to {@code sink} (which returns false to stop generation), then writes
+     * its ledger row and, in the same transaction, what {@code sameTransaction} writes with the
+     * call's result (the step's events), so a step costs one durable commit.
+     */
+    Metered stream(Principal principal, UUID runId, UUID reservationId, ChatRequest request, StreamSink sink,
+            BiConsumer<Tx, Metered> sameTransaction);
 
     /** A model call's result, its ledger row and its cost. */
     record Metered(ChatResult result, UUID ledgerId, Money cost) {

@@ -17,8 +17,10 @@ import java.time.Instant;
 import java.time.LocalDate;
 import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.stream.Collectors;
 import org.jdbi.v3.core.Jdbi;
 
 /** Runs in PostgreSQL; every read is filtered by tenant except the sweeper's. Thread-safe. */
@@ -92,6 +94,31 @@ public final class RunStore {
                 SELECT r.*, (SELECT COALESCE(max(seq), 0) FROM agent_run_events e WHERE e.run_id = r.id) AS last_seq
                 FROM agent_runs r WHERE r.tenant_id = :tenant AND r.id = :id""")
                 .bind("tenant", tenant.value()).bind("id", id).map((rs, ctx) -> run(rs)).findOne());
+    }
+
+    /**
+     * Stores a request to cancel the tenant's running run (the first request's time and author
+     * stay); its trigger notifies every node at commit. False when the run is not running.
+     */
+    public boolean requestCancel(Tx tx, TenantId tenant, UUID id, String by, Instant at) {
+        return tx.handle().createUpdate("""
+                UPDATE agent_runs SET cancel_requested_at = COALESCE(cancel_requested_at, :at),
+                    cancel_requested_by = COALESCE(cancel_requested_by, :by)
+                WHERE tenant_id = :tenant AND id = :id AND status = 'running'""")
+                .bind("at", Timestamp.from(at)).bind("by", by).bind("tenant", tenant.value()).bind("id", id).execute() == 1;
+    }
+
+    /** Of {@code ids}, the running runs someone asked to cancel, with who asked. */
+    public Map<UUID, String> cancelRequests(Collection<UUID> ids) {
+        if (ids.isEmpty()) {
+            return Map.of();
+        }
+        return jdbi.withHandle(handle -> handle.createQuery("""
+                SELECT id, cancel_requested_by FROM agent_runs
+                WHERE id = ANY(:ids) AND status = 'running' AND cancel_requested_at IS NOT NULL""")
+                .bind("ids", ids.toArray(UUID[]::new))
+                .map((rs, ctx) -> Map.entry((UUID) rs.getObject("id"), rs.getString("cancel_requested_by"))).list().stream()
+                .collect(Collectors.toMap(Map.Entry::getKey, Map.Entry::getValue)));
     }
 
     /** Marks the runs of this node as alive. */

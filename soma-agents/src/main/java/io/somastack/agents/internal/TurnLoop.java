@@ -33,6 +33,7 @@ import io.somastack.models.ToolCall;
 import io.somastack.models.ToolChoice;
 import io.somastack.models.ToolDefinition;
 import io.somastack.store.GroupCommit;
+import io.somastack.store.Tx;
 import io.somastack.tools.FailureReason;
 import io.somastack.tools.ToolBroker;
 import io.somastack.tools.ToolCaller;
@@ -49,6 +50,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import tools.jackson.databind.JsonNode;
@@ -213,15 +215,30 @@ public final class TurnLoop {
                 }
                 return going(state);
             };
-            ModelStep.Metered metered = models.stream(run.principal(), run.runId(), run.reservation().id(), request, sink);
+            // model.completed (and the step's deltas nobody streamed) go into the ledger row's transaction: one commit per step.
+            EventLog.Next[] next = new EventLog.Next[1];
+            List<StoredEvent> completed = new ArrayList<>();
+            ModelStep.Metered metered;
+            try {
+                metered = models.stream(run.principal(), run.runId(), run.reservation().id(), request, sink, (tx, billed) -> {
+                    if (next[0] == null) {
+                        next[0] = events.next(run.live());
+                    }
+                    completed.clear();
+                    completed.addAll(events.insert(tx, run.live(), next[0], modelCompleted(run, step, billed)));
+                });
+            } catch (RuntimeException e) {
+                if (next[0] != null) {
+                    events.lost(run.live(), next[0]);
+                }
+                throw e;
+            }
+            run.live().publish(completed);
             var result = metered.result();
             state.totals = state.totals.plusModelCall(result.usage().inputTokens(), result.usage().outputTokens(), metered.cost());
             state.trail.modelCall(metered.ledgerId(), run.model(), result.provider(), result.model(), result.usage().inputTokens(),
                     result.usage().outputTokens(), metered.cost());
             ChatMessage message = result.completion().message();
-            String finish = result.clientGone() ? "stopped" : Optional.ofNullable(result.completion().finishReason()).orElse("stop");
-            state.emit(new RunEvent.ModelCompleted(step, metered.ledgerId(), run.model(), result.provider(), result.usage().inputTokens(),
-                    result.usage().outputTokens(), metered.cost(), finish));
             metrics.tokens(run.agent().installed().name(), result.usage().inputTokens(), result.usage().outputTokens());
             checkGoing(state);
             if (!message.hasToolCalls()) {
@@ -232,6 +249,13 @@ public final class TurnLoop {
                 messages.add(ChatMessage.toolResult(call.id(), callTool(state, step, call)));
             }
         }
+    }
+
+    private static RunEvent.ModelCompleted modelCompleted(RunContext run, int step, ModelStep.Metered metered) {
+        var result = metered.result();
+        String finish = result.clientGone() ? "stopped" : Optional.ofNullable(result.completion().finishReason()).orElse("stop");
+        return new RunEvent.ModelCompleted(step, metered.ledgerId(), run.model(), result.provider(), result.usage().inputTokens(),
+                result.usage().outputTokens(), metered.cost(), finish);
     }
 
     /**
@@ -436,10 +460,13 @@ public final class TurnLoop {
         byte[] statement = Json.bytes(state.trail.statement(AnswerProvenance.sha256(answer), finished));
         String envelope = envelope(statement);
         UUID provenanceId = ids.next();
-        commit.execute(tx -> {
+        Optional<RunRecords.Ranked> ranked = ranked(state, true);
+        RunEvent.Completed completed = new RunEvent.Completed(answer, state.totals, provenanceId);
+        // The run's row, messages, provenance, charge, run record and run.completed: one commit.
+        finish(state, completed, tx -> {
             if (!runs.finish(tx, run.runId(), RunStatus.COMPLETED, Optional.of(answer), Optional.empty(), Optional.empty(), state.totals,
                     Optional.of(provenanceId), finished)) {
-                return null;
+                return false;
             }
             tx.handle().createUpdate("""
                     INSERT INTO agent_provenance (id, run_id, tenant_id, envelope, created_at) VALUES (:id, :run, :tenant, :envelope, :at)""")
@@ -450,10 +477,9 @@ public final class TurnLoop {
             // A priced capsule (its manifest's price_sku) is charged for a completed run, with the run's completion.
             run.agent().manifest().priceSku().ifPresent(priceSku -> capsuleCharges.recordRun(tx, run.principal().tenant().id(),
                     run.agent().installed().name(), run.agent().manifest().publisher(), priceSku, run.runId().toString()));
-            return null;
+            ranked.ifPresent(record -> runRecords.record(tx, record));
+            return true;
         });
-        record(state, true);
-        state.emit(new RunEvent.Completed(answer, state.totals, provenanceId));
         metrics.ended(run.agent().installed().name(), "completed", "completed", state.totals, elapsed(run));
         LOG.info("Run {} of {} completed in {} steps, {} tool calls, cost {}", run.runId(), run.agent().installed().name(), state.totals.steps(),
                 state.totals.toolCalls(), state.totals.cost().toPlainString());
@@ -465,11 +491,17 @@ public final class TurnLoop {
         try {
             settle(state);
             Instant finished = clock.now();
-            commit.execute(tx -> runs.finish(tx, run.runId(), status, Optional.empty(), Optional.of(reason), Optional.of(message), state.totals,
-                    Optional.empty(), finished));
-            record(state, false);
-            state.emit(status == RunStatus.CANCELLED ? new RunEvent.Cancelled(message, state.totals)
-                    : new RunEvent.Failed(reason, message, state.totals, detail));
+            Optional<RunRecords.Ranked> ranked = ranked(state, false);
+            RunEvent terminal = status == RunStatus.CANCELLED ? new RunEvent.Cancelled(message, state.totals)
+                    : new RunEvent.Failed(reason, message, state.totals, detail);
+            finish(state, terminal, tx -> {
+                if (!runs.finish(tx, run.runId(), status, Optional.empty(), Optional.of(reason), Optional.of(message), state.totals,
+                        Optional.empty(), finished)) {
+                    return false;
+                }
+                ranked.ifPresent(record -> runRecords.record(tx, record));
+                return true;
+            });
         } catch (RuntimeException e) {
             // The sweeper ends the run from the ledger when this node cannot.
             LOG.error("Cannot end run {}; the sweeper will", run.runId(), e);
@@ -487,13 +519,36 @@ public final class TurnLoop {
         }
     }
 
-    private void record(State state, boolean success) {
+    /** The marketplace's record of this run, or none when the capsule cannot be ranked any more (revoked mid-run). */
+    private Optional<RunRecords.Ranked> ranked(State state, boolean success) {
         try {
-            runRecords.record(state.run.principal().tenant().id(), state.run.agent().installed().name(), elapsed(state.run), state.totals.cost(),
-                    success);
+            return Optional.of(runRecords.ranked(state.run.principal().tenant().id(), state.run.agent().installed().name(), elapsed(state.run),
+                    state.totals.cost(), success));
         } catch (RuntimeException e) {
-            // A capsule revoked mid-run cannot be ranked any more.
             LOG.info("No run record for run {}: {}", state.run.runId(), e.getMessage());
+            return Optional.empty();
+        }
+    }
+
+    /**
+     * Ends the run in one durable commit: {@code writes} (false when the run had already ended,
+     * the sweeper got there first) and the terminal event with any deferred deltas before it,
+     * published once committed.
+     */
+    private void finish(State state, RunEvent terminal, Function<Tx, Boolean> writes) {
+        LiveRun live = state.run.live();
+        EventLog.Next next = events.next(live);
+        List<StoredEvent> stored;
+        try {
+            stored = commit.execute(tx -> writes.apply(tx) ? events.insert(tx, live, next, terminal) : List.<StoredEvent>of());
+        } catch (RuntimeException e) {
+            events.lost(live, next);
+            throw e;
+        }
+        if (stored.isEmpty()) {
+            events.lost(live, next);
+        } else {
+            live.publish(stored);
         }
     }
 

@@ -11,21 +11,18 @@ import java.nio.file.Path;
 import java.util.Optional;
 
 /**
- * The little a GGUF file's header must tell for exact prompt counts: whether llama.cpp puts a
- * BOS token before the prompt. java-llama.cpp's {@code encode} tokenizes without special
+ * The little a GGUF file's header must tell: the chat template ({@code tokenizer.chat_template}),
+ * if any, and, for exact prompt counts, whether llama.cpp puts a BOS token before the prompt. java-llama.cpp's {@code encode} tokenizes without special
  * tokens while its completion adds them, so the engine evaluates one token more than
  * {@code encode} returns whenever the vocabulary adds BOS. The key
  * {@code tokenizer.ggml.add_bos_token} decides; without it llama.cpp's default applies (true
  * for SentencePiece {@code llama} and WordPiece {@code bert} vocabularies, false otherwise).
  */
-final class GgufMetadata {
+record GgufMetadata(boolean addsBos, Optional<String> chatTemplate) {
     private static final int STRING = 8;
     private static final int ARRAY = 9;
 
-    private GgufMetadata() {
-    }
-
-    static boolean addsBos(Path file) throws IOException {
+    static GgufMetadata read(Path file) throws IOException {
         try (DataInputStream in = new DataInputStream(new BufferedInputStream(Files.newInputStream(file), 1 << 16))) {
             byte[] magic = in.readNBytes(4);
             if (!new String(magic, StandardCharsets.US_ASCII).equals("GGUF")) {
@@ -38,19 +35,24 @@ final class GgufMetadata {
             readLong(in);
             long keyCount = readLong(in);
             Optional<String> tokenizer = Optional.empty();
+            Optional<Boolean> addsBos = Optional.empty();
+            Optional<String> chatTemplate = Optional.empty();
             for (long index = 0; index < keyCount; index++) {
                 String key = readString(in);
                 int type = Integer.reverseBytes(in.readInt());
                 if (key.equals("tokenizer.ggml.add_bos_token") && type == 7) {
-                    return in.readByte() != 0;
-                }
-                if (key.equals("tokenizer.ggml.model") && type == STRING) {
+                    addsBos = Optional.of(in.readByte() != 0);
+                } else if (key.equals("tokenizer.ggml.model") && type == STRING) {
                     tokenizer = Optional.of(readString(in));
-                    continue;
+                } else if (key.equals("tokenizer.chat_template") && type == STRING) {
+                    chatTemplate = Optional.of(readString(in)).filter(text -> !text.isBlank());
+                } else {
+                    skip(in, type);
                 }
-                skip(in, type);
             }
-            return tokenizer.map(model -> model.equals("llama") || model.equals("bert")).orElse(false);
+            Optional<String> vocabulary = tokenizer;
+            return new GgufMetadata(addsBos.orElseGet(() -> vocabulary.map(model -> model.equals("llama") || model.equals("bert"))
+                    .orElse(false)), chatTemplate);
         }
     }
 
@@ -72,7 +74,8 @@ final class GgufMetadata {
         }
     }
 
-    private static int size(int type) throws IOException {
+    /** Bytes of a fixed-size GGUF value type. */
+    static int size(int type) throws IOException {
         return switch (type) {
             case 0, 1, 7 -> 1;
             case 2, 3 -> 2;

@@ -35,7 +35,8 @@ final class LocalGeneration {
     private ToolCall toolCall;
     private Usage usage;
 
-    LocalGeneration(ChatRequest request, StreamEmitter emitter) {
+    /** {@code plainLines}: the prompt is plain lines, so the next {@code user:} line ends the turn. */
+    LocalGeneration(ChatRequest request, StreamEmitter emitter, boolean plainLines) {
         this.emitter = emitter;
         this.tools = forcedTools(request);
         if (!tools.isEmpty()) {
@@ -45,7 +46,7 @@ final class LocalGeneration {
         } else {
             grammar = null;
         }
-        this.stops = new StopMatcher(grammar == null ? stops(request) : List.of());
+        this.stops = new StopMatcher(grammar == null ? stops(request, plainLines) : List.of());
     }
 
     /** The tools the model must choose from: none unless {@code tool_choice} forces a call. */
@@ -136,10 +137,12 @@ final class LocalGeneration {
         return new ChatResult(emitter.completion(usage), usage, gone, provider, model);
     }
 
-    /** The client's stop sequences plus the end of the assistant's turn. */
-    private static List<String> stops(ChatRequest request) {
+    /** The client's stop sequences plus, on plain lines, the end of the assistant's turn (a template has its own end). */
+    private static List<String> stops(ChatRequest request, boolean plainLines) {
         List<String> stops = new ArrayList<>(request.stopSequences());
-        stops.add(LocalPrompt.TURN_STOP);
+        if (plainLines) {
+            stops.add(LocalPrompt.TURN_STOP);
+        }
         return stops;
     }
 

@@ -13,9 +13,11 @@ import io.somastack.models.ChatResult;
 import io.somastack.models.ModelProvider;
 import io.somastack.models.ProviderConfig;
 import io.somastack.models.StreamSink;
+import io.somastack.models.ToolDefinition;
 import io.somastack.models.Usage;
 import java.io.IOException;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
 import java.util.concurrent.TimeUnit;
@@ -33,6 +35,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * {@code encode(prompt)} plus the BOS token llama.cpp adds (see {@link GgufMetadata}); output
  * tokens are the tokens the engine emitted, one streamed result per token.
  *
+ * <p>Prompt: with a chat template (the operator's {@code chat_template}, else the GGUF's
+ * {@code tokenizer.chat_template}) the conversation is rendered by llama.cpp's Jinja engine
+ * ({@code applyTemplate}, model loaded with {@code --jinja}); without one, or with
+ * {@code chat_template: none}, as plain lines (see {@link LocalPrompt}).
+ *
  * <p>Logging: llama.cpp's native log is switched off ({@code --log-disable}); it would print
  * plain text into the JSON log on standard output, and its Java log callback receives
  * nothing in this version. Load and generation failures still arrive as exceptions.
@@ -49,6 +56,7 @@ public final class LocalProvider implements ModelProvider {
     private final int contextSize;
     private final Duration lockTimeout;
     private final boolean addsBos;
+    private final boolean templated;
     private final LlamaModel model;
     private final Clock clock;
     private final ReentrantLock lock = new ReentrantLock(true);
@@ -61,14 +69,24 @@ public final class LocalProvider implements ModelProvider {
         this.lockTimeout = config.timeout();
         this.clock = clock;
         try {
-            this.addsBos = GgufMetadata.addsBos(config.modelPath());
-            this.model = new LlamaModel(new ModelParameters()
+            GgufMetadata metadata = GgufMetadata.read(config.modelPath());
+            this.addsBos = metadata.addsBos();
+            ModelParameters parameters = new ModelParameters()
                     .setModel(config.modelPath().toString())
                     .setCtxSize(config.contextSize())
                     .setThreads(config.threads())
                     .setThreadsBatch(config.threads())
                     .setParallel(1)
-                    .disableLog());
+                    .disableLog();
+            String override = config.chatTemplate();
+            if (override != null && !override.equals(ProviderConfig.PLAIN_LINES)) {
+                parameters.setChatTemplate(override);
+            }
+            this.templated = override == null ? metadata.chatTemplate().isPresent() : !override.equals(ProviderConfig.PLAIN_LINES);
+            if (templated) {
+                parameters.enableJinja();
+            }
+            this.model = new LlamaModel(parameters);
         } catch (IOException | RuntimeException e) {
             throw new SomaException(ErrorCode.INVALID_REQUEST,
                     "Cannot load local model %s from %s: %s".formatted(name, config.modelPath(), e.getMessage()), Map.of(), e);
@@ -101,7 +119,25 @@ public final class LocalProvider implements ModelProvider {
 
     @Override
     public int countPromptTokens(ChatRequest request) {
-        return countTokens(LocalPrompt.render(request, LocalGeneration.forcedTools(request)));
+        return countTokens(prompt(request, LocalGeneration.forcedTools(request)));
+    }
+
+    /** The prompt text the model evaluates: the chat template's rendering, or plain lines. */
+    public String prompt(ChatRequest request) {
+        return prompt(request, LocalGeneration.forcedTools(request));
+    }
+
+    private String prompt(ChatRequest request, List<ToolDefinition> tools) {
+        if (!templated) {
+            return LocalPrompt.render(request, tools);
+        }
+        requireOpen();
+        try {
+            return model.applyTemplate(LocalPrompt.templateInput(request, tools));
+        } catch (RuntimeException e) {
+            throw new SomaException(ErrorCode.INVALID_REQUEST, "The chat template of model %s cannot render this conversation: %s"
+                    .formatted(modelId, e.getMessage()), Map.of(), e);
+        }
     }
 
     /** Tokens llama.cpp evaluates for {@code prompt}: its encoding plus BOS when the vocabulary adds one. */
@@ -129,8 +165,8 @@ public final class LocalProvider implements ModelProvider {
     }
 
     private LocalGeneration generation(ChatRequest request, StreamEmitter emitter) {
-        LocalGeneration generation = new LocalGeneration(request, emitter);
-        String prompt = LocalPrompt.render(request, generation.tools());
+        LocalGeneration generation = new LocalGeneration(request, emitter, !templated);
+        String prompt = prompt(request, generation.tools());
         int promptTokens = countTokens(prompt);
         if (promptTokens >= contextSize) {
             throw new SomaException(ErrorCode.INVALID_REQUEST, "The prompt has %d tokens; model %s holds %d"

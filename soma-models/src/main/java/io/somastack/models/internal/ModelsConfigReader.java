@@ -26,7 +26,7 @@ import tools.jackson.databind.JsonNode;
 public final class ModelsConfigReader {
     private static final Set<String> MODELS_KEYS = Set.of("providers", "aliases", "circuit_breaker");
     private static final Set<String> PROVIDER_KEYS = Set.of("name", "kind", "base_url", "api_key", "api_key_env",
-            "model_path", "context_size", "threads", "timeout", "models");
+            "model_path", "context_size", "threads", "timeout", "models", "chat_template");
     private static final Set<String> CIRCUIT_KEYS = Set.of("failure_rate_threshold", "sliding_window", "minimum_calls",
             "open_duration", "half_open_calls");
     static final String OPENAI_DEFAULT_URL = "https://api.openai.com/v1";
@@ -96,7 +96,7 @@ public final class ModelsConfigReader {
                     yaml.integer(entry, "context_size", where, ProviderConfig.DEFAULT_CONTEXT_SIZE, 64, 1 << 20),
                     yaml.integer(entry, "threads", where, defaultThreads(), 1, 256),
                     yaml.duration(entry, "timeout", where, ProviderConfig.DEFAULT_TIMEOUT),
-                    yaml.textList(entry, "models", where));
+                    yaml.textList(entry, "models", where), yaml.text(entry, "chat_template"));
         }
     }
 
@@ -107,7 +107,7 @@ public final class ModelsConfigReader {
         Duration localTimeout = settings.duration("local.timeout", ProviderConfig.DEFAULT_TIMEOUT);
         if (localModel.isPresent()) {
             add("local.model", "local", ProviderKind.LOCAL, Optional.empty(), null, localModel, contextSize, threads,
-                    localTimeout, List.of());
+                    localTimeout, List.of(), settings.string("local.chat.template"));
         }
         Optional<String> openAiUrl = settings.string("openai.base.url");
         Optional<String> openAiKey = settings.string("openai.api.key");
@@ -115,7 +115,7 @@ public final class ModelsConfigReader {
         Duration openAiTimeout = settings.duration("openai.timeout", ProviderConfig.DEFAULT_TIMEOUT);
         if (openAiUrl.isPresent() || openAiKey.isPresent()) {
             add("openai.base.url", "openai", ProviderKind.OPENAI, openAiUrl,
-                    openAiKey.orElse(null), Optional.empty(), 0, 0, openAiTimeout, openAiModels);
+                    openAiKey.orElse(null), Optional.empty(), 0, 0, openAiTimeout, openAiModels, Optional.empty());
         }
         Optional<String> anthropicUrl = settings.string("anthropic.base.url");
         Optional<String> anthropicKey = settings.string("anthropic.api.key");
@@ -123,12 +123,13 @@ public final class ModelsConfigReader {
         Duration anthropicTimeout = settings.duration("anthropic.timeout", ProviderConfig.DEFAULT_TIMEOUT);
         if (anthropicUrl.isPresent() || anthropicKey.isPresent()) {
             add("anthropic.api.key", "anthropic", ProviderKind.ANTHROPIC, anthropicUrl, anthropicKey.orElse(null),
-                    Optional.empty(), 0, 0, anthropicTimeout, anthropicModels);
+                    Optional.empty(), 0, 0, anthropicTimeout, anthropicModels, Optional.empty());
         }
     }
 
     private void add(String where, String name, ProviderKind kind, Optional<String> baseUrl, String apiKey,
-                     Optional<String> modelPath, int contextSize, int threads, Duration timeout, List<String> models) {
+                     Optional<String> modelPath, int contextSize, int threads, Duration timeout, List<String> models,
+                     Optional<String> chatTemplate) {
         if (providers.stream().anyMatch(provider -> provider.name().equals(name))) {
             settings.problem("%s: provider name '%s' is defined twice".formatted(where, name));
             return;
@@ -144,9 +145,13 @@ public final class ModelsConfigReader {
                     settings.problem("%s: model file %s does not exist or is not readable".formatted(where, path));
                     return;
                 }
-                providers.add(new ProviderConfig(name, kind, null, null, path, contextSize, threads, timeout, List.of()));
+                providers.add(new ProviderConfig(name, kind, null, null, path, contextSize, threads, timeout, List.of(),
+                        chatTemplate.filter(text -> !text.isBlank()).orElse(null)));
             }
             case OPENAI, ANTHROPIC -> {
+                if (chatTemplate.isPresent()) {
+                    settings.problem(where + ": chat_template is for local providers only");
+                }
                 String url = baseUrl.orElse(kind == ProviderKind.OPENAI ? OPENAI_DEFAULT_URL : ANTHROPIC_DEFAULT_URL);
                 Optional<URI> uri = parseUrl(where, url);
                 if (uri.isEmpty()) {
@@ -155,7 +160,7 @@ public final class ModelsConfigReader {
                 if (kind == ProviderKind.ANTHROPIC && apiKey == null) {
                     settings.problem(where + ": an anthropic provider needs an API key (api_key, api_key_env or SOMA_ANTHROPIC_API_KEY)");
                 }
-                providers.add(new ProviderConfig(name, kind, uri.get(), apiKey, null, 0, 0, timeout, models));
+                providers.add(new ProviderConfig(name, kind, uri.get(), apiKey, null, 0, 0, timeout, models, null));
             }
         }
     }
