@@ -36,7 +36,7 @@ public final class Console {
             Memories memories, Marketplace marketplace, Agents agents, MeterRegistry meters, Clock clock) {
         ConsoleSessions sessions = new ConsoleSessions(database.jdbi(), clock, IDLE, ABSOLUTE);
         UsagePages usage = new UsagePages(new UsageRollups(database.jdbi()), gateway.tenants(), meters, clock);
-        OperatorPages operator = new OperatorPages(gateway.tenants(), gateway.config(), commit, database, auditLog);
+        OperatorPages operator = new OperatorPages(gateway.tenants(), gateway.config(), commit, database, auditLog, clock);
         return new ConsoleRoutes(sessions, gateway.tenants(), gateway.operatorKeys(), usage, operator,
                 new PolicyPages(constitution, gateway.tenants()), new MemoryPages(memories, gateway.tenants()),
                 new MarketplacePages(marketplace, constitution.trustedKeys(), constitution.bundles(), gateway.tenants()),

@@ -99,6 +99,7 @@ public final class ConsoleRoutes implements EndpointGroup {
         post("/console/tenants", ctx -> operatorForm(ctx, operator::createTenant));
         get("/console/tenants/{id}", ctx -> operatorPage(ctx, operator::tenant));
         post("/console/tenants/{id}/keys", ctx -> operatorForm(ctx, operator::createKey));
+        get("/console/created-keys/{nonce}", ctx -> operatorPage(ctx, operator::createdKey));
         post("/console/keys/{id}/revoke", ctx -> operatorForm(ctx, operator::revokeKey));
         get("/console/health", ctx -> operatorPage(ctx, operator::health));
         get("/console/audit", ctx -> {

@@ -365,4 +365,41 @@ class ConsoleBrowserTest {
         assertThat(browser.text("#provenance")).isEqualTo("Provenance verified against /v1/provenance/jwks.json");
         browser.signOut();
     }
+
+    @Test
+    @Order(20)
+    void reloadingTheAnswerToAKeysCreationShowsItOnceAndNeverCreatesASecondKey() throws SQLException {
+        String tenant = soma.tenant("reload-co", "");
+        browser.signIn(TestServer.ADMIN_KEY);
+        browser.open("/console/tenants/" + tenant, "reload-tenant");
+        browser.submit("form[action$='/keys']", Map.of("key-name", "once"));
+        browser.check("reload-key-created");
+        assertThat(browser.path()).startsWith("/console/created-keys/");
+        String secret = browser.text("#new-key");
+        assertThat(secret).startsWith("sk-soma-");
+        String createdPage = browser.path();
+
+        browser.driver.navigate().refresh();
+        browser.check("reload-key-reloaded");
+        assertThat(browser.path()).isEqualTo(createdPage);
+        assertThat(browser.driver.findElements(By.id("new-key"))).as("the key is shown once").isEmpty();
+        assertThat(browser.text("#key-already-shown")).contains("was already shown");
+        assertThat(browser.driver.getPageSource()).doesNotContain(secret);
+        JsonNode keys = soma.get("/v1/admin/tenants/%s/keys".formatted(tenant), TestServer.ADMIN_KEY).json().get("data");
+        assertThat(keys).as(keys.toString()).hasSize(1);
+        assertThat(keys.get(0).get("name").asString()).isEqualTo("once");
+        try (Connection database = DriverManager.getConnection(soma.databaseUrl, "postgres", "")) {
+            var held = database.createStatement().executeQuery(
+                    "SELECT count(*) FILTER (WHERE sealed IS NOT NULL), count(*) FROM console_created_keys WHERE tenant_id = '%s'".formatted(tenant));
+            held.next();
+            assertThat(held.getInt(1)).as("the sealed secret is erased once shown").isZero();
+            assertThat(held.getInt(2)).isEqualTo(1);
+        }
+        // Another session (even the operator's) does not find the link.
+        browser.signOut();
+        browser.signIn(TestServer.ADMIN_KEY);
+        TestServer.Response elsewhere = soma.send("GET", createdPage, null, null, "Cookie", "soma_console=" + browser.sessionCookie().getValue());
+        TestServer.assertProblem(elsewhere, 404, "not-found");
+        browser.signOut();
+    }
 }
