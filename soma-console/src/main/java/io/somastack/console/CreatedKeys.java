@@ -64,10 +64,13 @@ final class CreatedKeys {
     Optional<Shown> show(Session session, String nonce) {
         Instant now = clock.now();
         return jdbi.inTransaction(handle -> {
+            // The row locked, its sealed value read and erased in one statement: of two concurrent GETs, one shows the key.
             Optional<Shown> first = handle.createQuery("""
-                    UPDATE console_created_keys SET sealed = NULL, shown_at = :now
-                    WHERE nonce_hash = :nonce AND session_hash = :session AND shown_at IS NULL AND expires_at > :now
-                    RETURNING tenant_id, key_name, sealed""")
+                    WITH taken AS (
+                        SELECT nonce_hash, sealed FROM console_created_keys
+                        WHERE nonce_hash = :nonce AND session_hash = :session AND shown_at IS NULL AND expires_at > :now FOR UPDATE)
+                    UPDATE console_created_keys held SET sealed = NULL, shown_at = :now FROM taken WHERE held.nonce_hash = taken.nonce_hash
+                    RETURNING held.tenant_id, held.key_name, taken.sealed""")
                     .bind("now", Timestamp.from(now)).bind("nonce", Tenants.hash(nonce)).bind("session", Tenants.hash(session.token()))
                     .map((rs, ctx) -> {
                         TenantId tenant = new TenantId(rs.getObject("tenant_id", UUID.class));
