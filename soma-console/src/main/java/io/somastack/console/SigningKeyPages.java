@@ -10,6 +10,7 @@ import io.somastack.gateway.Sessions;
 import io.somastack.gateway.SigningKeyInfo;
 import io.somastack.kernel.ErrorCode;
 import io.somastack.kernel.SomaException;
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 
@@ -42,8 +43,8 @@ public final class SigningKeyPages {
                 <code>/v1/provenance/jwks.json</code>, so old records still verify.</p>
                 %s
                 %s
-                """.formatted(table("session-keys", "Session token signing keys", sessions.keyInfos()), rotate(session, "sessions", "session token"),
-                table("provenance-keys", "Provenance signing keys", agents.provenanceKeyInfos()), rotate(session, "provenance", "provenance")));
+                """.formatted(table("session-keys", "Session token signing keys", sessions.keyInfos(), Optional.of(sessions.lifetime())), rotate(session, "sessions", "session token"),
+                table("provenance-keys", "Provenance signing keys", agents.provenanceKeyInfos(), Optional.empty()), rotate(session, "provenance", "provenance")));
     }
 
     void rotate(Context ctx, Session session) {
@@ -55,12 +56,14 @@ public final class SigningKeyPages {
         ctx.redirect("/console/signing-keys", HttpStatus.SEE_OTHER);
     }
 
-    private static String table(String id, String caption, List<SigningKeyInfo> keys) {
+    /** The keys of one set; {@code verifiesFor}, when retired keys stop verifying, is how long after retirement. */
+    private static String table(String id, String caption, List<SigningKeyInfo> keys, Optional<Duration> verifiesFor) {
         StringBuilder rows = new StringBuilder();
         for (SigningKeyInfo key : keys) {
             rows.append("<tr><th scope=\"row\"><code>%s</code></th><td>%s</td><td>%s</td><td>%s</td></tr>\n".formatted(Html.text(key.kid()),
                     Html.text(key.algorithm()), Html.text(key.createdAt()),
-                    Html.text(key.retiredAt().map(at -> "retired " + at).orElse("active"))));
+                    Html.text(key.retiredAt().map(at -> "retired " + at + verifiesFor.map(grace -> ", verifies until " + at.plus(grace)).orElse(""))
+                            .orElse("active"))));
         }
         return """
                 <table id="%s"><caption>%s</caption><thead><tr><th scope="col">Key id</th><th scope="col">Algorithm</th>
