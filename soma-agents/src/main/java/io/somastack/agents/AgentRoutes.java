@@ -187,9 +187,17 @@ public final class AgentRoutes implements EndpointGroup {
     private void events(Context ctx) throws InterruptedException {
         Principal principal = guard.tenant(ctx, SCOPE);
         UUID id = uuid(ctx.pathParam("id"), "run");
-        runs.require(principal.tenant().id(), id);
-        int after = Edge.lastEventId(ctx, "run");
-        stream(ctx, principal.tenant().id(), id, after, new byte[0], StoredEvent::sseFrame);
+        streamEvents(ctx, principal.tenant().id(), id, Edge.lastEventId(ctx, "run"));
+    }
+
+    /**
+     * Streams the tenant's run as {@code GET /v1/runs/{id}/events} does (its events after {@code after}
+     * as server-sent events until the terminal one; another tenant's run is a 404), for a caller that
+     * authorized the request itself: the console's session.
+     */
+    public void streamEvents(Context ctx, TenantId tenant, UUID runId, int after) throws InterruptedException {
+        runs.require(tenant, runId);
+        stream(ctx, tenant, runId, after, new byte[0], StoredEvent::sseFrame);
     }
 
     /**

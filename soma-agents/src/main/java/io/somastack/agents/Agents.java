@@ -15,6 +15,7 @@ import io.somastack.agents.internal.RunSweeper;
 import io.somastack.agents.internal.TurnLoop;
 import io.somastack.gateway.Guard;
 import io.somastack.gateway.Sessions;
+import io.somastack.gateway.SigningKeyInfo;
 import io.somastack.kernel.Clock;
 import io.somastack.kernel.Ids;
 import io.somastack.marketplace.Marketplace;
@@ -30,6 +31,7 @@ import io.somastack.store.GroupCommit;
 import io.somastack.store.Notifications;
 import io.somastack.tools.Tools;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.Executors;
@@ -160,6 +162,11 @@ public final class Agents implements AutoCloseable {
     /** The provenance keys as a JWKS, as {@code GET /v1/provenance/jwks.json} serves them (the console verifies runs with it). */
     public Map<String, Object> provenanceJwks() {
         return provenanceKeys.jwks();
+    }
+
+    /** The provenance signing keys, newest first, without their private halves (the operator's console lists them). */
+    public List<SigningKeyInfo> provenanceKeyInfos() {
+        return provenanceKeys.infos();
     }
 
     /**

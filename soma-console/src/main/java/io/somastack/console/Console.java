@@ -6,6 +6,7 @@ import io.somastack.agents.Agents;
 import io.somastack.kernel.Clock;
 import io.somastack.marketplace.Marketplace;
 import io.somastack.memory.Memories;
+import io.somastack.metering.Invoicing;
 import io.somastack.metering.UsageRollups;
 import io.somastack.policy.Constitution;
 import io.somastack.store.AuditLog;
@@ -18,7 +19,8 @@ import java.time.Duration;
  * services. Wire it with
  * <pre>{@code
  * gateway.edge().acceptForms(Console.PATH);
- * web.routes.apiBuilder(Console.routes(database, gateway, commit, auditLog, constitution, memories, marketplace, agents, meters, clock));
+ * web.routes.apiBuilder(Console.routes(database, gateway, commit, auditLog, constitution, memories, marketplace, agents,
+ *         metering.invoicing(), meters, clock));
  * }</pre>
  */
 public final class Console {
@@ -33,13 +35,14 @@ public final class Console {
     }
 
     public static ConsoleRoutes routes(Database database, Gateway gateway, GroupCommit commit, AuditLog auditLog, Constitution constitution,
-            Memories memories, Marketplace marketplace, Agents agents, MeterRegistry meters, Clock clock) {
+            Memories memories, Marketplace marketplace, Agents agents, Invoicing invoicing, MeterRegistry meters, Clock clock) {
         ConsoleSessions sessions = new ConsoleSessions(database.jdbi(), clock, IDLE, ABSOLUTE);
         UsagePages usage = new UsagePages(new UsageRollups(database.jdbi()), gateway.tenants(), meters, clock);
-        OperatorPages operator = new OperatorPages(gateway.tenants(), gateway.config(), commit, database, auditLog);
+        OperatorPages operator = new OperatorPages(gateway.tenants(), gateway.config(), commit, database, auditLog, clock);
         return new ConsoleRoutes(sessions, gateway.tenants(), gateway.operatorKeys(), usage, operator,
                 new PolicyPages(constitution, gateway.tenants()), new MemoryPages(memories, gateway.tenants()),
                 new MarketplacePages(marketplace, constitution.trustedKeys(), constitution.bundles(), gateway.tenants()),
-                new AgentPages(marketplace, agents.runs(), agents::provenanceJwks));
+                new AgentPages(marketplace, agents.runs(), agents.routes(gateway.guard()), gateway.tenants(), agents::provenanceJwks),
+                new InvoicePages(invoicing, gateway.tenants()), new SigningKeyPages(gateway.sessions(), agents));
     }
 }

@@ -14,6 +14,7 @@ import io.somastack.gateway.Principal;
 import io.somastack.gateway.Tenants;
 import io.somastack.kernel.ErrorCode;
 import io.somastack.kernel.SomaException;
+import io.somastack.metering.InvoiceRoutes;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -35,6 +36,7 @@ public final class ConsoleRoutes implements EndpointGroup {
     private static final Map<String, String> ASSETS = Map.of(
             "console.css", "console/console.css",
             "overview.js", "console/overview.js",
+            "run.js", "console/run.js",
             "uPlot.min.css", WEBJAR + "uplot/1.6.30/dist/uPlot.min.css",
             "uPlot.iife.min.js", WEBJAR + "uplot/1.6.30/dist/uPlot.iife.min.js");
 
@@ -47,9 +49,12 @@ public final class ConsoleRoutes implements EndpointGroup {
     private final MemoryPages memory;
     private final MarketplacePages marketplace;
     private final AgentPages agents;
+    private final InvoicePages invoices;
+    private final SigningKeyPages signingKeys;
 
     public ConsoleRoutes(ConsoleSessions sessions, Tenants tenants, OperatorKeys operatorKeys, UsagePages usage, OperatorPages operator,
-            PolicyPages policies, MemoryPages memory, MarketplacePages marketplace, AgentPages agents) {
+            PolicyPages policies, MemoryPages memory, MarketplacePages marketplace, AgentPages agents, InvoicePages invoices,
+            SigningKeyPages signingKeys) {
         this.sessions = requireNonNull(sessions, "sessions is null");
         this.tenants = requireNonNull(tenants, "tenants is null");
         this.operatorKeys = requireNonNull(operatorKeys, "operatorKeys is null");
@@ -59,6 +64,8 @@ public final class ConsoleRoutes implements EndpointGroup {
         this.memory = requireNonNull(memory, "memory is null");
         this.marketplace = requireNonNull(marketplace, "marketplace is null");
         this.agents = requireNonNull(agents, "agents is null");
+        this.invoices = requireNonNull(invoices, "invoices is null");
+        this.signingKeys = requireNonNull(signingKeys, "signingKeys is null");
     }
 
     @Override
@@ -94,12 +101,25 @@ public final class ConsoleRoutes implements EndpointGroup {
             AgentPages.runParameter(ctx);
             tenantPage(ctx, scoped("capsules:read", agents::agents));
         });
+        get("/console/agents/{name}", ctx -> tenantPage(ctx, scoped("capsules:read", agents::agent)));
+        post("/console/agents/{name}/runs", ctx -> tenantForm(ctx, scoped(AgentRoutes.SCOPE, agents::startRun)));
         get("/console/runs/{id}", ctx -> tenantPage(ctx, scoped(AgentRoutes.SCOPE, agents::run)));
+        get("/console/runs/{id}/events", ctx -> {
+            AgentPages.after(ctx);
+            tenantPage(ctx, scoped(AgentRoutes.SCOPE, agents::events));
+        });
+        get("/console/invoices", ctx -> tenantPage(ctx, scoped(InvoiceRoutes.SCOPE, invoices::invoices)));
+        // The fixed suffix first: Javalin answers with the first route that matches.
+        get("/console/invoices/{id}.pdf", ctx -> tenantPage(ctx, scoped(InvoiceRoutes.SCOPE, invoices::pdf)));
+        get("/console/invoices/{id}", ctx -> tenantPage(ctx, scoped(InvoiceRoutes.SCOPE, invoices::invoice)));
         get("/console/tenants", ctx -> operatorPage(ctx, operator::tenants));
         post("/console/tenants", ctx -> operatorForm(ctx, operator::createTenant));
         get("/console/tenants/{id}", ctx -> operatorPage(ctx, operator::tenant));
         post("/console/tenants/{id}/keys", ctx -> operatorForm(ctx, operator::createKey));
+        get("/console/created-keys/{nonce}", ctx -> operatorPage(ctx, operator::createdKey));
         post("/console/keys/{id}/revoke", ctx -> operatorForm(ctx, operator::revokeKey));
+        get("/console/signing-keys", ctx -> operatorPage(ctx, signingKeys::keys));
+        post("/console/signing-keys/rotate", ctx -> operatorForm(ctx, signingKeys::rotate));
         get("/console/health", ctx -> operatorPage(ctx, operator::health));
         get("/console/audit", ctx -> {
             OperatorPages.auditTenant(ctx);

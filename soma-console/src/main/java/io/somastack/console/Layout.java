@@ -57,11 +57,12 @@ final class Layout {
         if (session.tenant().isPresent()) {
             links.append("<li><a href=\"/console/overview\">Overview</a></li><li><a href=\"/console/usage\">Usage</a></li>"
                     + "<li><a href=\"/console/policies\">Policies</a></li><li><a href=\"/console/memory\">Memory</a></li>"
-                    + "<li><a href=\"/console/marketplace\">Marketplace</a></li><li><a href=\"/console/agents\">Agents</a></li>");
+                    + "<li><a href=\"/console/marketplace\">Marketplace</a></li><li><a href=\"/console/agents\">Agents</a></li>"
+                    + "<li><a href=\"/console/invoices\">Invoices</a></li>");
         }
         if (session.operator()) {
             links.append("<li><a href=\"/console/tenants\">Tenants</a></li><li><a href=\"/console/health\">Health</a></li>"
-                    + "<li><a href=\"/console/audit\">Audit</a></li>");
+                    + "<li><a href=\"/console/audit\">Audit</a></li><li><a href=\"/console/signing-keys\">Signing keys</a></li>");
         }
         return """
                 <nav aria-label="Main"><ul>%s</ul></nav>

@@ -23,6 +23,7 @@ import io.somastack.policy.PolicyTenant;
 import io.somastack.policy.Sbom;
 import io.somastack.policy.TrustedKey;
 import io.somastack.policy.TrustedKeys;
+import io.somastack.policy.Violation;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
@@ -116,7 +117,7 @@ public final class MarketplacePages {
                     Html.text(version.publishedAt()), Html.text(version.digest()),
                     Html.text(version.revocation().map(revocation -> "revoked: " + revocation.reason()).orElse("installable"))));
         }
-        String details = shown == null ? "" : version(shown, trusted);
+        String details = shown == null ? "" : version(shown, trusted, admission(ctx, session, shown));
         Optional<Installed> installed = marketplace.installs().find(session.tenant().orElseThrow(), name);
         String install = installed.map(done -> "<p id=\"installed\">Installed at version %s (decision %s).</p>".formatted(
                 Html.text(done.version()), Html.text(done.decisionId()))).orElse("""
@@ -142,8 +143,29 @@ public final class MarketplacePages {
                 Html.text(ranking.costPerRun().map(cost -> cost.toPlainString()).orElse("no runs yet")), install, details, versionRows));
     }
 
+    /**
+     * The "admitted by this tenant's policies" badge: a dry run of admission on {@code version}
+     * ({@link io.somastack.marketplace.Installs#wouldAdmit}), which records no decision; a denial
+     * names the policy and its message.
+     */
+    private String admission(Context ctx, Session session, CapsuleVersion version) {
+        if (version.revoked()) {
+            return badge("admitted", false, "", "Not admitted: revoked");
+        }
+        Principal principal = tenants.authenticateSession(session.keyId().orElseThrow());
+        Optional<Violation> violation;
+        try {
+            violation = marketplace.installs().wouldAdmit(new PolicyTenant(principal.tenant().id(), principal.tenant().tier()), version.name(),
+                    Optional.of(version.version()), new Actor(principal.actor(), Edge.requestId(ctx)));
+        } catch (SomaException e) {
+            return badge("admitted", false, "", "Not admitted: " + e.detail());
+        }
+        return violation.map(denied -> badge("admitted", false, "", "Denied by this tenant's policy %s: %s".formatted(denied.policyName(),
+                denied.message()))).orElse(badge("admitted", true, "Admitted by this tenant's policies", ""));
+    }
+
     /** The badges, signatures and SBOM of one version; the SBOM is read again from the stored bundle, so "verified" is now. */
-    private String version(CapsuleVersion version, Set<String> trusted) {
+    private String version(CapsuleVersion version, Set<String> trusted, String admitted) {
         boolean signed = version.signatures().stream().anyMatch(signature -> "publisher".equals(signature.role()));
         boolean signerTrusted = version.signatures().stream().anyMatch(signature -> "publisher".equals(signature.role())
                 && trusted.contains(signature.keyId()));
@@ -163,7 +185,7 @@ public final class MarketplacePages {
                 .formatted(Html.text(component.name()), Html.text(component.version().orElse("")), Html.text(String.join(", ", component.licenses()))))));
         return """
                 <h2>Version %s</h2>
-                <ul class="badges" id="badges">%s%s%s%s</ul>
+                <ul class="badges" id="badges">%s%s%s%s%s</ul>
                 <table id="signatures"><caption>Signatures</caption><thead><tr><th scope="col">Signer</th><th scope="col">Role</th>
                 <th scope="col">Key id</th><th scope="col">Trusted by this tenant</th></tr></thead><tbody>%s</tbody></table>
                 <table id="sbom"><caption>SBOM components (licenses: %s)</caption><thead><tr><th scope="col">Component</th>
@@ -171,7 +193,7 @@ public final class MarketplacePages {
                 """.formatted(Html.text(version.version()), badge("signed", signed, "Signed", "Unsigned"),
                 badge("trusted", signerTrusted, "Signer trusted by this tenant", "Signer not trusted by this tenant"),
                 badge("sbom", sbom.isPresent(), "SBOM verified", "SBOM not verified"),
-                badge("revoked", !version.revoked(), "Not revoked", "Revoked"), signatures, Html.text(String.join(", ", version.licenses())),
+                badge("revoked", !version.revoked(), "Not revoked", "Revoked"), admitted, signatures, Html.text(String.join(", ", version.licenses())),
                 components);
     }
 

@@ -11,6 +11,7 @@ import io.somastack.gateway.Edge;
 import io.somastack.gateway.GatewayConfig;
 import io.somastack.gateway.Tenant;
 import io.somastack.gateway.Tenants;
+import io.somastack.kernel.Clock;
 import io.somastack.kernel.ErrorCode;
 import io.somastack.kernel.Ids;
 import io.somastack.kernel.SomaException;
@@ -39,13 +40,15 @@ public final class OperatorPages {
     private final GroupCommit commit;
     private final Database database;
     private final AuditLog auditLog;
+    private final CreatedKeys createdKeys;
 
-    public OperatorPages(Tenants tenants, GatewayConfig gateway, GroupCommit commit, Database database, AuditLog auditLog) {
+    public OperatorPages(Tenants tenants, GatewayConfig gateway, GroupCommit commit, Database database, AuditLog auditLog, Clock clock) {
         this.tenants = requireNonNull(tenants, "tenants is null");
         this.gateway = requireNonNull(gateway, "gateway is null");
         this.commit = requireNonNull(commit, "commit is null");
         this.database = requireNonNull(database, "database is null");
         this.auditLog = requireNonNull(auditLog, "auditLog is null");
+        this.createdKeys = new CreatedKeys(database.jdbi(), clock);
     }
 
     void tenants(Context ctx, Session session) {
@@ -132,10 +135,20 @@ public final class OperatorPages {
         }
         Tenants.CreatedKey created = commit.execute(tx -> tenants.createKey(tx, tenant.id(), name, Set.of("*"), Optional.empty(),
                 "operator", Edge.requestId(ctx)));
-        // The one place a secret is rendered: this answer, once. It is stored only as a hash.
-        tenantPage(ctx, session, tenant, """
+        // POST, redirect, GET: reloading the answer never creates a second key.
+        ctx.redirect("/console/created-keys/" + createdKeys.hold(session, tenant.id(), name, created.secret()), HttpStatus.SEE_OTHER);
+    }
+
+    /** The page a key's creation redirects to: the one place a secret is rendered, the first time only. */
+    void createdKey(Context ctx, Session session) {
+        CreatedKeys.Shown shown = createdKeys.show(session, ctx.pathParam("nonce"))
+                .orElseThrow(() -> new SomaException(ErrorCode.NOT_FOUND, "No key created by this session under that link"));
+        Tenant tenant = tenant(shown.tenant().value().toString());
+        tenantPage(ctx, session, tenant, shown.secret().map(secret -> """
                 <div class="notice" role="status"><p>Key <strong>%s</strong> created. Copy it now: it is not shown again.</p>
-                <p><code id="new-key">%s</code></p></div>""".formatted(Html.text(name), Html.text(created.secret())));
+                <p><code id="new-key">%s</code></p></div>""".formatted(Html.text(shown.name()), Html.text(secret))).orElse("""
+                <div class="notice" role="status" id="key-already-shown"><p>Key <strong>%s</strong> was already shown (or its %d minutes                 passed): it is never shown again. Revoke it and create another if it was not copied.</p></div>"""
+                .formatted(Html.text(shown.name()), CreatedKeys.TTL.toMinutes())));
     }
 
     void revokeKey(Context ctx, Session session) {

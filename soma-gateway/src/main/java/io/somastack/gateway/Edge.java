@@ -185,19 +185,27 @@ public final class Edge {
      * 0 without one; anything else is a 400 naming {@code of} ("run", "job").
      */
     public static int lastEventId(Context ctx, String of) {
-        String last = ctx.header("Last-Event-ID");
-        if (last == null || last.isBlank()) {
+        return eventId(ctx.header("Last-Event-ID"), "Last-Event-ID", of);
+    }
+
+    /**
+     * An SSE event id given as {@code field} (the {@code Last-Event-ID} header, or a query parameter
+     * of a client that cannot send it, such as a browser's first {@code EventSource} request): a
+     * sequence number of 0 or more, 0 when absent; anything else is a 400 naming {@code of}.
+     */
+    public static int eventId(String text, String field, String of) {
+        if (text == null || text.isBlank()) {
             return 0;
         }
         try {
-            int after = Integer.parseInt(last.strip());
+            int after = Integer.parseInt(text.strip());
             if (after >= 0) {
                 return after;
             }
         } catch (NumberFormatException e) {
             // answered below, like a negative id
         }
-        throw new SomaException(ErrorCode.INVALID_REQUEST, "Last-Event-ID must be the id (a sequence number, 0 or more) of an event of this " + of);
+        throw new SomaException(ErrorCode.INVALID_REQUEST, "%s must be the id (a sequence number, 0 or more) of an event of this %s".formatted(field, of));
     }
 
     public static Optional<Principal> principal(Context ctx) {

@@ -208,6 +208,14 @@ public final class Sessions {
         }
     }
 
+    /** Every session signing key ever made, newest first: kid, algorithm and dates, never the private half. */
+    public List<SigningKeyInfo> keyInfos() {
+        return jdbi.withHandle(handle -> handle.createQuery("SELECT kid, created_at, retired_at FROM signing_keys ORDER BY created_at DESC, kid")
+                .map((rs, ctx) -> new SigningKeyInfo(rs.getString("kid"), JWSAlgorithm.ES256.getName(), rs.getTimestamp("created_at").toInstant(),
+                        Optional.ofNullable(rs.getTimestamp("retired_at")).map(Timestamp::toInstant)))
+                .list());
+    }
+
     /** The public keys, as served at {@code /.well-known/jwks.json}. */
     public Map<String, Object> jwks() {
         return new JWKSet(keys.stream().map(key -> (com.nimbusds.jose.jwk.JWK) key.key().toPublicJWK()).toList()).toJSONObject(true);

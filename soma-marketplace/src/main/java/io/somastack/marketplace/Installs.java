@@ -12,6 +12,7 @@ import io.somastack.policy.PolicyTenant;
 import io.somastack.policy.SignedBundle;
 import io.somastack.policy.TrustedKey;
 import io.somastack.policy.TrustedKeys;
+import io.somastack.policy.Violation;
 import io.somastack.store.AuditEntry;
 import io.somastack.store.GroupCommit;
 import io.somastack.store.OutboxEvent;
@@ -207,11 +208,24 @@ public final class Installs {
             throw new SomaException(ErrorCode.MANIFEST_INVALID, "%s@%s cannot be installed: its capsule.yaml has %d problem%s: %s".formatted(target.name(),
                     target.version(), problems.size(), problems.size() == 1 ? "" : "s", String.join("; ", problems)), Map.of("errors", problems));
         }
+        return engine.admitThen(tenant, signed(tenant, target), actor, (tx, admitted) -> write.apply(tx, admitted.decisionId()));
+    }
+
+    /**
+     * Whether installing {@code version} (default: the catalog's latest) of {@code name} would pass
+     * the tenant's admission policies now: a dry run ({@link PolicyEngine#wouldAdmit}) that records
+     * no decision. Empty when it would be admitted, else the policy that would deny it.
+     */
+    public Optional<Violation> wouldAdmit(PolicyTenant tenant, String name, Optional<String> version, Actor actor) {
+        return engine.wouldAdmit(tenant, signed(tenant, resolve(name, version)), actor);
+    }
+
+    /** The stored bundle with the signatures whose keys the tenant trusts, as admission is shown it. */
+    private SignedBundle signed(PolicyTenant tenant, CapsuleVersion target) {
         Set<String> known = trustedKeys.list(tenant.id()).stream().map(TrustedKey::keyId).collect(Collectors.toSet());
         List<SignedBundle.BundleSignature> presented = target.signatures().stream().filter(signature -> known.contains(signature.keyId()))
                 .map(signature -> new SignedBundle.BundleSignature(signature.signature(), Optional.of(signature.keyId()))).toList();
-        return engine.admitThen(tenant, new SignedBundle(catalog.bundle(target.packedSha256()), presented), actor,
-                (tx, admitted) -> write.apply(tx, admitted.decisionId()));
+        return new SignedBundle(catalog.bundle(target.packedSha256()), presented);
     }
 
     private static SomaException revoked(String name, String version, CapsuleVersion.Revocation revocation) {

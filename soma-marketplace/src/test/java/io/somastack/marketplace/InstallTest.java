@@ -7,8 +7,12 @@ import io.somastack.gateway.TestGateway;
 import io.somastack.kernel.Money;
 import io.somastack.kernel.SomaException;
 import io.somastack.kernel.TenantId;
+import io.somastack.policy.Actor;
 import io.somastack.policy.ExamplePolicies;
+import io.somastack.policy.PolicyTenant;
+import io.somastack.policy.Violation;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -169,5 +173,32 @@ class InstallTest {
         assertThat(soma.gateway.send("DELETE", "/v1/policy/trusted-keys/" + umbrella.keys().keyId(), consumer, null).status()).isEqualTo(200);
         assertProblem(soma.gateway.send("POST", "/v1/capsules/vaccine-tracker/install", consumer, null), 400, "signature-refused", "revoked");
         assertThat(soma.count("SELECT count(*) FROM capsule_installs WHERE name = 'vaccine-tracker'")).isZero();
+    }
+
+    @Test
+    void aDryRunJudgesAsAdmissionWouldAndRecordsNoDecision() {
+        TestMarketplace.Publisher soylent = soma.publisher("soylent-pub");
+        assertThat(soma.publishZip(soylent.apiKey(), TestMarketplace.bundle("meal-planner", "1.0.0", "soylent", "Plans meals."), soylent.keys())
+                .statusCode()).isEqualTo(201);
+        String consumer = soma.gateway.tenantKey("oceanic", "capsules:read", "capsules:write", "policy:read", "policy:write");
+        assertThat(soma.gateway.send("POST", "/v1/policies", consumer, examplePolicy("trusted-signer")).status()).isEqualTo(201);
+        io.somastack.gateway.Principal principal = soma.gateway.tenants().authenticate(consumer);
+        PolicyTenant tenant = new PolicyTenant(principal.tenant().id(), principal.tenant().tier());
+        Actor actor = new Actor(principal.actor(), "dry-run-test");
+        String decisions = "SELECT count(*) FROM policy_decisions WHERE tenant_id = '%s'".formatted(tenant.id());
+        long before = soma.count(decisions);
+
+        Optional<Violation> denied = soma.marketplace.installs().wouldAdmit(tenant, "meal-planner", Optional.empty(), actor);
+        assertThat(denied).map(Violation::policyName).contains("trusted-signer");
+        soma.trust(consumer, soylent.keys(), "publisher");
+        assertThat(soma.marketplace.installs().wouldAdmit(tenant, "meal-planner", Optional.of("1.0.0"), actor)).isEmpty();
+        assertThat(soma.count(decisions)).as("a dry run records no decision").isEqualTo(before);
+        assertThat(soma.count("SELECT count(*) FROM audit_log WHERE action = 'policy.decision' AND tenant_id = '%s'".formatted(tenant.id())))
+                .isZero();
+        assertThat(soma.count("SELECT count(*) FROM capsule_installs WHERE name = 'meal-planner'")).isZero();
+
+        // The install it predicted is admitted, and that decision is the first on record.
+        assertThat(soma.gateway.send("POST", "/v1/capsules/meal-planner/install", consumer, null).status()).isEqualTo(201);
+        assertThat(soma.count(decisions)).isEqualTo(before + 1);
     }
 }

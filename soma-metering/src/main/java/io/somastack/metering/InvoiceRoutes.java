@@ -70,7 +70,11 @@ public final class InvoiceRoutes implements EndpointGroup {
     }
 
     private void pdf(Context ctx) {
-        Invoice invoice = mine(ctx);
+        answerPdf(ctx, mine(ctx));
+    }
+
+    /** Answers {@code invoice} as its PDF, as {@code GET /v1/invoices/{id}.pdf} does (the console's PDF link answers the same). */
+    public static void answerPdf(Context ctx, Invoice invoice) {
         ctx.contentType("application/pdf").header("Content-Disposition", "inline; filename=\"%s.pdf\"".formatted(fileName(invoice)))
                 .result(InvoiceDocuments.pdf(invoice));
     }

@@ -70,6 +70,19 @@ public final class PolicyEngine {
     }
 
     /**
+     * A dry run of {@link #admit}: judges the bundle the same way (its signatures against the
+     * tenant's keys, the tenant's admission policies) and records no decision. Empty when the
+     * bundle would be admitted, else the policy that would deny it. The console's "admitted by
+     * this tenant's policies" badge asks this each time a capsule page is drawn.
+     */
+    public Optional<Violation> wouldAdmit(PolicyTenant tenant, SignedBundle signed, Actor actor) {
+        return switch (judge(tenant, signed, actor).admission()) {
+            case Admission.Denied denied -> Optional.of(denied.violation());
+            case Admission.Admitted admitted -> Optional.empty();
+        };
+    }
+
+    /**
      * Admission as the first step of the caller's own write (a publish, an install), so the
      * decision on record is the outcome the client gets. The bundle is judged as by
      * {@link #admit}. A denial is recorded and thrown as 403 {@code admission-denied}

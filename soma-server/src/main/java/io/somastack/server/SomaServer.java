@@ -220,7 +220,8 @@ public final class SomaServer implements AutoCloseable {
             web.routes.apiBuilder(agents.routes(guard));
             web.routes.apiBuilder(workflows.routes(guard, gateway.idempotency()));
             web.routes.apiBuilder(new OpenApiRoutes());
-            web.routes.apiBuilder(Console.routes(database, gateway, commit, auditLog, constitution, memory.memories(), marketplace, agents, meters, clock));
+            web.routes.apiBuilder(Console.routes(database, gateway, commit, auditLog, constitution, memory.memories(), marketplace, agents,
+                    metering.invoicing(), meters, clock));
             web.routes.exception(SomaException.class, problems::render);
             web.routes.exception(Exception.class, problems::renderUnexpected);
             web.routes.error(404, ctx -> notFound(ctx, problems));

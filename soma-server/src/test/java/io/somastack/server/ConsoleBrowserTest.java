@@ -10,7 +10,9 @@ import java.math.BigDecimal;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.time.LocalDate;
+import java.time.YearMonth;
 import java.time.ZoneOffset;
 import java.util.Base64;
 import java.util.List;
@@ -22,6 +24,8 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.openqa.selenium.By;
+import org.openqa.selenium.WebDriverException;
+import org.openqa.selenium.support.ui.WebDriverWait;
 import tools.jackson.databind.JsonNode;
 
 /**
@@ -287,23 +291,13 @@ class ConsoleBrowserTest {
     @Order(11)
     void aCapsuleIsFoundShowsItsBadgesAndIsDeniedByAPolicyThenInstalledOnceItsSignerIsTrusted() {
         // A publisher tenant publishes a signed capsule through the JSON API.
-        SigningKeys publisher = Signatures.generate();
-        String trustPublisher = Json.text(Map.of("name", "Acme release key", "role", "publisher", "public_key_pem", publisher.publicKeyPem()));
-        String publisherKey = soma.key(soma.tenant("acme-publishing", ""), "{}");
-        assertThat(soma.post("/v1/policy/trusted-keys", publisherKey, trustPublisher).status()).isEqualTo(201);
-        byte[] bundle = TestCapsules.zip(TestCapsules.files(TestCapsules.listing("desk-helper", "1.0.0", "acme", "Answers help-desk questions",
-                List.of("support", "helpdesk"), "MIT", "helper-basic"), TestCapsules.sbom("is-number.cdx.json")));
-        TestServer.Response published = soma.post("/v1/capsules/publish", publisherKey, Json.text(Map.of("bundle",
-                Base64.getEncoder().encodeToString(bundle), "signatures",
-                List.of(Map.of("signature", Signatures.sign(publisher.privateKeyPem(), bundle), "key_id", publisher.keyId())))));
-        assertThat(published.status()).as(published.body()).isEqualTo(201);
+        Published acme = publishSigned("acme-publishing", "Acme release key", "desk-helper", "acme", "Answers help-desk questions",
+                List.of("support", "helpdesk"));
+        SigningKeys publisher = acme.keys();
+        String trustPublisher = acme.trust();
 
         // Another tenant requires a trusted publisher's signature, and does not trust this one yet.
-        String key = soma.key(soma.tenant("shop-co", ""), "{}");
-        assertThat(soma.post("/v1/policies", key, """
-                {"name": "trusted-signer", "kind": "admission", "matchConditions": [],
-                 "validations": [{"expression": "signatures.keys.exists(k, k.role == 'publisher')", "message": "a trusted publisher must sign"}]}""")
-                .status()).isEqualTo(201);
+        String key = tenantRequiringATrustedSigner("shop-co");
         browser.signIn(key);
         browser.open("/console/marketplace", "marketplace");
         browser.submit("form[action='/console/marketplace']", Map.of("q", "help desk"));
@@ -364,5 +358,255 @@ class ConsoleBrowserTest {
         assertThat(browser.find("#events tbody").findElements(By.tagName("tr"))).hasSize(soma.get("/v1/runs/" + run, key).json().get("last_event_id").asInt());
         assertThat(browser.text("#provenance")).isEqualTo("Provenance verified against /v1/provenance/jwks.json");
         browser.signOut();
+    }
+
+    @Test
+    @Order(20)
+    void reloadingTheAnswerToAKeysCreationShowsItOnceAndNeverCreatesASecondKey() throws SQLException {
+        String tenant = soma.tenant("reload-co", "");
+        browser.signIn(TestServer.ADMIN_KEY);
+        browser.open("/console/tenants/" + tenant, "reload-tenant");
+        browser.submit("form[action$='/keys']", Map.of("key-name", "once"));
+        browser.check("reload-key-created");
+        assertThat(browser.path()).startsWith("/console/created-keys/");
+        String secret = browser.text("#new-key");
+        assertThat(secret).startsWith("sk-soma-");
+        String createdPage = browser.path();
+
+        browser.driver.navigate().refresh();
+        browser.check("reload-key-reloaded");
+        assertThat(browser.path()).isEqualTo(createdPage);
+        assertThat(browser.driver.findElements(By.id("new-key"))).as("the key is shown once").isEmpty();
+        assertThat(browser.text("#key-already-shown")).contains("was already shown");
+        assertThat(browser.driver.getPageSource()).doesNotContain(secret);
+        JsonNode keys = soma.get("/v1/admin/tenants/%s/keys".formatted(tenant), TestServer.ADMIN_KEY).json().get("data");
+        assertThat(keys).as(keys.toString()).hasSize(1);
+        assertThat(keys.get(0).get("name").asString()).isEqualTo("once");
+        try (Connection database = DriverManager.getConnection(soma.databaseUrl, "postgres", "")) {
+            var held = database.createStatement().executeQuery(
+                    "SELECT count(*) FILTER (WHERE sealed IS NOT NULL), count(*) FROM console_created_keys WHERE tenant_id = '%s'".formatted(tenant));
+            held.next();
+            assertThat(held.getInt(1)).as("the sealed secret is erased once shown").isZero();
+            assertThat(held.getInt(2)).isEqualTo(1);
+        }
+        // Another session (even the operator's) does not find the link.
+        browser.signOut();
+        browser.signIn(TestServer.ADMIN_KEY);
+        TestServer.Response elsewhere = soma.send("GET", createdPage, null, null, "Cookie", "soma_console=" + browser.sessionCookie().getValue());
+        TestServer.assertProblem(elsewhere, 404, "not-found");
+        browser.signOut();
+    }
+
+    @Test
+    @Order(21)
+    void aTenantSeesItsInvoicesWithLinesTotalsAndPdfButNeverAnotherTenants() throws SQLException {
+        String tenant = soma.tenant("invoice-co", "");
+        String other = soma.tenant("other-invoice-co", "");
+        String key = soma.key(tenant, "{}");
+        YearMonth last = YearMonth.now(ZoneOffset.UTC).minusMonths(1);
+        // Both tenants existed last month (an invoice covers the tenants created before its period's end), and pay a platform fee.
+        try (Connection database = DriverManager.getConnection(soma.databaseUrl, "postgres", "")) {
+            database.createStatement().executeUpdate("UPDATE tenants SET created_at = '%sT00:00:00Z' WHERE id IN ('%s', '%s')"
+                    .formatted(last.atDay(1), tenant, other));
+        }
+        TestServer.Response price = soma.post("/v1/admin/prices", TestServer.ADMIN_KEY, """
+                {"sku": "platform_fee:standard", "unit_price": "49.00", "effective_from": "%s", "effective_to": "%s"}"""
+                .formatted(last, last.plusMonths(1)));
+        assertThat(price.status()).as(price.body()).isEqualTo(201);
+        TestServer.Response closed = soma.post("/v1/admin/invoices/runs", TestServer.ADMIN_KEY,
+                "{\"period\": \"%s\", \"finalize\": false}".formatted(last));
+        assertThat(closed.status()).as(closed.body()).isEqualTo(200);
+        JsonNode mine = soma.get("/v1/invoices", key).json().get("data").get(0);
+        String otherId = null;
+        for (JsonNode invoice : closed.json().get("data")) {
+            if (invoice.get("tenant_id").asString().equals(other)) {
+                otherId = invoice.get("id").asString();
+            }
+        }
+        assertThat(otherId).isNotNull();
+
+        browser.signIn(key);
+        browser.click(browser.find("a[href='/console/invoices']"));
+        browser.check("invoices");
+        assertThat(browser.text("#invoices")).contains("Draft " + last).contains("draft").contains(mine.get("total").asString() + " USD");
+        browser.click(browser.find("#invoices tbody a"));
+        browser.check("invoice");
+        assertThat(browser.path()).isEqualTo("/console/invoices/" + mine.get("id").asString());
+        assertThat(browser.text("#draft")).startsWith("DRAFT");
+        assertThat(browser.text("#invoice-state")).isEqualTo("draft");
+        assertThat(browser.text("#invoice-lines")).contains("platform_fee:standard").contains("49.00");
+        assertThat(browser.find("#invoice-lines tbody").findElements(By.tagName("tr"))).hasSize(mine.get("lines").size());
+        assertThat(browser.text("#invoice-subtotal")).isEqualTo(mine.get("subtotal").asString());
+        assertThat(browser.text("#invoice-tax")).isEqualTo(mine.get("tax").asString());
+        assertThat(browser.text("#invoice-total")).isEqualTo(mine.get("total").asString()).isEqualTo("49.00");
+
+        String cookie = "soma_console=" + browser.sessionCookie().getValue();
+        TestServer.Response pdf = soma.send("GET", browser.find("#invoice-pdf").getAttribute("href").replace(soma.base, ""), null, null,
+                "Cookie", cookie);
+        assertThat(pdf.status()).isEqualTo(200);
+        assertThat(pdf.header("Content-Type")).startsWith("application/pdf");
+        assertThat(pdf.body()).startsWith("%PDF-");
+        // Another tenant's invoice, its PDF and a made-up id are not found.
+        TestServer.assertProblem(soma.send("GET", "/console/invoices/" + otherId, null, null, "Cookie", cookie), 404, "not-found");
+        TestServer.assertProblem(soma.send("GET", "/console/invoices/%s.pdf".formatted(otherId), null, null, "Cookie", cookie), 404, "not-found");
+        TestServer.assertProblem(soma.send("GET", "/console/invoices/not-an-id", null, null, "Cookie", cookie), 404, "not-found");
+        browser.signOut();
+    }
+
+    @Test
+    @Order(22)
+    void theOperatorSeesTheSigningKeysWithoutPrivateHalvesAndRotatesThem() throws SQLException {
+        browser.signIn(TestServer.ADMIN_KEY);
+        browser.click(browser.find("a[href='/console/signing-keys']"));
+        browser.check("signing-keys");
+        assertThat(browser.text("#session-keys")).contains("ES256").contains("active");
+        assertThat(browser.text("#provenance-keys")).contains("ES256").contains("active");
+        String sessionKid = activeKid("#session-keys");
+        String provenanceKid = activeKid("#provenance-keys");
+        assertThat(soma.get("/.well-known/jwks.json", null).body()).contains(sessionKid);
+        assertThat(soma.get("/v1/provenance/jwks.json", null).body()).contains(provenanceKid);
+        assertNoPrivateHalf();
+
+        // Without the form's CSRF token, nothing rotates.
+        TestServer.assertProblem(soma.send("POST", "/console/signing-keys/rotate", null, "set=sessions", "Content-Type",
+                "application/x-www-form-urlencoded", "Cookie", "soma_console=" + browser.sessionCookie().getValue()), 403, "csrf-token-invalid");
+        assertThat(activeKid("#session-keys")).isEqualTo(sessionKid);
+
+        browser.click(browser.find("#rotate-sessions"));
+        browser.check("signing-keys-rotated-sessions");
+        assertThat(browser.path()).isEqualTo("/console/signing-keys");
+        String newSessionKid = activeKid("#session-keys");
+        assertThat(newSessionKid).isNotEqualTo(sessionKid);
+        assertThat(browser.text("#session-keys")).contains(sessionKid + " ES256").contains("retired");
+        assertThat(soma.get("/.well-known/jwks.json", null).body()).contains(newSessionKid);
+
+        browser.click(browser.find("#rotate-provenance"));
+        browser.check("signing-keys-rotated-provenance");
+        String newProvenanceKid = activeKid("#provenance-keys");
+        assertThat(newProvenanceKid).isNotEqualTo(provenanceKid);
+        assertThat(browser.text("#provenance-keys")).contains(provenanceKid);
+        assertThat(soma.get("/v1/provenance/jwks.json", null).body()).contains(newProvenanceKid).contains(provenanceKid);
+        assertNoPrivateHalf();
+        browser.signOut();
+    }
+
+    /** The kid of the one active row of a signing-key table. */
+    private static String activeKid(String table) {
+        List<String> active = browser.find(table).findElements(By.cssSelector("tbody tr")).stream()
+                .filter(row -> row.findElements(By.tagName("td")).get(2).getText().equals("active"))
+                .map(row -> row.findElement(By.tagName("th")).getText()).toList();
+        assertThat(active).as("one active key in " + table).hasSize(1);
+        return active.getFirst();
+    }
+
+    /** No private key's "d" parameter is on the page. */
+    private static void assertNoPrivateHalf() throws SQLException {
+        String page = browser.driver.getPageSource();
+        try (Connection database = DriverManager.getConnection(soma.databaseUrl, "postgres", "")) {
+            var keys = database.createStatement().executeQuery(
+                    "SELECT private_jwk::json->>'d' FROM signing_keys UNION ALL SELECT private_jwk::json->>'d' FROM agent_provenance_keys");
+            int checked = 0;
+            while (keys.next()) {
+                assertThat(page).doesNotContain(keys.getString(1));
+                checked++;
+            }
+            assertThat(checked).isPositive();
+        }
+    }
+
+    @Test
+    @Order(23)
+    void theAdmissionBadgeIsADryRunAndAnInstalledAgentRunsLiveFromItsPage() {
+        String trustPublisher = publishSigned("live-publishing", "Live release key", "live-helper", "live", "Answers questions live",
+                List.of("support")).trust();
+        String key = tenantRequiringATrustedSigner("live-co");
+
+        // The badge asks admission without recording a decision.
+        browser.signIn(key);
+        browser.open("/console/marketplace/live-helper", "badge-denied");
+        assertThat(browser.text("#badge-admitted")).isEqualTo("Denied by this tenant's policy trusted-signer: a trusted publisher must sign");
+        assertThat(browser.find("#badge-admitted").getAttribute("class")).contains("bad");
+        assertThat(soma.get("/v1/decisions", key).json().get("data")).as("the dry run records no decision").isEmpty();
+        assertThat(soma.post("/v1/policy/trusted-keys", key, trustPublisher).status()).isEqualTo(201);
+        browser.open("/console/marketplace/live-helper", "badge-admitted");
+        assertThat(browser.text("#badge-admitted")).isEqualTo("Admitted by this tenant's policies");
+        assertThat(soma.get("/v1/decisions", key).json().get("data")).isEmpty();
+        browser.click(browser.find("form[action='/console/marketplace/live-helper/install'] button"));
+        assertThat(browser.text("#installed")).startsWith("Installed at version 1.0.0");
+        assertThat(soma.get("/v1/decisions", key).json().get("data")).hasSize(1);
+
+        // From the installed agent's page, a form starts a run; its page follows it live and verifies its provenance at the end.
+        browser.open("/console/agents", "live-agents");
+        browser.click(browser.find("#agents a[href='/console/agents/live-helper']"));
+        browser.check("live-agent");
+        assertThat(browser.text("#agent-version")).isEqualTo("1.0.0");
+        browser.submit("form[action='/console/agents/live-helper/runs']", Map.of("input", "Where is the printer?"));
+        assertThat(browser.path()).startsWith("/console/runs/");
+        String run = browser.path().substring("/console/runs/".length());
+        new WebDriverWait(browser.driver, Duration.ofSeconds(120)).ignoring(WebDriverException.class).until(driver ->
+                "completed".equals(driver.findElement(By.id("run-status")).getText())
+                        && driver.findElement(By.id("provenance")).getText().startsWith("Provenance verified"));
+        browser.check("live-run");
+        assertThat(browser.text("#run-input")).isEqualTo("Where is the printer?");
+        assertThat(browser.text("#events")).contains("run.started").contains("run.completed");
+        int events = soma.get("/v1/runs/" + run, key).json().get("last_event_id").asInt();
+        assertThat(browser.find("#events tbody").findElements(By.tagName("tr"))).hasSize(events);
+        assertThat(browser.text("#provenance")).isEqualTo("Provenance verified against /v1/provenance/jwks.json");
+
+        // The page's stream, as the browser's EventSource reads it under the page's CSP with the session cookie: every event, in order.
+        @SuppressWarnings("unchecked")
+        List<String> streamed = (List<String>) browser.driver.executeAsyncScript("""
+                const done = arguments[arguments.length - 1];
+                const seen = [];
+                const source = new EventSource('/console/runs/%s/events');
+                ['run.started', 'model.delta', 'model.completed', 'tool.started', 'tool.delta', 'tool.completed', 'tool.failed',
+                 'memory.recalled', 'memory.remembered', 'run.completed'].forEach(type => source.addEventListener(type, event => {
+                  seen.push(event.lastEventId + ' ' + event.type);
+                  if (event.type === 'run.completed') { source.close(); done(seen); }
+                }));
+                source.onerror = () => { source.close(); done(seen.concat(['error'])); };""".formatted(run));
+        assertThat(streamed).hasSize(events).startsWith("1 run.started").endsWith(events + " run.completed");
+        String cookie = "soma_console=" + browser.sessionCookie().getValue();
+        TestServer.Response after = soma.send("GET", "/console/runs/%s/events?after=%d".formatted(run, events - 1), null, null, "Cookie", cookie);
+        assertThat(after.header("Content-Type")).startsWith("text/event-stream");
+        assertThat(after.body()).startsWith("event: run.completed\nid: %d\ndata: ".formatted(events)).doesNotContain("run.started");
+        browser.signOut();
+
+        // Another tenant's session does not reach the run, nor its stream.
+        browser.signIn(soma.key(soma.tenant("not-live-co", ""), "{}"));
+        String stranger = "soma_console=" + browser.sessionCookie().getValue();
+        TestServer.assertProblem(soma.send("GET", "/console/runs/%s/events".formatted(run), null, null, "Cookie", stranger), 404, "not-found");
+        TestServer.assertProblem(soma.send("GET", "/console/agents/live-helper", null, null, "Cookie", stranger), 404, "not-found");
+        browser.signOut();
+    }
+
+    /** A publisher's signing keys, and the body of {@code POST /v1/policy/trusted-keys} that trusts them. */
+    private record Published(SigningKeys keys, String trust) {
+    }
+
+    /** A new publisher tenant publishes {@code name} 1.0.0 (MIT, SKU helper-basic) signed with a new key, through the JSON API. */
+    private static Published publishSigned(String publisherTenant, String signerName, String name, String publisher, String description,
+            List<String> tags) {
+        SigningKeys keys = Signatures.generate();
+        String trust = Json.text(Map.of("name", signerName, "role", "publisher", "public_key_pem", keys.publicKeyPem()));
+        String publisherKey = soma.key(soma.tenant(publisherTenant, ""), "{}");
+        assertThat(soma.post("/v1/policy/trusted-keys", publisherKey, trust).status()).isEqualTo(201);
+        byte[] bundle = TestCapsules.zip(TestCapsules.files(TestCapsules.listing(name, "1.0.0", publisher, description, tags, "MIT", "helper-basic"),
+                TestCapsules.sbom("is-number.cdx.json")));
+        TestServer.Response published = soma.post("/v1/capsules/publish", publisherKey, Json.text(Map.of("bundle",
+                Base64.getEncoder().encodeToString(bundle), "signatures",
+                List.of(Map.of("signature", Signatures.sign(keys.privateKeyPem(), bundle), "key_id", keys.keyId())))));
+        assertThat(published.status()).as(published.body()).isEqualTo(201);
+        return new Published(keys, trust);
+    }
+
+    /** A new tenant whose admission policy requires a trusted publisher's signature; returns its API key. */
+    private static String tenantRequiringATrustedSigner(String tenantName) {
+        String key = soma.key(soma.tenant(tenantName, ""), "{}");
+        assertThat(soma.post("/v1/policies", key, """
+                {"name": "trusted-signer", "kind": "admission", "matchConditions": [],
+                 "validations": [{"expression": "signatures.keys.exists(k, k.role == 'publisher')", "message": "a trusted publisher must sign"}]}""")
+                .status()).isEqualTo(201);
+        return key;
     }
 }

@@ -3,12 +3,14 @@ package io.somastack.agents.internal;
 import static java.util.Objects.requireNonNull;
 
 import com.nimbusds.jose.JOSEException;
+import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jose.jwk.Curve;
 import com.nimbusds.jose.jwk.ECKey;
 import com.nimbusds.jose.jwk.JWK;
 import com.nimbusds.jose.jwk.JWKSet;
 import com.nimbusds.jose.jwk.KeyUse;
 import com.nimbusds.jose.jwk.gen.ECKeyGenerator;
+import io.somastack.gateway.SigningKeyInfo;
 import io.somastack.kernel.Clock;
 import java.security.GeneralSecurityException;
 import java.security.Signature;
@@ -16,6 +18,7 @@ import java.sql.Timestamp;
 import java.text.ParseException;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 import org.jdbi.v3.core.Jdbi;
 
@@ -84,6 +87,14 @@ public final class ProvenanceKeys {
         return new JWKSet(keys.stream().map(key -> (JWK) key.key().toPublicJWK()).toList()).toJSONObject(true);
     }
 
+    /** Every provenance key, newest first: kid, algorithm and dates, never the private half. */
+    public List<SigningKeyInfo> infos() {
+        return jdbi.withHandle(handle -> handle.createQuery("SELECT kid, created_at, retired_at FROM agent_provenance_keys ORDER BY created_at DESC, kid")
+                .map((rs, ctx) -> new SigningKeyInfo(rs.getString("kid"), JWSAlgorithm.ES256.getName(), rs.getTimestamp("created_at").toInstant(),
+                        Optional.ofNullable(rs.getTimestamp("retired_at")).map(Timestamp::toInstant)))
+                .list());
+    }
+
     private ECKey active() {
         List<Key> known = keys;
         if (known.isEmpty() || known.getFirst().retired()) {
@@ -116,7 +127,7 @@ public final class ProvenanceKeys {
 
     private static ECKey generate() {
         try {
-            return new ECKeyGenerator(Curve.P_256).keyUse(KeyUse.SIGNATURE).algorithm(com.nimbusds.jose.JWSAlgorithm.ES256)
+            return new ECKeyGenerator(Curve.P_256).keyUse(KeyUse.SIGNATURE).algorithm(JWSAlgorithm.ES256)
                     .keyID("provenance-" + UUID.randomUUID()).generate();
         } catch (JOSEException e) {
             throw new IllegalStateException("Cannot generate a provenance key", e);
