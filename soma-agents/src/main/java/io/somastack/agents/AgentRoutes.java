@@ -18,6 +18,7 @@ import io.somastack.gateway.Edge;
 import io.somastack.gateway.Guard;
 import io.somastack.gateway.Idempotency;
 import io.somastack.gateway.Principal;
+import io.somastack.gateway.ResponseEgress;
 import io.somastack.kernel.ErrorCode;
 import io.somastack.kernel.Json;
 import io.somastack.kernel.SomaException;
@@ -175,6 +176,7 @@ public final class AgentRoutes implements EndpointGroup {
                 new Runs.StartRun(agent, conversation, body.input(), Optional.ofNullable(body.toolChoice())), runKey(ctx, tenant));
         ctx.header("Location", "/v1/runs/" + started.runId());
         replayed(ctx, started);
+        ResponseEgress.meter(ctx, "run:" + started.runId());
         if (streaming(ctx)) {
             stream(ctx, tenant, started.runId(), 0, new byte[0], StoredEvent::sseFrame);
             return;
@@ -187,7 +189,10 @@ public final class AgentRoutes implements EndpointGroup {
     private void events(Context ctx) throws InterruptedException {
         Principal principal = guard.tenant(ctx, SCOPE);
         UUID id = uuid(ctx.pathParam("id"), "run");
-        streamEvents(ctx, principal.tenant().id(), id, Edge.lastEventId(ctx, "run"));
+        int after = Edge.lastEventId(ctx, "run");
+        // Each read of a run's events is sent again: its own egress.
+        ResponseEgress.meter(ctx, "run:" + id + ":read:" + UUID.randomUUID());
+        streamEvents(ctx, principal.tenant().id(), id, after);
     }
 
     /**
@@ -298,6 +303,7 @@ public final class AgentRoutes implements EndpointGroup {
         }
         Runs.Started started = runs.start(principal, Edge.requestId(ctx), command, runKey(ctx, tenant));
         replayed(ctx, started);
+        ResponseEgress.meter(ctx, "run:" + started.runId());
         ResponseProjection projection = new ResponseProjection(started.runId(), body.model(), capsule, started.started().at(),
                 Optional.ofNullable(body.previousResponseId()));
         ctx.header("Location", "/v1/runs/" + started.runId());

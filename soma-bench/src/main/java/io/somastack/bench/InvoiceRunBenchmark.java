@@ -107,8 +107,10 @@ public final class InvoiceRunBenchmark {
                         "SELECT tenant_id, sum(cost) FROM usage_ledger WHERE period = DATE '2026-01-01' GROUP BY tenant_id").mapToMap().list()).size();
                 double anchorSeconds = (System.nanoTime() - anchoring) / 1e9;
                 String plan = database.jdbi().withHandle(handle -> String.join("\n", handle.createQuery("""
-                        EXPLAIN ANALYZE SELECT sum(cost), sum(input_tokens) FROM usage_ledger
-                        WHERE tenant_id = (SELECT id FROM tenants ORDER BY id LIMIT 1) AND period = DATE '2026-01-01'""")
+                        EXPLAIN (ANALYZE, BUFFERS) SELECT model, meter, sum(input_tokens * input_per_million), sum(output_tokens), sum(cost),
+                               sum(quantity), count(late_of), sum(egress_bytes)
+                        FROM usage_ledger WHERE tenant_id = (SELECT id FROM tenants ORDER BY id LIMIT 1) AND period = DATE '2026-01-01'
+                        GROUP BY model, meter""")
                         .mapTo(String.class).list()));
                 System.out.printf("close: %.2f s for %d invoices; direct aggregate: %.3f s over %d tenants%n", closeSeconds, run.created(),
                         anchorSeconds, groups);

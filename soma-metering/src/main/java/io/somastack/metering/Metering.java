@@ -12,6 +12,8 @@ import io.somastack.models.UsageMeter;
 import io.somastack.store.Database;
 import io.somastack.store.GroupCommit;
 import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -97,16 +99,23 @@ public final class Metering implements AutoCloseable {
         // The gauge shows the differences the last reconciliation found.
         meters.gauge("soma.billing.reconciliation.differences", reconciliation, Reconciliation::lastDifferences);
         SkuMeter skuMeter = new SkuMeter(clock, ids);
+        UsageExport export = new UsageExport(database.jdbi(), billing.exports(), name -> Optional.ofNullable(System.getenv(name)),
+                Duration.ofMillis(200));
+        // The continuous exporters configured (billing.export.<target>.continuous), started by start().
+        List<ContinuousExport> exporters = Arrays.stream(UsageExport.Target.values())
+                .flatMap(target -> billing.exports().every(target).stream()
+                        .map(interval -> new ContinuousExport(database.jdbi(), export, target, interval, clock, meters)))
+                .toList();
         Billing parts = new Billing(billing, database, catalog, credits, invoicing, reconciliation, skuMeter,
-                new CapsuleCharges(skuMeter, clock, ids), new PublisherStatements(database.jdbi()),
-                new UsageExport(database.jdbi(), billing.exports(), name -> Optional.ofNullable(System.getenv(name)), Duration.ofMillis(200)));
+                new CapsuleCharges(skuMeter, clock, ids), new PublisherStatements(database.jdbi()), export, exporters);
         return new Metering(config, new PriceBook(config.prices()), ledger,
                 new Budgets(database.asyncCommitDataSource(), clock, ids, config.reservationTtl(), meters), clock, Optional.of(parts));
     }
 
     /** The billing side, present when made with a {@link BillingConfig}. */
     private record Billing(BillingConfig config, Database database, SkuCatalog catalog, Credits credits, Invoicing invoicing,
-            Reconciliation reconciliation, SkuMeter skuMeter, CapsuleCharges capsuleCharges, PublisherStatements statements, UsageExport export) {
+            Reconciliation reconciliation, SkuMeter skuMeter, CapsuleCharges capsuleCharges, PublisherStatements statements, UsageExport export,
+            List<ContinuousExport> exporters) {
     }
 
     private Billing billing() {
@@ -141,6 +150,11 @@ public final class Metering implements AutoCloseable {
     /** Publishers' statements (made with a {@link BillingConfig} only). */
     public PublisherStatements publisherStatements() {
         return billing().statements();
+    }
+
+    /** The continuous exporters configured, started by {@link #start()}. */
+    public List<ContinuousExport> continuousExports() {
+        return billing().exporters();
     }
 
     /** Usage export to OpenMeter and Lago (made with a {@link BillingConfig} only). */
@@ -205,6 +219,7 @@ public final class Metering implements AutoCloseable {
         sweeper.scheduleWithFixedDelay(this::sweep, seconds, seconds, TimeUnit.SECONDS);
         billing.filter(parts -> parts.config().scheduledClose()).ifPresent(parts -> scheduler = new InvoiceScheduler(parts.invoicing(),
                 clock, parts.config().closeDelay(), parts.config().closeCheckInterval()).start());
+        billing.ifPresent(parts -> parts.exporters().forEach(ContinuousExport::start));
         return this;
     }
 
@@ -229,7 +244,10 @@ public final class Metering implements AutoCloseable {
             scheduler.close();
             scheduler = null;
         }
-        billing.ifPresent(parts -> parts.export().close());
+        billing.ifPresent(parts -> {
+            parts.exporters().forEach(ContinuousExport::close);
+            parts.export().close();
+        });
         if (sweeper != null) {
             sweeper.shutdownNow();
             sweeper = null;

@@ -2,6 +2,7 @@ package io.somastack.metering;
 
 import static java.util.Objects.requireNonNull;
 
+import io.somastack.gateway.ResponseEgress;
 import io.somastack.kernel.Clock;
 import io.somastack.kernel.ErrorCode;
 import io.somastack.kernel.Ids;
@@ -49,10 +50,17 @@ public final class SkuMeter {
      * One use of {@code sku}: {@code quantity} in the SKU's unit ({@link Skus#unit}), for
      * {@code requestId}; {@code attributes} go into the billing event (strings or numbers).
      */
-    public record Usage(TenantId tenant, String sku, BigDecimal quantity, String requestId, Optional<String> idempotencyKey,
+    public record Usage(TenantId tenant, UUID keyId, String sku, BigDecimal quantity, String requestId, Optional<String> idempotencyKey,
             Map<String, Object> attributes) {
+        /** Usage that no API key of the tenant caused (a job, a capsule's charge): key id all zeros. */
+        public Usage(TenantId tenant, String sku, BigDecimal quantity, String requestId, Optional<String> idempotencyKey,
+                Map<String, Object> attributes) {
+            this(tenant, NO_KEY, sku, quantity, requestId, idempotencyKey, attributes);
+        }
+
         public Usage {
             requireNonNull(tenant, "tenant is null");
+            requireNonNull(keyId, "keyId is null");
             requireNonNull(sku, "sku is null");
             requireNonNull(quantity, "quantity is null");
             requireNonNull(requestId, "requestId is null");
@@ -85,7 +93,7 @@ public final class SkuMeter {
                 VALUES (:id, :tenant, :key, :request, :idempotency, :sku, 'soma-metering', :sku, 0, 0, false, 0, 0, :cost, :period, :at,
                     :meter, :quantity, :unit, :sku)
                 ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING""")
-                .bind("id", id).bind("tenant", usage.tenant().value()).bind("key", NO_KEY).bind("request", usage.requestId())
+                .bind("id", id).bind("tenant", usage.tenant().value()).bind("key", usage.keyId()).bind("request", usage.requestId())
                 .bind("idempotency", usage.idempotencyKey().orElse(null)).bind("sku", usage.sku()).bind("cost", cost.amount())
                 .bind("period", period).bind("at", Timestamp.from(now)).bind("meter", meter).bind("quantity", usage.quantity())
                 .bind("unit", unit).execute();
@@ -103,6 +111,16 @@ public final class SkuMeter {
         data.put("request_id", usage.requestId());
         tx.publish(new OutboxEvent(Reconciliation.BILLING_EVENT, id.toString(), Optional.of(usage.tenant()), data));
         return new Ledger.Entry(id, cost, true);
+    }
+
+    /**
+     * Writes the body bytes of one response to a tenant's client (soma-gateway's {@link ResponseEgress}) as an {@code egress}
+     * row: quantity in GB (10^9 bytes, exact), idempotency key {@code egress:<link>} (the call's ledger id or
+     * {@code run:<id>}), so a retried request answered for the same call is metered once.
+     */
+    public Ledger.Entry recordResponseEgress(Tx tx, ResponseEgress.Egress egress) {
+        return record(tx, new Usage(egress.tenant(), egress.keyId(), Skus.EGRESS, BigDecimal.valueOf(egress.bytes()).movePointLeft(9), egress.requestId(),
+                Optional.of("egress:" + egress.link()), Map.of("bytes", egress.bytes(), "linked_to", egress.link(), "direction", "client")));
     }
 
     /** The ledger meter of {@code sku}: its family ({@code job_minute}, {@code egress}, {@code capsule}, {@code tool_call}, ...). */

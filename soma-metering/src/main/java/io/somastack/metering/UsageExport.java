@@ -65,8 +65,17 @@ public final class UsageExport implements AutoCloseable {
         this.firstBackoff = requireNonNull(firstBackoff, "firstBackoff is null");
     }
 
+    /** Where a continuous export stands: the last row delivered, in (writing transaction, id) order. */
+    public record Position(long txid, UUID id) {
+        public static final Position START = new Position(Long.MIN_VALUE, new UUID(0, 0));
+    }
+
+    /** What one continuous step delivered: {@code events} rows, the last at {@code end}. */
+    public record Delivered(int events, Position end) {
+    }
+
     /** One ledger row, as exported. */
-    private record Row(UUID id, UUID tenant, String meter, String item, long inputTokens, long outputTokens, BigDecimal quantity, String unit,
+    private record Row(long txid, UUID id, UUID tenant, String meter, String item, long inputTokens, long outputTokens, BigDecimal quantity, String unit,
             BigDecimal cost, Instant at) {
         Map<String, Object> properties() {
             Map<String, Object> properties = new LinkedHashMap<>();
@@ -85,10 +94,10 @@ public final class UsageExport implements AutoCloseable {
 
     /** Sends {@code period}'s ledger rows to {@code target}; a target not configured is a 409. */
     public Result export(Target target, YearMonth period) {
-        URI base = (target == Target.OPENMETER ? config.openMeterUrl() : config.lagoUrl()).orElseThrow(() -> new SomaException(
-                ErrorCode.CONFLICT, "Export to %s is not configured (billing.export.%s.url)".formatted(target.wire(), target.wire())));
-        List<Row> rows = rows(period);
-        int size = target == Target.OPENMETER ? OPENMETER_BATCH : LAGO_BATCH;
+        URI base = base(target);
+        List<Row> rows = jdbi.withHandle(handle -> handle.createQuery(SELECT + " WHERE period = :period ORDER BY created_at, id")
+                .bind("period", period.atDay(1)).map(UsageExport::row).list());
+        int size = batchSize(target);
         int batches = 0;
         for (int from = 0; from < rows.size(); from += size) {
             List<Row> batch = rows.subList(from, Math.min(rows.size(), from + size));
@@ -98,15 +107,45 @@ public final class UsageExport implements AutoCloseable {
         return new Result(target, period, rows.size(), batches);
     }
 
-    private List<Row> rows(YearMonth period) {
-        return jdbi.withHandle(handle -> handle.createQuery("""
-                SELECT id, tenant_id, meter, coalesce(sku, model) AS item, input_tokens, output_tokens, quantity, unit, cost, created_at
-                FROM usage_ledger WHERE period = :period ORDER BY created_at, id""")
-                .bind("period", period.atDay(1))
-                .map((rs, ctx) -> new Row((UUID) rs.getObject("id"), (UUID) rs.getObject("tenant_id"), rs.getString("meter"), rs.getString("item"),
+    /**
+     * Sends the next batch of rows after {@code after} (one receiver batch at most) that can no longer be
+     * preceded by another: written by transactions older than the oldest one still running (see V3_15).
+     * Returns what was delivered (0 events when there is nothing new); a failure throws {@code export-failed}
+     * after the retries, and nothing counts as delivered.
+     */
+    public Delivered deliverAfter(Target target, Position after) {
+        URI base = base(target);
+        List<Row> batch = jdbi.withHandle(handle -> handle.createQuery(SELECT + """
+                 WHERE (export_txid, id) > (:txid, :id)
+                   AND export_txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
+                ORDER BY export_txid, id LIMIT :limit""")
+                .bind("txid", after.txid()).bind("id", after.id()).bind("limit", batchSize(target)).map(UsageExport::row).list());
+        if (batch.isEmpty()) {
+            return new Delivered(0, after);
+        }
+        send(target, target == Target.OPENMETER ? openMeter(base, batch) : lago(base, batch));
+        Row last = batch.getLast();
+        return new Delivered(batch.size(), new Position(last.txid(), last.id()));
+    }
+
+    private URI base(Target target) {
+        return config.url(target).orElseThrow(() -> new SomaException(
+                ErrorCode.CONFLICT, "Export to %s is not configured (billing.export.%s.url)".formatted(target.wire(), target.wire())));
+    }
+
+    private static int batchSize(Target target) {
+        return target == Target.OPENMETER ? OPENMETER_BATCH : LAGO_BATCH;
+    }
+
+    private static final String SELECT = """
+            SELECT export_txid, id, tenant_id, meter, coalesce(sku, model) AS item, input_tokens, output_tokens, quantity, unit, cost,
+                   created_at
+            FROM usage_ledger""";
+
+    private static Row row(java.sql.ResultSet rs, org.jdbi.v3.core.statement.StatementContext ctx) throws java.sql.SQLException {
+        return new Row(rs.getLong("export_txid"), (UUID) rs.getObject("id"), (UUID) rs.getObject("tenant_id"), rs.getString("meter"), rs.getString("item"),
                         rs.getLong("input_tokens"), rs.getLong("output_tokens"), rs.getBigDecimal("quantity"), rs.getString("unit"),
-                        rs.getBigDecimal("cost"), rs.getTimestamp("created_at").toInstant()))
-                .list());
+                        rs.getBigDecimal("cost"), rs.getTimestamp("created_at").toInstant());
     }
 
     /** A batch of CloudEvents as OpenMeter ingests them: subject = the tenant (OpenMeter's customer), type = the meter. */

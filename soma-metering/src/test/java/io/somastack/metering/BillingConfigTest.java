@@ -40,6 +40,28 @@ class BillingConfigTest {
     }
 
     @Test
+    void turnsOnEachContinuousExporterWithItsInterval() {
+        Settings settings = Settings.of(Map.of("billing.export.openmeter.url", "http://openmeter.internal:8888",
+                "billing.export.openmeter.continuous", "true", "billing.export.lago.url", "https://lago.internal",
+                "billing.export.lago.continuous", "on", "billing.export.lago.interval", "2m"));
+        ExportConfig config = BillingConfig.from(settings).exports();
+        settings.validate();
+
+        assertThat(config.openMeterEvery()).contains(ExportConfig.DEFAULT_INTERVAL);
+        assertThat(config.lagoEvery()).contains(Duration.ofMinutes(2));
+        assertThat(ExportConfig.none().every(UsageExport.Target.LAGO)).isEmpty();
+    }
+
+    @Test
+    void aContinuousExporterNeedsItsUrlAndASaneInterval() {
+        Settings settings = Settings.of(Map.of("billing.export.lago.continuous", "true", "billing.export.openmeter.interval", "1ms"));
+        BillingConfig.from(settings);
+
+        assertThatThrownBy(settings::validate).hasMessageContainingAll("billing.export.lago.continuous needs billing.export.lago.url",
+                "billing.export.openmeter.interval must be between 10ms and 24h");
+    }
+
+    @Test
     void listsEveryBadValueAtOnce() {
         Settings settings = Settings.of(Map.of("billing.currency", "dollars", "billing.tax-rates.acme", "1.5",
                 "invoices.close-delay", "-1h", "invoices.close-check-interval", "0s", "billing.export.lago.url", "ftp://lago"));

@@ -33,7 +33,9 @@ final class ExportWireFixture implements AutoCloseable {
     final Map<String, JsonNode> lagoEvents = new ConcurrentHashMap<>();
     final List<String> refused = new CopyOnWriteArrayList<>();
     final AtomicInteger requests = new AtomicInteger();
-    /** The next requests to answer 503, as a server under load would. */
+    /** How many accepted requests carried each event (key as in the event maps): more than 1 is a duplicate the receiver dropped. */
+    final Map<String, AtomicInteger> deliveries = new ConcurrentHashMap<>();
+    /** The next requests (to either API) to answer 503, as a server under load would. */
     final AtomicInteger failNext = new AtomicInteger();
     /** When set, Lago answers every request with this status. */
     volatile int lagoStatus;
@@ -80,12 +82,16 @@ final class ExportWireFixture implements AutoCloseable {
             }
             java.time.Instant.parse(event.get("time").asString());
         }
-        body.forEach(event -> openMeterEvents.putIfAbsent(event.get("source").asString() + "/" + event.get("id").asString(), event));
+        body.forEach(event -> accept(openMeterEvents, event.get("source").asString() + "/" + event.get("id").asString(), event));
         answer(exchange, 204, "");
     }
 
     private void lago(HttpExchange exchange) throws IOException {
         requests.incrementAndGet();
+        if (failNext.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+            answer(exchange, 503, "");
+            return;
+        }
         if (lagoStatus != 0) {
             answer(exchange, lagoStatus, "{\"status\": %d, \"error\": \"Unprocessable Entity\"}".formatted(lagoStatus));
             return;
@@ -112,8 +118,13 @@ final class ExportWireFixture implements AutoCloseable {
                 return;
             }
         }
-        events.forEach(event -> lagoEvents.putIfAbsent(event.get("transaction_id").asString(), event));
+        events.forEach(event -> accept(lagoEvents, "lago/" + event.get("transaction_id").asString(), event));
         answer(exchange, 200, Json.text(Map.of("events", events)));
+    }
+
+    private void accept(Map<String, JsonNode> events, String key, JsonNode event) {
+        deliveries.computeIfAbsent(key, k -> new AtomicInteger()).incrementAndGet();
+        events.putIfAbsent(key.startsWith("lago/") ? key.substring(5) : key, event);
     }
 
     private void refuse(HttpExchange exchange, int status, String reason) throws IOException {

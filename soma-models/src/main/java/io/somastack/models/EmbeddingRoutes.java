@@ -10,6 +10,7 @@ import io.somastack.gateway.Edge;
 import io.somastack.gateway.Guard;
 import io.somastack.gateway.Idempotency;
 import io.somastack.gateway.Principal;
+import io.somastack.gateway.ResponseEgress;
 import io.somastack.kernel.ErrorCode;
 import io.somastack.kernel.Json;
 import io.somastack.kernel.SomaException;
@@ -69,6 +70,7 @@ public final class EmbeddingRoutes implements EndpointGroup {
         List<String> texts = texts(request.input());
         Optional<Idempotency.Request> keyed = idempotency.of(ctx, principal.tenant().id().value());
         if (idempotency.replay(ctx, keyed)) {
+            models.billedEarlier(principal.tenant().id(), keyed.get().key()).ifPresent(entry -> ResponseEgress.meter(ctx, entry.id().toString()));
             return;
         }
         // A WordPiece token covers at least one character, plus [CLS] and [SEP]: an upper bound.
@@ -81,6 +83,7 @@ public final class EmbeddingRoutes implements EndpointGroup {
                 () -> embedder.embedCounted(texts),
                 counted -> new MeteredModels.Served("local", model, counted.tokens(), 0, false));
         ctx.header("X-Soma-Cost", billed.cost().toPlainString());
+        ResponseEgress.meter(ctx, billed.ledgerId().toString());
         ctx.contentType("application/json").result(answer(billed.result(), base64));
     }
 

@@ -10,6 +10,7 @@ import io.somastack.gateway.Edge;
 import io.somastack.gateway.Guard;
 import io.somastack.gateway.Idempotency;
 import io.somastack.gateway.Principal;
+import io.somastack.gateway.ResponseEgress;
 import io.somastack.kernel.Json;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -56,6 +57,7 @@ public final class ModelRoutes implements EndpointGroup {
             models.billedEarlier(principal.tenant().id(), keyed.get().key()).ifPresent(entry -> {
                 ctx.header("X-Soma-Ledger-Id", entry.id().toString());
                 ctx.header("X-Soma-Cost", entry.cost().toPlainString());
+                ResponseEgress.meter(ctx, entry.id().toString());
             });
             return;
         }
@@ -69,6 +71,7 @@ public final class ModelRoutes implements EndpointGroup {
                 (tx, done) -> idempotency.remember(tx, keyed, 200, Json.bytes(done.result().completion()))));
         ctx.header("X-Soma-Ledger-Id", billed.entry().id().toString());
         ctx.header("X-Soma-Cost", billed.entry().cost().toPlainString());
+        ResponseEgress.meter(ctx, billed.entry().id().toString());
         ctx.contentType("application/json").result(Json.bytes(billed.result().completion()));
     }
 
@@ -77,7 +80,7 @@ public final class ModelRoutes implements EndpointGroup {
         boolean includeUsage = request.includeUsage();
         OutputStream[] out = new OutputStream[1];
         boolean[] gone = new boolean[1];
-        models.stream(principal, request, call, (ChatChunk chunk) -> {
+        MeteredModels.Billed<ChatResult> billed = models.stream(principal, request, call, (ChatChunk chunk) -> {
             if (gone[0]) {
                 return false;
             }
@@ -101,7 +104,9 @@ public final class ModelRoutes implements EndpointGroup {
                 return false;
             }
         });
-        // The ledger entry is durable now; only then does the client see the end of the stream.
+        // The ledger entry is durable now; only then does the client see the end of the stream (and the stream's egress
+        // is recorded, linked to that entry, before the response ends).
+        ResponseEgress.meter(ctx, billed.entry().id().toString());
         if (out[0] != null && !gone[0]) {
             try {
                 out[0].write(DONE);

@@ -15,6 +15,7 @@ import io.somastack.gateway.Edge;
 import io.somastack.gateway.Gateway;
 import io.somastack.gateway.Guard;
 import io.somastack.gateway.Problems;
+import io.somastack.gateway.ResponseEgress;
 import io.somastack.gateway.ServerErrors;
 import io.somastack.kernel.Clock;
 import io.somastack.kernel.ErrorCode;
@@ -177,6 +178,9 @@ public final class SomaServer implements AutoCloseable {
                 context.setErrorHandler(new ServerErrors.InContext());
                 context.addFilter(new org.eclipse.jetty.ee10.servlet.FilterHolder(new BodyLimit(edge)), "/*",
                         java.util.EnumSet.of(jakarta.servlet.DispatcherType.REQUEST));
+                // Response bodies to tenants' clients on metered routes are egress rows, durable before the response ends.
+                context.addFilter(new org.eclipse.jetty.ee10.servlet.FilterHolder(new ResponseEgress(commit, metering.skuMeter()::recordResponseEgress)),
+                        "/*", java.util.EnumSet.of(jakarta.servlet.DispatcherType.REQUEST));
                 mcp.mount(context);
             });
             web.jetty.modifyServer(server -> {

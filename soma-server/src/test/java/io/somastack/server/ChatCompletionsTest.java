@@ -5,8 +5,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.somastack.kernel.Json;
 import java.math.BigDecimal;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import org.jdbi.v3.core.Jdbi;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -85,9 +88,9 @@ class ChatCompletionsTest {
         assertThat(events).isNotEmpty().allSatisfy(event -> assertThat(event.get("object").asString()).isEqualTo("chat.completion.chunk"));
         JsonNode usage = events.getLast().get("usage");
         assertThat(usage).isNotNull();
-        TestServer.Response ledger = soma.get("/v1/usage?group_by=model", streamKey);
-        JsonNode row = ledger.json().get("data").get(0);
+        JsonNode row = usageOf(streamKey, "model", "local");
         assertThat(row.get("calls").asLong()).isEqualTo(1);
+        assertThat(usageOf(streamKey, "model", "egress").get("calls").asLong()).as("the streamed body's egress row").isEqualTo(1);
         assertThat(row.get("output_tokens").asLong()).isEqualTo(usage.get("completion_tokens").asLong());
         assertThat(row.get("input_tokens").asLong()).isEqualTo(usage.get("prompt_tokens").asLong());
     }
@@ -103,8 +106,16 @@ class ChatCompletionsTest {
 
         for (String groupBy : List.of("model", "key", "day")) {
             JsonNode usage = soma.get("/v1/usage?group_by=" + groupBy, usageKey).json();
+            // Egress is unpriced here, so its rows cost nothing.
             assertThat(new BigDecimal(usage.get("total_cost").asString())).as(groupBy).isEqualByComparingTo(billed);
-            assertThat(usage.get("data").get(0).get("calls").asLong()).isEqualTo(5);
+        }
+        assertThat(usageOf(usageKey, "model", "local").get("calls").asLong()).isEqualTo(5);
+        assertThat(usageOf(usageKey, "model", "egress").get("calls").asLong()).isEqualTo(5);
+        // Grouped by key or day, a call's row and its answer's egress row are two ledger rows of that key and day.
+        for (String groupBy : List.of("key", "day")) {
+            JsonNode data = soma.get("/v1/usage?group_by=" + groupBy, usageKey).json().get("data");
+            assertThat(data.size()).as(groupBy).isEqualTo(1);
+            assertThat(data.get(0).get("calls").asLong()).as(groupBy).isEqualTo(10);
         }
         assertProblem(soma.get("/v1/usage?group_by=colour", usageKey), 400, "invalid-request");
         assertProblem(soma.get("/v1/usage?from=yesterday", usageKey), 400, "invalid-request");
@@ -140,9 +151,50 @@ class ChatCompletionsTest {
         assertThat(second.header("Idempotent-Replayed")).isEqualTo("true");
         assertThat(second.header("X-Soma-Ledger-Id")).isEqualTo(first.header("X-Soma-Ledger-Id"));
         assertThat(second.header("X-Soma-Cost")).isEqualTo(first.header("X-Soma-Cost"));
-        assertThat(soma.get("/v1/usage", retryKey).json().get("data").get(0).get("calls").asLong()).isEqualTo(1);
+        assertThat(usageOf(retryKey, "model", "local").get("calls").asLong()).isEqualTo(1);
+        assertThat(usageOf(retryKey, "model", "egress").get("calls").asLong()).as("the replayed answer is not metered again").isEqualTo(1);
         assertProblem(soma.post("/v1/chat/completions", retryKey, chat(",\"temperature\":1"), "Idempotency-Key", "order-42"),
                 409, "idempotency-key-reused");
+    }
+
+    @Test
+    void theBytesOfEachAnswerAreEgressLinkedToItsCall() {
+        String tenant = soma.tenant("egress-co", "");
+        String egressKey = soma.key(tenant, "{}");
+
+        TestServer.Response plain = soma.post("/v1/chat/completions", egressKey, chat(""));
+        TestServer.Response streamed = soma.post("/v1/chat/completions", egressKey, chat(",\"stream\":true"));
+        assertProblem(soma.post("/v1/chat/completions", egressKey, chat(",\"frobnicate\":true")), 400, "unknown-field");
+
+        assertThat(plain.status()).isEqualTo(200);
+        assertThat(streamed.status()).isEqualTo(200);
+        Jdbi jdbi = Jdbi.create(soma.databaseUrl, "postgres", "");
+        List<Map<String, Object>> egress = jdbi.withHandle(handle -> handle.createQuery("""
+                SELECT e.quantity, e.unit, c.id AS call, c.request_id
+                FROM usage_ledger e JOIN usage_ledger c ON e.idempotency_key = 'egress:' || c.id AND c.tenant_id = e.tenant_id
+                WHERE e.meter = 'egress' AND e.tenant_id = CAST(:tenant AS uuid) ORDER BY e.created_at""")
+                .bind("tenant", tenant).mapToMap().list());
+        // The client's body bytes exactly (SSE framing included), in GB; the problem+json answer is not metered.
+        assertThat(egress).hasSize(2);
+        assertThat(egress.get(0).get("call").toString()).isEqualTo(plain.header("X-Soma-Ledger-Id"));
+        assertThat((BigDecimal) egress.get(0).get("quantity")).isEqualByComparingTo(gigabytes(plain));
+        assertThat(egress.get(0).get("unit")).isEqualTo("GB");
+        assertThat(egress.get(1).get("request_id")).isEqualTo(streamed.header("X-Request-Id"));
+        assertThat((BigDecimal) egress.get(1).get("quantity")).isEqualByComparingTo(gigabytes(streamed));
+    }
+
+    private static BigDecimal gigabytes(TestServer.Response response) {
+        return BigDecimal.valueOf(response.body().getBytes(StandardCharsets.UTF_8).length).movePointLeft(9);
+    }
+
+    /** The tenant's /v1/usage row of {@code group} when grouped by {@code groupBy}. */
+    private static JsonNode usageOf(String key, String groupBy, String group) {
+        for (JsonNode row : soma.get("/v1/usage?group_by=" + groupBy, key).json().get("data")) {
+            if (row.get(groupBy).asString().equals(group)) {
+                return row;
+            }
+        }
+        throw new AssertionError("No /v1/usage row for %s %s".formatted(groupBy, group));
     }
 
     @Test

@@ -38,8 +38,11 @@ class OpenAiNodeClientTest {
             JsonNode plainUsage = seen.get("plain").get("usage");
             JsonNode streamedUsage = seen.get("streamed").get("usage");
             assertThat(seen.get("embedding").get("dimensions").asInt()).isEqualTo(384);
-            JsonNode ledger = soma.get("/v1/usage?group_by=model", key).json().get("data").get(1);
-            assertThat(ledger.get("model").asString()).isEqualTo("local");
+            JsonNode byModel = soma.get("/v1/usage?group_by=model", key).json().get("data");
+            // all-minilm-l6-v2-q, egress (the three answers' bodies), local
+            assertThat(byModel.findValuesAsString("model")).containsExactly("all-minilm-l6-v2-q", "egress", "local");
+            assertThat(byModel.get(1).get("calls").asLong()).isEqualTo(3);
+            JsonNode ledger = byModel.get(2);
             assertThat(ledger.get("calls").asLong()).isEqualTo(2);
             assertThat(ledger.get("input_tokens").asLong())
                     .isEqualTo(plainUsage.get("prompt_tokens").asLong() + streamedUsage.get("prompt_tokens").asLong());

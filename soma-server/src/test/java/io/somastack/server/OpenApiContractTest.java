@@ -255,6 +255,11 @@ class OpenApiContractTest {
         api.expect(200, "GET", "/v1/responses/resp_" + run, key, null);
         api.expect(200, "GET", "/v1/runs/" + run, key, null);
         api.expect(200, "GET", "/v1/runs/" + run + "/events", key, null);
+        // The run's answer and the read of its events are each egress of the tenant, linked to the run.
+        List<String> egress = org.jdbi.v3.core.Jdbi.create(soma.databaseUrl, "postgres", "").withHandle(handle -> handle.createQuery(
+                "SELECT idempotency_key FROM usage_ledger WHERE meter = 'egress' AND idempotency_key LIKE :run AND quantity > 0")
+                .bind("run", "egress:run:" + run + "%").mapTo(String.class).list());
+        assertThat(egress).hasSize(2).contains("egress:run:" + run).anyMatch(link -> link.startsWith("egress:run:" + run + ":read:"));
         api.expect(200, "GET", "/v1/runs/" + run + "/provenance", key, null);
         api.expect(200, "GET", "/v1/provenance/jwks.json", null, null);
         // Workflows: the example team (plan, approval, book) on the weather capsule; a second job is cancelled.

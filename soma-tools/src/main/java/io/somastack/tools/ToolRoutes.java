@@ -8,6 +8,7 @@ import io.javalin.http.Context;
 import io.somastack.gateway.Edge;
 import io.somastack.gateway.Guard;
 import io.somastack.gateway.Principal;
+import io.somastack.gateway.ResponseEgress;
 import io.somastack.kernel.ErrorCode;
 import io.somastack.kernel.Json;
 import io.somastack.kernel.SomaException;
@@ -61,13 +62,23 @@ public final class ToolRoutes implements EndpointGroup {
         boolean streaming = accept != null && accept.contains("text/event-stream");
         if (!streaming) {
             ToolResult result = broker.call(caller, ctx.pathParam("capsule"), ctx.pathParam("tool"), arguments, ToolSink.NONE);
+            meterEgress(ctx, result);
             ctx.json(wire(result));
             return;
         }
         EventStream stream = new EventStream(ctx);
         ToolResult result = broker.call(caller, ctx.pathParam("capsule"), ctx.pathParam("tool"), arguments, stream);
+        meterEgress(ctx, result);
         if (!stream.started()) {
             ctx.json(wire(result));
+        }
+    }
+
+    /** The answer's bytes are egress of the call's ledger row (a failed call's problem is a 4xx/5xx, which is not metered). */
+    private static void meterEgress(Context ctx, ToolResult result) {
+        switch (result) {
+            case ToolResult.Completed completed -> ResponseEgress.meter(ctx, completed.ledgerId().toString());
+            case ToolResult.Failed failed -> failed.ledgerId().ifPresent(id -> ResponseEgress.meter(ctx, id.toString()));
         }
     }
 
