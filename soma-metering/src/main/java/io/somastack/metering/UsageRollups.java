@@ -17,8 +17,8 @@ import org.jdbi.v3.core.statement.Query;
 /**
  * Reads the hourly usage rollups ({@code usage_rollup_hourly}), which a trigger on the ledger
  * keeps in the ledger row's own transaction (see V3_20). For a period of whole hours the sums
- * equal {@link Ledger#summarize} exactly: the same NUMERIC sums, pre-added by hour, model and
- * key. Dashboards read these instead of scanning the ledger. Thread-safe.
+ * equal {@link Ledger#summarize} exactly: the same NUMERIC sums, pre-added by hour, model, key
+ * and capsule ({@code ''} in the rollup for none, null again when read). Dashboards read these instead of scanning the ledger. Thread-safe.
  */
 public final class UsageRollups {
     private final Jdbi jdbi;
@@ -38,13 +38,9 @@ public final class UsageRollups {
         }
     }
 
-    /** Sums grouped as {@code /v1/usage} groups them (model, key or UTC day), ordered by group. */
+    /** Sums grouped as {@code /v1/usage} groups them (model, key, UTC day or capsule), ordered by group. */
     public List<Ledger.UsageSum> summarize(Filter filter, Ledger.GroupBy groupBy) {
-        String group = switch (groupBy) {
-            case MODEL -> "model";
-            case KEY -> "key_id::text";
-            case DAY -> "to_char(hour AT TIME ZONE 'UTC', 'YYYY-MM-DD')";
-        };
+        String group = group(groupBy);
         return query(filter, """
                 SELECT %s AS grp, sum(calls) AS calls, sum(input_tokens) AS input, sum(output_tokens) AS output, sum(cost) AS cost,
                        bool_or(estimated) AS estimated
@@ -54,18 +50,33 @@ public final class UsageRollups {
                 .list());
     }
 
-    /** One hour of one model's usage, for charts. */
-    public record Point(Instant hour, String model, long calls, long inputTokens, long outputTokens, Money cost) {
+    /**
+     * One hour of one group's usage, for charts: {@code group} is a model or a capsule (null for
+     * usage of no capsule).
+     */
+    public record Point(Instant hour, String group, long calls, long inputTokens, long outputTokens, Money cost) {
     }
 
-    /** The hourly series of the filter's period, by model, ordered by hour then model. */
-    public List<Point> hourly(Filter filter) {
+    /** The hourly series of the filter's period by model or by capsule ({@code series}), ordered by hour then group. */
+    public List<Point> hourly(Filter filter, Ledger.GroupBy series) {
+        if (series != Ledger.GroupBy.MODEL && series != Ledger.GroupBy.CAPSULE) {
+            throw new IllegalArgumentException("Hourly series are by model or capsule, not " + series);
+        }
         return query(filter, """
-                SELECT hour, model, sum(calls) AS calls, sum(input_tokens) AS input, sum(output_tokens) AS output, sum(cost) AS cost
-                FROM usage_rollup_hourly WHERE %s GROUP BY hour, model ORDER BY hour, model""".formatted(where(filter)), query -> query
-                .map((rs, ctx) -> new Point(rs.getTimestamp("hour").toInstant(), rs.getString("model"), rs.getLong("calls"),
+                SELECT hour, %s AS grp, sum(calls) AS calls, sum(input_tokens) AS input, sum(output_tokens) AS output, sum(cost) AS cost
+                FROM usage_rollup_hourly WHERE %s GROUP BY hour, grp ORDER BY hour, grp""".formatted(group(series), where(filter)), query -> query
+                .map((rs, ctx) -> new Point(rs.getTimestamp("hour").toInstant(), rs.getString("grp"), rs.getLong("calls"),
                         rs.getLong("input"), rs.getLong("output"), Money.of(rs.getBigDecimal("cost"))))
                 .list());
+    }
+
+    private static String group(Ledger.GroupBy groupBy) {
+        return switch (groupBy) {
+            case MODEL -> "model";
+            case KEY -> "key_id::text";
+            case DAY -> "to_char(hour AT TIME ZONE 'UTC', 'YYYY-MM-DD')";
+            case CAPSULE -> "nullif(capsule, '')";
+        };
     }
 
     /** The models and keys the tenant has used in the period (the choices of a filter form). */

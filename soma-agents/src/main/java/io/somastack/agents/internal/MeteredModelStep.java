@@ -68,13 +68,14 @@ public final class MeteredModelStep implements ModelStep {
     }
 
     @Override
-    public Metered stream(Principal principal, UUID runId, UUID reservationId, ChatRequest request, StreamSink sink) {
+    public Metered stream(Principal principal, UUID runId, UUID reservationId, String capsule, ChatRequest request, StreamSink sink) {
         Tenant tenant = principal.tenant();
         Principal covered = new Principal(new Tenant(tenant.id(), tenant.name(), tenant.tier(), tenant.homeRegion(), Optional.empty(),
                 tenant.createdAt()), principal.keyId(), principal.scopes(), Optional.empty(), principal.via());
         AuditEntry audit = new AuditEntry(Optional.of(tenant.id()), principal.actor(), "agent.model.call", request.model(), runId.toString(),
                 Map.of("run_id", runId.toString(), "model", request.model()));
-        MeteredModels.Billed<ChatResult> billed = models.stream(covered, request, MeteredModels.Call.of(runId.toString(), audit), sink);
+        MeteredModels.Billed<ChatResult> billed = models.stream(covered, request, MeteredModels.Call.<ChatResult>of(runId.toString(), audit).inCapsule(capsule),
+                sink);
         return new Metered(billed.result(), billed.ledgerId(), billed.cost());
     }
 }

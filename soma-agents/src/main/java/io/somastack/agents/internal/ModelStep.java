@@ -27,8 +27,11 @@ public interface ModelStep {
     /** The most {@code request} may cost: its prompt and {@code max_tokens} at the dearest target's price. */
     Money worstCase(ChatRequest request);
 
-    /** Streams {@code request} to {@code sink} (which returns false to stop generation), then writes its ledger row. */
-    Metered stream(Principal principal, UUID runId, UUID reservationId, ChatRequest request, StreamSink sink);
+    /**
+     * Streams {@code request} to {@code sink} (which returns false to stop generation), then writes its ledger row, which
+     * names {@code capsule}, the installed capsule whose agent runs.
+     */
+    Metered stream(Principal principal, UUID runId, UUID reservationId, String capsule, ChatRequest request, StreamSink sink);
 
     /** A model call's result, its ledger row and its cost. */
     record Metered(ChatResult result, UUID ledgerId, Money cost) {

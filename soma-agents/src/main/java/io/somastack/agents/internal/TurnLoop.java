@@ -213,7 +213,8 @@ public final class TurnLoop {
                 }
                 return going(state);
             };
-            ModelStep.Metered metered = models.stream(run.principal(), run.runId(), run.reservation().id(), request, sink);
+            ModelStep.Metered metered = models.stream(run.principal(), run.runId(), run.reservation().id(), run.agent().installed().name(),
+                    request, sink);
             var result = metered.result();
             state.totals = state.totals.plusModelCall(result.usage().inputTokens(), result.usage().outputTokens(), metered.cost());
             state.trail.modelCall(metered.ledgerId(), run.model(), result.provider(), result.model(), result.usage().inputTokens(),
