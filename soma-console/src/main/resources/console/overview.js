@@ -16,7 +16,7 @@
     var columns = [data.hours];
     data.series.forEach(function (one, index) {
       var right = data.units.indexOf(one.unit) === 1;
-      series.push({ label: one.label + " (" + one.unit + ")", scale: one.unit, stroke: palette[index % palette.length], width: 2,
+      series.push({ label: one.label === one.unit ? one.label : one.label + " (" + one.unit + ")", scale: one.unit, stroke: palette[index % palette.length], width: 2,
         dash: right ? [6, 4] : undefined, points: { show: true }, spanGaps: false });
       columns.push(one.values.map(function (value) { return value === null ? null : Number(value); }));
     });

@@ -42,18 +42,21 @@ public final class ConsoleRoutes implements EndpointGroup {
     private final Tenants tenants;
     private final OperatorKeys operatorKeys;
     private final UsagePages usage;
+    private final TrafficPages traffic;
     private final OperatorPages operator;
     private final PolicyPages policies;
     private final MemoryPages memory;
     private final MarketplacePages marketplace;
     private final AgentPages agents;
 
-    public ConsoleRoutes(ConsoleSessions sessions, Tenants tenants, OperatorKeys operatorKeys, UsagePages usage, OperatorPages operator,
+    public ConsoleRoutes(ConsoleSessions sessions, Tenants tenants, OperatorKeys operatorKeys, UsagePages usage, TrafficPages traffic,
+            OperatorPages operator,
             PolicyPages policies, MemoryPages memory, MarketplacePages marketplace, AgentPages agents) {
         this.sessions = requireNonNull(sessions, "sessions is null");
         this.tenants = requireNonNull(tenants, "tenants is null");
         this.operatorKeys = requireNonNull(operatorKeys, "operatorKeys is null");
         this.usage = requireNonNull(usage, "usage is null");
+        this.traffic = requireNonNull(traffic, "traffic is null");
         this.operator = requireNonNull(operator, "operator is null");
         this.policies = requireNonNull(policies, "policies is null");
         this.memory = requireNonNull(memory, "memory is null");
@@ -101,6 +104,10 @@ public final class ConsoleRoutes implements EndpointGroup {
         post("/console/tenants/{id}/keys", ctx -> operatorForm(ctx, operator::createKey));
         post("/console/keys/{id}/revoke", ctx -> operatorForm(ctx, operator::revokeKey));
         get("/console/health", ctx -> operatorPage(ctx, operator::health));
+        get("/console/traffic", ctx -> {
+            TrafficPages.tenantParameter(ctx);
+            operatorPage(ctx, traffic::page);
+        });
         get("/console/audit", ctx -> {
             OperatorPages.auditTenant(ctx);
             operatorPage(ctx, operator::audit);

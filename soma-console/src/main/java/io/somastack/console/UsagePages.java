@@ -40,12 +40,14 @@ import java.util.UUID;
 public final class UsagePages {
     private final UsageRollups rollups;
     private final Tenants tenants;
+    private final TrafficPages traffic;
     private final MeterRegistry meters;
     private final Clock clock;
 
-    public UsagePages(UsageRollups rollups, Tenants tenants, MeterRegistry meters, Clock clock) {
+    public UsagePages(UsageRollups rollups, Tenants tenants, TrafficPages traffic, MeterRegistry meters, Clock clock) {
         this.rollups = requireNonNull(rollups, "rollups is null");
         this.tenants = requireNonNull(tenants, "tenants is null");
+        this.traffic = requireNonNull(traffic, "traffic is null");
         this.meters = requireNonNull(meters, "meters is null");
         this.clock = requireNonNull(clock, "clock is null");
     }
@@ -91,6 +93,7 @@ public final class UsagePages {
                 <div><dt>Tokens</dt><dd id="month-tokens">%d</dd></div>
                 <div><dt>Cost</dt><dd id="month-cost">%s</dd></div>
                 </dl>%s</section>
+                %s
                 <section aria-labelledby="chart-title"><h2 id="chart-title">Tokens per hour, last 48 hours, by model (UTC)</h2>
                 <div id="usage-chart" class="chart" data-series="%s" data-empty="No usage in the last 48 hours."></div>
                 </section>
@@ -103,7 +106,8 @@ public final class UsagePages {
                 <section aria-labelledby="refusals"><h2 id="refusals">Refusals since this node started</h2>
                 <dl class="figures"><div><dt>Rate limit</dt><dd id="ratelimit-refusals">%d</dd></div>
                 <div><dt>Budget</dt><dd id="budget-refusals">%d</dd></div></dl></section>
-                """.formatted(calls, tokens, Html.text(usd(spent)), budget, Html.text(Json.text(byModelChart.data())), rows,
+                """.formatted(calls, tokens, Html.text(usd(spent)), budget, traffic.section(Optional.of(tenantId)),
+                Html.text(Json.text(byModelChart.data())), rows,
                 Html.text(Json.text(byCapsuleChart.data())), capsuleRows, refusals("soma.ratelimit.rejections", tenantId), refusals("soma.budget.rejections", tenantId)),
                 "uPlot.iife.min.js", "overview.js");
     }

@@ -46,7 +46,7 @@ class OpenApiContractTest {
             "POST /console/audit/verify", "GET /console/policies", "POST /console/policies", "POST /console/policies/evaluate",
             "GET /console/memory", "GET /console/memory/{id}", "POST /console/memory/{id}/forget",
             "GET /console/audit", "GET /console/marketplace", "GET /console/marketplace/{name}", "POST /console/marketplace/{name}/install",
-            "GET /console/agents", "GET /console/runs/{id}");
+            "GET /console/agents", "GET /console/runs/{id}", "GET /console/traffic");
     private static TestServer soma;
 
     @BeforeAll
