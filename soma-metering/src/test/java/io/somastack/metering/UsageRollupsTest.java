@@ -25,7 +25,7 @@ import java.util.UUID;
 import org.jdbi.v3.core.Handle;
 import org.junit.jupiter.api.Test;
 
-/** The hourly rollups the ledger's trigger keeps equal the ledger's own sums, and a rolled-back row is in neither. */
+/** The hourly and daily rollups the ledger's triggers keep equal the ledger's own sums, and a rolled-back row is in none. */
 class UsageRollupsTest {
     private static final Instant DAY = Instant.parse("2026-11-03T00:00:00Z");
     private static final String[] CAPSULES = {"weather", null, "news"};
@@ -56,10 +56,17 @@ class UsageRollupsTest {
 
             Instant from = DAY;
             Instant to = DAY.plusSeconds(2 * 86_400);
+            // Whole days (read from the daily rollup) and whole hours across days (read from the hourly one).
             for (Ledger.GroupBy groupBy : Ledger.GroupBy.values()) {
                 assertThat(rollups.summarize(new UsageRollups.Filter(tenant, from, to, Optional.empty(), Optional.empty()), groupBy))
                         .as("by " + groupBy).isEqualTo(ledger.summarize(tenant, from, to, groupBy));
+                Instant hoursFrom = DAY.plusSeconds(5 * 3600);
+                Instant hoursTo = DAY.plusSeconds(53 * 3600);
+                assertThat(rollups.summarize(new UsageRollups.Filter(tenant, hoursFrom, hoursTo, Optional.empty(), Optional.empty()), groupBy))
+                        .as("hours by " + groupBy).isEqualTo(ledger.summarize(tenant, hoursFrom, hoursTo, groupBy));
             }
+            assertThat(rollups.models(new UsageRollups.Filter(tenant, from, to, Optional.empty(), Optional.empty())))
+                    .containsExactly("model-0", "model-1", "model-2", "model-3");
             var byKey = rollups.summarize(new UsageRollups.Filter(tenant, from, to, Optional.of("model-1"), Optional.of(keys[1])), Ledger.GroupBy.DAY);
             var direct = database.jdbi().withHandle(handle -> handle.createQuery("""
                     SELECT count(*) FROM usage_ledger WHERE tenant_id = :tenant AND model = 'model-1' AND key_id = :key
