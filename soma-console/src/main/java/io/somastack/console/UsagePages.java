@@ -31,6 +31,7 @@ import java.util.Optional;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.UUID;
+import java.util.function.Function;
 
 /**
  * The tenant's Overview and Usage pages and the usage CSV. Every number is read from the hourly
@@ -82,10 +83,12 @@ public final class UsagePages {
         Instant chartFrom = now.minus(Duration.ofHours(48)).truncatedTo(java.time.temporal.ChronoUnit.HOURS);
         Instant chartTo = now.truncatedTo(java.time.temporal.ChronoUnit.HOURS).plus(Duration.ofHours(1));
         UsageRollups.Filter last48 = new UsageRollups.Filter(tenantId, chartFrom, chartTo, Optional.empty(), Optional.empty());
-        Chart byModelChart = chart(rollups.hourly(last48, Ledger.GroupBy.MODEL), chartFrom, chartTo, false);
-        Chart byCapsuleChart = chart(rollups.hourly(last48, Ledger.GroupBy.CAPSULE), chartFrom, chartTo, true);
+        // One query for the 48 hours, drawn by model and by capsule and added up by capsule (exact Money sums).
+        List<UsageRollups.Point> points = rollups.hourly(last48);
+        Chart byModelChart = chart(points, UsageRollups.Point::model, chartFrom, chartTo, false);
+        Chart byCapsuleChart = chart(points, point -> label(point.capsule().orElse(null)), chartFrom, chartTo, true);
         String rows = rows(byModel, "model", "");
-        String capsuleRows = rows(rollups.summarize(last48, Ledger.GroupBy.CAPSULE), "capsule", "capsule-");
+        String capsuleRows = rows(UsageRollups.sum(points, Ledger.GroupBy.CAPSULE), "capsule", "capsule-");
         Layout.render(ctx, "Overview", Optional.of(session), """
                 <section aria-labelledby="month"><h2 id="month">This month</h2>
                 <dl class="figures">
@@ -205,19 +208,21 @@ public final class UsagePages {
      * Tokens per hour of each model or capsule ({@code withCost}: and its cost, exact NUMERIC
      * values as JSON numbers) over {@code [from, to)}.
      */
-    private static Chart chart(List<UsageRollups.Point> points, Instant from, Instant to, boolean withCost) {
+    private static Chart chart(List<UsageRollups.Point> points, Function<UsageRollups.Point, String> group, Instant from,
+            Instant to, boolean withCost) {
         TreeSet<Instant> hours = new TreeSet<>();
         Map<String, Map<Instant, Long>> tokens = new TreeMap<>();
         Map<String, Map<Instant, BigDecimal>> cost = new TreeMap<>();
         for (UsageRollups.Point point : points) {
             hours.add(point.hour());
-            tokens.computeIfAbsent(label(point.group()), group -> new LinkedHashMap<>()).put(point.hour(), point.inputTokens() + point.outputTokens());
-            cost.computeIfAbsent(label(point.group()), group -> new LinkedHashMap<>()).put(point.hour(), point.cost().amount());
+            tokens.computeIfAbsent(group.apply(point), name -> new LinkedHashMap<>()).merge(point.hour(), point.inputTokens() + point.outputTokens(),
+                    Long::sum);
+            cost.computeIfAbsent(group.apply(point), name -> new LinkedHashMap<>()).merge(point.hour(), point.cost().amount(), BigDecimal::add);
         }
         Chart chart = new Chart(from, to, hours);
-        tokens.forEach((group, values) -> chart.series(group, "tokens", values, 0L));
+        tokens.forEach((name, values) -> chart.series(name, "tokens", values, 0L));
         if (withCost) {
-            cost.forEach((group, values) -> chart.series(group, "USD", values, BigDecimal.ZERO));
+            cost.forEach((name, values) -> chart.series(name, "USD", values, BigDecimal.ZERO));
         }
         return chart;
     }

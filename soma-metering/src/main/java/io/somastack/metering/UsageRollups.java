@@ -9,8 +9,10 @@ import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.UUID;
 import java.util.function.Function;
 import org.jdbi.v3.core.Jdbi;
@@ -57,26 +59,51 @@ public final class UsageRollups {
                         rs.getLong("output"), Money.of(rs.getBigDecimal("cost")), rs.getBoolean("estimated"))).list());
     }
 
-    /**
-     * One hour of one group's usage, for charts: {@code group} is a model or a capsule (null for
-     * usage of no capsule).
-     */
-    public record Point(Instant hour, String group, long calls, long inputTokens, long outputTokens, Money cost) {
+    /** One hour of one model's usage for one capsule (empty: none), for charts. */
+    public record Point(Instant hour, String model, Optional<String> capsule, long calls, long inputTokens, long outputTokens, Money cost,
+            boolean estimated) {
+        public Point {
+            requireNonNull(hour, "hour is null");
+            requireNonNull(model, "model is null");
+            requireNonNull(capsule, "capsule is null");
+            requireNonNull(cost, "cost is null");
+        }
     }
 
-    /** The hourly series of the filter's period by model or by capsule ({@code series}), ordered by hour then group. */
-    public List<Point> hourly(Filter filter, Ledger.GroupBy series) {
-        if (series != Ledger.GroupBy.MODEL && series != Ledger.GroupBy.CAPSULE) {
-            throw new IllegalArgumentException("Hourly series are by model or capsule, not " + series);
-        }
-        Rollup rollup = Rollup.HOURLY;
-        return query(filter, rollup, """
-                SELECT hour, %s AS grp, sum(calls) AS calls, sum(input_tokens) AS input, sum(output_tokens) AS output, sum(cost) AS cost
-                FROM usage_rollup_hourly WHERE %s GROUP BY hour, grp ORDER BY hour, grp""".formatted(rollup.group(series),
-                where(filter, rollup)), query -> query
-                .map((rs, ctx) -> new Point(rs.getTimestamp("hour").toInstant(), rs.getString("grp"), rs.getLong("calls"),
-                        rs.getLong("input"), rs.getLong("output"), Money.of(rs.getBigDecimal("cost"))))
+    /**
+     * The hourly series of the filter's period by model and capsule, ordered by hour: one query
+     * from which a page draws its charts by model and by capsule, and sums its groups with
+     * {@link #sum}.
+     */
+    public List<Point> hourly(Filter filter) {
+        return query(filter, Rollup.HOURLY, """
+                SELECT hour, model, capsule, sum(calls) AS calls, sum(input_tokens) AS input, sum(output_tokens) AS output, sum(cost) AS cost,
+                       bool_or(estimated) AS estimated
+                FROM usage_rollup_hourly WHERE %s GROUP BY hour, model, capsule ORDER BY hour, model, capsule"""
+                .formatted(where(filter, Rollup.HOURLY)), query -> query
+                .map((rs, ctx) -> new Point(rs.getTimestamp("hour").toInstant(), rs.getString("model"),
+                        Optional.of(rs.getString("capsule")).filter(capsule -> !capsule.isEmpty()), rs.getLong("calls"), rs.getLong("input"),
+                        rs.getLong("output"), Money.of(rs.getBigDecimal("cost")), rs.getBoolean("estimated")))
                 .list());
+    }
+
+    /**
+     * {@code points} added up by model or by capsule (no capsule is the group null, last), in
+     * exact {@link Money}: the same sums as {@link #summarize} for the same period, groups ordered
+     * by name.
+     */
+    public static List<Ledger.UsageSum> sum(List<Point> points, Ledger.GroupBy groupBy) {
+        if (groupBy != Ledger.GroupBy.MODEL && groupBy != Ledger.GroupBy.CAPSULE) {
+            throw new IllegalArgumentException("Points are added up by model or capsule, not " + groupBy);
+        }
+        TreeMap<String, Ledger.UsageSum> sums = new TreeMap<>(Comparator.nullsLast(Comparator.naturalOrder()));
+        for (Point point : points) {
+            String group = groupBy == Ledger.GroupBy.MODEL ? point.model() : point.capsule().orElse(null);
+            sums.merge(group, new Ledger.UsageSum(group, point.calls(), point.inputTokens(), point.outputTokens(), point.cost(), point.estimated()),
+                    (a, b) -> new Ledger.UsageSum(group, a.calls() + b.calls(), a.inputTokens() + b.inputTokens(),
+                            a.outputTokens() + b.outputTokens(), a.cost().plus(b.cost()), a.anyEstimated() || b.anyEstimated()));
+        }
+        return List.copyOf(sums.values());
     }
 
     /** The models the tenant has used in the period (the choices of a filter form). */

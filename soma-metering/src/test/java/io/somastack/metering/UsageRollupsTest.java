@@ -75,14 +75,14 @@ class UsageRollupsTest {
             assertThat(byKey.stream().mapToLong(Ledger.UsageSum::calls).sum()).isEqualTo(direct);
             assertThat(rollups.summarize(new UsageRollups.Filter(tenant, from, to, Optional.empty(), Optional.of(UUID.randomUUID())),
                     Ledger.GroupBy.MODEL)).isEmpty();
-            assertThat(rollups.hourly(new UsageRollups.Filter(tenant, from, to, Optional.empty(), Optional.empty()), Ledger.GroupBy.MODEL)
-                    .stream().mapToLong(UsageRollups.Point::calls).sum())
-                    .isEqualTo(ledger.summarize(tenant, from, to, Ledger.GroupBy.MODEL).stream().mapToLong(Ledger.UsageSum::calls).sum());
-            // The hourly series by capsule, added up per capsule, is the ledger's usage by capsule (none = null, last).
-            List<UsageRollups.Point> byCapsule = rollups.hourly(new UsageRollups.Filter(tenant, from, to, Optional.empty(), Optional.empty()),
-                    Ledger.GroupBy.CAPSULE);
+            // The hourly series, added up by model or by capsule, is the ledger's usage by model or capsule (none = null).
+            List<UsageRollups.Point> points = rollups.hourly(new UsageRollups.Filter(tenant, from, to, Optional.empty(), Optional.empty()));
+            for (Ledger.GroupBy groupBy : List.of(Ledger.GroupBy.MODEL, Ledger.GroupBy.CAPSULE)) {
+                assertThat(UsageRollups.sum(points, groupBy)).as("points by " + groupBy)
+                        .containsExactlyInAnyOrderElementsOf(ledger.summarize(tenant, from, to, groupBy));
+            }
             Map<String, Money> cost = new LinkedHashMap<>();
-            byCapsule.forEach(point -> cost.merge(String.valueOf(point.group()), point.cost(), Money::plus));
+            points.forEach(point -> cost.merge(point.capsule().orElse("null"), point.cost(), Money::plus));
             Map<String, Money> ledgerCost = new LinkedHashMap<>();
             ledger.summarize(tenant, from, to, Ledger.GroupBy.CAPSULE).forEach(sum -> ledgerCost.put(String.valueOf(sum.group()), sum.cost()));
             assertThat(cost).isEqualTo(ledgerCost).containsOnlyKeys("weather", "news", "null");
