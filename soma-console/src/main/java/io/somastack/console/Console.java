@@ -37,9 +37,10 @@ public final class Console {
     public static ConsoleRoutes routes(Database database, Gateway gateway, GroupCommit commit, AuditLog auditLog, Constitution constitution,
             Memories memories, Marketplace marketplace, Agents agents, Invoicing invoicing, MeterRegistry meters, Clock clock) {
         ConsoleSessions sessions = new ConsoleSessions(database.jdbi(), clock, IDLE, ABSOLUTE);
-        UsagePages usage = new UsagePages(new UsageRollups(database.jdbi()), gateway.tenants(), meters, clock);
+        TrafficPages traffic = new TrafficPages(gateway.traffic(), gateway.tenants(), gateway.config().trafficFlushInterval(), clock);
+        UsagePages usage = new UsagePages(new UsageRollups(database.jdbi()), gateway.tenants(), traffic, meters, clock);
         OperatorPages operator = new OperatorPages(gateway.tenants(), gateway.config(), commit, database, auditLog, clock);
-        return new ConsoleRoutes(sessions, gateway.tenants(), gateway.operatorKeys(), usage, operator,
+        return new ConsoleRoutes(sessions, gateway.tenants(), gateway.operatorKeys(), usage, traffic, operator,
                 new PolicyPages(constitution, gateway.tenants()), new MemoryPages(memories, gateway.tenants()),
                 new MarketplacePages(marketplace, constitution.trustedKeys(), constitution.bundles(), gateway.tenants()),
                 new AgentPages(marketplace, agents.runs(), agents.routes(gateway.guard()), gateway.tenants(), agents::provenanceJwks),

@@ -44,6 +44,7 @@ public final class ConsoleRoutes implements EndpointGroup {
     private final Tenants tenants;
     private final OperatorKeys operatorKeys;
     private final UsagePages usage;
+    private final TrafficPages traffic;
     private final OperatorPages operator;
     private final PolicyPages policies;
     private final MemoryPages memory;
@@ -52,13 +53,14 @@ public final class ConsoleRoutes implements EndpointGroup {
     private final InvoicePages invoices;
     private final SigningKeyPages signingKeys;
 
-    public ConsoleRoutes(ConsoleSessions sessions, Tenants tenants, OperatorKeys operatorKeys, UsagePages usage, OperatorPages operator,
-            PolicyPages policies, MemoryPages memory, MarketplacePages marketplace, AgentPages agents, InvoicePages invoices,
-            SigningKeyPages signingKeys) {
+    public ConsoleRoutes(ConsoleSessions sessions, Tenants tenants, OperatorKeys operatorKeys, UsagePages usage, TrafficPages traffic,
+            OperatorPages operator, PolicyPages policies, MemoryPages memory, MarketplacePages marketplace, AgentPages agents,
+            InvoicePages invoices, SigningKeyPages signingKeys) {
         this.sessions = requireNonNull(sessions, "sessions is null");
         this.tenants = requireNonNull(tenants, "tenants is null");
         this.operatorKeys = requireNonNull(operatorKeys, "operatorKeys is null");
         this.usage = requireNonNull(usage, "usage is null");
+        this.traffic = requireNonNull(traffic, "traffic is null");
         this.operator = requireNonNull(operator, "operator is null");
         this.policies = requireNonNull(policies, "policies is null");
         this.memory = requireNonNull(memory, "memory is null");
@@ -121,6 +123,10 @@ public final class ConsoleRoutes implements EndpointGroup {
         get("/console/signing-keys", ctx -> operatorPage(ctx, signingKeys::keys));
         post("/console/signing-keys/rotate", ctx -> operatorForm(ctx, signingKeys::rotate));
         get("/console/health", ctx -> operatorPage(ctx, operator::health));
+        get("/console/traffic", ctx -> {
+            TrafficPages.tenantParameter(ctx);
+            operatorPage(ctx, traffic::page);
+        });
         get("/console/audit", ctx -> {
             OperatorPages.auditTenant(ctx);
             operatorPage(ctx, operator::audit);

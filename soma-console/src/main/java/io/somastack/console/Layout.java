@@ -63,6 +63,7 @@ final class Layout {
         if (session.operator()) {
             links.append("<li><a href=\"/console/tenants\">Tenants</a></li><li><a href=\"/console/health\">Health</a></li>"
                     + "<li><a href=\"/console/audit\">Audit</a></li><li><a href=\"/console/signing-keys\">Signing keys</a></li>");
+            links.append("<li><a href=\"/console/traffic\">Traffic</a></li>");
         }
         return """
                 <nav aria-label="Main"><ul>%s</ul></nav>

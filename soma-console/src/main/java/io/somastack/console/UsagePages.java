@@ -23,14 +23,15 @@ import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeParseException;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.UUID;
+import java.util.function.Function;
 
 /**
  * The tenant's Overview and Usage pages and the usage CSV. Every number is read from the hourly
@@ -40,12 +41,14 @@ import java.util.UUID;
 public final class UsagePages {
     private final UsageRollups rollups;
     private final Tenants tenants;
+    private final TrafficPages traffic;
     private final MeterRegistry meters;
     private final Clock clock;
 
-    public UsagePages(UsageRollups rollups, Tenants tenants, MeterRegistry meters, Clock clock) {
+    public UsagePages(UsageRollups rollups, Tenants tenants, TrafficPages traffic, MeterRegistry meters, Clock clock) {
         this.rollups = requireNonNull(rollups, "rollups is null");
         this.tenants = requireNonNull(tenants, "tenants is null");
+        this.traffic = requireNonNull(traffic, "traffic is null");
         this.meters = requireNonNull(meters, "meters is null");
         this.clock = requireNonNull(clock, "clock is null");
     }
@@ -79,8 +82,13 @@ public final class UsagePages {
 
         Instant chartFrom = now.minus(Duration.ofHours(48)).truncatedTo(java.time.temporal.ChronoUnit.HOURS);
         Instant chartTo = now.truncatedTo(java.time.temporal.ChronoUnit.HOURS).plus(Duration.ofHours(1));
-        List<UsageRollups.Point> points = rollups.hourly(new UsageRollups.Filter(tenantId, chartFrom, chartTo, Optional.empty(), Optional.empty()));
-        String rows = rows(byModel, "model");
+        UsageRollups.Filter last48 = new UsageRollups.Filter(tenantId, chartFrom, chartTo, Optional.empty(), Optional.empty());
+        // One query for the 48 hours, drawn by model and by capsule and added up by capsule (exact Money sums).
+        List<UsageRollups.Point> points = rollups.hourly(last48);
+        Chart byModelChart = chart(points, UsageRollups.Point::model, chartFrom, chartTo, false);
+        Chart byCapsuleChart = chart(points, point -> label(point.capsule().orElse(null)), chartFrom, chartTo, true);
+        String rows = rows(byModel, "model", "");
+        String capsuleRows = rows(UsageRollups.sum(points, Ledger.GroupBy.CAPSULE), "capsule", "capsule-");
         Layout.render(ctx, "Overview", Optional.of(session), """
                 <section aria-labelledby="month"><h2 id="month">This month</h2>
                 <dl class="figures">
@@ -88,15 +96,22 @@ public final class UsagePages {
                 <div><dt>Tokens</dt><dd id="month-tokens">%d</dd></div>
                 <div><dt>Cost</dt><dd id="month-cost">%s</dd></div>
                 </dl>%s</section>
+                %s
                 <section aria-labelledby="chart-title"><h2 id="chart-title">Tokens per hour, last 48 hours, by model (UTC)</h2>
-                <div id="usage-chart" class="chart" data-series="%s"></div>
+                <div id="usage-chart" class="chart" data-series="%s" data-empty="No usage in the last 48 hours."></div>
                 </section>
                 <section aria-labelledby="models"><h2 id="models">By model this month</h2>%s</section>
+                <section aria-labelledby="capsule-chart-title"><h2 id="capsule-chart-title">Tokens and cost per hour, last 48 hours, by capsule (UTC)</h2>
+                <div id="capsule-chart" class="chart" data-series="%s" data-empty="No usage in the last 48 hours."></div>
+                <p class="hint">A capsule's usage is its agent runs' model calls, its tools' calls and its run charges; "no capsule" is
+                the keys' own API calls and everything else. Cost is drawn dashed, on the right axis.</p>
+                %s</section>
                 <section aria-labelledby="refusals"><h2 id="refusals">Refusals since this node started</h2>
                 <dl class="figures"><div><dt>Rate limit</dt><dd id="ratelimit-refusals">%d</dd></div>
                 <div><dt>Budget</dt><dd id="budget-refusals">%d</dd></div></dl></section>
-                """.formatted(calls, tokens, Html.text(usd(spent)), budget, Html.text(Json.text(chart(points, chartFrom, chartTo))), rows,
-                refusals("soma.ratelimit.rejections", tenantId), refusals("soma.budget.rejections", tenantId)),
+                """.formatted(calls, tokens, Html.text(usd(spent)), budget, traffic.section(Optional.of(tenantId)),
+                Html.text(Json.text(byModelChart.data())), rows,
+                Html.text(Json.text(byCapsuleChart.data())), capsuleRows, refusals("soma.ratelimit.rejections", tenantId), refusals("soma.budget.rejections", tenantId)),
                 "uPlot.iife.min.js", "overview.js");
     }
 
@@ -131,7 +146,7 @@ public final class UsagePages {
                 %s
                 <p><a id="csv" href="/console/usage.csv?%s">Download CSV</a></p>
                 """.formatted(query.from(), query.to(), modelOptions, keyOptions, groupOptions,
-                rows(sums, query.groupBy().name().toLowerCase(Locale.ROOT)), Html.text(query.queryString())));
+                rows(sums, query.groupBy().name().toLowerCase(Locale.ROOT), ""), Html.text(query.queryString())));
     }
 
     /** Refuses bad filters (400, naming the parameter). */
@@ -145,7 +160,7 @@ public final class UsagePages {
         StringBuilder csv = new StringBuilder(query.groupBy().name().toLowerCase(Locale.ROOT))
                 .append(",calls,input_tokens,output_tokens,cost,includes_estimates\r\n");
         for (Ledger.UsageSum sum : sums) {
-            csv.append(csvField(sum.group())).append(',').append(sum.calls()).append(',').append(sum.inputTokens()).append(',')
+            csv.append(sum.group() == null ? "" : csvField(sum.group())).append(',').append(sum.calls()).append(',').append(sum.inputTokens()).append(',')
                     .append(sum.outputTokens()).append(',').append(sum.cost().toPlainString()).append(',').append(sum.anyEstimated()).append("\r\n");
         }
         ctx.header("Content-Disposition", "attachment; filename=\"usage-%s-%s.csv\"".formatted(query.from(), query.to()));
@@ -153,21 +168,24 @@ public final class UsagePages {
         ctx.contentType("text/csv; charset=utf-8").result(csv.toString());
     }
 
-    /** A table of sums with a totals row; the total cost is the exact sum of the rows. */
-    private static String rows(List<Ledger.UsageSum> sums, String group) {
+    /**
+     * A table of sums with a totals row; the total cost is the exact sum of the rows. Its ids
+     * ({@code usage-table}, {@code total-cost}, ...) start with {@code ids}, so a page can hold two.
+     */
+    private static String rows(List<Ledger.UsageSum> sums, String group, String ids) {
         if (sums.isEmpty()) {
-            return "<p id=\"no-usage\">No usage in this period.</p>";
+            return "<p id=\"%sno-usage\">No usage in this period.</p>".formatted(ids);
         }
         StringBuilder table = new StringBuilder("""
-                <table id="usage-table"><caption>Usage by %s</caption><thead><tr><th scope="col">%s</th><th scope="col">Calls</th>
+                <table id="%susage-table"><caption>Usage by %s</caption><thead><tr><th scope="col">%s</th><th scope="col">Calls</th>
                 <th scope="col">Input tokens</th><th scope="col">Output tokens</th><th scope="col">Cost (USD)</th></tr></thead><tbody>
-                """.formatted(Html.text(group), Html.text(group)));
+                """.formatted(ids, Html.text(group), Html.text(group)));
         long calls = 0;
         long input = 0;
         long output = 0;
         Money cost = Money.ZERO;
         for (Ledger.UsageSum sum : sums) {
-            table.append("<tr><th scope=\"row\">%s</th><td>%d</td><td>%d</td><td>%d</td><td>%s%s</td></tr>\n".formatted(Html.text(sum.group()),
+            table.append("<tr><th scope=\"row\">%s</th><td>%d</td><td>%d</td><td>%d</td><td>%s%s</td></tr>\n".formatted(Html.text(label(sum.group())),
                     sum.calls(), sum.inputTokens(), sum.outputTokens(), Html.text(sum.cost().toPlainString()), sum.anyEstimated() ? " (estimated)" : ""));
             calls += sum.calls();
             input += sum.inputTokens();
@@ -175,39 +193,38 @@ public final class UsagePages {
             cost = cost.plus(sum.cost());
         }
         table.append("""
-                </tbody><tfoot><tr><th scope="row">Total</th><td id="total-calls">%d</td><td id="total-input">%d</td><td id="total-output">%d</td>
-                <td id="total-cost">%s</td></tr></tfoot></table>""".formatted(calls, input, output, Html.text(cost.toPlainString())));
+                </tbody><tfoot><tr><th scope="row">Total</th><td id="%1$stotal-calls">%2$d</td><td id="%1$stotal-input">%3$d</td>
+                <td id="%1$stotal-output">%4$d</td><td id="%1$stotal-cost">%5$s</td></tr></tfoot></table>"""
+                .formatted(ids, calls, input, output, Html.text(cost.toPlainString())));
         return table.toString();
     }
 
-    /** The chart's data: its span and hours (epoch seconds) and, per model, tokens and cost per hour. */
-    private static Map<String, Object> chart(List<UsageRollups.Point> points, Instant from, Instant to) {
+    /** A group as shown: usage grouped by capsule has a group of no capsule (null). */
+    private static String label(String group) {
+        return group == null ? "no capsule" : group;
+    }
+
+    /**
+     * Tokens per hour of each model or capsule ({@code withCost}: and its cost, exact NUMERIC
+     * values as JSON numbers) over {@code [from, to)}.
+     */
+    private static Chart chart(List<UsageRollups.Point> points, Function<UsageRollups.Point, String> group, Instant from,
+            Instant to, boolean withCost) {
         TreeSet<Instant> hours = new TreeSet<>();
-        TreeSet<String> models = new TreeSet<>();
-        points.forEach(point -> {
+        Map<String, Map<Instant, Long>> tokens = new TreeMap<>();
+        Map<String, Map<Instant, BigDecimal>> cost = new TreeMap<>();
+        for (UsageRollups.Point point : points) {
             hours.add(point.hour());
-            models.add(point.model());
-        });
-        List<Instant> hourList = new ArrayList<>(hours);
-        List<Map<String, Object>> series = new ArrayList<>();
-        for (String model : models) {
-            Long[] tokens = new Long[hourList.size()];
-            String[] cost = new String[hourList.size()];
-            for (UsageRollups.Point point : points) {
-                if (point.model().equals(model)) {
-                    int index = hourList.indexOf(point.hour());
-                    tokens[index] = point.inputTokens() + point.outputTokens();
-                    cost[index] = point.cost().toPlainString();
-                }
-            }
-            Map<String, Object> one = new LinkedHashMap<>();
-            one.put("model", model);
-            one.put("tokens", List.of(tokens).stream().map(value -> value == null ? 0L : value).toList());
-            one.put("cost", List.of(cost).stream().map(value -> value == null ? "0" : value).toList());
-            series.add(one);
+            tokens.computeIfAbsent(group.apply(point), name -> new LinkedHashMap<>()).merge(point.hour(), point.inputTokens() + point.outputTokens(),
+                    Long::sum);
+            cost.computeIfAbsent(group.apply(point), name -> new LinkedHashMap<>()).merge(point.hour(), point.cost().amount(), BigDecimal::add);
         }
-        return Map.of("from", from.getEpochSecond(), "to", to.getEpochSecond(), "hours", hourList.stream().map(Instant::getEpochSecond).toList(),
-                "series", series);
+        Chart chart = new Chart(from, to, hours);
+        tokens.forEach((name, values) -> chart.series(name, "tokens", values, 0L));
+        if (withCost) {
+            cost.forEach((name, values) -> chart.series(name, "USD", values, BigDecimal.ZERO));
+        }
+        return chart;
     }
 
     private long refusals(String meter, TenantId tenant) {

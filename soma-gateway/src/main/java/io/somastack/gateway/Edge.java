@@ -22,8 +22,9 @@ import org.slf4j.MDC;
  * What every request passes through, before and after its route: a request id
  * ({@code X-Request-Id}, echoed or made), W3C trace context ({@code traceparent} continued or
  * started, returned on the response), the log context ({@code request_id}, {@code trace_id},
- * {@code tenant_id}), body size and content-type checks, the latency histogram, and an audit
- * entry for every authenticated request that its route did not audit itself.
+ * {@code tenant_id}), body size and content-type checks, the latency histogram, each tenant's
+ * traffic ({@link TenantTraffic}), and an audit entry for every authenticated request that its
+ * route did not audit itself.
  */
 public final class Edge {
     private static final Pattern TRACEPARENT = Pattern.compile("^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$");
@@ -37,13 +38,15 @@ public final class Edge {
     private final GatewayConfig config;
     private final MeterRegistry meters;
     private final GroupCommit commit;
+    private final TenantTraffic traffic;
     private final java.util.Set<String> uploadPaths = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private final java.util.Set<String> formPrefixes = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
-    public Edge(GatewayConfig config, MeterRegistry meters, GroupCommit commit) {
+    public Edge(GatewayConfig config, MeterRegistry meters, GroupCommit commit, TenantTraffic traffic) {
         this.config = requireNonNull(config, "config is null");
         this.meters = requireNonNull(meters, "meters is null");
         this.commit = requireNonNull(commit, "commit is null");
+        this.traffic = requireNonNull(traffic, "traffic is null");
     }
 
     /**
@@ -143,13 +146,17 @@ public final class Edge {
     public void after(Context ctx) {
         String route = route(ctx, "unmatched");
         Long start = ctx.attribute(START_ATTRIBUTE);
+        Principal principal = ctx.attribute(PRINCIPAL_ATTRIBUTE);
         if (start != null) {
+            long nanos = System.nanoTime() - start;
             Timer.builder("http.server.requests").description("Request latency by route and status")
                     .tag("method", ctx.method().name()).tag("route", route).tag("status", Integer.toString(ctx.statusCode()))
                     .publishPercentileHistogram().register(meters)
-                    .record(System.nanoTime() - start, java.util.concurrent.TimeUnit.NANOSECONDS);
+                    .record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+            if (principal != null) {
+                traffic.record(principal.tenant().id(), ctx.statusCode(), nanos);
+            }
         }
-        Principal principal = ctx.attribute(PRINCIPAL_ATTRIBUTE);
         if (principal != null && ctx.attribute(AUDITED_ATTRIBUTE) == null) {
             commit.auditLater(auditEntry(ctx, principal, Map.of()));
         }

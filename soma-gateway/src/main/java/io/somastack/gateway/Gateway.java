@@ -16,8 +16,9 @@ import java.util.Optional;
  * limiter, the {@link Guard} every route authorizes with, the {@link Edge} (request ids,
  * traces, body limits, audit of writes), problem documents and idempotent replies.
  * {@link #start()} loads the session signing keys and the operator key (making one on the
- * first start without {@code SOMA_ADMIN_KEY}); {@link #close()} closes the rate limiter's
- * bucket store. Thread-safe.
+ * first start without {@code SOMA_ADMIN_KEY}) and starts writing {@link TenantTraffic};
+ * {@link #close()} writes the traffic still counted and closes the rate limiter's bucket store.
+ * Thread-safe.
  *
  * <pre>{@code
  * Gateway gateway = Gateway.create(config.gateway(), database, commit, clock, ids, meters).start();
@@ -36,6 +37,7 @@ public final class Gateway implements AutoCloseable {
     private final BucketStore buckets;
     private final RateLimiter rateLimiter;
     private final Guard guard;
+    private final TenantTraffic traffic;
     private final Edge edge;
     private final Problems problems = new Problems();
     private final Idempotency idempotency;
@@ -51,7 +53,8 @@ public final class Gateway implements AutoCloseable {
         this.buckets = config.bucketStore();
         this.rateLimiter = new BucketRateLimiter(config.rateLimits(), buckets);
         this.guard = new Guard(tenants, sessions, operatorKeys, rateLimiter, config, meters);
-        this.edge = new Edge(config, meters, commit);
+        this.traffic = new TenantTraffic(database.jdbi(), clock, config.trafficFlushInterval());
+        this.edge = new Edge(config, meters, commit, traffic);
         this.idempotency = new Idempotency(database.jdbi());
     }
 
@@ -66,9 +69,10 @@ public final class Gateway implements AutoCloseable {
         return new Gateway(config, database, commit, clock, ids, meters);
     }
 
-    /** Loads the session signing keys and the operator key. */
+    /** Loads the session signing keys and the operator key, and starts writing tenant traffic. */
     public Gateway start() {
         sessions.start();
+        traffic.start();
         generatedAdminKey = operatorKeys.start(config.adminKey(), tenants);
         return this;
     }
@@ -102,6 +106,11 @@ public final class Gateway implements AutoCloseable {
         return edge;
     }
 
+    /** Each tenant's requests, errors and latency per hour (the console's traffic charts). */
+    public TenantTraffic traffic() {
+        return traffic;
+    }
+
     public Problems problems() {
         return problems;
     }
@@ -125,9 +134,10 @@ public final class Gateway implements AutoCloseable {
         return new SessionRoutes(guard, sessions, config);
     }
 
-    /** Closes the rate limiter's bucket store (a Redis connection in a cluster). */
+    /** Writes the traffic still counted in memory, and closes the rate limiter's bucket store (a Redis connection in a cluster). */
     @Override
     public void close() {
+        traffic.close();
         buckets.close();
     }
 }

@@ -19,6 +19,8 @@ import java.util.Optional;
  *     e.g. {@code redis://127.0.0.1:6379}); without it buckets are in-process
  * @param metricsToken a bearer token that may read {@code /metrics} ({@code SOMA_METRICS_TOKEN}), so Prometheus
  *     need not hold the operator key; the operator key always may
+ * @param trafficFlushInterval how often each node adds the tenant traffic it counted to the database
+ *     ({@code traffic.flush.interval}, default 10s, 100ms to 1h): what a crash of the node can lose
  */
 public record GatewayConfig(
         String region,
@@ -30,7 +32,8 @@ public record GatewayConfig(
         Optional<String> adminKey,
         RateLimits rateLimits,
         Optional<String> rateLimitRedisUrl,
-        Optional<String> metricsToken) {
+        Optional<String> metricsToken,
+        Duration trafficFlushInterval) {
 
     public GatewayConfig {
         regionEndpoints = Map.copyOf(regionEndpoints);
@@ -60,6 +63,11 @@ public record GatewayConfig(
         if (metricsToken.isPresent() && metricsToken.get().length() < 16) {
             settings.problem("metrics.token (SOMA_METRICS_TOKEN) must be at least 16 characters");
         }
+        Duration trafficFlushInterval = settings.duration("traffic.flush.interval", Duration.ofSeconds(10));
+        if (trafficFlushInterval.compareTo(Duration.ofMillis(100)) < 0 || trafficFlushInterval.compareTo(Duration.ofHours(1)) > 0) {
+            settings.problem("traffic.flush.interval must be from 100ms to 1h, not " + trafficFlushInterval);
+            trafficFlushInterval = Duration.ofSeconds(10);
+        }
         return new GatewayConfig(
                 settings.string("region", "local"),
                 settings.withPrefix("regions"),
@@ -70,6 +78,7 @@ public record GatewayConfig(
                 adminKey,
                 RateLimits.from(settings),
                 settings.string("ratelimit.redis.url"),
-                metricsToken);
+                metricsToken,
+                trafficFlushInterval);
     }
 }

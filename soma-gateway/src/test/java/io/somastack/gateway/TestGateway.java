@@ -34,6 +34,7 @@ public final class TestGateway implements AutoCloseable {
     private final GatewayConfig config = GatewayConfig.from(Settings.of(Map.of()));
     private final Javalin app;
     private final OperatorKeys operatorKeys;
+    private final TenantTraffic traffic;
     private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
     public TestGateway(Database database, GroupCommit commit, Clock clock, Ids ids, MeterRegistry meters,
@@ -58,7 +59,8 @@ public final class TestGateway implements AutoCloseable {
         operatorKeys = new OperatorKeys(database.jdbi(), clock);
         Guard guard = new Guard(tenants, sessions, operatorKeys,
                 new BucketRateLimiter(config.rateLimits(), config.bucketStore()), config, meters);
-        Edge edge = new Edge(config, meters, commit);
+        traffic = new TenantTraffic(database.jdbi(), clock, config.trafficFlushInterval());
+        Edge edge = new Edge(config, meters, commit, traffic);
         uploadPaths.forEach(edge::acceptUploads);
         Problems problems = new Problems();
         app = Javalin.create(web -> {
@@ -82,6 +84,11 @@ public final class TestGateway implements AutoCloseable {
         String key = "sk-soma-admin-test-operator-key";
         operatorKeys.start(Optional.of(key), tenants);
         return key;
+    }
+
+    /** The tenants' traffic the edge counts (not flushed on a schedule here: tests call {@link TenantTraffic#flush}). */
+    public TenantTraffic traffic() {
+        return traffic;
     }
 
     /** The tenants, for tests that need a tenant's id. */

@@ -33,8 +33,9 @@ import org.jdbi.v3.core.Jdbi;
 public final class Ledger {
     private static final String INSERT = """
             INSERT INTO usage_ledger (id, tenant_id, key_id, request_id, idempotency_key, model, provider, upstream_model,
-                input_tokens, output_tokens, estimated, input_per_million, output_per_million, cost, period, created_at, reservation_id)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                input_tokens, output_tokens, estimated, input_per_million, output_per_million, cost, period, created_at, reservation_id,
+                capsule)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING""";
 
     private final Jdbi jdbi;
@@ -76,6 +77,7 @@ public final class Ledger {
                 insert.setObject(15, period(now));
                 insert.setTimestamp(16, Timestamp.from(now));
                 insert.setObject(17, reservationId);
+                insert.setString(18, usage.capsule().orElse(null));
                 inserted = insert.executeUpdate() == 1;
             }
             if (!inserted) {
@@ -167,7 +169,7 @@ public final class Ledger {
 
     /**
      * Writes one tool call: meter {@code tool_call}, quantity 1, unit {@code call}, model
-     * {@code tool:<capsule>/<tool>} (so usage reports group calls by tool), upstream model the
+     * {@code tool:<capsule>/<tool>} (so usage reports group calls by tool), capsule {@code capsule}, upstream model the
      * executor kind, at {@code perCall}, settling reservation {@code reservationId}. The
      * outbox event carries the call's duration and outcome. Every call is a new row.
      */
@@ -179,12 +181,12 @@ public final class Ledger {
         tx.handle().createUpdate("""
                 INSERT INTO usage_ledger (id, tenant_id, key_id, request_id, idempotency_key, model, provider, upstream_model,
                     input_tokens, output_tokens, estimated, input_per_million, output_per_million, cost, period, created_at,
-                    reservation_id, meter, quantity, unit)
+                    reservation_id, meter, quantity, unit, capsule)
                 VALUES (:id, :tenant, :key, :request, NULL, :model, :provider, :executor, 0, 0, false, 0, 0, :cost, :period, :at,
-                    :reservation, 'tool_call', 1, 'call')""")
+                    :reservation, 'tool_call', 1, 'call', :capsule)""")
                 .bind("id", id).bind("tenant", tenant.value()).bind("key", keyId).bind("request", requestId).bind("model", model)
                 .bind("provider", TOOLS_PROVIDER).bind("executor", executor).bind("cost", perCall.amount()).bind("period", period(now))
-                .bind("at", Timestamp.from(now)).bind("reservation", reservationId).execute();
+                .bind("at", Timestamp.from(now)).bind("reservation", reservationId).bind("capsule", capsule).execute();
         tx.publish(new OutboxEvent("io.somastack.usage.recorded", id.toString(), Optional.of(tenant), Map.of(
                 "model", model, "provider", TOOLS_PROVIDER, "meter", "tool_call", "unit", "call", "quantity", "1",
                 "executor", executor, "duration_ms", duration.toMillis(), "outcome", outcome, "cost", perCall.toPlainString(),
@@ -244,14 +246,16 @@ public final class Ledger {
     }
 
     /**
-     * Sums of the tenant's usage in {@code [from, to)}, grouped by model, key or day (UTC).
-     * Computed by PostgreSQL over NUMERIC, so they equal the ledger rows exactly.
+     * Sums of the tenant's usage in {@code [from, to)}, grouped by model, key, day (UTC) or capsule
+     * (rows made for no capsule are the group {@code null}, last). Computed by PostgreSQL over
+     * NUMERIC, so they equal the ledger rows exactly.
      */
     public List<UsageSum> summarize(TenantId tenant, Instant from, Instant to, GroupBy groupBy) {
         String group = switch (groupBy) {
             case MODEL -> "model";
             case KEY -> "key_id::text";
             case DAY -> "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')";
+            case CAPSULE -> "capsule";
         };
         return jdbi.withHandle(handle -> handle.createQuery("""
                 SELECT %s AS grp, count(*) AS calls, sum(input_tokens) AS input, sum(output_tokens) AS output, sum(cost) AS cost,
@@ -270,7 +274,7 @@ public final class Ledger {
 
     /** How usage is grouped by {@link #summarize}. */
     public enum GroupBy {
-        MODEL, KEY, DAY;
+        MODEL, KEY, DAY, CAPSULE;
 
         public static GroupBy parse(String text) {
             for (GroupBy value : values()) {
@@ -278,7 +282,7 @@ public final class Ledger {
                     return value;
                 }
             }
-            throw new SomaException(ErrorCode.INVALID_REQUEST, "group_by must be model, key or day, not '%s'".formatted(text));
+            throw new SomaException(ErrorCode.INVALID_REQUEST, "group_by must be model, key, day or capsule, not '%s'".formatted(text));
         }
     }
 
@@ -286,7 +290,7 @@ public final class Ledger {
     public record Entry(UUID id, Money cost, boolean created) {
     }
 
-    /** One group of {@link #summarize}. */
+    /** One group of {@link #summarize}; {@code group} is null for the usage of no capsule when grouped by capsule. */
     public record UsageSum(String group, long calls, long inputTokens, long outputTokens, Money cost, boolean anyEstimated) {
     }
 }

@@ -51,7 +51,7 @@ public final class LedgerUsageMeter implements UsageMeter {
     public Entry record(Tx tx, Hold hold, Usage usage) {
         Price price = price(usage.alias(), usage.provider(), usage.upstreamModel(), clock.now());
         UsageRecord record = new UsageRecord(usage.tenant(), usage.keyId(), usage.requestId(), usage.idempotencyKey(), usage.alias(),
-                usage.provider(), usage.upstreamModel(), usage.inputTokens(), usage.outputTokens(), usage.estimated(), price);
+                usage.provider(), usage.upstreamModel(), usage.inputTokens(), usage.outputTokens(), usage.estimated(), price, usage.capsule());
         Ledger.Entry entry = ledger.record(tx, record, hold.id());
         return new Entry(entry.id(), entry.cost(), entry.created());
     }

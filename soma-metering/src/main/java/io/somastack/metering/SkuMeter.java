@@ -28,7 +28,8 @@ import java.util.UUID;
  * (rounded once, by {@link Money#timesQuantity}); a tiered or volume price depends on the
  * period's total, so the row costs 0 and the period's close adds the difference as an
  * adjustment row. A SKU the catalog does not price costs 0. An idempotency key makes a repeated
- * write land once. Thread-safe.
+ * write land once. An attribute {@code capsule} (a capsule's run) is also the row's capsule, so
+ * usage by capsule counts it. Thread-safe.
  *
  * <pre>{@code
  * commit.execute(tx -> metering.skuMeter().record(tx, new SkuMeter.Usage(tenant, Skus.JOB_MINUTE,
@@ -89,14 +90,14 @@ public final class SkuMeter {
         int inserted = tx.handle().createUpdate("""
                 INSERT INTO usage_ledger (id, tenant_id, key_id, request_id, idempotency_key, model, provider, upstream_model,
                     input_tokens, output_tokens, estimated, input_per_million, output_per_million, cost, period, created_at,
-                    meter, quantity, unit, sku)
+                    meter, quantity, unit, sku, capsule)
                 VALUES (:id, :tenant, :key, :request, :idempotency, :sku, 'soma-metering', :sku, 0, 0, false, 0, 0, :cost, :period, :at,
-                    :meter, :quantity, :unit, :sku)
+                    :meter, :quantity, :unit, :sku, :capsule)
                 ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING""")
                 .bind("id", id).bind("tenant", usage.tenant().value()).bind("key", usage.keyId()).bind("request", usage.requestId())
                 .bind("idempotency", usage.idempotencyKey().orElse(null)).bind("sku", usage.sku()).bind("cost", cost.amount())
                 .bind("period", period).bind("at", Timestamp.from(now)).bind("meter", meter).bind("quantity", usage.quantity())
-                .bind("unit", unit).execute();
+                .bind("unit", unit).bind("capsule", usage.attributes().get("capsule") instanceof String capsule ? capsule : null).execute();
         if (inserted == 0) {
             return tx.handle().createQuery("SELECT id, cost FROM usage_ledger WHERE tenant_id = :tenant AND idempotency_key = :key")
                     .bind("tenant", usage.tenant().value()).bind("key", usage.idempotencyKey().orElseThrow())

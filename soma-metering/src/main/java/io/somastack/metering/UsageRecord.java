@@ -9,7 +9,8 @@ import java.util.UUID;
 
 /**
  * One model call as billed: who, which model and provider, how many tokens (counted by the
- * provider, or estimated with the model's tokenizer), and what it cost under {@code price}.
+ * provider, or estimated with the model's tokenizer), what it cost under {@code price}, and the
+ * installed capsule it was made for, if any (an agent run's model calls).
  */
 public record UsageRecord(
         TenantId tenantId,
@@ -22,7 +23,8 @@ public record UsageRecord(
         long inputTokens,
         long outputTokens,
         boolean estimated,
-        Price price) {
+        Price price,
+        Optional<String> capsule) {
 
     public UsageRecord {
         requireNonNull(tenantId, "tenantId is null");
@@ -33,9 +35,17 @@ public record UsageRecord(
         requireNonNull(provider, "provider is null");
         requireNonNull(upstreamModel, "upstreamModel is null");
         requireNonNull(price, "price is null");
+        requireNonNull(capsule, "capsule is null");
         if (inputTokens < 0 || outputTokens < 0) {
             throw new IllegalArgumentException("token counts must not be negative");
         }
+    }
+
+    /** A call made for no capsule. */
+    public UsageRecord(TenantId tenantId, UUID keyId, String requestId, Optional<String> idempotencyKey, String model, String provider,
+            String upstreamModel, long inputTokens, long outputTokens, boolean estimated, Price price) {
+        this(tenantId, keyId, requestId, idempotencyKey, model, provider, upstreamModel, inputTokens, outputTokens, estimated, price,
+                Optional.empty());
     }
 
     public Money cost() {

@@ -21,9 +21,10 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * {@code GET /v1/usage?from=&to=&group_by=model|key|day}: the caller's tenant's usage in
+ * {@code GET /v1/usage?from=&to=&group_by=model|key|day|capsule}: the caller's tenant's usage in
  * {@code [from, to)} (dates or instants, UTC, in the years 0001 to 9999; default: this month so
- * far); a bad {@code from} or {@code to} is a 400 naming it. Sums are computed
+ * far); a bad {@code from} or {@code to} is a 400 naming it. By capsule, usage made for no
+ * capsule (a client's own calls) is the row whose {@code capsule} is null. Sums are computed
  * by the database from the ledger rows, so they equal the ledger exactly.
  */
 public final class UsageRoutes implements EndpointGroup {

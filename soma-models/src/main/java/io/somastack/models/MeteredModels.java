@@ -101,13 +101,26 @@ public final class MeteredModels {
      * @param idempotencyKey a key that makes a retried call land in the ledger once
      * @param audit written to the hash-chained audit log in the call's transaction
      * @param extraWrites more writes for the same transaction (e.g. the idempotent response)
+     * @param capsule the installed capsule the call is made for (an agent run's), stored with the ledger entry
      */
-    public record Call<T>(String requestId, Optional<String> idempotencyKey, AuditEntry audit, BiConsumer<Tx, Billed<T>> extraWrites) {
+    public record Call<T>(String requestId, Optional<String> idempotencyKey, AuditEntry audit, BiConsumer<Tx, Billed<T>> extraWrites,
+            Optional<String> capsule) {
         public Call {
             requireNonNull(requestId, "requestId is null");
             requireNonNull(idempotencyKey, "idempotencyKey is null");
             requireNonNull(audit, "audit is null");
             requireNonNull(extraWrites, "extraWrites is null");
+            requireNonNull(capsule, "capsule is null");
+        }
+
+        /** A call made for no capsule (a client's own API call). */
+        public Call(String requestId, Optional<String> idempotencyKey, AuditEntry audit, BiConsumer<Tx, Billed<T>> extraWrites) {
+            this(requestId, idempotencyKey, audit, extraWrites, Optional.empty());
+        }
+
+        /** This call, made for the installed capsule {@code name}. */
+        public Call<T> inCapsule(String name) {
+            return new Call<>(requestId, idempotencyKey, audit, extraWrites, Optional.of(name));
         }
 
         /** A call without idempotency key or other writes. */
@@ -170,7 +183,7 @@ public final class MeteredModels {
         }
         Served usage = served.apply(result);
         UsageMeter.Usage record = new UsageMeter.Usage(caller.tenant().id(), caller.keyId(), call.requestId(), call.idempotencyKey(),
-                alias, usage.provider(), usage.upstreamModel(), usage.inputTokens(), usage.outputTokens(), usage.estimated());
+                alias, usage.provider(), usage.upstreamModel(), usage.inputTokens(), usage.outputTokens(), usage.estimated(), call.capsule());
         // If the transaction fails, the hold stays: whether the entry committed is then unknown,
         // and the sweeper settles an expired hold from the ledger, so it is charged exactly once.
         Billed<T> billed = commit.execute(tx -> {

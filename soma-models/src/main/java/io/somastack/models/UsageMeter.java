@@ -93,10 +93,11 @@ public interface UsageMeter {
 
     /**
      * One model call as billed: who, which model id and the provider and upstream model that
-     * served it, the tokens (counted, or {@code estimated}), and for which request.
+     * served it, the tokens (counted, or {@code estimated}), for which request, and for which
+     * installed capsule, if any (an agent run's).
      */
     record Usage(TenantId tenant, UUID keyId, String requestId, Optional<String> idempotencyKey, String alias, String provider,
-            String upstreamModel, long inputTokens, long outputTokens, boolean estimated) {
+            String upstreamModel, long inputTokens, long outputTokens, boolean estimated, Optional<String> capsule) {
         public Usage {
             requireNonNull(tenant, "tenant is null");
             requireNonNull(keyId, "keyId is null");
@@ -105,9 +106,16 @@ public interface UsageMeter {
             requireNonNull(alias, "alias is null");
             requireNonNull(provider, "provider is null");
             requireNonNull(upstreamModel, "upstreamModel is null");
+            requireNonNull(capsule, "capsule is null");
             if (inputTokens < 0 || outputTokens < 0) {
                 throw new IllegalArgumentException("token counts must not be negative");
             }
+        }
+
+        /** A call made for no capsule. */
+        public Usage(TenantId tenant, UUID keyId, String requestId, Optional<String> idempotencyKey, String alias, String provider,
+                String upstreamModel, long inputTokens, long outputTokens, boolean estimated) {
+            this(tenant, keyId, requestId, idempotencyKey, alias, provider, upstreamModel, inputTokens, outputTokens, estimated, Optional.empty());
         }
     }
 

@@ -48,7 +48,7 @@ class OpenApiContractTest {
             "GET /console/audit", "GET /console/marketplace", "GET /console/marketplace/{name}", "POST /console/marketplace/{name}/install",
             "GET /console/agents", "GET /console/runs/{id}", "GET /console/created-keys/{nonce}", "GET /console/agents/{name}",
             "POST /console/agents/{name}/runs", "GET /console/runs/{id}/events", "GET /console/invoices", "GET /console/invoices/{id}",
-            "GET /console/invoices/{id}.pdf", "GET /console/signing-keys", "POST /console/signing-keys/rotate");
+            "GET /console/invoices/{id}.pdf", "GET /console/signing-keys", "POST /console/signing-keys/rotate", "GET /console/traffic");
     private static TestServer soma;
 
     @BeforeAll

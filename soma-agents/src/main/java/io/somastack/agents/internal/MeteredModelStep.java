@@ -70,15 +70,15 @@ public final class MeteredModelStep implements ModelStep {
     }
 
     @Override
-    public Metered stream(Principal principal, UUID runId, UUID reservationId, ChatRequest request, StreamSink sink,
+    public Metered stream(Principal principal, UUID runId, UUID reservationId, String capsule, ChatRequest request, StreamSink sink,
             BiConsumer<Tx, Metered> sameTransaction) {
         Tenant tenant = principal.tenant();
         Principal covered = new Principal(new Tenant(tenant.id(), tenant.name(), tenant.tier(), tenant.homeRegion(), Optional.empty(),
                 tenant.createdAt()), principal.keyId(), principal.scopes(), Optional.empty(), principal.via());
         AuditEntry audit = new AuditEntry(Optional.of(tenant.id()), principal.actor(), "agent.model.call", request.model(), runId.toString(),
                 Map.of("run_id", runId.toString(), "model", request.model()));
-        MeteredModels.Call<ChatResult> call = new MeteredModels.Call<>(runId.toString(), Optional.empty(), audit,
-                (tx, billed) -> sameTransaction.accept(tx, metered(billed)));
+        MeteredModels.Call<ChatResult> call = new MeteredModels.Call<ChatResult>(runId.toString(), Optional.empty(), audit,
+                (tx, billed) -> sameTransaction.accept(tx, metered(billed))).inCapsule(capsule);
         return metered(models.stream(covered, request, call, sink));
     }
 

@@ -31,10 +31,11 @@ public interface ModelStep {
 
     /**
      * Streams {@code request} to {@code sink} (which returns false to stop generation), then writes
-     * its ledger row and, in the same transaction, what {@code sameTransaction} writes with the
-     * call's result (the step's events), so a step costs one durable commit.
+     * its ledger row, which names {@code capsule} (the installed capsule whose agent runs), and, in
+     * the same transaction, what {@code sameTransaction} writes with the call's result (the step's
+     * events), so a step costs one durable commit.
      */
-    Metered stream(Principal principal, UUID runId, UUID reservationId, ChatRequest request, StreamSink sink,
+    Metered stream(Principal principal, UUID runId, UUID reservationId, String capsule, ChatRequest request, StreamSink sink,
             BiConsumer<Tx, Metered> sameTransaction);
 
     /** A model call's result, its ledger row and its cost. */

@@ -220,7 +220,8 @@ public final class TurnLoop {
             List<StoredEvent> completed = new ArrayList<>();
             ModelStep.Metered metered;
             try {
-                metered = models.stream(run.principal(), run.runId(), run.reservation().id(), request, sink, (tx, billed) -> {
+                metered = models.stream(run.principal(), run.runId(), run.reservation().id(), run.agent().installed().name(), request, sink,
+                        (tx, billed) -> {
                     if (next[0] == null) {
                         next[0] = events.next(run.live());
                     }
