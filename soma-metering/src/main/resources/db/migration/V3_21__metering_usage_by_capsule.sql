@@ -19,9 +19,9 @@ CREATE OR REPLACE FUNCTION usage_rollup_hourly_add() RETURNS trigger LANGUAGE pl
 BEGIN
     INSERT INTO usage_rollup_hourly (tenant_id, hour, model, key_id, capsule, calls, input_tokens, output_tokens, cost, estimated)
     VALUES (NEW.tenant_id, date_trunc('hour', NEW.created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', NEW.model, NEW.key_id,
-            coalesce(NEW.capsule, ''), 1, NEW.input_tokens, NEW.output_tokens, NEW.cost, NEW.estimated)
+            coalesce(NEW.capsule, ''), CASE WHEN NEW.meter = 'egress' THEN 0 ELSE 1 END, NEW.input_tokens, NEW.output_tokens, NEW.cost, NEW.estimated)
     ON CONFLICT (tenant_id, hour, model, key_id, capsule) DO UPDATE SET
-        calls = usage_rollup_hourly.calls + 1,
+        calls = usage_rollup_hourly.calls + EXCLUDED.calls,
         input_tokens = usage_rollup_hourly.input_tokens + EXCLUDED.input_tokens,
         output_tokens = usage_rollup_hourly.output_tokens + EXCLUDED.output_tokens,
         cost = usage_rollup_hourly.cost + EXCLUDED.cost,
@@ -33,6 +33,6 @@ $$;
 -- Rebuilt from the ledger, so the rows backfilled above are in their capsule's group.
 TRUNCATE usage_rollup_hourly;
 INSERT INTO usage_rollup_hourly (tenant_id, hour, model, key_id, capsule, calls, input_tokens, output_tokens, cost, estimated)
-SELECT tenant_id, date_trunc('hour', created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', model, key_id, coalesce(capsule, ''), count(*),
+SELECT tenant_id, date_trunc('hour', created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', model, key_id, coalesce(capsule, ''), count(*) FILTER (WHERE meter <> 'egress'),
        sum(input_tokens), sum(output_tokens), sum(cost), bool_or(estimated)
 FROM usage_ledger GROUP BY 1, 2, 3, 4, 5;

@@ -20,10 +20,10 @@ CREATE TABLE usage_rollup_daily (
 CREATE FUNCTION usage_rollup_daily_add() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO usage_rollup_daily (tenant_id, day, model, key_id, capsule, calls, input_tokens, output_tokens, cost, estimated)
-    VALUES (NEW.tenant_id, (NEW.created_at AT TIME ZONE 'UTC')::date, NEW.model, NEW.key_id, coalesce(NEW.capsule, ''), 1,
+    VALUES (NEW.tenant_id, (NEW.created_at AT TIME ZONE 'UTC')::date, NEW.model, NEW.key_id, coalesce(NEW.capsule, ''), CASE WHEN NEW.meter = 'egress' THEN 0 ELSE 1 END,
             NEW.input_tokens, NEW.output_tokens, NEW.cost, NEW.estimated)
     ON CONFLICT (tenant_id, day, model, key_id, capsule) DO UPDATE SET
-        calls = usage_rollup_daily.calls + 1,
+        calls = usage_rollup_daily.calls + EXCLUDED.calls,
         input_tokens = usage_rollup_daily.input_tokens + EXCLUDED.input_tokens,
         output_tokens = usage_rollup_daily.output_tokens + EXCLUDED.output_tokens,
         cost = usage_rollup_daily.cost + EXCLUDED.cost,

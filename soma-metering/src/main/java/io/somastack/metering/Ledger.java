@@ -258,7 +258,7 @@ public final class Ledger {
             case CAPSULE -> "capsule";
         };
         return jdbi.withHandle(handle -> handle.createQuery("""
-                SELECT %s AS grp, count(*) AS calls, sum(input_tokens) AS input, sum(output_tokens) AS output, sum(cost) AS cost,
+                SELECT %s AS grp, count(*) FILTER (WHERE meter <> 'egress') AS calls, sum(input_tokens) AS input, sum(output_tokens) AS output, sum(cost) AS cost,
                        bool_or(estimated) AS estimated
                 FROM usage_ledger WHERE tenant_id = :tenant AND created_at >= :from AND created_at < :to
                 GROUP BY grp ORDER BY grp""".formatted(group))

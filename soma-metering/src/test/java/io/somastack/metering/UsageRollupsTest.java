@@ -44,7 +44,9 @@ class UsageRollupsTest {
                 for (int i = 0; i < 500; i++) {
                     // Three days of rows at any second, odd costs with 15 decimal places.
                     Instant at = DAY.plusSeconds(random.nextInt(3 * 86_400));
-                    insert(handle, i % 7 == 0 ? other : tenant, keys[i % 3], "model-" + (i % 4), CAPSULES[i % CAPSULES.length], at,
+                    // Every 13th is an answer's egress row: in the sums, but no call.
+                    insert(handle, i % 7 == 0 ? other : tenant, keys[i % 3], i % 13 == 0 ? "egress" : "model-" + (i % 4),
+                            CAPSULES[i % CAPSULES.length], at,
                             random.nextInt(1000), random.nextInt(500),
                             new BigDecimal(random.nextInt(1_000_000)).movePointLeft(15).add(new BigDecimal("0.000123")), i % 11 == 0);
                 }
@@ -66,7 +68,7 @@ class UsageRollupsTest {
                         .as("hours by " + groupBy).isEqualTo(ledger.summarize(tenant, hoursFrom, hoursTo, groupBy));
             }
             assertThat(rollups.models(new UsageRollups.Filter(tenant, from, to, Optional.empty(), Optional.empty())))
-                    .containsExactly("model-0", "model-1", "model-2", "model-3");
+                    .containsExactly("egress", "model-0", "model-1", "model-2", "model-3");
             var byKey = rollups.summarize(new UsageRollups.Filter(tenant, from, to, Optional.of("model-1"), Optional.of(keys[1])), Ledger.GroupBy.DAY);
             var direct = database.jdbi().withHandle(handle -> handle.createQuery("""
                     SELECT count(*) FROM usage_ledger WHERE tenant_id = :tenant AND model = 'model-1' AND key_id = :key
@@ -127,8 +129,9 @@ class UsageRollupsTest {
             BigDecimal cost, boolean estimated) {
         handle.createUpdate("""
                 INSERT INTO usage_ledger (id, tenant_id, key_id, request_id, model, provider, upstream_model, input_tokens, output_tokens,
-                                          estimated, input_per_million, output_per_million, cost, period, created_at, capsule)
-                VALUES (:id, :tenant, :key, 'req', :model, 'test', :model, :input, :output, :estimated, 0, 0, :cost, :period, :at, :capsule)""")
+                                          estimated, input_per_million, output_per_million, cost, period, created_at, capsule, meter)
+                VALUES (:id, :tenant, :key, 'req', :model, 'test', :model, :input, :output, :estimated, 0, 0, :cost, :period, :at, :capsule,
+                        CASE WHEN :model = 'egress' THEN 'egress' ELSE 'model.tokens' END)""")
                 .bind("id", UUID.randomUUID()).bind("tenant", tenant.value()).bind("key", key).bind("model", model).bind("capsule", capsule)
                 .bind("input", input)
                 .bind("output", output).bind("estimated", estimated).bind("cost", cost)
