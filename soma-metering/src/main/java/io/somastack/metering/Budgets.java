@@ -9,6 +9,7 @@ import io.somastack.kernel.Ids;
 import io.somastack.kernel.Money;
 import io.somastack.kernel.SomaException;
 import io.somastack.kernel.TenantId;
+import io.somastack.store.Tx;
 import java.math.BigDecimal;
 import java.sql.Timestamp;
 import java.time.Duration;
@@ -30,9 +31,11 @@ import javax.sql.DataSource;
  * case is reserved with one conditional UPDATE ({@code spent + reserved + amount <= limit}),
  * which PostgreSQL's row lock makes atomic across threads and nodes; after the call's ledger
  * row committed, the reservation is settled to the actual cost, or released on failure.
- * Budget rows are only touched by these short statements on async-commit connections (see
- * {@code Database.asyncCommitDataSource}), never inside the ledger's durable transaction, so no
- * request waits for another's WAL flush. Until a call settles its worst case stays
+ * Reserving runs on async-commit connections (see {@code Database.asyncCommitDataSource}).
+ * Settling runs in the ledger's durable transaction when the budget row is free
+ * ({@link #settle(Tx, Reservation, Money)}, no commit of its own), else on an async-commit
+ * connection after it; it never waits there for a row another transaction holds across its
+ * WAL flush. Until a call settles its worst case stays
  * reserved, which errs on the side of refusing. Reservations of a node that died expire
  * after the configured TTL and are settled from the ledger by {@link #sweepExpired()}.
  * A scope without a limit is not tracked: a limit set mid-month counts from then on.
@@ -55,6 +58,19 @@ public final class Budgets {
             WITH released AS (DELETE FROM budget_reservations WHERE id = ? AND scope = ? RETURNING amount)
             UPDATE budget_spend b SET reserved = b.reserved - r.amount, spent = b.spent + ? FROM released r
             WHERE b.tenant_id = ? AND b.scope = ? AND b.period = ?""";
+    /**
+     * {@link #SETTLE} inside the ledger's transaction, only if the budget row is not locked by
+     * another transaction: waiting for it there could deadlock two group-commit batches that
+     * settle two tenants in opposite orders, and would add another batch's WAL flush to this one.
+     */
+    private static final String SETTLE_IF_FREE = """
+            WITH released AS (DELETE FROM budget_reservations r WHERE r.id = ? AND r.scope = ? AND EXISTS (
+                                  SELECT 1 FROM budget_spend f WHERE f.tenant_id = r.tenant_id AND f.scope = r.scope AND f.period = r.period
+                                  FOR UPDATE SKIP LOCKED)
+                              RETURNING amount),
+            moved AS (UPDATE budget_spend b SET reserved = b.reserved - r.amount, spent = b.spent + ? FROM released r
+                      WHERE b.tenant_id = ? AND b.scope = ? AND b.period = ? RETURNING 1)
+            SELECT EXISTS (SELECT 1 FROM moved) OR NOT EXISTS (SELECT 1 FROM budget_reservations WHERE id = ? AND scope = ?)""";
     private static final String SWEEP = """
             WITH expired AS (DELETE FROM budget_reservations WHERE expires_at < ? RETURNING id, tenant_id, scope, period, amount),
             charged AS (SELECT e.tenant_id, e.scope, e.period, e.amount, COALESCE(l.cost, 0) AS cost
@@ -150,6 +166,44 @@ public final class Budgets {
         move(reservation, cost.amount());
     }
 
+    /**
+     * Charges {@code cost} and frees the reservation in {@code tx}, the transaction that writes
+     * its ledger row, so that both are durable in one commit. Returns false when a scope's
+     * budget row was locked by another transaction and was left alone: call
+     * {@link #settle(Reservation, Money)} once {@code tx} committed (it skips the scopes done
+     * here). If {@code tx} rolls back, so does this, and the reservation stays held as before.
+     */
+    public boolean settle(Tx tx, Reservation reservation, Money cost) {
+        return move(tx, reservation, cost.amount());
+    }
+
+    /** {@link #release(Reservation)} in {@code tx}, with {@link #settle(Tx, Reservation, Money)}'s return value. */
+    public boolean release(Tx tx, Reservation reservation) {
+        return move(tx, reservation, BigDecimal.ZERO);
+    }
+
+    private boolean move(Tx tx, Reservation reservation, BigDecimal cost) {
+        if (reservation.amount().amount().signum() == 0) {
+            return true;
+        }
+        boolean all = true;
+        try (PreparedStatement statement = tx.handle().getConnection().prepareStatement(SETTLE_IF_FREE)) {
+            for (String scope : reservation.scopes()) {
+                bindSettle(statement, reservation, scope, cost);
+                statement.setObject(7, reservation.id());
+                statement.setString(8, scope);
+                try (ResultSet rs = statement.executeQuery()) {
+                    rs.next();
+                    all &= rs.getBoolean(1);
+                }
+            }
+        } catch (SQLException e) {
+            throw new SomaException(ErrorCode.INTERNAL, "Settling a budget reservation failed: " + e.getMessage(), Map.of(), e);
+        }
+        meters.counter("soma.budget.settles", "where", all ? "ledger-transaction" : "after-commit").increment();
+        return all;
+    }
+
     /** Frees a reservation whose call failed before producing anything billable. */
     public void release(Reservation reservation) {
         move(reservation, BigDecimal.ZERO);
@@ -162,17 +216,22 @@ public final class Budgets {
         run(connection -> {
             try (PreparedStatement statement = connection.prepareStatement(SETTLE)) {
                 for (String scope : reservation.scopes()) {
-                    statement.setObject(1, reservation.id());
-                    statement.setString(2, scope);
-                    statement.setBigDecimal(3, cost);
-                    statement.setObject(4, reservation.tenantId().value());
-                    statement.setString(5, scope);
-                    statement.setObject(6, reservation.period());
+                    bindSettle(statement, reservation, scope, cost);
                     statement.executeUpdate();
                 }
             }
             return null;
         });
+    }
+
+    /** The six parameters {@link #SETTLE} and {@link #SETTLE_IF_FREE} start with. */
+    private static void bindSettle(PreparedStatement statement, Reservation reservation, String scope, BigDecimal cost) throws SQLException {
+        statement.setObject(1, reservation.id());
+        statement.setString(2, scope);
+        statement.setBigDecimal(3, cost);
+        statement.setObject(4, reservation.tenantId().value());
+        statement.setString(5, scope);
+        statement.setObject(6, reservation.period());
     }
 
     /**

@@ -62,6 +62,16 @@ public final class LedgerUsageMeter implements UsageMeter {
     }
 
     @Override
+    public boolean settle(Tx tx, Hold hold, Entry entry) {
+        return budgets.settle(tx, reservation(hold), entry.cost());
+    }
+
+    @Override
+    public boolean release(Tx tx, Hold hold) {
+        return budgets.release(tx, reservation(hold));
+    }
+
+    @Override
     public void release(Hold hold) {
         budgets.release(reservation(hold));
     }

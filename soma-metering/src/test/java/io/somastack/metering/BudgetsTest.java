@@ -109,4 +109,42 @@ class BudgetsTest {
 
         assertThat(column("spent")).isEqualByComparingTo("0.10");
     }
+
+    @Test
+    void settlingInTheLedgerTransactionCommitsWithTheRowAndOnlyOnce() {
+        Reservation reservation = budgets.reserve(tenant, key, limit, Optional.of(Money.of("0.90")), Money.of("0.70"));
+        Price price = new Price("m", Money.of("1000"), Money.of("1000"), Instant.EPOCH);
+        UsageRecord usage = new UsageRecord(tenant, key, "req", Optional.empty(), "m", "p", "m", 200, 0, false, price);
+
+        boolean settled = commit.execute(tx -> {
+            Ledger.Entry entry = ledger.record(tx, usage, reservation.id());
+            return budgets.settle(tx, reservation, entry.cost());
+        });
+        budgets.settle(reservation, Money.of("0.20"));
+        now.set(now.get().plus(Duration.ofMinutes(11)));
+
+        assertThat(settled).isTrue();
+        assertThat(budgets.sweepExpired()).as("no reservation row is left to sweep").isZero();
+        assertThat(column("sum(spent)")).as("tenant and key scope, each charged once").isEqualByComparingTo("0.40");
+        assertThat(column("sum(reserved)")).isEqualByComparingTo("0");
+    }
+
+    @Test
+    void aBudgetRowLockedElsewhereIsLeftForTheSettleAfterCommit() throws Exception {
+        Reservation reservation = budgets.reserve(tenant, key, limit, Optional.empty(), Money.of("0.70"));
+        boolean settled;
+        try (org.jdbi.v3.core.Handle other = database.jdbi().open()) {
+            other.begin();
+            other.createQuery("SELECT spent FROM budget_spend WHERE tenant_id = :tenant FOR UPDATE").bind("tenant", tenant.value())
+                    .mapTo(BigDecimal.class).one();
+            settled = commit.execute(tx -> budgets.settle(tx, reservation, Money.of("0.20")));
+            other.rollback();
+        }
+
+        assertThat(settled).as("the ledger transaction did not wait for the lock").isFalse();
+        assertThat(column("reserved")).isEqualByComparingTo("0.70");
+        budgets.settle(reservation, Money.of("0.20"));
+        assertThat(column("spent")).isEqualByComparingTo("0.20");
+        assertThat(column("reserved")).isEqualByComparingTo("0");
+    }
 }

@@ -147,6 +147,32 @@ class MeteredModelsTest {
         assertThat(budget("reserved")).isZero();
     }
 
+    /**
+     * Every writing transaction takes one transaction id, so the ids used by calls made one at
+     * a time (no batching) count their commits: the hold, then ledger row, audit entry and
+     * settle together. (Before settle moved into the ledger's transaction it was three.)
+     */
+    @Test
+    void aCallCommitsItsHoldAndThenOneTransactionForLedgerAuditAndSettle() {
+        Principal caller = caller(Optional.of(Money.of("5.00")));
+        int calls = 10;
+        long before = transactionId();
+
+        Money billed = Money.ZERO;
+        for (int i = 0; i < calls; i++) {
+            billed = billed.plus(models.complete(caller, request(4), call()).cost());
+        }
+
+        long used = transactionId() - before - 1;
+        assertThat(used).as("write transactions for %d calls", calls).isEqualTo(2L * calls);
+        assertThat(budget("spent")).isEqualByComparingTo(billed.amount());
+        assertThat(budget("reserved")).isZero();
+    }
+
+    private long transactionId() {
+        return database.jdbi().withHandle(handle -> handle.createQuery("SELECT txid_current()").mapTo(Long.class).one());
+    }
+
     @Test
     void refusesACallWhoseWorstCaseDoesNotFitTheBudgetBeforeTheModelIsAsked() {
         assertThatThrownBy(() -> models.complete(caller(Optional.of(Money.of("0.000001"))), request(8), call()))

@@ -23,10 +23,10 @@ import org.slf4j.LoggerFactory;
  * The metered model call, one for every caller (the OpenAI-compatible routes, the agents' turn
  * loop, memory's embeddings): reserve the worst case against the caller's budgets, call the
  * routed provider (fallbacks and circuit breakers are the {@link ModelRouter}'s), then write the
- * usage record, the audit entry and the caller's own writes in one durable transaction, settle
- * the reservation and charge the token rate limit, all before the caller answers its client. A
- * failed call releases its reservation; a stream whose client left is billed for what was
- * generated. Billing goes through a {@link UsageMeter}, which soma-metering implements.
+ * usage record, the audit entry, the caller's own writes and the reservation's settlement in one
+ * durable transaction (settling after it only when the budget row was busy) and charge the token
+ * rate limit, all before the caller answers its client. A failed call releases its
+ * reservation; a stream whose client left is billed for what was generated. Billing goes through a {@link UsageMeter}, which soma-metering implements.
  *
  * <p>Thread-safe; plain blocking code, meant for virtual threads. Example (a non-HTTP caller):
  * <pre>{@code
@@ -164,8 +164,8 @@ public final class MeteredModels {
 
     /**
      * Meters any model call (chat, embeddings): reserve {@code worstCase}, {@code invoke}, then
-     * write the usage record, the audit entry and {@code call}'s extra writes in one durable
-     * transaction, settle, and charge the token rate limit. A failed call releases its
+     * write the usage record, the audit entry, {@code call}'s extra writes and the settlement in
+     * one durable transaction, and charge the token rate limit. A failed call releases its
      * reservation and is rethrown.
      */
     public <T> Billed<T> meter(Principal caller, UsageMeter.WorstCase worstCase, Call<T> call, Supplier<T> invoke, Function<T, Served> served) {
@@ -184,17 +184,20 @@ public final class MeteredModels {
         Served usage = served.apply(result);
         UsageMeter.Usage record = new UsageMeter.Usage(caller.tenant().id(), caller.keyId(), call.requestId(), call.idempotencyKey(),
                 alias, usage.provider(), usage.upstreamModel(), usage.inputTokens(), usage.outputTokens(), usage.estimated(), call.capsule());
-        // If the transaction fails, the hold stays: whether the entry committed is then unknown,
-        // and the sweeper settles an expired hold from the ledger, so it is charged exactly once.
-        Billed<T> billed = commit.execute(tx -> {
+        // The hold is settled in the ledger's transaction when its budget row is free: one commit
+        // for ledger row, audit entry, outbox event and settle. If the transaction fails, the hold
+        // stays: whether the entry committed is then unknown, and the sweeper settles an expired
+        // hold from the ledger, so it is charged exactly once.
+        Committed<T> committed = commit.execute(tx -> {
             Billed<T> done = new Billed<>(result, meter.record(tx, hold, record));
             tx.audit(call.audit());
             call.extraWrites().accept(tx, done);
-            return done;
+            return new Committed<>(done, done.entry().created() ? meter.settle(tx, hold, done.entry()) : meter.release(tx, hold));
         });
-        if (billed.entry().created()) {
+        Billed<T> billed = committed.billed();
+        if (!committed.settled() && billed.entry().created()) {
             settleQuietly(hold, billed.entry());
-        } else {
+        } else if (!committed.settled()) {
             meter.release(hold);
         }
         rateLimiter.charge(caller, usage.inputTokens() + usage.outputTokens());
@@ -203,6 +206,10 @@ public final class MeteredModels {
         meters.counter("soma.tokens", "tenant", tenant, "model", alias, "direction", "output").increment(usage.outputTokens());
         meters.counter("soma.spend.usd", "tenant", tenant, "model", alias).increment(billed.entry().cost().amount().doubleValue());
         return billed;
+    }
+
+    /** What the call's transaction committed, and whether its hold was settled (or released) in it. */
+    private record Committed<T>(Billed<T> billed, boolean settled) {
     }
 
     /** The ledger row is durable; if settling fails now, the sweeper settles it from the ledger later. */

@@ -18,13 +18,22 @@ import java.util.UUID;
  *
  * <p>One call goes through it in this order: {@link #reserve} the worst case before the model
  * is asked (refused with {@code BUDGET_EXHAUSTED}), then either {@link #release} when the call
- * failed, or {@link #record} inside the caller's durable transaction followed, once that
- * transaction committed, by {@link #settle}. Implementations are thread-safe.
+ * failed, or {@link #record} inside the caller's durable transaction with
+ * {@link #settle(Tx, Hold, Entry)} in the same transaction, so one commit makes both durable;
+ * when that settle could not be done there (it returns false), {@link #settle(Hold, Entry)}
+ * once the transaction committed. Implementations are thread-safe.
  *
  * <pre>{@code
  * UsageMeter.Hold hold = meter.reserve(caller, new UsageMeter.WorstCase("gpt-4o", candidates, promptTokens, maxTokens));
- * UsageMeter.Entry entry = commit.execute(tx -> meter.record(tx, hold, usage));
- * meter.settle(hold, entry);
+ * boolean[] settled = new boolean[1];
+ * UsageMeter.Entry entry = commit.execute(tx -> {
+ *     UsageMeter.Entry recorded = meter.record(tx, hold, usage);
+ *     settled[0] = meter.settle(tx, hold, recorded);
+ *     return recorded;
+ * });
+ * if (!settled[0]) {
+ *     meter.settle(hold, entry);
+ * }
  * }</pre>
  */
 public interface UsageMeter {
@@ -54,8 +63,23 @@ public interface UsageMeter {
      */
     void settle(Hold hold, Entry entry);
 
+    /**
+     * Charges {@code entry}'s cost and frees {@code hold} in {@code tx}, the transaction of
+     * {@link #record}, so that they commit (or roll back) together. Returns false when it could
+     * not do so without waiting for another transaction; then {@link #settle(Hold, Entry)} after
+     * the commit finishes it. A meter that cannot settle in a transaction returns false.
+     */
+    default boolean settle(Tx tx, Hold hold, Entry entry) {
+        return false;
+    }
+
     /** Frees {@code hold} of a call that produced nothing billable, or whose entry already existed. */
     void release(Hold hold);
+
+    /** {@link #release(Hold)} in {@code tx}, returning false as {@link #settle(Tx, Hold, Entry)} does. */
+    default boolean release(Tx tx, Hold hold) {
+        return false;
+    }
 
     /** The entry written under {@code idempotencyKey} for {@code tenant}, for a replayed answer's billing headers. */
     Optional<Entry> billedEarlier(TenantId tenant, String idempotencyKey);
