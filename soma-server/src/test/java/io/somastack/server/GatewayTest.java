@@ -75,7 +75,10 @@ class GatewayTest {
         assertProblem(soma.send("POST", "/v1/admin/tenants", ADMIN_KEY, "{\"name\":\"x\"}", "Content-Type", "text/plain"),
                 415, "unsupported-media-type");
         String huge = "{\"name\":\"" + "x".repeat(5 * 1024 * 1024) + "\"}";
-        assertProblem(soma.post("/v1/admin/tenants", ADMIN_KEY, huge), 413, "body-too-large");
+        // Refused on its declared length before a byte of it is read. A client still uploading when the server answers and
+        // closes can lose that answer to the TCP reset, so, like curl for any body over 1 MB, ask first: the 413 comes instead
+        // of 100 Continue and the 5 MB are never sent.
+        assertProblem(soma.post("/v1/admin/tenants", ADMIN_KEY, huge, "Expect", "100-continue"), 413, "body-too-large");
         assertProblem(soma.post("/v1/admin/tenants", ADMIN_KEY, "{\"name\":\"neg\",\"monthly_budget\":-1}"), 400, "invalid-request");
     }
 
