@@ -99,6 +99,7 @@ public final class ConsoleRoutes implements EndpointGroup {
         });
         get("/console/marketplace/{name}", ctx -> tenantPage(ctx, scoped("capsules:read", marketplace::capsule)));
         post("/console/marketplace/{name}/install", ctx -> tenantForm(ctx, scoped("capsules:write", marketplace::install)));
+        post("/console/marketplace/{name}/update", ctx -> tenantForm(ctx, scoped("capsules:write", marketplace::update)));
         get("/console/agents", ctx -> {
             AgentPages.runParameter(ctx);
             tenantPage(ctx, scoped("capsules:read", agents::agents));

@@ -120,7 +120,12 @@ public final class MarketplacePages {
         String details = shown == null ? "" : version(shown, trusted, admission(ctx, session, shown));
         Optional<Installed> installed = marketplace.installs().find(session.tenant().orElseThrow(), name);
         String install = installed.map(done -> "<p id=\"installed\">Installed at version %s (decision %s).</p>".formatted(
-                Html.text(done.version()), Html.text(done.decisionId()))).orElse("""
+                Html.text(done.version()), Html.text(done.decisionId())) + entry.latestVersion().filter(latest -> !latest.equals(done.version()))
+                .map(latest -> """
+                        <form method="post" action="/console/marketplace/%s/update" class="card">%s
+                        <p>Updating runs this tenant's admission policies on the new version's bundle.</p>
+                        <button type="submit">Update to %s</button>
+                        </form>""".formatted(Html.text(Html.url(name)), Layout.csrfField(session), Html.text(latest))).orElse("")).orElse("""
                 <form method="post" action="/console/marketplace/%s/install" class="card">%s
                 <p>Installing runs this tenant's admission policies on the bundle.</p>
                 <button type="submit">Install %s</button>
@@ -206,12 +211,27 @@ public final class MarketplacePages {
     }
 
     void install(Context ctx, Session session) {
+        change(ctx, session, (tenant, name, actor) -> marketplace.installs().install(tenant, name, Optional.empty(), actor));
+    }
+
+    /** Moves the install to the catalog's latest version, through admission like an install. */
+    void update(Context ctx, Session session) {
+        change(ctx, session, (tenant, name, actor) -> marketplace.installs().update(tenant, name, Optional.empty(), actor));
+    }
+
+    /** An install or update of the latest version. */
+    @FunctionalInterface
+    private interface Change {
+        void apply(PolicyTenant tenant, String name, Actor actor);
+    }
+
+    /** Applies {@code change}, then shows the capsule page, or on it the admission denial (policy, message, decision id). */
+    private void change(Context ctx, Session session, Change change) {
         Principal principal = tenants.authenticateSession(session.keyId().orElseThrow());
         principal.requireScope("capsules:write");
         String name = name(ctx);
         try {
-            marketplace.installs().install(new PolicyTenant(principal.tenant().id(), principal.tenant().tier()), name, Optional.empty(),
-                    new Actor(principal.actor(), Edge.requestId(ctx)));
+            change.apply(new PolicyTenant(principal.tenant().id(), principal.tenant().tier()), name, new Actor(principal.actor(), Edge.requestId(ctx)));
         } catch (SomaException e) {
             if (e.code() != ErrorCode.ADMISSION_DENIED) {
                 throw e;

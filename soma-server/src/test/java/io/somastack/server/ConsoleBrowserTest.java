@@ -343,9 +343,27 @@ class ConsoleBrowserTest {
         assertThat(browser.text("#installed")).startsWith("Installed at version 1.0.0");
         assertThat(soma.get("/v1/installed-capsules/desk-helper", key).json().get("version").asString()).isEqualTo("1.0.0");
 
+        // A newer version signed by the same trusted key is offered as an update and goes through admission; one signed
+        // only by a key this tenant does not trust is denied, and the install stays where it was.
+        publishVersion(acme, "desk-helper", "1.1.0", "acme", "Answers help-desk questions", List.of("support", "helpdesk"), publisher);
+        browser.open("/console/marketplace/desk-helper", "marketplace-update");
+        browser.click(browser.find("form[action='/console/marketplace/desk-helper/update'] button"));
+        assertThat(browser.text("#installed")).startsWith("Installed at version 1.1.0");
+        assertThat(browser.driver.findElements(By.cssSelector("form[action='/console/marketplace/desk-helper/update']"))).isEmpty();
+        SigningKeys stranger = Signatures.generate();
+        assertThat(soma.post("/v1/policy/trusted-keys", acme.publisherKey(), Json.text(Map.of("name", "Acme stranger key", "role", "publisher",
+                "public_key_pem", stranger.publicKeyPem()))).status()).isEqualTo(201);
+        publishVersion(acme, "desk-helper", "1.2.0", "acme", "Answers help-desk questions", List.of("support", "helpdesk"), stranger);
+        browser.open("/console/marketplace/desk-helper", "marketplace-update-offered");
+        browser.click(browser.find("form[action='/console/marketplace/desk-helper/update'] button"));
+        browser.check("marketplace-update-denied");
+        assertThat(browser.text("#denied-policy")).isEqualTo("trusted-signer");
+        assertThat(browser.text("#installed")).startsWith("Installed at version 1.1.0");
+        assertThat(soma.get("/v1/installed-capsules/desk-helper", key).json().get("version").asString()).isEqualTo("1.1.0");
+
         // The installed agent is listed; a run of it (by the local model) shows its stored events and its verified provenance.
         browser.open("/console/agents", "agents");
-        assertThat(browser.text("#agents")).contains("desk-helper").contains("1.0.0").contains("runnable");
+        assertThat(browser.text("#agents")).contains("desk-helper").contains("1.1.0").contains("runnable");
         TestServer.Response ran = soma.post("/v1/agents/desk-helper/runs", key, "{\"input\": \"Where is the printer?\"}");
         assertThat(ran.status()).as(ran.body()).isEqualTo(200);
         String run = ran.json().get("id").asString();
@@ -582,7 +600,7 @@ class ConsoleBrowserTest {
     }
 
     /** A publisher's signing keys, and the body of {@code POST /v1/policy/trusted-keys} that trusts them. */
-    private record Published(SigningKeys keys, String trust) {
+    private record Published(SigningKeys keys, String trust, String publisherKey) {
     }
 
     /** A new publisher tenant publishes {@code name} 1.0.0 (MIT, SKU helper-basic) signed with a new key, through the JSON API. */
@@ -592,13 +610,20 @@ class ConsoleBrowserTest {
         String trust = Json.text(Map.of("name", signerName, "role", "publisher", "public_key_pem", keys.publicKeyPem()));
         String publisherKey = soma.key(soma.tenant(publisherTenant, ""), "{}");
         assertThat(soma.post("/v1/policy/trusted-keys", publisherKey, trust).status()).isEqualTo(201);
-        byte[] bundle = TestCapsules.zip(TestCapsules.files(TestCapsules.listing(name, "1.0.0", publisher, description, tags, "MIT", "helper-basic"),
+        Published published = new Published(keys, trust, publisherKey);
+        publishVersion(published, name, "1.0.0", publisher, description, tags, keys);
+        return published;
+    }
+
+    /** The publisher of {@code published} publishes {@code version} of {@code name} signed with {@code signer}. */
+    private static void publishVersion(Published published, String name, String version, String publisher, String description,
+            List<String> tags, SigningKeys signer) {
+        byte[] bundle = TestCapsules.zip(TestCapsules.files(TestCapsules.listing(name, version, publisher, description, tags, "MIT", "helper-basic"),
                 TestCapsules.sbom("is-number.cdx.json")));
-        TestServer.Response published = soma.post("/v1/capsules/publish", publisherKey, Json.text(Map.of("bundle",
+        TestServer.Response answer = soma.post("/v1/capsules/publish", published.publisherKey(), Json.text(Map.of("bundle",
                 Base64.getEncoder().encodeToString(bundle), "signatures",
-                List.of(Map.of("signature", Signatures.sign(keys.privateKeyPem(), bundle), "key_id", keys.keyId())))));
-        assertThat(published.status()).as(published.body()).isEqualTo(201);
-        return new Published(keys, trust);
+                List.of(Map.of("signature", Signatures.sign(signer.privateKeyPem(), bundle), "key_id", signer.keyId())))));
+        assertThat(answer.status()).as(answer.body()).isEqualTo(201);
     }
 
     /** A new tenant whose admission policy requires a trusted publisher's signature; returns its API key. */

@@ -45,7 +45,7 @@ class OpenApiContractTest {
             "GET /console/tenants/{id}", "POST /console/tenants/{id}/keys", "POST /console/keys/{id}/revoke", "GET /console/health",
             "POST /console/audit/verify", "GET /console/policies", "POST /console/policies", "POST /console/policies/evaluate",
             "GET /console/memory", "GET /console/memory/{id}", "POST /console/memory/{id}/forget",
-            "GET /console/audit", "GET /console/marketplace", "GET /console/marketplace/{name}", "POST /console/marketplace/{name}/install",
+            "GET /console/audit", "GET /console/marketplace", "GET /console/marketplace/{name}", "POST /console/marketplace/{name}/install", "POST /console/marketplace/{name}/update",
             "GET /console/agents", "GET /console/runs/{id}", "GET /console/created-keys/{nonce}", "GET /console/agents/{name}",
             "POST /console/agents/{name}/runs", "GET /console/runs/{id}/events", "GET /console/invoices", "GET /console/invoices/{id}",
             "GET /console/invoices/{id}.pdf", "GET /console/signing-keys", "POST /console/signing-keys/rotate", "GET /console/traffic");
