@@ -14,7 +14,6 @@ import java.time.Duration;
 import java.time.LocalDate;
 import java.time.YearMonth;
 import java.time.ZoneOffset;
-import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
@@ -620,10 +619,7 @@ class ConsoleBrowserTest {
             List<String> tags, SigningKeys signer) {
         byte[] bundle = TestCapsules.zip(TestCapsules.files(TestCapsules.listing(name, version, publisher, description, tags, "MIT", "helper-basic"),
                 TestCapsules.sbom("is-number.cdx.json")));
-        TestServer.Response answer = soma.post("/v1/capsules/publish", published.publisherKey(), Json.text(Map.of("bundle",
-                Base64.getEncoder().encodeToString(bundle), "signatures",
-                List.of(Map.of("signature", Signatures.sign(signer.privateKeyPem(), bundle), "key_id", signer.keyId())))));
-        assertThat(answer.status()).as(answer.body()).isEqualTo(201);
+        soma.publishSigned(published.publisherKey(), bundle, signer);
     }
 
     /** A new tenant whose admission policy requires a trusted publisher's signature; returns its API key. */

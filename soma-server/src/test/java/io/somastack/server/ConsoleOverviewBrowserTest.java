@@ -9,7 +9,6 @@ import io.somastack.policy.TestCapsules;
 import java.math.BigDecimal;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Base64;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -64,10 +63,7 @@ class ConsoleOverviewBrowserTest {
                 "public_key_pem", publisher.publicKeyPem()))).status()).isEqualTo(201);
         byte[] bundle = TestCapsules.zip(TestCapsules.files(TestCapsules.listing("trip-helper", "1.0.0", "acme", "Plans trips",
                 List.of("travel"), "MIT", "trip-basic"), TestCapsules.sbom("is-number.cdx.json")));
-        TestServer.Response published = soma.post("/v1/capsules/publish", publisherKey, Json.text(Map.of("bundle",
-                Base64.getEncoder().encodeToString(bundle), "signatures",
-                List.of(Map.of("signature", Signatures.sign(publisher.privateKeyPem(), bundle), "key_id", publisher.keyId())))));
-        assertThat(published.status()).as(published.body()).isEqualTo(201);
+        soma.publishSigned(publisherKey, bundle, publisher);
 
         String key = soma.key(soma.tenant("overview-co", ""), "{}");
         // The tenant's own API requests, each counted by the gateway: 4 answered 2xx, one 404.

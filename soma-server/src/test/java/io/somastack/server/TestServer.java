@@ -6,6 +6,8 @@ import io.somastack.kernel.Clock;
 import io.somastack.kernel.Json;
 import io.somastack.kernel.Settings;
 import io.somastack.models.TestModel;
+import io.somastack.policy.Signatures;
+import io.somastack.policy.SigningKeys;
 import io.somastack.store.TestDatabase;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -16,7 +18,9 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Base64;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import tools.jackson.databind.JsonNode;
@@ -124,6 +128,13 @@ final class TestServer implements AutoCloseable {
         Response response = post("/v1/admin/tenants", ADMIN_KEY, "{\"name\":\"%s\"%s}".formatted(name, extraJson));
         assertThat(response.status()).as(response.body()).isEqualTo(201);
         return response.json().get("id").asString();
+    }
+
+    /** Publishes {@code bundle} signed with {@code signer} through the JSON API as the publisher of {@code publisherKey}. */
+    void publishSigned(String publisherKey, byte[] bundle, SigningKeys signer) {
+        Response published = post("/v1/capsules/publish", publisherKey, Json.text(Map.of("bundle", Base64.getEncoder().encodeToString(bundle),
+                "signatures", List.of(Map.of("signature", Signatures.sign(signer.privateKeyPem(), bundle), "key_id", signer.keyId())))));
+        assertThat(published.status()).as(published.body()).isEqualTo(201);
     }
 
     /** Creates a key for a tenant and returns the secret. */
