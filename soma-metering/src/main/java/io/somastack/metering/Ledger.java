@@ -8,13 +8,10 @@ import io.somastack.kernel.Ids;
 import io.somastack.kernel.Money;
 import io.somastack.kernel.SomaException;
 import io.somastack.kernel.TenantId;
+import io.somastack.metering.internal.LedgerRows;
 import io.somastack.store.OutboxEvent;
 import io.somastack.store.Tx;
 import java.math.BigDecimal;
-import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
-import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Instant;
 import java.time.LocalDate;
@@ -31,13 +28,6 @@ import org.jdbi.v3.core.Jdbi;
  * write returns the first entry. Thread-safe.
  */
 public final class Ledger {
-    private static final String INSERT = """
-            INSERT INTO usage_ledger (id, tenant_id, key_id, request_id, idempotency_key, model, provider, upstream_model,
-                input_tokens, output_tokens, estimated, input_per_million, output_per_million, cost, period, created_at, reservation_id,
-                capsule)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING""";
-
     private final Jdbi jdbi;
     private final Clock clock;
     private final Ids ids;
@@ -50,55 +40,29 @@ public final class Ledger {
 
     /**
      * Writes {@code usage}, settling reservation {@code reservationId}; returns its entry (the
-     * existing one for a repeated idempotency key).
+     * existing one for a repeated idempotency key). In a transaction shared by a group of units,
+     * the row is written with the group's other model calls in one statement just before the group
+     * commits ({@link LedgerRows}), and the entry says {@code created}: if the key turns out to be
+     * used already, that statement fails the group, which is retried in smaller groups down to
+     * this unit alone, where the row is written at once and a repeated key answers the first entry.
+     * So a committed answer is always exact.
      */
     public Entry record(Tx tx, UsageRecord usage, UUID reservationId) {
         Instant now = clock.now();
-        UUID id = ids.next();
-        Money cost = usage.cost();
-        Connection connection = tx.handle().getConnection();
-        try {
-            boolean inserted;
-            try (PreparedStatement insert = connection.prepareStatement(INSERT)) {
-                insert.setObject(1, id);
-                insert.setObject(2, usage.tenantId().value());
-                insert.setObject(3, usage.keyId());
-                insert.setString(4, usage.requestId());
-                insert.setString(5, usage.idempotencyKey().orElse(null));
-                insert.setString(6, usage.model());
-                insert.setString(7, usage.provider());
-                insert.setString(8, usage.upstreamModel());
-                insert.setLong(9, usage.inputTokens());
-                insert.setLong(10, usage.outputTokens());
-                insert.setBoolean(11, usage.estimated());
-                insert.setBigDecimal(12, usage.price().inputPerMillion().amount());
-                insert.setBigDecimal(13, usage.price().outputPerMillion().amount());
-                insert.setBigDecimal(14, cost.amount());
-                insert.setObject(15, period(now));
-                insert.setTimestamp(16, Timestamp.from(now));
-                insert.setObject(17, reservationId);
-                insert.setString(18, usage.capsule().orElse(null));
-                inserted = insert.executeUpdate() == 1;
-            }
-            if (!inserted) {
-                try (PreparedStatement existing = connection.prepareStatement(
-                        "SELECT id FROM usage_ledger WHERE tenant_id = ? AND idempotency_key = ?")) {
-                    existing.setObject(1, usage.tenantId().value());
-                    existing.setString(2, usage.idempotencyKey().orElseThrow());
-                    try (ResultSet rs = existing.executeQuery()) {
-                        rs.next();
-                        return new Entry((UUID) rs.getObject(1), cost, false);
-                    }
-                }
-            }
-        } catch (SQLException e) {
-            throw new IllegalStateException("Cannot write the usage ledger: " + e.getMessage(), e);
+        LedgerRows.Row row = new LedgerRows.Row(ids.next(), usage, reservationId, now, period(now));
+        if (tx.shared()) {
+            tx.deferred(this, LedgerRows::new).add(row);
+        } else if (LedgerRows.insert(tx.handle().getConnection(), List.of(row)).isEmpty()) {
+            return tx.handle().createQuery("SELECT id FROM usage_ledger WHERE tenant_id = :tenant AND idempotency_key = :key")
+                    .bind("tenant", usage.tenantId().value()).bind("key", usage.idempotencyKey().orElseThrow())
+                    .map((rs, ctx) -> new Entry((UUID) rs.getObject("id"), usage.cost(), false)).one();
         }
-        tx.publish(new OutboxEvent("io.somastack.usage.recorded", id.toString(), Optional.of(usage.tenantId()), Map.of(
+        Money cost = usage.cost();
+        tx.publish(new OutboxEvent("io.somastack.usage.recorded", row.id().toString(), Optional.of(usage.tenantId()), Map.of(
                 "model", usage.model(), "provider", usage.provider(), "input_tokens", usage.inputTokens(),
                 "output_tokens", usage.outputTokens(), "estimated", usage.estimated(), "cost", cost.toPlainString(),
                 "request_id", usage.requestId(), "key_id", usage.keyId().toString())));
-        return new Entry(id, cost, true);
+        return new Entry(row.id(), cost, true);
     }
 
     /** The model name under which stored memory appears in the ledger and in usage reports. */

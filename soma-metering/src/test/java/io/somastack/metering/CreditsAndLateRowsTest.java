@@ -5,10 +5,18 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.somastack.gateway.TestGateway;
 import io.somastack.kernel.Money;
 import io.somastack.kernel.TenantId;
+import io.somastack.store.OneGroup;
+import io.somastack.store.Tx;
 import java.math.BigDecimal;
+import java.time.Instant;
 import java.time.YearMonth;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Function;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -142,6 +150,38 @@ class CreditsAndLateRowsTest {
         assertThat(july.get("total").asString()).isEqualTo("1.00");
         assertThat(billing.gateway.send("GET", "/v1/admin/reconciliation?period=2026-07", operator, null).json()
                 .get("balanced").asBoolean()).isTrue();
+    }
+
+    @Test
+    void lateRowsOfAGroupMoveToTheNextOpenPeriodAndTheOthersStay() {
+        billing.at("2026-11-05T00:00:00Z");
+        billing.gateway.tenantKey("closed-in-group", "invoices:read");
+        TenantId closed = billing.tenantOf("closed-in-group");
+        billing.call(closed, "group-model", 1_000_000, 0, "1", "0");
+        billing.at("2026-12-01T02:00:00Z");
+        billing.operatorPost("/v1/admin/invoices/runs", "{\"period\": \"2026-11\"}");
+        billing.gateway.tenantKey("open-in-group", "invoices:read");
+        TenantId open = billing.tenantOf("open-in-group");
+        // One group commit (one INSERT statement) of November rows after November closed for one tenant but not the other.
+        billing.at("2026-11-30T23:59:59Z");
+        List<Function<Tx, Ledger.Entry>> group = List.of(
+                tx -> billing.ledger.record(tx, usage(closed), null),
+                tx -> billing.ledger.record(tx, usage(open), null),
+                tx -> billing.ledger.record(tx, usage(closed), null));
+        List<Ledger.Entry> entries = OneGroup.submit(billing.commit, group).stream().map(CompletableFuture::join).toList();
+
+        Map<UUID, String> periods = billing.database.jdbi().withHandle(handle -> handle.createQuery(
+                "SELECT id, to_char(period, 'YYYY-MM') || ' late of ' || coalesce(to_char(late_of, 'YYYY-MM'), 'none') AS moved FROM usage_ledger")
+                .map((rs, ctx) -> Map.entry((UUID) rs.getObject("id"), rs.getString("moved"))).list().stream()
+                .collect(Collectors.toMap(Map.Entry::getKey, Map.Entry::getValue)));
+        assertThat(entries.stream().map(entry -> periods.get(entry.id())))
+                .containsExactly("2026-12 late of 2026-11", "2026-11 late of none", "2026-12 late of 2026-11");
+        assertThat(billing.ledgerSum(closed, YearMonth.of(2026, 11))).isEqualTo(Money.of("1"));
+    }
+
+    private static UsageRecord usage(TenantId tenant) {
+        return new UsageRecord(tenant, UUID.randomUUID(), "req", Optional.empty(), "group-model", "openai", "group-model", 1_000_000, 0, false,
+                new Price("group-model", Money.of("1"), Money.ZERO, Instant.EPOCH));
     }
 
     @Test

@@ -16,6 +16,7 @@ import java.math.BigDecimal;
 import java.sql.Timestamp;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -23,9 +24,13 @@ import java.util.Optional;
 import java.util.Random;
 import java.util.UUID;
 import org.jdbi.v3.core.Handle;
+import org.jdbi.v3.core.statement.Update;
 import org.junit.jupiter.api.Test;
 
-/** The hourly and daily rollups the ledger's triggers keep equal the ledger's own sums, and a rolled-back row is in none. */
+/**
+ * The hourly and daily rollups the ledger's statement triggers keep equal the ledger's own sums, whatever the number of rows per
+ * statement, and a rolled-back row is in none.
+ */
 class UsageRollupsTest {
     private static final Instant DAY = Instant.parse("2026-11-03T00:00:00Z");
     private static final String[] CAPSULES = {"weather", null, "news"};
@@ -40,19 +45,27 @@ class UsageRollupsTest {
             TenantId other = new TenantId(UUID.randomUUID());
             UUID[] keys = {UUID.randomUUID(), UUID.randomUUID(), UUID.randomUUID()};
             Random random = new Random(7);
+            List<Row> rows = new ArrayList<>();
+            for (int i = 0; i < 500; i++) {
+                // Three days of rows at any second, odd costs with 15 decimal places.
+                Instant at = DAY.plusSeconds(random.nextInt(3 * 86_400));
+                // Every 13th is an answer's egress row: in the sums, but no call.
+                rows.add(new Row(i % 7 == 0 ? other : tenant, keys[i % 3], i % 13 == 0 ? "egress" : "model-" + (i % 4),
+                        CAPSULES[i % CAPSULES.length], at,
+                        random.nextInt(1000), random.nextInt(500),
+                        new BigDecimal(random.nextInt(1_000_000)).movePointLeft(15).add(new BigDecimal("0.000123")), i % 11 == 0));
+            }
+            // Statements of 1 to 80 rows, as group commits write them (the triggers run once per statement): rows of one rollup
+            // group, in one statement and across statements, are added up.
             database.jdbi().useTransaction(handle -> {
-                for (int i = 0; i < 500; i++) {
-                    // Three days of rows at any second, odd costs with 15 decimal places.
-                    Instant at = DAY.plusSeconds(random.nextInt(3 * 86_400));
-                    // Every 13th is an answer's egress row: in the sums, but no call.
-                    insert(handle, i % 7 == 0 ? other : tenant, keys[i % 3], i % 13 == 0 ? "egress" : "model-" + (i % 4),
-                            CAPSULES[i % CAPSULES.length], at,
-                            random.nextInt(1000), random.nextInt(500),
-                            new BigDecimal(random.nextInt(1_000_000)).movePointLeft(15).add(new BigDecimal("0.000123")), i % 11 == 0);
+                for (int start = 0; start < rows.size(); ) {
+                    int end = Math.min(rows.size(), start + 1 + random.nextInt(80));
+                    insert(handle, rows.subList(start, end));
+                    start = end;
                 }
             });
             assertThatThrownBy(() -> database.jdbi().useTransaction(handle -> {
-                insert(handle, tenant, keys[0], "model-0", "weather", DAY.plusSeconds(10), 5, 5, BigDecimal.ONE, false);
+                insert(handle, List.of(new Row(tenant, keys[0], "model-0", "weather", DAY.plusSeconds(10), 5, 5, BigDecimal.ONE, false)));
                 throw new IllegalStateException("rolled back");
             })).hasMessage("rolled back");
 
@@ -125,17 +138,31 @@ class UsageRollupsTest {
         }
     }
 
-    private static void insert(Handle handle, TenantId tenant, UUID key, String model, String capsule, Instant at, long input, long output,
-            BigDecimal cost, boolean estimated) {
-        handle.createUpdate("""
+    private record Row(TenantId tenant, UUID key, String model, String capsule, Instant at, long input, long output, BigDecimal cost,
+            boolean estimated) {
+    }
+
+    /** Writes {@code rows} in one INSERT statement. */
+    private static void insert(Handle handle, List<Row> rows) {
+        StringBuilder values = new StringBuilder();
+        for (int i = 0; i < rows.size(); i++) {
+            values.append(i == 0 ? "" : ", ").append("""
+                    (:id%1$d, :tenant%1$d, :key%1$d, 'req', :model%1$d, 'test', :model%1$d, :input%1$d, :output%1$d, :estimated%1$d, 0, 0,
+                     :cost%1$d, :period%1$d, :at%1$d, :capsule%1$d, CASE WHEN :model%1$d = 'egress' THEN 'egress' ELSE 'model.tokens' END)"""
+                    .formatted(i));
+        }
+        Update update = handle.createUpdate("""
                 INSERT INTO usage_ledger (id, tenant_id, key_id, request_id, model, provider, upstream_model, input_tokens, output_tokens,
                                           estimated, input_per_million, output_per_million, cost, period, created_at, capsule, meter)
-                VALUES (:id, :tenant, :key, 'req', :model, 'test', :model, :input, :output, :estimated, 0, 0, :cost, :period, :at, :capsule,
-                        CASE WHEN :model = 'egress' THEN 'egress' ELSE 'model.tokens' END)""")
-                .bind("id", UUID.randomUUID()).bind("tenant", tenant.value()).bind("key", key).bind("model", model).bind("capsule", capsule)
-                .bind("input", input)
-                .bind("output", output).bind("estimated", estimated).bind("cost", cost)
-                .bind("period", java.time.LocalDate.ofInstant(at, java.time.ZoneOffset.UTC).withDayOfMonth(1)).bind("at", Timestamp.from(at))
-                .execute();
+                VALUES """ + values);
+        for (int i = 0; i < rows.size(); i++) {
+            Row row = rows.get(i);
+            update.bind("id" + i, UUID.randomUUID()).bind("tenant" + i, row.tenant().value()).bind("key" + i, row.key())
+                    .bind("model" + i, row.model()).bind("capsule" + i, row.capsule()).bind("input" + i, row.input())
+                    .bind("output" + i, row.output()).bind("estimated" + i, row.estimated()).bind("cost" + i, row.cost())
+                    .bind("period" + i, java.time.LocalDate.ofInstant(row.at(), java.time.ZoneOffset.UTC).withDayOfMonth(1))
+                    .bind("at" + i, Timestamp.from(row.at()));
+        }
+        assertThat(update.execute()).isEqualTo(rows.size());
     }
 }

@@ -22,9 +22,9 @@ import org.slf4j.LoggerFactory;
  * Durable writes at high rates: work submitted by many request threads is run by a few
  * committer threads, many units per transaction, so one fsync covers a whole batch. A
  * caller's future completes only after its batch committed, so whatever it then tells its
- * client is on disk. If a batch fails, each unit is retried alone, so one bad unit fails
- * only its own caller. Audit entries and outbox events a unit adds through its {@link Tx}
- * go into the same transaction. Thread-safe.
+ * client is on disk. If a batch fails, it is retried in halves, down to each unit alone, so one
+ * bad unit fails only its own caller. Audit entries, outbox events and deferred work a unit adds
+ * through its {@link Tx} go into the same transaction. Thread-safe.
  */
 public final class GroupCommit implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(GroupCommit.class);
@@ -115,10 +115,11 @@ public final class GroupCommit implements AutoCloseable {
         List<Object> results = new ArrayList<>(batch.size());
         try {
             jdbi.useTransaction(handle -> {
-                Tx tx = new Tx(handle);
+                Tx tx = new Tx(handle, batch.size() > 1);
                 for (Unit<?> unit : batch) {
                     results.add(unit.work().apply(tx));
                 }
+                tx.runDeferred();
                 auditLog.appendAll(handle, tx.audits);
                 outbox.appendAll(handle, tx.events);
             });
@@ -127,9 +128,11 @@ public final class GroupCommit implements AutoCloseable {
                 batch.getFirst().result().completeExceptionally(batchFailure);
                 return;
             }
-            for (Unit<?> unit : batch) {
-                commit(List.of(unit));
-            }
+            // Halves, down to each unit alone: a group with one failing unit costs about 2 log2(n)
+            // more transactions instead of n, and every unit that did not fail still commits.
+            int half = batch.size() / 2;
+            commit(batch.subList(0, half));
+            commit(batch.subList(half, batch.size()));
             return;
         }
         for (int i = 0; i < batch.size(); i++) {
