@@ -136,6 +136,26 @@ class BudgetLeasesTest {
     }
 
     @Test
+    void aLeasedCallMakesOneWriteTransactionItsLedgerRowsAndNoHoldOfItsOwn() {
+        Principal caller = caller("10.00");
+        long before = transactionId();
+
+        for (int i = 0; i < 10; i++) {
+            bill(reserve(caller));
+        }
+
+        // One for the lease, then one per call (ledger row with the lease read FOR KEY SHARE); per call holds take two
+        // (MeteredModelsTest): the hold's own commit and the ledger's.
+        assertThat(transactionId() - before - 1).as("write transactions for 10 calls").isEqualTo(1 + 10);
+        leases.close();
+        assertThat(spent()).isEqualByComparingTo(ledger());
+    }
+
+    private long transactionId() {
+        return database.jdbi().withHandle(handle -> handle.createQuery("SELECT txid_current()").mapTo(Long.class).one());
+    }
+
+    @Test
     void nearTheLimitCallsAreHeldOneByOneAndNeverPastIt() {
         Principal caller = caller("4.00");
         List<UsageMeter.Hold> open = new ArrayList<>();
