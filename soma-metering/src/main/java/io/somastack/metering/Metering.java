@@ -24,14 +24,17 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The metering capability, assembled: the {@link PriceBook}, the {@link Ledger}, the
- * {@link Budgets}, the {@link UsageMeter} through which soma-models bills every model call, the
+ * {@link Budgets}, this node's {@link BudgetLeases} (unless {@code budgets.leases.enabled} is
+ * false), the {@link UsageMeter} through which soma-models bills every model call, the
  * usage routes, and the budget sweeper; with a {@link BillingConfig}, also the billing side: the
  * {@link SkuCatalog} (seeded from {@code billing.skus}), {@link Invoicing}, {@link Credits},
  * {@link Reconciliation}, the {@link SkuMeter} other modules write SKU usage through,
  * {@link CapsuleCharges} and {@link PublisherStatements}, their routes, and the scheduled period close. {@link #start()} runs the sweeper every
  * {@link #SWEEP_INTERVAL}: it settles, from the ledger, the reservations of calls whose node
- * died before settling ({@link Budgets#sweepExpired()}), and the {@link InvoiceScheduler} when
- * {@code invoices.scheduled-close} is on; {@link #close()} stops both. Thread-safe.
+ * died before settling ({@link Budgets#sweepExpired()}) and the expired leases of any node
+ * ({@link BudgetLeases#reclaimExpired()}); every second it renews and returns this node's leases
+ * ({@link BudgetLeases#maintain()}); and the {@link InvoiceScheduler} when
+ * {@code invoices.scheduled-close} is on; {@link #close()} stops them and returns this node's leases. Thread-safe.
  *
  * <pre>{@code
  * Metering metering = Metering.create(config.metering(), config.billing(), database, commit, tenants, clock, ids, meters).start();
