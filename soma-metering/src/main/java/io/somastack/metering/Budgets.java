@@ -20,7 +20,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
-import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -127,6 +126,7 @@ public final class Budgets {
             }
             held.add(scope);
         }
+        meters.counter("soma.budget.holds", "source", "call").increment();
         return new Reservation(id, tenant, scopes, period, amount);
     }
 
@@ -270,16 +270,7 @@ public final class Budgets {
         return Money.of(left.signum() < 0 ? BigDecimal.ZERO : left);
     }
 
-    private <T> T run(SqlWork<T> work) {
-        try (Connection connection = reservations.getConnection()) {
-            return work.run(connection);
-        } catch (SQLException e) {
-            throw new SomaException(ErrorCode.NOT_READY, "Budget check failed: the database does not answer (%s)"
-                    .formatted(e.getMessage()), Map.of(), e);
-        }
-    }
-
-    private interface SqlWork<T> {
-        T run(Connection connection) throws SQLException;
+    private <T> T run(BudgetSql.Work<T> work) {
+        return BudgetSql.run(reservations, "Budget check", work);
     }
 }

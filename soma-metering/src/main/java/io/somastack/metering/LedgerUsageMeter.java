@@ -14,28 +14,47 @@ import java.util.Optional;
 import java.util.UUID;
 
 /**
- * The {@link UsageMeter} of model calls: prices from the {@link PriceBook}, holds in
- * {@link Budgets}, rows in the {@link Ledger}. A call is priced by the model that served it: by
+ * The {@link UsageMeter} of model calls: prices from the {@link PriceBook}, holds from this
+ * node's {@link BudgetLeases} when the tenant's budget is the only limit (in memory, no round
+ * trip), else per call in {@link Budgets}, rows in the {@link Ledger}. A call is priced by the model that served it: by
  * {@code provider/upstream-model}, else the upstream model, else the alias the client named;
  * an unpriced model is free (start-up warns about remote ones). Thread-safe.
  */
 public final class LedgerUsageMeter implements UsageMeter {
     private final PriceBook prices;
     private final Budgets budgets;
+    private final Optional<BudgetLeases> leases;
     private final Ledger ledger;
     private final Clock clock;
 
+    /** Every hold per call (no leases). */
     public LedgerUsageMeter(PriceBook prices, Budgets budgets, Ledger ledger, Clock clock) {
+        this(prices, budgets, Optional.empty(), ledger, clock);
+    }
+
+    public LedgerUsageMeter(PriceBook prices, Budgets budgets, Optional<BudgetLeases> leases, Ledger ledger, Clock clock) {
         this.prices = requireNonNull(prices, "prices is null");
         this.budgets = requireNonNull(budgets, "budgets is null");
+        this.leases = requireNonNull(leases, "leases is null");
         this.ledger = requireNonNull(ledger, "ledger is null");
         this.clock = requireNonNull(clock, "clock is null");
     }
 
+    /**
+     * From this node's lease when the tenant's monthly budget is the call's only limit and a lease
+     * holds it; else (a key budget too, near the limit, leases off) one hold per call.
+     */
     @Override
     public Hold reserve(Principal caller, WorstCase worstCase) {
-        return new Held(budgets.reserve(caller.tenant().id(), caller.keyId(), caller.tenant().monthlyBudget(), caller.keyBudget(),
-                price(worstCase)));
+        Money amount = price(worstCase);
+        Optional<Money> tenantLimit = caller.tenant().monthlyBudget();
+        if (leases.isPresent() && tenantLimit.isPresent() && caller.keyBudget().isEmpty()) {
+            Optional<BudgetLeases.Hold> leased = leases.get().take(caller.tenant().id(), tenantLimit.get(), amount);
+            if (leased.isPresent()) {
+                return new Leased(leased.get());
+            }
+        }
+        return new Held(budgets.reserve(caller.tenant().id(), caller.keyId(), tenantLimit, caller.keyBudget(), amount));
     }
 
     @Override
@@ -58,22 +77,40 @@ public final class LedgerUsageMeter implements UsageMeter {
 
     @Override
     public void settle(Hold hold, Entry entry) {
-        budgets.settle(reservation(hold), entry.cost());
+        switch (held(hold)) {
+            case Held held -> budgets.settle(held.reservation(), entry.cost());
+            case Leased leased -> leases.orElseThrow().settle(leased.hold(), entry.cost());
+        }
     }
 
     @Override
     public boolean settle(Tx tx, Hold hold, Entry entry) {
-        return budgets.settle(tx, reservation(hold), entry.cost());
+        return switch (held(hold)) {
+            case Held held -> budgets.settle(tx, held.reservation(), entry.cost());
+            case Leased leased -> {
+                leases.orElseThrow().settle(tx, leased.hold(), entry.cost());
+                yield true;
+            }
+        };
     }
 
     @Override
     public boolean release(Tx tx, Hold hold) {
-        return budgets.release(tx, reservation(hold));
+        return switch (held(hold)) {
+            case Held held -> budgets.release(tx, held.reservation());
+            case Leased leased -> {
+                leases.orElseThrow().release(leased.hold());
+                yield true;
+            }
+        };
     }
 
     @Override
     public void release(Hold hold) {
-        budgets.release(reservation(hold));
+        switch (held(hold)) {
+            case Held held -> budgets.release(held.reservation());
+            case Leased leased -> leases.orElseThrow().release(leased.hold());
+        }
     }
 
     @Override
@@ -89,15 +126,32 @@ public final class LedgerUsageMeter implements UsageMeter {
                 .orElseGet(() -> Price.free(upstreamModel));
     }
 
-    private static Reservation reservation(Hold hold) {
-        if (hold instanceof Held held) {
-            return held.reservation();
+    private static MeterHold held(Hold hold) {
+        if (hold instanceof MeterHold held) {
+            return held;
         }
         throw new IllegalArgumentException("Hold %s was not made by this meter".formatted(hold.id()));
     }
 
+    /** The holds this meter makes: a reservation per call, or a part of this node's lease. */
+    private sealed interface MeterHold extends Hold permits Held, Leased {
+    }
+
+    /** A call's part of this node's lease; its ledger row names the lease. */
+    private record Leased(BudgetLeases.Hold hold) implements MeterHold {
+        @Override
+        public UUID id() {
+            return hold.leaseId();
+        }
+
+        @Override
+        public Money amount() {
+            return hold.amount();
+        }
+    }
+
     /** A budget reservation, as the models capability holds it. */
-    private record Held(Reservation reservation) implements Hold {
+    private record Held(Reservation reservation) implements MeterHold {
         @Override
         public UUID id() {
             return reservation.id();

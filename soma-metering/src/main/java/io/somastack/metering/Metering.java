@@ -15,6 +15,7 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
+import java.util.UUID;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -23,14 +24,17 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The metering capability, assembled: the {@link PriceBook}, the {@link Ledger}, the
- * {@link Budgets}, the {@link UsageMeter} through which soma-models bills every model call, the
+ * {@link Budgets}, this node's {@link BudgetLeases} (unless {@code budgets.leases.enabled} is
+ * false), the {@link UsageMeter} through which soma-models bills every model call, the
  * usage routes, and the budget sweeper; with a {@link BillingConfig}, also the billing side: the
  * {@link SkuCatalog} (seeded from {@code billing.skus}), {@link Invoicing}, {@link Credits},
  * {@link Reconciliation}, the {@link SkuMeter} other modules write SKU usage through,
  * {@link CapsuleCharges} and {@link PublisherStatements}, their routes, and the scheduled period close. {@link #start()} runs the sweeper every
  * {@link #SWEEP_INTERVAL}: it settles, from the ledger, the reservations of calls whose node
- * died before settling ({@link Budgets#sweepExpired()}), and the {@link InvoiceScheduler} when
- * {@code invoices.scheduled-close} is on; {@link #close()} stops both. Thread-safe.
+ * died before settling ({@link Budgets#sweepExpired()}) and the expired leases of any node
+ * ({@link BudgetLeases#reclaimExpired()}); every second it renews and returns this node's leases
+ * ({@link BudgetLeases#maintain()}); and the {@link InvoiceScheduler} when
+ * {@code invoices.scheduled-close} is on; {@link #close()} stops them and returns this node's leases. Thread-safe.
  *
  * <pre>{@code
  * Metering metering = Metering.create(config.metering(), config.billing(), database, commit, tenants, clock, ids, meters).start();
@@ -48,18 +52,25 @@ public final class Metering implements AutoCloseable {
     private final PriceBook priceBook;
     private final Ledger ledger;
     private final Budgets budgets;
+    private final Optional<BudgetLeases> leases;
     private final LedgerUsageMeter usageMeter;
     private final Clock clock;
     private final Optional<Billing> billing;
     private ScheduledExecutorService sweeper;
     private InvoiceScheduler scheduler;
 
-    private Metering(MeteringConfig config, PriceBook priceBook, Ledger ledger, Budgets budgets, Clock clock, Optional<Billing> billing) {
+    private Metering(MeteringConfig config, PriceBook priceBook, Ledger ledger, Database database, Clock clock, Ids ids, MeterRegistry meters,
+            Optional<Billing> billing) {
         this.config = config;
         this.priceBook = priceBook;
         this.ledger = ledger;
-        this.budgets = budgets;
-        this.usageMeter = new LedgerUsageMeter(priceBook, budgets, ledger, clock);
+        this.budgets = new Budgets(database.asyncCommitDataSource(), clock, ids, config.reservationTtl(), meters);
+        // This node's identity on its budget leases: a random UUID per process start (a restarted node is a new node; the
+        // leases of its previous run expire and a sweeper settles them from the ledger).
+        this.leases = config.leases().enabled()
+                ? Optional.of(new BudgetLeases(database.asyncCommitDataSource(), clock, ids, UUID.randomUUID(), config.leases(), meters))
+                : Optional.empty();
+        this.usageMeter = new LedgerUsageMeter(priceBook, budgets, leases, ledger, clock);
         this.clock = clock;
         this.billing = billing;
     }
@@ -72,8 +83,8 @@ public final class Metering implements AutoCloseable {
         requireNonNull(config, "config is null");
         requireNonNull(database, "database is null");
         requireNonNull(clock, "clock is null");
-        return new Metering(config, new PriceBook(config.prices()), new Ledger(database.jdbi(), clock, ids),
-                new Budgets(database.asyncCommitDataSource(), clock, ids, config.reservationTtl(), meters), clock, Optional.empty());
+        return new Metering(config, new PriceBook(config.prices()), new Ledger(database.jdbi(), clock, ids), database, clock, ids, meters,
+                Optional.empty());
     }
 
     /**
@@ -108,8 +119,7 @@ public final class Metering implements AutoCloseable {
                 .toList();
         Billing parts = new Billing(billing, database, catalog, credits, invoicing, reconciliation, skuMeter,
                 new CapsuleCharges(skuMeter, clock, ids), new PublisherStatements(database.jdbi()), export, exporters);
-        return new Metering(config, new PriceBook(config.prices()), ledger,
-                new Budgets(database.asyncCommitDataSource(), clock, ids, config.reservationTtl(), meters), clock, Optional.of(parts));
+        return new Metering(config, new PriceBook(config.prices()), ledger, database, clock, ids, meters, Optional.of(parts));
     }
 
     /** The billing side, present when made with a {@link BillingConfig}. */
@@ -183,6 +193,11 @@ public final class Metering implements AutoCloseable {
         return budgets;
     }
 
+    /** This node's budget leases, unless {@code budgets.leases.enabled} is false. */
+    public Optional<BudgetLeases> leases() {
+        return leases;
+    }
+
     /** Where soma-models bills model calls. */
     public UsageMeter usageMeter() {
         return usageMeter;
@@ -217,23 +232,36 @@ public final class Metering implements AutoCloseable {
         sweeper = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("budget-sweeper").daemon().factory());
         long seconds = SWEEP_INTERVAL.toSeconds();
         sweeper.scheduleWithFixedDelay(this::sweep, seconds, seconds, TimeUnit.SECONDS);
+        leases.ifPresent(owned -> sweeper.scheduleWithFixedDelay(() -> maintain(owned), 1, 1, TimeUnit.SECONDS));
         billing.filter(parts -> parts.config().scheduledClose()).ifPresent(parts -> scheduler = new InvoiceScheduler(parts.invoicing(),
                 clock, parts.config().closeDelay(), parts.config().closeCheckInterval()).start());
         billing.ifPresent(parts -> parts.exporters().forEach(ContinuousExport::start));
         return this;
     }
 
-    /** Settles expired reservations now; returns how many. */
+    /** Settles expired reservations and budget leases (of any node) now; returns how many. */
     public int sweep() {
         try {
             int released = budgets.sweepExpired();
             if (released > 0) {
                 LOG.warn("Released {} budget reservations of calls that never settled", released);
             }
-            return released;
+            int reclaimed = leases.map(BudgetLeases::reclaimExpired).orElse(0);
+            if (reclaimed > 0) {
+                LOG.warn("Settled {} expired budget leases of nodes that stopped renewing them", reclaimed);
+            }
+            return released + reclaimed;
         } catch (RuntimeException e) {
             LOG.warn("Budget sweep failed: {}", e.getMessage());
             return 0;
+        }
+    }
+
+    private static void maintain(BudgetLeases leases) {
+        try {
+            leases.maintain();
+        } catch (RuntimeException e) {
+            LOG.warn("Renewing budget leases failed: {}", e.getMessage());
         }
     }
 
@@ -252,5 +280,7 @@ public final class Metering implements AutoCloseable {
             sweeper.shutdownNow();
             sweeper = null;
         }
+        // After the sweeper (no renewal runs concurrently): return what this node leased, once its calls finished.
+        leases.ifPresent(BudgetLeases::close);
     }
 }

@@ -22,15 +22,22 @@ import tools.jackson.databind.JsonNode;
  * </pre>
  * Local models are free unless priced. {@code reservation.ttl} bounds how long an unsettled
  * reservation (of a node that died mid-call) holds budget. {@code memory.storage.price-per-mb-hour}
- * (default 0) prices stored memory, metered in MB-hours into the same ledger.
+ * (default 0) prices stored memory, metered in MB-hours into the same ledger. {@code budgets.leases.*}
+ * configures budget leases per node ({@link LeaseConfig}).
  */
-public record MeteringConfig(List<Price> prices, Duration reservationTtl, Money storagePerMbHour) {
+public record MeteringConfig(List<Price> prices, Duration reservationTtl, Money storagePerMbHour, LeaseConfig leases) {
     public MeteringConfig {
         prices = List.copyOf(prices);
         java.util.Objects.requireNonNull(storagePerMbHour, "storagePerMbHour is null");
+        java.util.Objects.requireNonNull(leases, "leases is null");
         if (storagePerMbHour.isNegative()) {
             throw new IllegalArgumentException("memory.storage.price-per-mb-hour must not be negative");
         }
+    }
+
+    /** With the default budget leases. */
+    public MeteringConfig(List<Price> prices, Duration reservationTtl, Money storagePerMbHour) {
+        this(prices, reservationTtl, storagePerMbHour, LeaseConfig.DEFAULTS);
     }
 
     public static MeteringConfig from(Settings settings) {
@@ -61,6 +68,7 @@ public record MeteringConfig(List<Price> prices, Duration reservationTtl, Money 
             settings.problem("memory.storage.price-per-mb-hour must not be negative");
             storage = Money.ZERO;
         }
-        return new MeteringConfig(prices, settings.duration("reservation.ttl", Duration.ofMinutes(10)), storage);
+        return new MeteringConfig(prices, settings.duration("reservation.ttl", Duration.ofMinutes(10)), storage,
+                LeaseConfig.from(settings));
     }
 }

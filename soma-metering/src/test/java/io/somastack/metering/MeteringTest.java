@@ -6,15 +6,11 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.somastack.gateway.Principal;
 import io.somastack.gateway.Tenant;
 import io.somastack.kernel.Clock;
-import io.somastack.kernel.Ids;
 import io.somastack.kernel.Money;
 import io.somastack.kernel.TenantId;
 import io.somastack.models.UsageMeter;
-import io.somastack.store.AuditLog;
 import io.somastack.store.Database;
 import io.somastack.store.GroupCommit;
-import io.somastack.store.Outbox;
-import io.somastack.store.TestDatabase;
 import java.math.BigDecimal;
 import java.time.Duration;
 import java.time.Instant;
@@ -32,25 +28,24 @@ class MeteringTest {
     private final AtomicReference<Instant> now = new AtomicReference<>(Instant.parse("2026-11-25T10:00:00Z"));
     private final Clock clock = now::get;
     private final TenantId tenant = new TenantId(UUID.randomUUID());
+    private MeteringFixture fixture;
     private Database database;
     private GroupCommit commit;
     private Metering metering;
 
     @BeforeEach
     void start() {
-        database = TestDatabase.create();
-        Ids ids = new Ids(clock);
-        commit = new GroupCommit(database.jdbi(), new AuditLog(clock), new Outbox(clock, ids), 16, 1);
-        MeteringConfig config = new MeteringConfig(List.of(new Price("m", Money.of("1000"), Money.of("1000"), Instant.EPOCH)),
-                Duration.ofMinutes(10), Money.ZERO);
-        metering = Metering.create(config, database, clock, ids, new SimpleMeterRegistry()).start();
+        // Per-call reservations here (budget leases off); BudgetLeasesTest covers what a dead node's leases leave.
+        fixture = MeteringFixture.create(clock, new LeaseConfig(false, Duration.ofSeconds(15), Duration.ofSeconds(2), Duration.ofSeconds(5)),
+                new SimpleMeterRegistry());
+        database = fixture.database();
+        commit = fixture.commit();
+        metering = fixture.metering().start();
     }
 
     @AfterEach
     void stop() {
-        metering.close();
-        commit.close();
-        database.close();
+        fixture.close();
     }
 
     private BigDecimal budget(String column) {

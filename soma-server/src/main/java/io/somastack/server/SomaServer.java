@@ -74,6 +74,7 @@ public final class SomaServer implements AutoCloseable {
     private final Deque<AutoCloseable> closeables = new ArrayDeque<>();
     private final Javalin app;
     private Optional<String> generatedAdminKey = Optional.empty();
+    private Metering metering;
     private volatile boolean ready;
 
     private SomaServer(ServerConfig config, Clock clock) {
@@ -125,10 +126,12 @@ public final class SomaServer implements AutoCloseable {
         ModelRouter router = track(Models.router(config.models(), clock));
         router.circuitStates().keySet().forEach(provider -> meters.gauge("soma.provider.circuit.open", Tags.of("provider", provider),
                 router, r -> "OPEN".equals(r.circuitStates().get(provider)) ? 1 : 0));
-        // Metering owns the budget sweeper (it settles from the ledger the reservations of calls whose node died), the SKU
-        // catalog (seeded from billing.skus), invoices, credits, reconciliation, and the scheduled period close.
+        // Metering owns this node's budget leases and the budget sweeper (it settles from the ledger the reservations and leases
+        // of nodes that died), the SKU catalog (seeded from billing.skus), invoices, credits, reconciliation, and the scheduled
+        // period close.
         Metering metering = track(Metering.create(config.metering(), config.billing(), database, commit, gateway.tenants(), clock, ids,
                 meters).start());
+        this.metering = metering;
         warnAboutUnpricedModels(config, router, metering.priceBook());
         MeteredModels models = new MeteredModels(router, metering.usageMeter(), commit, gateway.rateLimiter(), meters,
                 config.defaultMaxTokens());
@@ -313,6 +316,11 @@ public final class SomaServer implements AutoCloseable {
     java.util.List<String> routes() {
         return app.unsafe.internalRouter.allHttpHandlers().stream().map(parsed -> parsed.endpoint)
                 .filter(endpoint -> endpoint.method.isHttpMethod()).map(endpoint -> endpoint.method.name() + " " + endpoint.path).toList();
+    }
+
+    /** This node's metering (tests run its budget sweeper by hand). */
+    Metering metering() {
+        return metering;
     }
 
     /** The operator key made on the first start of an installation without SOMA_ADMIN_KEY. */

@@ -28,6 +28,7 @@ class ServerConfigTest {
         assertThat(config.gateway().region()).isEqualTo("local");
         assertThat(config.gateway().rateLimitRedisUrl()).isEmpty();
         assertThat(config.metering().prices()).isEmpty();
+        assertThat(config.metering().leases()).as("budget leases per node are on").isEqualTo(io.somastack.metering.LeaseConfig.DEFAULTS);
     }
 
     @Test
@@ -42,6 +43,12 @@ class ServerConfigTest {
                     input_per_million: "0.15"
                     output_per_million: "0.60"
                     effective_from: 2026-01-01
+                budgets:
+                  leases:
+                    enabled: false
+                    ttl: 30s
+                    idle: 5s
+                    window: 10s
                 """);
         Map<String, String> environment = Map.of("SOMA_PORT", "9090", "SOMA_DATABASE_URL", "postgresql://db.internal:5432/soma",
                 "SOMA_MAX_BODY_BYTES", "1048576", "SOMA_RATELIMIT_REDIS_URL", "redis://127.0.0.1:6379",
@@ -56,18 +63,21 @@ class ServerConfigTest {
         assertThat(config.gateway().rateLimitRedisUrl()).contains("redis://127.0.0.1:6379");
         assertThat(config.metering().prices()).singleElement()
                 .satisfies(price -> assertThat(price.inputPerMillion().toPlainString()).isEqualTo("0.15"));
+        assertThat(config.metering().leases()).isEqualTo(new io.somastack.metering.LeaseConfig(false, Duration.ofSeconds(30),
+                Duration.ofSeconds(5), Duration.ofSeconds(10)));
     }
 
     @Test
     void everyProblemIsListedAtOnce() {
         Map<String, String> environment = Map.of("SOMA_PORT", "eighty", "SOMA_SHUTDOWN_GRACE", "soon", "SOMA_COLOUR", "blue",
-                "SOMA_ADMIN_KEY", "short");
+                "SOMA_ADMIN_KEY", "short", "SOMA_BUDGETS_LEASES_TTL", "1s");
 
         assertThatThrownBy(() -> ServerConfig.from(Settings.load(environment, Optional.empty()), environment, null, null))
                 .isInstanceOf(SomaException.class)
                 .hasMessageContaining("port='eighty' is not an integer")
                 .hasMessageContaining("shutdown.grace='soon' is not a duration")
                 .hasMessageContaining("unknown config key 'colour'")
-                .hasMessageContaining("admin.key (SOMA_ADMIN_KEY) must be at least 16 characters");
+                .hasMessageContaining("admin.key (SOMA_ADMIN_KEY) must be at least 16 characters")
+                .hasMessageContaining("budgets.leases.ttl must be at least 3s");
     }
 }

@@ -48,12 +48,16 @@ final class TestServer implements AutoCloseable {
 
     /** Starts a server; {@code yaml} is extra config (may be empty). */
     static TestServer start(String yaml) {
+        return start(yaml, TestDatabase.newDatabaseUrl());
+    }
+
+    /** Starts a server on the database at {@code databaseUrl}: another node of the cluster of the servers already on it. */
+    static TestServer start(String yaml, String databaseUrl) {
         try {
             Path dir = Files.createTempDirectory("soma-test");
             Path file = dir.resolve("soma.yaml");
             Files.writeString(file, yaml);
             Map<String, String> environment = new HashMap<>();
-            String databaseUrl = TestDatabase.newDatabaseUrl();
             environment.put("SOMA_DATABASE_URL", databaseUrl);
             environment.put("SOMA_DATABASE_USER", "postgres");
             // A node on an external database is given the key that seals tool secrets (all nodes share it).
