@@ -35,6 +35,8 @@ import org.eclipse.jetty.http.HttpMethod;
 public final class UpstreamClientBenchmark {
     private static final Duration TIMEOUT = Duration.ofSeconds(30);
     private static final long HIGHEST_LATENCY_NANOS = TimeUnit.SECONDS.toNanos(60);
+    /** Failed calls by client and cause, printed at the end. */
+    private static final java.util.Map<String, LongAdder> FAILURES = new java.util.concurrent.ConcurrentHashMap<>();
 
     /** One POST of a JSON body, returning the whole answer body. */
     interface Client extends AutoCloseable {
@@ -161,6 +163,7 @@ public final class UpstreamClientBenchmark {
             System.out.printf("| %d | %s | %s | %.0f | %.3f | %.3f | %d | %.1f |%n", index / 4 + 1, phase.client(), phase.mode(),
                     phase.achievedRate(), phase.p50Millis(), phase.p99Millis(), phase.errors(), phase.cpuMicrosPerCall());
         }
+        FAILURES.forEach((kind, count) -> System.out.printf("failed: %s × %d%n", kind, count.sum()));
         System.exit(0);
     }
 
@@ -194,6 +197,9 @@ public final class UpstreamClientBenchmark {
                 } catch (Exception e) {
                     if (measured) {
                         errors.increment();
+                        Throwable cause = e.getCause() != null ? e.getCause() : e;
+                        FAILURES.computeIfAbsent("%s (%s): %s".formatted(client.name(), cause.getClass().getSimpleName(), cause.getMessage()),
+                                ignored -> new LongAdder()).increment();
                     }
                 } finally {
                     if (measured) {
