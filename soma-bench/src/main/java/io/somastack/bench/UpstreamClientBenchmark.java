@@ -77,7 +77,11 @@ public final class UpstreamClientBenchmark {
         }
     }
 
-    /** Jetty's client, as {@code HttpUpstream} uses it: headers awaited with a timeout, then the body's {@code InputStream}. */
+    /**
+     * Jetty's client the way {@code HttpUpstream} calls it (headers awaited with a timeout, then the
+     * body's {@code InputStream}; the same pool limits), without its protocol-handler and
+     * content-decoder clean-up, which the fixed-reply upstream never exercises.
+     */
     static final class JettyClient implements Client {
         private final org.eclipse.jetty.client.HttpClient client = new org.eclipse.jetty.client.HttpClient();
 
