@@ -11,10 +11,9 @@ import io.somastack.models.internal.CircuitBreakers;
 import io.somastack.models.internal.EmbeddingsAnswer;
 import io.somastack.models.internal.HttpUpstream;
 import io.somastack.models.internal.Upstream;
-import java.io.InputStream;
 import java.net.URI;
-import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -124,14 +123,14 @@ public final class OpenAiEmbedder implements Embedder, AutoCloseable {
         }
         long start = System.nanoTime();
         byte[] body = Json.bytes(Map.of("model", config.model(), "input", inputs, "encoding_format", "float"));
-        HttpResponse<InputStream> response;
+        HttpUpstream.Answer response;
         try {
             response = http.exchange(endpoint, headers, body);
         } catch (SomaException e) {
             breaker.onError(System.nanoTime() - start, TimeUnit.NANOSECONDS, e);
             throw unreachable(e);
         }
-        int status = response.statusCode();
+        int status = response.status();
         if (status / 100 != 2) {
             String message = HttpUpstream.errorMessage(HttpUpstream.errorBody(response));
             breaker.onError(System.nanoTime() - start, TimeUnit.NANOSECONDS, Upstream.httpFailure(name(), status, message));
@@ -141,7 +140,7 @@ public final class OpenAiEmbedder implements Embedder, AutoCloseable {
         }
         String text;
         try {
-            text = http.read(response);
+            text = new String(http.read(response), StandardCharsets.UTF_8);
         } catch (SomaException e) {
             breaker.onError(System.nanoTime() - start, TimeUnit.NANOSECONDS, e);
             throw unreachable(e);

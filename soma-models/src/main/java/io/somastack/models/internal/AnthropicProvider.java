@@ -10,9 +10,8 @@ import io.somastack.models.ProviderConfig;
 import io.somastack.models.StreamSink;
 import io.somastack.models.Usage;
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.URI;
-import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import tools.jackson.databind.JsonNode;
 
@@ -54,7 +53,8 @@ public final class AnthropicProvider implements ModelProvider {
     @Override
     public ChatResult complete(ChatRequest request, String upstreamModel) {
         byte[] body = Json.bytes(AnthropicRequests.translate(request, upstreamModel, false));
-        JsonNode message = WireJson.treeUpstream(http.read(http.post(messagesUri, headers("application/json"), body)), name);
+        JsonNode message = WireJson.treeUpstream(new String(http.read(http.post(messagesUri, headers("application/json"), body)),
+                StandardCharsets.UTF_8), name);
         Usage usage = AnthropicResponses.usage(message.path("usage"));
         ChatCompletion completion = AnthropicResponses.completion(message, clock.now().getEpochSecond(), usage);
         return new ChatResult(completion, usage, false, name, upstreamModel);
@@ -63,7 +63,7 @@ public final class AnthropicProvider implements ModelProvider {
     @Override
     public ChatResult stream(ChatRequest request, String upstreamModel, StreamSink sink) {
         byte[] body = Json.bytes(AnthropicRequests.translate(request, upstreamModel, true));
-        HttpResponse<InputStream> response = http.post(messagesUri, headers("text/event-stream"), body);
+        HttpUpstream.Answer response = http.post(messagesUri, headers("text/event-stream"), body);
         StreamEmitter emitter = new StreamEmitter(sink, request.includeUsage(), Ids.completionId(),
                 clock.now().getEpochSecond(), upstreamModel);
         AnthropicStream stream = new AnthropicStream(name, emitter);

@@ -12,9 +12,7 @@ import io.somastack.models.ProviderConfig;
 import io.somastack.models.StreamSink;
 import io.somastack.models.Usage;
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.URI;
-import java.net.http.HttpResponse;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import tools.jackson.core.JacksonException;
@@ -56,7 +54,7 @@ public final class OpenAiProvider implements ModelProvider {
     @Override
     public ChatResult complete(ChatRequest request, String upstreamModel) {
         ChatRequest upstream = request.withModel(upstreamModel).withStream(false, null);
-        String body = http.read(http.post(completionsUri, headers(false), Json.bytes(upstream)));
+        byte[] body = http.read(http.post(completionsUri, headers(false), Json.bytes(upstream)));
         ChatCompletion completion = WireJson.readUpstream(body, ChatCompletion.class, name);
         Usage usage;
         if (completion.usage() != null) {
@@ -74,7 +72,7 @@ public final class OpenAiProvider implements ModelProvider {
     public ChatResult stream(ChatRequest request, String upstreamModel, StreamSink sink) {
         ChatRequest upstream = request.withModel(upstreamModel)
                 .withStream(true, new ChatRequest.StreamOptions(true));
-        HttpResponse<InputStream> response = http.post(completionsUri, headers(true), Json.bytes(upstream));
+        HttpUpstream.Answer response = http.post(completionsUri, headers(true), Json.bytes(upstream));
         StreamEmitter emitter = new StreamEmitter(sink, request.includeUsage(), Ids.completionId(),
                 clock.now().getEpochSecond(), upstreamModel);
         CompletionUsage reported = null;

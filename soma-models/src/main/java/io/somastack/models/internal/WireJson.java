@@ -37,7 +37,7 @@ public final class WireJson {
     }
 
     /** Reads an upstream provider's document, ignoring fields SomaStack does not use. */
-    public static <T> T readUpstream(String body, Class<T> type, String provider) {
+    public static <T> T readUpstream(byte[] body, Class<T> type, String provider) {
         try {
             return LENIENT.readValue(body, type);
         } catch (JacksonException e) {
