@@ -35,7 +35,7 @@ import java.util.regex.Pattern;
  */
 public final class StartupBenchmark {
     private static final Duration LIMIT = Duration.ofMinutes(5);
-    private static final Pattern STEP = Pattern.compile("Start-up: (.+?) at (\\d+) ms");
+    private static final Pattern STEP = Pattern.compile("Start-up: (.+?) at (-?\\d+) ms");
     private static final Pattern LISTENING = Pattern.compile("SomaStack listening on .* in (\\d+) ms");
 
     /** One way of launching: a repository root whose {@code ./somastack} runs, with the AOT cache or not. */

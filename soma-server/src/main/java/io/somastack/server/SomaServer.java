@@ -87,6 +87,7 @@ public final class SomaServer implements AutoCloseable {
     }
 
     private Javalin build(ServerConfig config, Clock clock) {
+        steps.processStarted();
         // Parts that need nothing else start at once, in parallel with the database: the local embedding model (about a
         // second to load; memory opens its index meanwhile, as the model's name and dimension are known up front).
         StartupSteps.Part<Embedder> loadingEmbedder = steps.inParallel("embedding model loaded", MiniLmEmbedder::new);

@@ -1,5 +1,7 @@
 package io.somastack.server;
 
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -63,6 +65,17 @@ final class StartupSteps {
             }
             throw e;
         }
+    }
+
+    /**
+     * Logs when this process started, before {@code SomaServer.build} (a negative time): what the
+     * launcher script, the JVM, the command line and the configuration took, since the launcher
+     * execs the JVM in its own process.
+     */
+    void processStarted() {
+        ProcessHandle.current().info().startInstant().ifPresent(start -> LOG.info(
+                "Start-up: process started (launcher, JVM, command line, configuration) at -{} ms",
+                Duration.between(start, Instant.now()).toMillis() - elapsedMillis()));
     }
 
     /** Logs that the building thread reached {@code name}. */
