@@ -5,6 +5,8 @@ import static java.util.Objects.requireNonNull;
 import io.somastack.kernel.Clock;
 import io.somastack.policy.Signatures;
 import io.somastack.policy.SigningKeys;
+import java.util.Optional;
+import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
 
 /**
@@ -26,6 +28,11 @@ public final class CounterSigner {
     /** Loads the marketplace key, making it if no node has yet. */
     public static CounterSigner load(Jdbi jdbi, Clock clock) {
         requireNonNull(jdbi, "jdbi is null");
+        // Making a key costs a cold JVM a noticeable part of start-up: only the first start of an installation makes one.
+        Optional<CounterSigner> stored = jdbi.withHandle(CounterSigner::stored);
+        if (stored.isPresent()) {
+            return stored.get();
+        }
         SigningKeys made = Signatures.generate();
         return jdbi.inTransaction(handle -> {
             handle.createUpdate("""
@@ -33,11 +40,16 @@ public final class CounterSigner {
                     VALUES (1, :keyId, :public, :private, :now) ON CONFLICT (id) DO NOTHING""")
                     .bind("keyId", made.keyId()).bind("public", made.publicKeyPem()).bind("private", made.privateKeyPem())
                     .bind("now", clock.now()).execute();
-            return handle.createQuery("SELECT key_id, public_key_pem, private_key_pem FROM marketplace_signing_key WHERE id = 1")
-                    .map((rs, ctx) -> new CounterSigner(new SigningKeys(rs.getString("private_key_pem"), rs.getString("public_key_pem"),
-                            rs.getString("key_id"))))
-                    .one();
+            // Another node starting at the same time may have stored its key first: every node uses the stored one.
+            return stored(handle).orElseThrow();
         });
+    }
+
+    private static Optional<CounterSigner> stored(Handle handle) {
+        return handle.createQuery("SELECT key_id, public_key_pem, private_key_pem FROM marketplace_signing_key WHERE id = 1")
+                .map((rs, ctx) -> new CounterSigner(new SigningKeys(rs.getString("private_key_pem"), rs.getString("public_key_pem"),
+                        rs.getString("key_id"))))
+                .findOne();
     }
 
     /** The countersignature of {@code packed}, as the catalog stores it. */

@@ -27,6 +27,7 @@ import io.somastack.marketplace.Marketplace;
 import io.somastack.marketplace.MarketplaceRoutes;
 import io.somastack.tools.McpEndpoint;
 import io.somastack.tools.Tools;
+import io.somastack.workflows.TemporalService;
 import io.somastack.workflows.Workflows;
 import io.somastack.memory.StorageMeter;
 import io.somastack.memory.Memory;
@@ -55,8 +56,6 @@ import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.Executor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -72,6 +71,7 @@ public final class SomaServer implements AutoCloseable {
     private static final int ACCEPT_QUEUE = 1024;
 
     private final Deque<AutoCloseable> closeables = new ArrayDeque<>();
+    private final StartupSteps steps = new StartupSteps();
     private final Javalin app;
     private Optional<String> generatedAdminKey = Optional.empty();
     private Metering metering;
@@ -80,31 +80,42 @@ public final class SomaServer implements AutoCloseable {
     private SomaServer(ServerConfig config, Clock clock) {
         try {
             app = build(config, clock);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
+            steps.abandon();
             close();
             throw e;
         }
     }
 
     private Javalin build(ServerConfig config, Clock clock) {
-        long started = System.nanoTime();
-        // The embedding model takes about a second to load: load it while the database starts.
-        Executor background = Thread::startVirtualThread;
-        CompletableFuture<Embedder> loadingEmbedder = CompletableFuture.supplyAsync(MiniLmEmbedder::new, background);
+        steps.processStarted();
+        // Parts that need nothing else start at once, in parallel with the database: the local embedding model (about a
+        // second to load; memory opens its index meanwhile, as the model's name and dimension are known up front).
+        StartupSteps.Part<Embedder> loadingEmbedder = steps.inParallel("embedding model loaded", MiniLmEmbedder::new);
+        // ... and Temporal's in-process service (or the connection to a cluster) that team workflows run on.
+        StartupSteps.Part<TemporalService> startingTemporal = steps.inParallel("Temporal service started", () -> TemporalService.start(config.workflows()));
         Ids ids = new Ids(clock);
         PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
 
         Database database = track(new Database(config.store()).start());
-        LOG.info("Start-up: database ready at {} ms", (System.nanoTime() - started) / 1_000_000);
+        steps.step("database ready");
         AuditLog auditLog = new AuditLog(clock);
         GroupCommit commit = track(new GroupCommit(database.jdbi(), auditLog, new Outbox(clock, ids), config.store().commitBatchSize(), 2));
         // Signed checkpoints of the audit log's head, to the outbox; closed before the group commit (a last one at shutdown).
         AuditCheckpoints checkpoints = track(AuditCheckpoints.load(database.jdbi(), commit, auditLog, clock)
                 .start(config.store().auditCheckpointInterval()));
 
-        // Compiling the policy machinery takes about half a second: do it while the rest is wired.
-        CompletableFuture<Constitution> loadingConstitution = CompletableFuture.supplyAsync(
-                () -> Constitution.create(config.policy(), database, commit, clock, ids), background);
+        // Parts that need only the database start now, in parallel with the gateway and metering: the constitution
+        // (compiling the policy machinery takes about half a second) and memory (its Lucene index and catch-up).
+        StartupSteps.Part<Constitution> loadingConstitution = steps.inParallel("constitution ready",
+                () -> Constitution.create(config.policy(), database, commit, clock, ids));
+        Embedder localEmbedder = new LoadingEmbedder(MiniLmEmbedder.MODEL, MiniLmEmbedder.DIMENSION, () -> steps.await(loadingEmbedder));
+        Embedder memoryEmbedder = config.memory().embedder().kind() == EmbedderConfig.Kind.LOCAL ? localEmbedder : Embedders.from(config.memory().embedder());
+        if (memoryEmbedder instanceof AutoCloseable remote) {
+            track(remote);
+        }
+        StartupSteps.Part<Memory> startingMemory = steps.inParallel("memory index ready",
+                () -> Memory.create(config.memory(), database, commit, clock, ids, meters, memoryEmbedder).start());
 
         // Events reach in-process listeners through the relay; with kafka.bootstrap set, each batch goes to Kafka first
         // (the sink is closed after the relay that calls it).
@@ -135,21 +146,14 @@ public final class SomaServer implements AutoCloseable {
         warnAboutUnpricedModels(config, router, metering.priceBook());
         MeteredModels models = new MeteredModels(router, metering.usageMeter(), commit, gateway.rateLimiter(), meters,
                 config.defaultMaxTokens());
-        // /v1/embeddings serves the local model; memory uses the embedder its config names (the same local one by default).
-        Embedder embedder = join(loadingEmbedder);
-        Embedder memoryEmbedder = config.memory().embedder().kind() == EmbedderConfig.Kind.LOCAL ? embedder : Embedders.from(config.memory().embedder());
-        if (memoryEmbedder instanceof AutoCloseable remote) {
-            track(remote);
-        }
-        LOG.info("Start-up: embedding model loaded at {} ms", (System.nanoTime() - started) / 1_000_000);
-        Memory memory = track(Memory.create(config.memory(), database, commit, clock, ids, meters, memoryEmbedder).start());
-        LOG.info("Start-up: memory index ready at {} ms", (System.nanoTime() - started) / 1_000_000);
+        steps.step("gateway and metering ready");
+        Memory memory = track(steps.await(startingMemory));
         Money storagePrice = config.metering().storagePerMbHour();
         track(new StorageMeter(commit, clock, (tx, tenant, bytes, from, to, mbHours) ->
                 metering.ledger().recordStorage(tx, tenant, bytes, from, to, mbHours, storagePrice), config.memory().storageMeterInterval()).start());
-        Constitution constitution = join(loadingConstitution);
+        Constitution constitution = steps.await(loadingConstitution);
         Marketplace marketplace = track(Marketplace.create(config.marketplace(), database, commit, constitution, clock, ids).start());
-        LOG.info("Start-up: constitution and marketplace ready at {} ms", (System.nanoTime() - started) / 1_000_000);
+        steps.step("marketplace ready");
         edge.acceptUploads(MarketplaceRoutes.PUBLISH);
         // The web console's forms post HTML form bodies under /console; the API stays JSON only.
         edge.acceptForms(Console.PATH);
@@ -164,8 +168,9 @@ public final class SomaServer implements AutoCloseable {
 
         // Team workflows: jobs on Temporal (embedded in-process service, or SOMA_TEMPORAL_TARGET), this node's worker, and
         // every job PostgreSQL records as unfinished resumed from its last completed node. Closed before the agents it runs.
+        TemporalService temporal = track(steps.await(startingTemporal));
         Workflows workflows = track(Workflows.create(config.workflows(), database, commit, marketplace, agents.runs(), gateway.tenants(),
-                metering.budgets(), metering.ledger(), metering.catalog(), clock, ids).start());
+                metering.budgets(), metering.ledger(), metering.catalog(), clock, ids).start(temporal));
 
         Javalin app = Javalin.create(web -> {
             web.startup.showJavalinBanner = false;
@@ -218,7 +223,7 @@ public final class SomaServer implements AutoCloseable {
             web.routes.apiBuilder(gateway.adminRoutes(auditLog, checkpoints));
             web.routes.apiBuilder(gateway.sessionRoutes());
             web.routes.apiBuilder(new ModelRoutes(guard, models, gateway.idempotency()));
-            web.routes.apiBuilder(new EmbeddingRoutes(guard, models, embedder, gateway.idempotency()));
+            web.routes.apiBuilder(new EmbeddingRoutes(guard, models, localEmbedder, gateway.idempotency()));
             web.routes.apiBuilder(metering.routes(guard));
             web.routes.apiBuilder(memory.routes(guard));
             web.routes.apiBuilder(constitution.routes(guard));
@@ -239,28 +244,19 @@ public final class SomaServer implements AutoCloseable {
                 }
             });
         });
+        steps.step("routes ready");
         app.start();
         closeables.push(named("HTTP server (in-flight requests finish)", () -> {
             ready = false;
             app.stop();
         }));
+        // Ready only once every part is: /v1/embeddings answers from the loaded model.
+        steps.await(loadingEmbedder);
         ready = true;
         LOG.info("SomaStack listening on http://{}:{} (region {}, store: {}, models: {}) in {} ms", config.host(), app.port(),
                 config.gateway().region(), config.store().describe(), router.models().stream().map(model -> model.id()).toList(),
-                (System.nanoTime() - started) / 1_000_000);
+                steps.elapsedMillis());
         return app;
-    }
-
-    /** The value of a start-up task, with its own exception rather than a wrapper. */
-    private static <T> T join(CompletableFuture<T> task) {
-        try {
-            return task.join();
-        } catch (java.util.concurrent.CompletionException e) {
-            if (e.getCause() instanceof RuntimeException cause) {
-                throw cause;
-            }
-            throw e;
-        }
     }
 
     /** A remote model without a price is billed at zero: say so once, at start-up. */

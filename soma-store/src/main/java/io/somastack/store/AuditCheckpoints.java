@@ -80,6 +80,11 @@ public final class AuditCheckpoints implements AutoCloseable {
         requireNonNull(commit, "commit is null");
         requireNonNull(auditLog, "auditLog is null");
         requireNonNull(clock, "clock is null");
+        // Making a P-256 key costs a cold JVM about 0.1-0.2 s: only the first start of an installation makes one.
+        Optional<AuditCheckpoints> stored = jdbi.withHandle(handle -> stored(handle, jdbi, commit, auditLog, clock));
+        if (stored.isPresent()) {
+            return stored.get();
+        }
         String[] made = Es256.generate();
         String madeKeyId = Es256.keyId(Es256.publicKey(made[1]));
         return jdbi.inTransaction(handle -> {
@@ -96,11 +101,16 @@ public final class AuditCheckpoints implements AutoCloseable {
             } catch (SQLException e) {
                 throw new IllegalStateException("Cannot store the audit checkpoint key: " + e.getMessage(), e);
             }
-            return handle.createQuery("SELECT origin, public_key_pem, private_key_pem FROM audit_checkpoint_key WHERE id = 1")
-                    .map((rs, ctx) -> new AuditCheckpoints(jdbi, commit, auditLog, clock, rs.getString("origin"),
-                            rs.getString("public_key_pem"), rs.getString("private_key_pem")))
-                    .one();
+            // Another node starting at the same time may have stored its key first: every node uses the stored one.
+            return stored(handle, jdbi, commit, auditLog, clock).orElseThrow();
         });
+    }
+
+    private static Optional<AuditCheckpoints> stored(Handle handle, Jdbi jdbi, GroupCommit commit, AuditLog auditLog, Clock clock) {
+        return handle.createQuery("SELECT origin, public_key_pem, private_key_pem FROM audit_checkpoint_key WHERE id = 1")
+                .map((rs, ctx) -> new AuditCheckpoints(jdbi, commit, auditLog, clock, rs.getString("origin"),
+                        rs.getString("public_key_pem"), rs.getString("private_key_pem")))
+                .findOne();
     }
 
     /**

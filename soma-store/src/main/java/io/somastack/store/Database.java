@@ -5,6 +5,8 @@ import static java.util.Objects.requireNonNull;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import io.somastack.store.internal.EmbeddedDatabase;
+import io.somastack.store.internal.SchemaHistory;
+import java.util.Optional;
 import javax.sql.DataSource;
 import org.flywaydb.core.Flyway;
 import org.jdbi.v3.core.Jdbi;
@@ -27,12 +29,23 @@ public final class Database implements AutoCloseable {
     private Jdbi jdbi;
     private HikariDataSource asyncCommitSource;
     private Notifications notifications;
+    private boolean schemaCheckedByFlyway;
 
     public Database(StoreConfig config) {
         this.config = requireNonNull(config, "config is null");
     }
 
+    /** Starts the store; on failure, whatever was started (the embedded PostgreSQL, the pool) is closed again. */
     public Database start() {
+        try {
+            return open();
+        } catch (RuntimeException e) {
+            close();
+            throw e;
+        }
+    }
+
+    private Database open() {
         HikariConfig hikari = new HikariConfig();
         if (config.databaseUrl().isPresent()) {
             hikari.setJdbcUrl(config.databaseUrl().get());
@@ -50,6 +63,33 @@ public final class Database implements AutoCloseable {
         hikari.addDataSourceProperty("reWriteBatchedInserts", "true");
         hikari.addDataSourceProperty("ApplicationName", "somastack");
         dataSource = new HikariDataSource(hikari);
+        migrate();
+        jdbi = Jdbi.create(dataSource).installPlugin(new PostgresPlugin());
+        HikariConfig relaxed = new HikariConfig();
+        hikari.copyStateTo(relaxed);
+        relaxed.setPoolName("soma-async-commit");
+        relaxed.setMaximumPoolSize(Math.max(2, config.poolSize() / 2));
+        relaxed.setConnectionInitSql("SET synchronous_commit = off");
+        asyncCommitSource = new HikariDataSource(relaxed);
+        return this;
+    }
+
+    /**
+     * Brings the schema to this build's migrations. When the history already holds every one
+     * of them with the checksum of its script (one query, see {@link SchemaHistory}), Flyway's
+     * class path scan and validation are skipped; any difference runs Flyway as before, whose
+     * validation fails start-up on an edited applied migration.
+     */
+    private void migrate() {
+        long started = System.nanoTime();
+        Optional<String> difference = SchemaHistory.difference(dataSource, Database.class.getClassLoader());
+        if (difference.isEmpty()) {
+            schemaCheckedByFlyway = false;
+            LOG.info("Schema verified in {} ms: every migration of this build applied, checksums match", (System.nanoTime() - started) / 1_000_000);
+            return;
+        }
+        LOG.info("Schema history differs from this build's migrations ({}): running Flyway", difference.get());
+        schemaCheckedByFlyway = true;
         var result = Flyway.configure()
                 .dataSource(dataSource)
                 .locations("classpath:db/migration")
@@ -59,14 +99,12 @@ public final class Database implements AutoCloseable {
         if (result.migrationsExecuted > 0) {
             LOG.info("Applied {} database migrations, schema now at version {}", result.migrationsExecuted, result.targetSchemaVersion);
         }
-        jdbi = Jdbi.create(dataSource).installPlugin(new PostgresPlugin());
-        HikariConfig relaxed = new HikariConfig();
-        hikari.copyStateTo(relaxed);
-        relaxed.setPoolName("soma-async-commit");
-        relaxed.setMaximumPoolSize(Math.max(2, config.poolSize() / 2));
-        relaxed.setConnectionInitSql("SET synchronous_commit = off");
-        asyncCommitSource = new HikariDataSource(relaxed);
-        return this;
+        LOG.info("Flyway done in {} ms", (System.nanoTime() - started) / 1_000_000);
+    }
+
+    /** True when this start ran Flyway (the schema history differed from this build's migrations), false when it was skipped. */
+    public boolean schemaCheckedByFlyway() {
+        return schemaCheckedByFlyway;
     }
 
     public Jdbi jdbi() {

@@ -38,6 +38,7 @@ public final class Workflows implements AutoCloseable {
     private final NodeStepsImpl steps;
     private final Jobs jobs;
     private volatile TemporalEngine engine;
+    private TemporalService ownedService;
 
     private Workflows(WorkflowsConfig config, NodeStepsImpl steps, JobStore store, JobEvents events, JobMeter meter, Marketplace marketplace,
             Budgets budgets, GroupCommit commit, Clock clock, Ids ids) {
@@ -57,9 +58,18 @@ public final class Workflows implements AutoCloseable {
         return new Workflows(config, steps, store, events, meter, marketplace, budgets, commit, clock, ids);
     }
 
-    /** Connects the engine, starts this node's worker and resumes unfinished jobs. */
+    /** Starts the Temporal service (or connects to the cluster), this node's worker, and resumes unfinished jobs; closed with this. */
     public synchronized Workflows start() {
-        engine = new TemporalEngine(config, steps);
+        ownedService = TemporalService.start(config);
+        return start(ownedService);
+    }
+
+    /**
+     * Starts this node's worker on {@code service}, started beforehand (the server starts it in
+     * parallel with the rest), and resumes unfinished jobs. The caller closes {@code service} after this.
+     */
+    public synchronized Workflows start(TemporalService service) {
+        engine = new TemporalEngine(config, service.connection(), steps);
         jobs.resume();
         return this;
     }
@@ -85,6 +95,10 @@ public final class Workflows implements AutoCloseable {
         if (engine != null) {
             engine.close();
             engine = null;
+        }
+        if (ownedService != null) {
+            ownedService.close();
+            ownedService = null;
         }
     }
 }
