@@ -110,7 +110,7 @@ public final class SomaServer implements AutoCloseable {
         // so a small pool gets fewer in flight. The group commit wakes the relay; the 200 ms poll is the backstop.
         int relayInFlight = Math.clamp(config.store().poolSize() / 4, 1, OutboxRelay.DEFAULT_IN_FLIGHT);
         OutboxRelay relay = config.kafka().enabled()
-                ? new OutboxRelay(database.dataSource(), Duration.ofMillis(200), 500, relayInFlight, track(new KafkaSink(config.kafka())))
+                ? new OutboxRelay(database.dataSource(), Duration.ofMillis(200), 2000, relayInFlight, track(new KafkaSink(config.kafka())))
                 : new OutboxRelay(database.dataSource(), Duration.ofMillis(200), 500);
         commit.afterEventsCommitted(relay::wake);
         LOG.info("Events: {}", config.kafka().bootstrap().map(bootstrap -> "outbox relayed to Kafka at " + bootstrap).orElse("in process"));
