@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLongArray;
@@ -41,19 +42,24 @@ import org.apache.kafka.common.test.TestKitNodes;
  * 5 ms), in one run:
  * <ol>
  *   <li>throughput: {@code events} events already committed to the outbox, relayed as SomaServer
- *       relays them (batches of 500, {@link KafkaSink}), against the producer sending them as fast as it can;</li>
+ *       relays them (batches of 2000, up to {@link OutboxRelay#DEFAULT_IN_FLIGHT} out at once, woken by the group commit, {@link KafkaSink}), against the producer sending them as fast as it can;</li>
  *   <li>lag under load: events offered at {@code rate}/s for the same count, open loop; the outbox's lag is
  *       from the commit of the event's transaction (group commit, durable) to the broker's acknowledgement of
  *       its batch, the producer's from {@code send} to its acknowledgement.</li>
  * </ol>
- * Usage: {@code RelayBenchmark [events=20000] [rate=2000]}.
+ * Usage: {@code RelayBenchmark [events=20000] [rates=2000, comma-separated] [batch=2000] [inFlight=4]}.
  */
 public final class RelayBenchmark {
     private static final String TYPE = "io.somastack.usage.recorded";
 
     public static void main(String[] arguments) throws Exception {
         int events = arguments.length > 0 ? Integer.parseInt(arguments[0]) : 20_000;
-        int rate = arguments.length > 1 ? Integer.parseInt(arguments[1]) : 2_000;
+        List<Integer> rates = new ArrayList<>();
+        for (String rate : (arguments.length > 1 ? arguments[1] : "2000").split(",")) {
+            rates.add(Integer.parseInt(rate.trim()));
+        }
+        int batchSize = arguments.length > 2 ? Integer.parseInt(arguments[2]) : 2000;
+        int inFlight = arguments.length > 3 ? Integer.parseInt(arguments[3]) : OutboxRelay.DEFAULT_IN_FLIGHT;
         try (KafkaClusterTestKit cluster = new KafkaClusterTestKit.Builder(new TestKitNodes.Builder()
                 .setCombined(false).setNumControllerNodes(1).setNumBrokerNodes(1).build())
                 .setConfigProp("offsets.topic.replication.factor", "1")
@@ -80,20 +86,24 @@ public final class RelayBenchmark {
             try (Database database = TestDatabase.create();
                     GroupCommit commit = new GroupCommit(database.jdbi(), new AuditLog(clock), new Outbox(clock, ids), 64, 2)) {
                 // Warm-up of both paths (class loading, topic metadata, connections), not measured.
-                relay(database, commit, config, tenants, 2_000, 0, "warm-up");
+                relay(database, commit, config, tenants, batchSize, inFlight, 2_000, 0, "warm-up");
                 produce(config, tenants, 2_000, 0, "warm-up");
 
-                Result relayed = relay(database, commit, config, tenants, events, 0, "outbox relay, drain");
+                Result relayed = relay(database, commit, config, tenants, batchSize, inFlight, events, 0, "outbox relay, drain");
                 Result produced = produce(config, tenants, events, 0, "plain producer, as fast as it can");
-                Result relayedAtRate = relay(database, commit, config, tenants, events, rate, "outbox relay, %d/s offered".formatted(rate));
-                Result producedAtRate = produce(config, tenants, events, rate, "plain producer, %d/s offered".formatted(rate));
+                List<Result> paced = new ArrayList<>();
+                for (int rate : rates) {
+                    paced.add(relay(database, commit, config, tenants, batchSize, inFlight, events, rate, "outbox relay, %d/s offered".formatted(rate)));
+                    paced.add(produce(config, tenants, events, rate, "plain producer, %d/s offered".formatted(rate)));
+                }
 
+                System.out.printf("%nRelay: batches of %d, %d in flight%n", batchSize, inFlight);
                 System.out.printf("%n| path | events | events/s | lag p50 | lag p99 | lag max |%n|---|---:|---:|---:|---:|---:|%n");
                 // Draining a full outbox, an event's lag is mostly its wait in the queue: shown for the paced runs only.
                 for (Result result : List.of(relayed, produced)) {
                     System.out.printf("| %s | %,d | %,.0f | - | - | - |%n", result.name(), result.events(), result.perSecond());
                 }
-                for (Result result : List.of(relayedAtRate, producedAtRate)) {
+                for (Result result : paced) {
                     System.out.printf("| %s | %,d | %,.0f | %.1f ms | %.1f ms | %.1f ms |%n", result.name(), result.events(), result.perSecond(),
                             result.lag().getValueAtPercentile(50) / 1e3, result.lag().getValueAtPercentile(99) / 1e3, result.lag().getMaxValue() / 1e3);
                 }
@@ -115,27 +125,42 @@ public final class RelayBenchmark {
      * Commits {@code events} outbox events (at {@code rate}/s, or all first when 0) and relays them to Kafka; the lag of
      * each is from its commit to the acknowledgement of its batch.
      */
-    private static Result relay(Database database, GroupCommit commit, KafkaConfig config, List<TenantId> tenants, int events, int rate,
-            String name) throws InterruptedException {
+    private static Result relay(Database database, GroupCommit commit, KafkaConfig config, List<TenantId> tenants, int batchSize,
+            int inFlight, int events, int rate, String name) throws InterruptedException {
         AtomicLongArray committed = new AtomicLongArray(events);
         Histogram lag = new Histogram(TimeUnit.SECONDS.toMicros(60), 3);
         CountDownLatch delivered = new CountDownLatch(events);
         String prefix = UUID.randomUUID() + ":";
         long[] lastAck = new long[1];
         try (KafkaSink kafka = new KafkaSink(config)) {
-            OutboxRelay relay = new OutboxRelay(database.dataSource(), Duration.ofMillis(200), 500, batch -> {
-                kafka.deliver(batch);
-                long now = System.nanoTime();
-                synchronized (lag) {
-                    for (OutboxRelay.DispatchedEvent event : batch) {
-                        if (event.subject().startsWith(prefix)) {
-                            lag.recordValue(Math.max(0, now - committed.get(Integer.parseInt(event.subject().substring(prefix.length())))) / 1000);
-                            delivered.countDown();
+            // As SomaServer relays (by default): batches of 2000, 4 out at once, woken by the group commit, polling every 200 ms.
+            OutboxRelay relay = new OutboxRelay(database.dataSource(), Duration.ofMillis(200), batchSize, inFlight,
+                    new OutboxRelay.Sink() {
+                        @Override
+                        public CompletableFuture<Void> send(List<OutboxRelay.DispatchedEvent> batch) {
+                            return kafka.send(batch).thenRun(() -> acknowledged(batch));
                         }
-                    }
-                    lastAck[0] = now;
-                }
-            });
+
+                        @Override
+                        public void reset() {
+                            kafka.reset();
+                        }
+
+                        private void acknowledged(List<OutboxRelay.DispatchedEvent> batch) {
+                            long now = System.nanoTime();
+                            synchronized (lag) {
+                                for (OutboxRelay.DispatchedEvent event : batch) {
+                                    if (event.subject().startsWith(prefix)) {
+                                        long at = committed.get(Integer.parseInt(event.subject().substring(prefix.length())));
+                                        lag.recordValue(Math.min(lag.getHighestTrackableValue(), Math.max(0, now - at) / 1000));
+                                        delivered.countDown();
+                                    }
+                                }
+                                lastAck[0] = Math.max(lastAck[0], now);
+                            }
+                        }
+                    });
+            commit.afterEventsCommitted(relay::wake);
             long start;
             if (rate == 0) {
                 offer(commit, tenants, events, 0, prefix, committed);
@@ -149,9 +174,13 @@ public final class RelayBenchmark {
             if (!delivered.await(10, TimeUnit.MINUTES)) {
                 throw new IllegalStateException(name + ": not every event was relayed");
             }
+            while (relay.pending() > 0) {
+                Thread.sleep(5);
+            }
+            long marked = System.nanoTime();
             relay.close();
             double seconds = (lastAck[0] - start) / 1e9;
-            System.out.printf("%s: %,d events in %.2f s%n", name, events, seconds);
+            System.out.printf("%s: %,d events in %.2f s (all marked dispatched by %.2f s)%n", name, events, seconds, (marked - start) / 1e9);
             return new Result(name, events, events / seconds, lag);
         }
     }
@@ -175,11 +204,13 @@ public final class RelayBenchmark {
                     }
                     int index = n;
                     OutboxEvent event = new OutboxEvent(TYPE, prefix + index, Optional.of(tenants.get(index % tenants.size())), data(index));
-                    commit.execute(tx -> {
+                    // Stamped in the transaction, then again as its commit completes: the relay, woken by that commit, may
+                    // have the event acknowledged before this writer thread is scheduled again on a loaded machine.
+                    commit.submit(tx -> {
                         tx.publish(event);
+                        committed.set(index, System.nanoTime());
                         return null;
-                    });
-                    committed.set(index, System.nanoTime());
+                    }).thenRun(() -> committed.set(index, System.nanoTime())).join();
                 }
             }));
         }

@@ -13,12 +13,12 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Future;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.clients.producer.Callback;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.internals.RecordHeader;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -29,9 +29,9 @@ import org.apache.kafka.common.serialization.StringSerializer;
  * tenant id (the nil UUID for platform events), in the CloudEvents Kafka protocol binding's
  * binary mode (attributes as {@code ce_*} headers, the JSON data as the value). The producer
  * is idempotent with {@code acks=all}, so the broker keeps each partition in send order
- * without duplicates from its own retries; {@link #deliver} returns only when the whole
- * batch is acknowledged, else it throws and the relay sends the batch again (at least once:
- * consumers deduplicate by {@code ce_id}). Thread-safe.
+ * without duplicates from its own retries; the future of {@link #send} completes only when the
+ * whole batch is acknowledged, else the relay {@linkplain #reset() resets} the sink and sends the
+ * batch again (at least once: consumers deduplicate by {@code ce_id}). Thread-safe.
  */
 public final class KafkaSink implements OutboxRelay.Sink, AutoCloseable {
     /** The key of events that belong to no tenant. */
@@ -66,35 +66,43 @@ public final class KafkaSink implements OutboxRelay.Sink, AutoCloseable {
     }
 
     /**
-     * Sends the batch and waits until every record is acknowledged. On any failure the producer
-     * is replaced before the exception goes to the relay, so the batch is sent again from its
-     * first event under a new producer id: a partition then holds, per producer, a gap-free
-     * prefix of the batch followed by the whole batch again, and a consumer that skips ids it
-     * has seen reads every key in order.
+     * Hands every event of the batch to the producer, after the batches sent before it (the producer keeps each
+     * partition in that order); the future completes when the brokers acknowledged every record, exceptionally at the
+     * first record they refused or that timed out.
      */
     @Override
-    public synchronized void deliver(List<DispatchedEvent> batch) {
-        try {
-            List<Future<RecordMetadata>> sent = new ArrayList<>(batch.size());
-            for (DispatchedEvent event : batch) {
-                sent.add(producer.send(record(event)));
-            }
-            producer.flush();
-            for (Future<RecordMetadata> future : sent) {
-                future.get();
-            }
-        } catch (ExecutionException | RuntimeException e) {
-            replaceProducer();
-            Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
-            throw new IllegalStateException("Kafka did not accept the batch: " + cause.getMessage(), cause);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            replaceProducer();
-            throw new IllegalStateException("Interrupted while relaying to Kafka", e);
+    public synchronized CompletableFuture<Void> send(List<DispatchedEvent> batch) {
+        CompletableFuture<Void> acknowledged = new CompletableFuture<>();
+        if (batch.isEmpty()) {
+            acknowledged.complete(null);
+            return acknowledged;
         }
+        AtomicInteger unacknowledged = new AtomicInteger(batch.size());
+        Callback callback = (metadata, error) -> {
+            if (error != null) {
+                acknowledged.completeExceptionally(new IllegalStateException("Kafka did not accept the batch: " + error.getMessage(), error));
+            } else if (unacknowledged.decrementAndGet() == 0) {
+                acknowledged.complete(null);
+            }
+        };
+        try {
+            for (DispatchedEvent event : batch) {
+                producer.send(record(event), callback);
+            }
+        } catch (RuntimeException e) {
+            acknowledged.completeExceptionally(new IllegalStateException("Kafka did not accept the batch: " + e.getMessage(), e));
+        }
+        return acknowledged;
     }
 
-    private void replaceProducer() {
+    /**
+     * Replaces the producer: what the old one still holds is dropped, and the batches the relay sends again (from the
+     * oldest unmarked one) go out under a new producer id, so a partition then holds, per producer, what the brokers
+     * had accepted in order followed by those batches again, and a consumer that skips ids it has seen reads every key
+     * in order.
+     */
+    @Override
+    public synchronized void reset() {
         producer.close(Duration.ZERO);
         producer = newProducer();
     }

@@ -118,10 +118,13 @@ public final class SomaServer implements AutoCloseable {
                 () -> Memory.create(config.memory(), database, commit, clock, ids, meters, memoryEmbedder).start());
 
         // Events reach in-process listeners through the relay; with kafka.bootstrap set, each batch goes to Kafka first
-        // (the sink is closed after the relay that calls it).
+        // (the sink is closed after the relay that calls it). Each batch out holds a pool connection until it is marked,
+        // so a small pool gets fewer in flight. The group commit wakes the relay; the 200 ms poll is the backstop.
+        int relayInFlight = Math.clamp(config.store().poolSize() / 4, 1, OutboxRelay.DEFAULT_IN_FLIGHT);
         OutboxRelay relay = config.kafka().enabled()
-                ? new OutboxRelay(database.dataSource(), Duration.ofMillis(200), 500, track(new KafkaSink(config.kafka())))
+                ? new OutboxRelay(database.dataSource(), Duration.ofMillis(200), 2000, relayInFlight, track(new KafkaSink(config.kafka())))
                 : new OutboxRelay(database.dataSource(), Duration.ofMillis(200), 500);
+        commit.afterEventsCommitted(relay::wake);
         LOG.info("Events: {}", config.kafka().bootstrap().map(bootstrap -> "outbox relayed to Kafka at " + bootstrap).orElse("in process"));
         relay.subscribe(event -> meters.counter("soma.outbox.dispatched", "type", event.type()).increment());
         meters.gauge("soma.outbox.pending", relay, OutboxRelay::pending);

@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
@@ -36,6 +37,7 @@ public final class GroupCommit implements AutoCloseable {
     private final BlockingQueue<Unit<?>> queue = new LinkedBlockingQueue<>();
     private final List<Thread> committers = new ArrayList<>();
     private final LongAdder waited = new LongAdder();
+    private final List<Runnable> eventsCommitted = new CopyOnWriteArrayList<>();
     private volatile boolean closed;
 
     public GroupCommit(Jdbi jdbi, AuditLog auditLog, Outbox outbox, int maxBatch, int committerThreads) {
@@ -79,6 +81,14 @@ public final class GroupCommit implements AutoCloseable {
         return waited.sum();
     }
 
+    /**
+     * Runs {@code listener} on the committer thread after each commit that wrote outbox events, once the batch's callers
+     * are released (the relay's {@link OutboxRelay#wake()}); keep it short.
+     */
+    public void afterEventsCommitted(Runnable listener) {
+        eventsCommitted.add(requireNonNull(listener, "listener is null"));
+    }
+
     /** Appends one audit entry without waiting for it (reads are audited this way). */
     public void auditLater(AuditEntry entry) {
         if (!closed) {
@@ -113,6 +123,7 @@ public final class GroupCommit implements AutoCloseable {
 
     private void commit(List<Unit<?>> batch) {
         List<Object> results = new ArrayList<>(batch.size());
+        boolean[] wroteEvents = new boolean[1];
         try {
             jdbi.useTransaction(handle -> {
                 Tx tx = new Tx(handle, batch.size() > 1);
@@ -122,6 +133,7 @@ public final class GroupCommit implements AutoCloseable {
                 tx.runDeferred();
                 auditLog.appendAll(handle, tx.audits);
                 outbox.appendAll(handle, tx.events);
+                wroteEvents[0] = !tx.events.isEmpty();
             });
         } catch (RuntimeException batchFailure) {
             if (batch.size() == 1) {
@@ -137,6 +149,9 @@ public final class GroupCommit implements AutoCloseable {
         }
         for (int i = 0; i < batch.size(); i++) {
             complete(batch.get(i), results.get(i));
+        }
+        if (wroteEvents[0]) {
+            eventsCommitted.forEach(Runnable::run);
         }
     }
 

@@ -8,25 +8,44 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.List;
+import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Delivers outbox events to in-process listeners, in {@code seq} order, at least once: a
- * batch is locked with {@code FOR UPDATE SKIP LOCKED} (so nodes sharing the database never
- * deliver the same row twice at once), handed to every listener, and marked dispatched in
- * the same transaction. A listener that throws leaves the batch pending; it is retried on
- * the next poll. In a cluster a {@link Sink} (soma-kafka's {@code KafkaSink}) first takes
- * each batch to Kafka; the batch is marked only after the sink returned, so a sink that
- * throws leaves it pending too. Thread-safe.
+ * Delivers outbox events to a {@link Sink} (soma-kafka's {@code KafkaSink} in a cluster, none in
+ * the embedded default) and to in-process listeners, in {@code seq} order, at least once.
+ *
+ * <p>Pipelined: each batch is claimed in its own transaction with {@code FOR UPDATE SKIP LOCKED}
+ * (so nodes sharing the database never deliver the same row twice at once) and handed to the
+ * sink at once; up to {@code inFlight} batches are out at the same time, each holding its
+ * transaction (and pool connection) open, and the next is claimed while earlier ones wait for
+ * their acknowledgement. Batches are finished strictly in claim order: the oldest, once the sink
+ * acknowledged it, goes to the listeners and is marked dispatched in its transaction. If a batch
+ * fails (the sink, a listener or the mark), it and every batch claimed after it are rolled back,
+ * the sink is {@linkplain Sink#reset() reset}, and they are all claimed and sent again from the
+ * oldest: a later batch is never marked before an earlier one, nor left delivered ahead of an
+ * earlier one's resend. A crash between acknowledgement and mark sends the batch again.
+ *
+ * <p>The relay wakes when {@link #wake()} is called (the group commit calls it after each commit
+ * that wrote events) and otherwise polls every {@code interval}. Thread-safe.
  */
 public final class OutboxRelay implements AutoCloseable {
+    /** Batches out at once by default: claimed and sent, not yet acknowledged and marked. */
+    public static final int DEFAULT_IN_FLIGHT = 4;
+
     private static final Logger LOG = LoggerFactory.getLogger(OutboxRelay.class);
     private static final String CLAIM = """
             SELECT seq, id, type, subject, tenant_id, time, data::text FROM outbox
@@ -35,22 +54,36 @@ public final class OutboxRelay implements AutoCloseable {
     private final DataSource dataSource;
     private final Duration interval;
     private final int batchSize;
+    private final int inFlight;
     private final Sink sink;
     private final List<Consumer<DispatchedEvent>> listeners = new CopyOnWriteArrayList<>();
+    private final Semaphore wakeUp = new Semaphore(0);
     private volatile boolean closed;
-    private Thread poller;
+    private Thread relaying;
 
     /** A relay to in-process listeners only (the embedded default). */
     public OutboxRelay(DataSource dataSource, Duration interval, int batchSize) {
-        this(dataSource, interval, batchSize, batch -> { });
+        this(dataSource, interval, batchSize, DEFAULT_IN_FLIGHT, batch -> CompletableFuture.completedFuture(null));
     }
 
     /** A relay that hands each batch to {@code sink} (e.g. Kafka) before the in-process listeners. */
     public OutboxRelay(DataSource dataSource, Duration interval, int batchSize, Sink sink) {
+        this(dataSource, interval, batchSize, DEFAULT_IN_FLIGHT, sink);
+    }
+
+    /**
+     * @param interval how often to look for events when not {@linkplain #wake() woken}: the backstop
+     * @param inFlight at most this many batches out at once (each holds a pool connection until marked)
+     */
+    public OutboxRelay(DataSource dataSource, Duration interval, int batchSize, int inFlight, Sink sink) {
         this.dataSource = requireNonNull(dataSource, "dataSource is null");
         this.interval = requireNonNull(interval, "interval is null");
-        this.batchSize = batchSize;
         this.sink = requireNonNull(sink, "sink is null");
+        if (batchSize < 1 || inFlight < 1) {
+            throw new IllegalArgumentException("batchSize and inFlight must be positive: %d, %d".formatted(batchSize, inFlight));
+        }
+        this.batchSize = batchSize;
+        this.inFlight = inFlight;
     }
 
     /** Adds a listener; it sees every event committed from now on (and older pending ones). */
@@ -58,66 +91,153 @@ public final class OutboxRelay implements AutoCloseable {
         listeners.add(requireNonNull(listener, "listener is null"));
     }
 
+    /** Tells the relay that events were committed, so it looks now rather than at its next poll. Cheap; any thread. */
+    public void wake() {
+        if (wakeUp.availablePermits() == 0) {
+            wakeUp.release();
+        }
+    }
+
     public OutboxRelay start() {
-        poller = Thread.ofPlatform().name("outbox-relay").daemon().start(() -> {
-            while (!closed) {
-                try {
-                    if (relayOnce() < batchSize) {
-                        Thread.sleep(interval);
-                    }
-                } catch (InterruptedException e) {
-                    return;
-                } catch (RuntimeException e) {
-                    LOG.warn("Outbox relay failed; retrying: {}", e.getMessage());
-                    try {
-                        Thread.sleep(interval.multipliedBy(10));
-                    } catch (InterruptedException interrupted) {
-                        return;
-                    }
-                }
-            }
-        });
+        relaying = Thread.ofPlatform().name("outbox-relay").daemon().start(this::run);
         return this;
     }
 
-    /** Delivers one batch; returns how many events it delivered. */
-    public int relayOnce() {
-        try (Connection connection = dataSource.getConnection()) {
-            connection.setAutoCommit(false);
-            try {
-                List<DispatchedEvent> events = new ArrayList<>();
-                try (PreparedStatement claim = connection.prepareStatement(CLAIM)) {
-                    claim.setInt(1, batchSize);
-                    try (ResultSet rs = claim.executeQuery()) {
-                        while (rs.next()) {
-                            events.add(new DispatchedEvent(rs.getLong(1), (UUID) rs.getObject(2), rs.getString(3), rs.getString(4),
-                                    (UUID) rs.getObject(5), rs.getTimestamp(6).toInstant(), rs.getString(7)));
+    private void run() {
+        Deque<Batch> out = new ArrayDeque<>();
+        try {
+            while (!closed) {
+                try {
+                    Batch oldest = out.peekFirst();
+                    if (oldest != null && oldest.acknowledged().isDone()) {
+                        finish(out.removeFirst());
+                        continue;
+                    }
+                    if (out.size() < inFlight) {
+                        Optional<Batch> sent = claimAndSend();
+                        if (sent.isPresent()) {
+                            out.addLast(sent.get());
+                            continue;
                         }
                     }
-                }
-                if (!events.isEmpty()) {
-                    sink.deliver(events);
-                }
-                for (DispatchedEvent event : events) {
-                    for (Consumer<DispatchedEvent> listener : listeners) {
-                        listener.accept(event);
+                    // Nothing to finish or claim: wait for an acknowledgement, a commit, or the poll.
+                    if (wakeUp.tryAcquire(interval.toNanos(), TimeUnit.NANOSECONDS)) {
+                        wakeUp.drainPermits();
                     }
+                } catch (RuntimeException e) {
+                    abandon(out, true);
+                    LOG.warn("Outbox relay failed; sending again from the oldest pending event: {}", e.getMessage());
+                    Thread.sleep(interval.multipliedBy(10));
                 }
-                if (!events.isEmpty()) {
-                    try (PreparedStatement mark = connection.prepareStatement(
-                            "UPDATE outbox SET dispatched_at = now() WHERE seq = ANY (?)")) {
-                        mark.setArray(1, connection.createArrayOf("bigint", events.stream().map(DispatchedEvent::seq).toArray()));
-                        mark.executeUpdate();
-                    }
-                }
-                connection.commit();
-                return events.size();
-            } catch (SQLException | RuntimeException e) {
-                connection.rollback();
-                throw e;
             }
+        } catch (InterruptedException e) {
+            // closing
+        } finally {
+            abandon(out, !out.isEmpty());
+        }
+    }
+
+    /** Delivers one batch and waits for it; returns how many events it delivered. */
+    public int relayOnce() {
+        Optional<Batch> sent = claimAndSend();
+        if (sent.isEmpty()) {
+            return 0;
+        }
+        try {
+            finish(sent.get());
+        } catch (RuntimeException e) {
+            sink.reset();
+            throw e;
+        }
+        return sent.get().events().size();
+    }
+
+    /** Claims the next pending events in their own transaction and hands them to the sink; empty when there are none. */
+    private Optional<Batch> claimAndSend() {
+        Connection connection = null;
+        try {
+            connection = dataSource.getConnection();
+            connection.setAutoCommit(false);
+            List<DispatchedEvent> events = new ArrayList<>();
+            try (PreparedStatement claim = connection.prepareStatement(CLAIM)) {
+                claim.setInt(1, batchSize);
+                try (ResultSet rs = claim.executeQuery()) {
+                    while (rs.next()) {
+                        events.add(new DispatchedEvent(rs.getLong(1), (UUID) rs.getObject(2), rs.getString(3), rs.getString(4),
+                                (UUID) rs.getObject(5), rs.getTimestamp(6).toInstant(), rs.getString(7)));
+                    }
+                }
+            }
+            if (events.isEmpty()) {
+                connection.commit();
+                connection.close();
+                return Optional.empty();
+            }
+            List<DispatchedEvent> batch = List.copyOf(events);
+            CompletableFuture<Void> acknowledged = sink.send(batch);
+            acknowledged.whenComplete((ignored, error) -> wake());
+            return Optional.of(new Batch(connection, batch, acknowledged));
+        } catch (SQLException | RuntimeException e) {
+            rollBack(connection);
+            throw e instanceof SQLException ? new IllegalStateException("Cannot claim outbox events: " + e.getMessage(), e) : (RuntimeException) e;
+        }
+    }
+
+    /** The oldest batch out: waits for its acknowledgement, hands it to the listeners, marks it dispatched and commits. */
+    private void finish(Batch batch) {
+        Connection connection = batch.connection();
+        try {
+            try {
+                batch.acknowledged().join();
+            } catch (CompletionException e) {
+                throw e.getCause() instanceof RuntimeException cause ? cause : e;
+            }
+            for (DispatchedEvent event : batch.events()) {
+                for (Consumer<DispatchedEvent> listener : listeners) {
+                    listener.accept(event);
+                }
+            }
+            // A mark lost in a crash only sends its batch again (at least once): its commit need not wait for the fsync. The
+            // setting goes with the mark, one round trip: on a loaded machine each round trip is what a batch costs.
+            try (PreparedStatement mark = connection.prepareStatement(
+                    "SET LOCAL synchronous_commit = off; UPDATE outbox SET dispatched_at = now() WHERE seq = ANY (?)")) {
+                mark.setArray(1, connection.createArrayOf("bigint", batch.events().stream().map(DispatchedEvent::seq).toArray()));
+                mark.executeUpdate();
+            }
+            connection.commit();
+            connection.close();
+        } catch (SQLException | RuntimeException e) {
+            rollBack(connection);
+            throw e instanceof SQLException ? new IllegalStateException("Cannot mark outbox events dispatched: " + e.getMessage(), e)
+                    : (RuntimeException) e;
+        }
+    }
+
+    /**
+     * Rolls back every batch still out, so their events are claimed again from the oldest; resets the sink first, so
+     * nothing of them it still holds can land after their resend.
+     */
+    private void abandon(Deque<Batch> out, boolean resetSink) {
+        if (resetSink) {
+            try {
+                sink.reset();
+            } catch (RuntimeException e) {
+                LOG.warn("Resetting the outbox sink failed: {}", e.getMessage());
+            }
+        }
+        while (!out.isEmpty()) {
+            rollBack(out.removeFirst().connection());
+        }
+    }
+
+    private static void rollBack(Connection connection) {
+        if (connection == null) {
+            return;
+        }
+        try (connection) {
+            connection.rollback();
         } catch (SQLException e) {
-            throw new IllegalStateException("Cannot relay outbox events: " + e.getMessage(), e);
+            LOG.warn("Cannot roll back an outbox claim (its connection is dropped, which releases it): {}", e.getMessage());
         }
     }
 
@@ -133,22 +253,38 @@ public final class OutboxRelay implements AutoCloseable {
         }
     }
 
+    /** Stops relaying; batches still out are rolled back (left pending, sent again by the next relay). */
     @Override
     public void close() {
         closed = true;
-        if (poller != null) {
-            poller.interrupt();
+        if (relaying != null) {
+            relaying.interrupt();
+            try {
+                relaying.join(Duration.ofSeconds(10));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 
     /**
-     * Where batches go before they are marked dispatched: an event engine outside the process.
-     * {@link #deliver} returns only when every event of the batch is durably accepted, in order;
-     * it throws to leave the whole batch pending (it is delivered again: at least once).
+     * Where batches go before they are marked dispatched: an event engine outside the process. Batches are sent one after
+     * the other from one thread; the engine keeps them in that order.
      */
     @FunctionalInterface
     public interface Sink {
-        void deliver(List<DispatchedEvent> batch);
+        /**
+         * Starts sending {@code batch}, after every batch sent before it. The future completes when every event of the
+         * batch is durably accepted; exceptionally to leave the batch pending (it is sent again: at least once).
+         */
+        CompletableFuture<Void> send(List<DispatchedEvent> batch);
+
+        /**
+         * Called after a failure, before anything is sent again: every batch sent and not yet marked is about to be sent
+         * again from its first event. An engine drops what it still holds of them (e.g. a new Kafka producer).
+         */
+        default void reset() {
+        }
     }
 
     /**
@@ -157,5 +293,9 @@ public final class OutboxRelay implements AutoCloseable {
      * @param data the event's JSON data
      */
     public record DispatchedEvent(long seq, UUID id, String type, String subject, UUID tenantId, Instant time, String data) {
+    }
+
+    /** A claimed batch out at the sink: its transaction holds the rows' locks until it is marked or rolled back. */
+    private record Batch(Connection connection, List<DispatchedEvent> events, CompletableFuture<Void> acknowledged) {
     }
 }

@@ -11,6 +11,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -78,5 +84,123 @@ class OutboxRelayTest {
 
         assertThat(seen).containsExactly("failed once", "retry-me");
         assertThat(relay.pending()).isZero();
+    }
+
+    @Test
+    void aCommitWakesTheRelayWithoutWaitingForThePoll() throws Exception {
+        try (OutboxRelay slowPoll = new OutboxRelay(database.dataSource(), Duration.ofMinutes(1), 100)) {
+            CountDownLatch seen = new CountDownLatch(1);
+            slowPoll.subscribe(event -> seen.countDown());
+            slowPoll.start();
+            // The relay's first look finds nothing; from then on only a wake-up makes it look before a minute has passed.
+            Thread.sleep(200);
+            commit.afterEventsCommitted(slowPoll::wake);
+
+            publish("wake-up");
+
+            assertThat(seen.await(5, TimeUnit.SECONDS)).as("delivered long before the one-minute poll").isTrue();
+        }
+    }
+
+    @Test
+    void aBatchAcknowledgedBeforeAnEarlierOneIsNotMarkedAndIsSentAgainAfterTheEarlierOneFails() throws Exception {
+        for (int i = 0; i < 4; i++) {
+            publish("event-" + i);
+        }
+        HeldSink sink = new HeldSink();
+        try (OutboxRelay pipelined = new OutboxRelay(database.dataSource(), Duration.ofMillis(20), 2, 4, sink).start()) {
+            await(() -> sink.sent().size() == 2);
+            assertThat(sink.sent()).containsExactly(List.of("event-0", "event-1"), List.of("event-2", "event-3"));
+
+            sink.acknowledge(1);
+            Thread.sleep(300);
+            assertThat(pipelined.pending()).as("the second batch waits for the first").isEqualTo(4);
+
+            sink.fail(0);
+            await(() -> sink.sent().size() == 4);
+            assertThat(sink.resets()).isEqualTo(1);
+            assertThat(sink.sent().subList(2, 4)).as("both sent again, the earlier first")
+                    .containsExactly(List.of("event-0", "event-1"), List.of("event-2", "event-3"));
+
+            sink.acknowledge(3);
+            Thread.sleep(300);
+            assertThat(pipelined.pending()).isEqualTo(4);
+            sink.acknowledge(2);
+            await(() -> pipelined.pending() == 0);
+        }
+    }
+
+    @Test
+    void aRelayStoppedBetweenAcknowledgementAndMarkLeavesTheBatchPendingAndTheNextRelaySendsItAgain() throws Exception {
+        publish("acknowledged-not-marked");
+        HeldSink sink = new HeldSink();
+        CountDownLatch acknowledged = new CountDownLatch(1);
+        OutboxRelay stopped = new OutboxRelay(database.dataSource(), Duration.ofMillis(20), 100, 4, sink);
+        stopped.subscribe(event -> {
+            // Listeners run after the acknowledgement and before the mark: hold the relay there until it is stopped.
+            acknowledged.countDown();
+            try {
+                Thread.sleep(Duration.ofMinutes(1));
+            } catch (InterruptedException e) {
+                throw new IllegalStateException("stopped", e);
+            }
+        });
+        stopped.start();
+        await(() -> sink.sent().size() == 1);
+        sink.acknowledge(0);
+        assertThat(acknowledged.await(5, TimeUnit.SECONDS)).isTrue();
+
+        stopped.close();
+
+        assertThat(relay.pending()).isEqualTo(1);
+        List<String> seen = new ArrayList<>();
+        relay.subscribe(event -> seen.add(event.subject()));
+        assertThat(relay.relayOnce()).isEqualTo(1);
+        assertThat(seen).containsExactly("acknowledged-not-marked");
+        assertThat(relay.pending()).isZero();
+    }
+
+    private static void await(BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!condition.getAsBoolean()) {
+            assertThat(System.nanoTime()).as("condition met within 10 s").isLessThan(deadline);
+            Thread.sleep(10);
+        }
+    }
+
+    /** An event engine whose acknowledgements the test gives, one batch at a time, in any order. */
+    private static final class HeldSink implements OutboxRelay.Sink {
+        private final List<List<String>> sent = new CopyOnWriteArrayList<>();
+        private final List<CompletableFuture<Void>> acknowledgements = new CopyOnWriteArrayList<>();
+        private final AtomicInteger resets = new AtomicInteger();
+
+        @Override
+        public CompletableFuture<Void> send(List<OutboxRelay.DispatchedEvent> batch) {
+            CompletableFuture<Void> acknowledgement = new CompletableFuture<>();
+            acknowledgements.add(acknowledgement);
+            sent.add(batch.stream().map(OutboxRelay.DispatchedEvent::subject).toList());
+            return acknowledgement;
+        }
+
+        @Override
+        public void reset() {
+            resets.incrementAndGet();
+        }
+
+        List<List<String>> sent() {
+            return List.copyOf(sent);
+        }
+
+        int resets() {
+            return resets.get();
+        }
+
+        void acknowledge(int batch) {
+            acknowledgements.get(batch).complete(null);
+        }
+
+        void fail(int batch) {
+            acknowledgements.get(batch).completeExceptionally(new IllegalStateException("broker refused the batch"));
+        }
     }
 }

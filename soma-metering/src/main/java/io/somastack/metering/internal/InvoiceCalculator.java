@@ -28,26 +28,36 @@ public final class InvoiceCalculator {
      * minus the input part), so the two lines add up to the row exactly. A row's egress bytes are
      * also an {@code egress} quantity in GB (10^9 bytes) at no cost, which the catalog then prices. A late row (one that
      * arrived after its own period had closed, moved here by the ledger's trigger) goes to its own
-     * {@code late:<sku>} line, billed at what it cost when written.
+     * {@code late:<sku>} line, billed at what it cost when written. The tenant's rows are read once (one
+     * index-only scan of {@code usage_ledger_invoice_lines}) and summed per meter, model and SKU before they
+     * are split into lines: NUMERIC sums of products are exact, so the lines are the same as summing each
+     * row's parts, and a tenant's close reads its rows once instead of once per kind of line.
      */
     private static final String GROUPS = """
+            WITH sums AS (
+                SELECT meter, model, sku, late_of IS NOT NULL AS late, sum(input_tokens) AS input_tokens,
+                       sum(output_tokens) AS output_tokens, sum(input_tokens * input_per_million) AS input_cost, sum(cost) AS cost,
+                       sum(coalesce(quantity, 0)) AS quantity, max(upstream_model) FILTER (WHERE meter = 'tool_call') AS kind,
+                       sum(egress_bytes) FILTER (WHERE egress_bytes > 0) AS egress_bytes
+                FROM usage_ledger WHERE tenant_id = :tenant AND period = :period
+                GROUP BY meter, model, sku, late_of IS NOT NULL
+            )
             SELECT CASE WHEN late THEN 'late:' || sku ELSE sku END AS sku, max(kind) AS kind, sum(quantity) AS quantity,
                    sum(amount) AS amount FROM (
                 SELECT 'tokens.input:' || model AS sku, NULL AS kind, input_tokens * 0.000001 AS quantity,
-                       input_tokens * input_per_million * 0.000001 AS amount, late_of IS NOT NULL AS late
-                FROM usage_ledger WHERE tenant_id = :tenant AND period = :period AND meter = 'model.tokens'
+                       input_cost * 0.000001 AS amount, late
+                FROM sums WHERE meter = 'model.tokens'
                 UNION ALL
-                SELECT 'tokens.output:' || model, NULL, output_tokens * 0.000001, cost - input_tokens * input_per_million * 0.000001,
-                       late_of IS NOT NULL
-                FROM usage_ledger WHERE tenant_id = :tenant AND period = :period AND meter = 'model.tokens'
+                SELECT 'tokens.output:' || model, NULL, output_tokens * 0.000001, cost - input_cost * 0.000001, late
+                FROM sums WHERE meter = 'model.tokens'
                 UNION ALL
                 SELECT coalesce(sku, CASE meter WHEN 'tool_call' THEN 'tool_call:' || substr(model, 6)
                                                 WHEN 'memory.storage' THEN 'memory_storage' ELSE meter END),
-                       CASE meter WHEN 'tool_call' THEN upstream_model END, coalesce(quantity, 0), cost, late_of IS NOT NULL
-                FROM usage_ledger WHERE tenant_id = :tenant AND period = :period AND meter <> 'model.tokens'
+                       kind, quantity, cost, late
+                FROM sums WHERE meter <> 'model.tokens'
                 UNION ALL
-                SELECT 'egress', NULL, egress_bytes * 0.000000001, 0, late_of IS NOT NULL
-                FROM usage_ledger WHERE tenant_id = :tenant AND period = :period AND egress_bytes > 0
+                SELECT 'egress', NULL, egress_bytes * 0.000000001, 0, late
+                FROM sums WHERE egress_bytes IS NOT NULL
             ) AS rows GROUP BY 1 ORDER BY 1""";
 
     /** The line of rows that arrived after their period closed: {@code late:<sku>}. */
