@@ -37,7 +37,7 @@ public final class MiniLmEmbedder implements Embedder {
     public static final String MODEL = "all-minilm-l6-v2-q";
     public static final int DIMENSION = 384;
     /**
-     * Intra-op threads of the session: on two shared cores, batches of texts were embedded 2.4-3.4 times
+     * Intra-op threads of the session: on two shared cores, batches of texts were embedded 1.4-3.4 times
      * as fast with 2 as with 1, and one query as fast within the noise (docs/BENCHMARKS.md, issue 13).
      */
     public static final int DEFAULT_THREADS = 2;
