@@ -3,6 +3,8 @@ package io.somastack.models;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
+import dev.langchain4j.model.embedding.onnx.allminilml6v2q.AllMiniLmL6V2QuantizedEmbeddingModel;
+import io.somastack.models.internal.EmbeddingTexts;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
@@ -41,5 +43,14 @@ class MiniLmEmbedderTest {
         assertThat(batched.tokens()).isEqualTo(tokens);
         assertThat(embedder.embed(texts.getFirst())).containsExactly(batched.vectors().getFirst(), within(1e-6f));
         assertThat(Embedder.similarity(embedder.embed("Ada drinks green tea every morning"), batched.vectors().getFirst())).isGreaterThan(0.8);
+    }
+
+    @Test
+    void givesTheVectorsOfLangchain4jsOwnModelSoStoredMemoriesNeedNoReindex() {
+        AllMiniLmL6V2QuantizedEmbeddingModel langchain4j = new AllMiniLmL6V2QuantizedEmbeddingModel();
+        for (String text : List.of("Ada prefers green tea in the morning", "Deploys need two approvals", "x")) {
+            float[] theirs = EmbeddingTexts.unitLength(langchain4j.embed(text).content().vector());
+            assertThat(embedder.embed(text)).as(text).containsExactly(theirs, within(1e-5f));
+        }
     }
 }
