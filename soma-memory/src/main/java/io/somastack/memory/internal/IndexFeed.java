@@ -69,15 +69,14 @@ public final class IndexFeed {
         }
     }
 
-    /** Commits the index if anything changed since the last commit. */
+    /**
+     * Commits the index if anything changed since the last commit. It does not hold up the
+     * applying of changes: a commit's fsync can take long, and a catch-up or a writer's
+     * read-your-writes must not wait for it.
+     */
     public void commitIfDirty() {
-        applying.lock();
-        try {
-            if (index.isDirty()) {
-                index.commit();
-            }
-        } finally {
-            applying.unlock();
+        if (index.isDirty()) {
+            index.commit();
         }
     }
 
