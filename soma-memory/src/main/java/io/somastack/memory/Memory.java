@@ -26,7 +26,6 @@ import io.somastack.models.Embedders;
 import io.somastack.store.Database;
 import io.somastack.store.GroupCommit;
 import io.somastack.store.Notifications;
-import java.util.Arrays;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -39,8 +38,7 @@ import org.slf4j.LoggerFactory;
  * The memory capability, assembled: {@link Memories}, its index and the routes. Lifecycle:
  * {@link #start()} opens the index and catches it up with PostgreSQL (rebuilding it from the
  * change sequence when the directory is empty or holds another model's vectors), then keeps it
- * caught up on one timer thread, and committed and purged of memories past their TTL on
- * another (so a wake-up never waits behind an fsync); {@link #close()}
+ * caught up and committed, and erases memories past their TTL, on a timer; {@link #close()}
  * commits and closes it. When stored vectors are of another model than the embedder's, start
  * warns: vector recall leaves those memories out until {@link #reindex} (or
  * {@code somastack memory reindex}) has embedded them again.
@@ -65,7 +63,6 @@ public final class Memory implements AutoCloseable {
     private final QueryEmbeddings queryEmbeddings;
     private final AtomicBoolean wakePending = new AtomicBoolean();
     private ScheduledExecutorService timer;
-    private ScheduledExecutorService maintenance;
 
     private Memory(MemoryConfig config, MemoryIndex index, IndexFeed feed, Memories memories, Reindexing reindexing, Expiring expiring,
             MeterRegistry meters, Notifications notifications, QueryEmbeddings queryEmbeddings) {
@@ -138,12 +135,10 @@ public final class Memory implements AutoCloseable {
                 TimeUnit.MILLISECONDS);
         // Other nodes' writes wake the feed at once (the poll above stays as the backstop).
         notifications.listen("soma_memory_changes", payload -> wake(), this::wake);
-        // Index commits (an fsync) and purges run on a thread of their own, so a wake-up never waits behind them.
-        maintenance = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("memory-maintenance").daemon().factory());
-        maintenance.scheduleWithFixedDelay(() -> run(feed::commitIfDirty), config.indexCommit().toMillis(), config.indexCommit().toMillis(),
+        timer.scheduleWithFixedDelay(() -> run(feed::commitIfDirty), config.indexCommit().toMillis(), config.indexCommit().toMillis(),
                 TimeUnit.MILLISECONDS);
-        maintenance.scheduleWithFixedDelay(() -> run(this::purgeExpired), config.purgeInterval().toMillis(),
-                config.purgeInterval().toMillis(), TimeUnit.MILLISECONDS);
+        timer.scheduleWithFixedDelay(() -> run(this::purgeExpired), config.purgeInterval().toMillis(), config.purgeInterval().toMillis(),
+                TimeUnit.MILLISECONDS);
         return this;
     }
 
@@ -208,15 +203,13 @@ public final class Memory implements AutoCloseable {
 
     @Override
     public void close() {
-        // No interrupt: an interrupted Lucene or JDBC read closes its NIO channel, and Lucene then closes its writer.
-        for (ScheduledExecutorService executor : Arrays.asList(timer, maintenance)) {
-            if (executor != null) {
-                executor.shutdown();
-                try {
-                    executor.awaitTermination(10, TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
+        if (timer != null) {
+            // No interrupt: an interrupted Lucene or JDBC read closes its NIO channel, and Lucene then closes its writer.
+            timer.shutdown();
+            try {
+                timer.awaitTermination(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
             }
         }
         queryEmbeddings.close();

@@ -69,14 +69,15 @@ public final class IndexFeed {
         }
     }
 
-    /**
-     * Commits the index if anything changed since the last commit. It does not hold up the
-     * applying of changes: a commit's fsync can take long, and a catch-up or a writer's
-     * read-your-writes must not wait for it.
-     */
+    /** Commits the index if anything changed since the last commit. */
     public void commitIfDirty() {
-        if (index.isDirty()) {
-            index.commit();
+        applying.lock();
+        try {
+            if (index.isDirty()) {
+                index.commit();
+            }
+        } finally {
+            applying.unlock();
         }
     }
 

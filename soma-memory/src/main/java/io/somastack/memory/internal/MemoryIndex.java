@@ -159,17 +159,12 @@ public final class MemoryIndex implements AutoCloseable {
         }
     }
 
-    /**
-     * Commits to disk with the applied seq in the commit's user data. May run while changes are
-     * applied: the seq is read first, and everything up to it was written before, so the commit
-     * holds at least that seq (a later change it also holds is applied again after a restart,
-     * which is harmless). One commit at a time.
-     */
-    synchronized void commit() {
+    /** Commits to disk with the applied seq in the commit's user data. Called by one thread at a time. */
+    void commit() {
         try {
-            dirty = false;
             writer.setLiveCommitData(Map.of(APPLIED_SEQ, Long.toString(appliedSeq), SPACE, space.key()).entrySet());
             writer.commit();
+            dirty = false;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
