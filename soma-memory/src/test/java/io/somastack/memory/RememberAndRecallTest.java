@@ -107,4 +107,25 @@ class RememberAndRecallTest {
         assertThat(record.scopes()).containsExactly(scope);
         assertThat(soma.count("SELECT count(*) FROM audit_log WHERE action = 'memory.recall' AND subject = '" + recall.id() + "'")).isEqualTo(1);
     }
+
+    @Test
+    void recordsOnlyWhatIsReturnedWhenAHitWasDeletedSinceItWasIndexed() {
+        TenantId tenant = TestMemory.tenant();
+        Caller caller = caller(tenant);
+        Scope scope = Scope.of("conversation", "c-2");
+        List<Remembered> remembered = soma.memories().remember(caller, List.of(fact("The backup runs every night at two", scope),
+                fact("Backups are kept for thirty days", scope)), Optional.empty()).results();
+        // Deleted in PostgreSQL without a change, as another node's delete looks before this index applied it:
+        // the index still finds the memory, the fetch drops it, so the record written beside the fetch is corrected.
+        soma.database.jdbi().useHandle(handle -> handle.createUpdate("UPDATE memories SET deleted_at = now() WHERE id = :id")
+                .bind("id", remembered.getFirst().memoryId()).execute());
+
+        Recall recall = soma.memories().recall(caller, RecallQuery.of("when do backups run?", List.of(scope), 2, RecallMode.HYBRID));
+        RecallRecord record = soma.memories().recallRecord(caller, recall.id());
+
+        assertThat(recall.facts()).extracting(Fact::memoryId).containsExactly(remembered.get(1).memoryId());
+        assertThat(record.results()).extracting(RecallRecord.Hit::memoryId, RecallRecord.Hit::revisionId, RecallRecord.Hit::score)
+                .containsExactly(Tuple.tuple(recall.facts().getFirst().memoryId(), recall.facts().getFirst().revisionId(),
+                        recall.facts().getFirst().score()));
+    }
 }

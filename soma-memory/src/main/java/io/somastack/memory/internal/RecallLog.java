@@ -27,14 +27,6 @@ public final class RecallLog {
     }
 
     public void insert(Handle handle, TenantId tenant, RecallRecord record, Map<String, Object> filters) {
-        List<Map<String, Object>> results = new ArrayList<>();
-        for (RecallRecord.Hit hit : record.results()) {
-            Map<String, Object> row = new LinkedHashMap<>();
-            row.put("memory_id", hit.memoryId().toString());
-            row.put("revision_id", hit.revisionId().toString());
-            row.put("score", hit.score());
-            results.add(row);
-        }
         handle.createUpdate("""
                 INSERT INTO recalls (id, tenant_id, key_id, actor, request_id, at, query_sha256, mode, k, scopes, filters, results)
                 VALUES (:id, :tenant, :key, :actor, :request, :at, :query, :mode, :k, CAST(:scopes AS jsonb), CAST(:filters AS jsonb),
@@ -43,7 +35,25 @@ public final class RecallLog {
                 .bind("request", record.requestId()).bind("at", Timestamp.from(record.at())).bind("query", record.querySha256())
                 .bind("mode", record.mode().wireName()).bind("k", record.k())
                 .bind("scopes", Json.text(record.scopes().stream().map(Scope::key).toList())).bind("filters", Json.text(filters))
-                .bind("results", Json.text(results)).execute();
+                .bind("results", results(record.results())).execute();
+    }
+
+    /** Replaces the revisions and scores of a recall written before its facts were read (see {@code Recalling}). */
+    public void replaceResults(Handle handle, TenantId tenant, UUID recallId, List<RecallRecord.Hit> hits) {
+        handle.createUpdate("UPDATE recalls SET results = CAST(:results AS jsonb) WHERE tenant_id = :tenant AND id = :id")
+                .bind("results", results(hits)).bind("tenant", tenant.value()).bind("id", recallId).execute();
+    }
+
+    private static String results(List<RecallRecord.Hit> hits) {
+        List<Map<String, Object>> results = new ArrayList<>();
+        for (RecallRecord.Hit hit : hits) {
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("memory_id", hit.memoryId().toString());
+            row.put("revision_id", hit.revisionId().toString());
+            row.put("score", hit.score());
+            results.add(row);
+        }
+        return Json.text(results);
     }
 
     public Optional<RecallRecord> find(TenantId tenant, UUID id) {

@@ -28,7 +28,8 @@ import org.apache.lucene.search.IndexSearcher;
  * The read path of recall: check the scopes, embed the query (cached per tenant, on the
  * embedding thread, overlapped with the keyword search), search the index inside the
  * caller's tenant and scopes, read the facts from PostgreSQL (which drops anything deleted or
- * expired since it was indexed), and record exactly what is returned before returning it.
+ * expired since it was indexed) while the recall record of the hits commits, and return only once
+ * the record holds exactly what is returned.
  * Thread-safe.
  */
 public final class Recalling {
@@ -79,21 +80,44 @@ public final class Recalling {
         }
         boolean vectorUsed = query.mode() != RecallMode.KEYWORD;
         long searched = clock.nanoTime();
-        List<Fact> facts = facts(caller, ranked, query.k(), now);
-        long fetched = clock.nanoTime();
+        // The record is submitted as soon as the hits are known and commits while the facts are
+        // read: it names the first k hits as the index holds them, which is what the fetch returns
+        // unless one was deleted, expired or revised since it was indexed. Then the record is
+        // corrected to exactly what is returned, and the answer waits for that commit too.
+        List<RecallRecord.Hit> expected = ranked.stream().limit(query.k())
+                .map(hit -> new RecallRecord.Hit(hit.memoryId(), hit.revisionId(), hit.score())).toList();
         RecallRecord record = new RecallRecord(ids.next(), caller.keyId(), caller.actor(), caller.requestId(), now,
-                Vectors.sha256(query.query()), query.mode(), query.k(), query.scopes(),
-                facts.stream().map(fact -> new RecallRecord.Hit(fact.memoryId(), fact.revisionId(), fact.score())).toList());
+                Vectors.sha256(query.query()), query.mode(), query.k(), query.scopes(), expected);
         Map<String, Object> filters = new LinkedHashMap<>();
         filters.put("tags", query.tags());
         query.from().ifPresent(from -> filters.put("from", from.toString()));
         query.to().ifPresent(to -> filters.put("to", to.toString()));
-        commit.execute(tx -> {
+        CompletableFuture<Void> writing = commit.submit(tx -> {
             recallLog.insert(tx.handle(), caller.tenantId(), record, filters);
             tx.audit(new AuditEntry(Optional.of(caller.tenantId()), caller.actor(), "memory.recall", record.id().toString(),
-                    caller.requestId(), Map.of("mode", query.mode().wireName(), "k", query.k(), "returned", facts.size())));
+                    caller.requestId(), Map.of("mode", query.mode().wireName(), "k", query.k())));
             return null;
         });
+        List<Fact> facts;
+        try {
+            facts = facts(caller, ranked, query.k(), now);
+        } catch (RuntimeException e) {
+            // Nothing is returned, so the record must not name any revision.
+            try {
+                correct(caller, record, List.of(), writing);
+            } catch (RuntimeException failed) {
+                e.addSuppressed(failed);
+            }
+            throw e;
+        }
+        long fetched = clock.nanoTime();
+        List<RecallRecord.Hit> returned = facts.stream().map(fact -> new RecallRecord.Hit(fact.memoryId(), fact.revisionId(), fact.score()))
+                .toList();
+        if (returned.equals(expected)) {
+            await(writing);
+        } else {
+            correct(caller, record, returned, writing);
+        }
         long recorded = clock.nanoTime();
         Recall.Timings timings = new Recall.Timings(Duration.ofNanos(embedded - started), Duration.ofNanos(searched - embedded),
                 Duration.ofNanos(fetched - searched), Duration.ofNanos(recorded - fetched));
@@ -106,7 +130,16 @@ public final class Recalling {
         return new Recall(record.id(), facts, timings);
     }
 
-    private static float[] await(CompletableFuture<float[]> pending) {
+    /** Once the first write of {@code record} committed, replaces its results by what was returned, durably. */
+    private void correct(Caller caller, RecallRecord record, List<RecallRecord.Hit> returned, CompletableFuture<Void> writing) {
+        await(writing);
+        commit.execute(tx -> {
+            recallLog.replaceResults(tx.handle(), caller.tenantId(), record.id(), returned);
+            return null;
+        });
+    }
+
+    private static <T> T await(CompletableFuture<T> pending) {
         try {
             return pending.join();
         } catch (CompletionException e) {
