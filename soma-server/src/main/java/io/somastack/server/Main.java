@@ -95,10 +95,7 @@ public final class Main implements Runnable {
             server.generatedAdminKey().ifPresent(key -> System.out.printf(
                     "%nOperator key (shown once, keep it; set SOMA_ADMIN_KEY to choose your own):%n  %s%n%n", key));
             System.out.printf("SomaStack is ready on http://%s:%d%n", config.host(), server.port());
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                server.close();
-                stopped.countDown();
-            }, "shutdown"));
+            server.closeOnExit(stopped::countDown);
             stopped.await();
             return 0;
         }

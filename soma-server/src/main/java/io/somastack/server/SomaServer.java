@@ -73,6 +73,7 @@ public final class SomaServer implements AutoCloseable {
     private final Deque<AutoCloseable> closeables = new ArrayDeque<>();
     private final StartupSteps steps = new StartupSteps();
     private final Javalin app;
+    private Database database;
     private Optional<String> generatedAdminKey = Optional.empty();
     private Metering metering;
     private volatile boolean ready;
@@ -97,7 +98,7 @@ public final class SomaServer implements AutoCloseable {
         Ids ids = new Ids(clock);
         PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
 
-        Database database = track(new Database(config.store()).start());
+        database = track(new Database(config.store()).start());
         steps.step("database ready");
         AuditLog auditLog = new AuditLog(clock);
         GroupCommit commit = track(new GroupCommit(database.jdbi(), auditLog, new Outbox(clock, ids), config.store().commitBatchSize(), 2));
@@ -325,6 +326,18 @@ public final class SomaServer implements AutoCloseable {
     /** The operator key made on the first start of an installation without SOMA_ADMIN_KEY. */
     public Optional<String> generatedAdminKey() {
         return generatedAdminKey;
+    }
+
+    /**
+     * Closes this server from a JVM shutdown hook (SIGTERM, Ctrl-C), then runs {@code afterwards}. The
+     * embedded PostgreSQL stops only after this close, so a graceful shutdown's last writes reach it.
+     */
+    public void closeOnExit(Runnable afterwards) {
+        database.stopEmbeddedAfterCloseAtExit();
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            close();
+            afterwards.run();
+        }, "shutdown"));
     }
 
     @Override

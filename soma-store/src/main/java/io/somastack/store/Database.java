@@ -146,6 +146,16 @@ public final class Database implements AutoCloseable {
         }
     }
 
+    /**
+     * For a process that closes this store from its own shutdown hook: the embedded PostgreSQL then
+     * stops at JVM exit only after that close, so the last commits of a graceful shutdown reach it.
+     */
+    public void stopEmbeddedAfterCloseAtExit() {
+        if (embedded != null) {
+            embedded.stopAfterOwnerAtExit();
+        }
+    }
+
     @Override
     public void close() {
         synchronized (this) {

