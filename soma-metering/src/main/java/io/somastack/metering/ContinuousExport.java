@@ -41,6 +41,7 @@ public final class ContinuousExport implements AutoCloseable {
     private final AtomicLong pending = new AtomicLong();
     private final AtomicLong lagSeconds = new AtomicLong();
     private final ScheduledExecutorService timer;
+    private volatile boolean closing;
     private int failures;
     private Instant nextAttempt = Instant.MIN;
 
@@ -69,7 +70,7 @@ public final class ContinuousExport implements AutoCloseable {
                 return 0;
             }
             UsageExport.Position cursor = cursor();
-            while (true) {
+            while (!closing) {
                 UsageExport.Delivered batch = export.deliverAfter(target, cursor);
                 if (batch.events() == 0) {
                     break;
@@ -145,8 +146,24 @@ public final class ContinuousExport implements AutoCloseable {
         }
     }
 
+    /**
+     * Stops exporting: a step under way finishes the batch it is sending and moves the cursor, and
+     * close returns only then. Before, close interrupted the timer and returned while a step could
+     * still send batches, so an exporter started next (after a restart, or on another node) sent the
+     * same rows again from the cursor it read.
+     */
     @Override
     public void close() {
-        timer.shutdownNow();
+        closing = true;
+        timer.shutdown();
+        try {
+            if (!timer.awaitTermination(30, TimeUnit.SECONDS)) {
+                LOG.warn("Export to {} still sending 30 s after close; stopping it", target.wire());
+                timer.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            timer.shutdownNow();
+            Thread.currentThread().interrupt();
+        }
     }
 }
