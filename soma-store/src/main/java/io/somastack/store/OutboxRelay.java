@@ -18,6 +18,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import javax.sql.DataSource;
@@ -58,6 +59,8 @@ public final class OutboxRelay implements AutoCloseable {
     private final Sink sink;
     private final List<Consumer<DispatchedEvent>> listeners = new CopyOnWriteArrayList<>();
     private final Semaphore wakeUp = new Semaphore(0);
+    /** Events may be pending that no claim has looked for yet: a commit woke the relay, the poll ran out, or a batch was abandoned. */
+    private final AtomicBoolean mayBePending = new AtomicBoolean(true);
     private volatile boolean closed;
     private Thread relaying;
 
@@ -93,6 +96,12 @@ public final class OutboxRelay implements AutoCloseable {
 
     /** Tells the relay that events were committed, so it looks now rather than at its next poll. Cheap; any thread. */
     public void wake() {
+        mayBePending.set(true);
+        signal();
+    }
+
+    /** Wakes the relay thread without a reason to claim (an acknowledgement: the oldest batch may be finished). */
+    private void signal() {
         if (wakeUp.availablePermits() == 0) {
             wakeUp.release();
         }
@@ -105,6 +114,8 @@ public final class OutboxRelay implements AutoCloseable {
 
     private void run() {
         Deque<Batch> out = new ArrayDeque<>();
+        // Whether the last claim filled its batch: then more events are waiting behind it.
+        boolean lastFull = false;
         try {
             while (!closed) {
                 try {
@@ -113,8 +124,12 @@ public final class OutboxRelay implements AutoCloseable {
                         finish(out.removeFirst());
                         continue;
                     }
-                    if (out.size() < inFlight) {
+                    // Claim only when events may be waiting (a claim that found none costs a round trip and a
+                    // transaction; acknowledgements used to trigger one each): after a full batch, or once a
+                    // commit, the poll or a failure said so since the last claim began.
+                    if (out.size() < inFlight && (lastFull || mayBePending.getAndSet(false))) {
                         Optional<Batch> sent = claimAndSend();
+                        lastFull = sent.isPresent() && sent.get().events().size() == batchSize;
                         if (sent.isPresent()) {
                             out.addLast(sent.get());
                             continue;
@@ -123,9 +138,13 @@ public final class OutboxRelay implements AutoCloseable {
                     // Nothing to finish or claim: wait for an acknowledgement, a commit, or the poll.
                     if (wakeUp.tryAcquire(interval.toNanos(), TimeUnit.NANOSECONDS)) {
                         wakeUp.drainPermits();
+                    } else {
+                        mayBePending.set(true);
                     }
                 } catch (RuntimeException e) {
                     abandon(out, true);
+                    lastFull = false;
+                    mayBePending.set(true);
                     LOG.warn("Outbox relay failed; sending again from the oldest pending event: {}", e.getMessage());
                     Thread.sleep(interval.multipliedBy(10));
                 }
@@ -175,7 +194,7 @@ public final class OutboxRelay implements AutoCloseable {
             }
             List<DispatchedEvent> batch = List.copyOf(events);
             CompletableFuture<Void> acknowledged = sink.send(batch);
-            acknowledged.whenComplete((ignored, error) -> wake());
+            acknowledged.whenComplete((ignored, error) -> signal());
             return Optional.of(new Batch(connection, batch, acknowledged));
         } catch (SQLException | RuntimeException e) {
             rollBack(connection);
