@@ -39,7 +39,7 @@ public final class Edge {
     private final MeterRegistry meters;
     private final GroupCommit commit;
     private final TenantTraffic traffic;
-    private final java.util.Map<TimerKey, Timer> timers = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Map<TimerKey, Timer> timers = new java.util.concurrent.ConcurrentHashMap<>();
     private final java.util.Set<String> uploadPaths = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private final java.util.Set<String> formPrefixes = java.util.concurrent.ConcurrentHashMap.newKeySet();
 

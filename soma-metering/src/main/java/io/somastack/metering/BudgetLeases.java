@@ -3,6 +3,7 @@ package io.somastack.metering;
 import static io.somastack.metering.BudgetSql.bind;
 import static java.util.Objects.requireNonNull;
 
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.somastack.kernel.Clock;
 import io.somastack.kernel.ErrorCode;
@@ -95,6 +96,8 @@ public final class BudgetLeases implements AutoCloseable {
     private final UUID nodeId;
     private final LeaseConfig config;
     private final MeterRegistry meters;
+    /** Per call: looked up once, not on every hold. */
+    private final Counter leaseHolds;
     private final Map<Key, Slot> slots = new ConcurrentHashMap<>();
     /** Every lease this node holds a row for, current or retired. */
     private final Set<Lease> held = ConcurrentHashMap.newKeySet();
@@ -107,6 +110,7 @@ public final class BudgetLeases implements AutoCloseable {
         this.nodeId = requireNonNull(nodeId, "nodeId is null");
         this.config = requireNonNull(config, "config is null");
         this.meters = requireNonNull(meters, "meters is null");
+        this.leaseHolds = meters.counter("soma.budget.holds", "source", "lease");
     }
 
     /** This node's identity on its lease rows: a random UUID per process start. */
@@ -415,7 +419,7 @@ public final class BudgetLeases implements AutoCloseable {
                 Use next = new Use(use.taken.add(amount.amount()), use.inflight + 1, false);
                 if (lease.use.compareAndSet(use, next)) {
                     lease.lastUsed = now;
-                    meters.counter("soma.budget.holds", "source", "lease").increment();
+                    leaseHolds.increment();
                     return Optional.of(new Hold(lease, amount, new AtomicBoolean()));
                 }
                 use = lease.use.get();

@@ -2,6 +2,7 @@ package io.somastack.metering;
 
 import static java.util.Objects.requireNonNull;
 
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.somastack.kernel.Clock;
 import io.somastack.kernel.ErrorCode;
@@ -84,6 +85,8 @@ public final class Budgets {
     private final Ids ids;
     private final Duration ttl;
     private final MeterRegistry meters;
+    /** Per call: looked up once, not on every hold. */
+    private final Counter callHolds;
 
     public Budgets(DataSource asyncCommitDataSource, Clock clock, Ids ids, Duration ttl, MeterRegistry meters) {
         this.reservations = requireNonNull(asyncCommitDataSource, "asyncCommitDataSource is null");
@@ -91,6 +94,7 @@ public final class Budgets {
         this.ids = requireNonNull(ids, "ids is null");
         this.ttl = requireNonNull(ttl, "ttl is null");
         this.meters = requireNonNull(meters, "meters is null");
+        this.callHolds = meters.counter("soma.budget.holds", "source", "call");
     }
 
     /**
@@ -126,7 +130,7 @@ public final class Budgets {
             }
             held.add(scope);
         }
-        meters.counter("soma.budget.holds", "source", "call").increment();
+        callHolds.increment();
         return new Reservation(id, tenant, scopes, period, amount);
     }
 
