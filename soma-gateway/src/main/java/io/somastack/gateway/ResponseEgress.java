@@ -34,10 +34,16 @@ import org.slf4j.LoggerFactory;
  * durable transaction. Only answers with a status below 400 are metered (see soma-metering's
  * README for what counts and why). A failure to write is logged: the bytes were sent already.
  * Installed in front of Javalin, like {@link BodyLimit}.
+ *
+ * <p>A buffered answer (its bytes known before they are sent) is metered with
+ * {@link #meterWithCall(Context, Tx, String, byte[])} instead, inside the call's own durable unit, so
+ * the call waits for one commit, not two; the filter then only checks that exactly those bytes
+ * were sent.
  */
 public final class ResponseEgress implements Filter {
     private static final Logger LOG = LoggerFactory.getLogger(ResponseEgress.class);
     private static final String LINK_ATTRIBUTE = "soma.egress";
+    private static final String RESPONSE_ATTRIBUTE = "soma.egress.response";
 
     /** Where metered egress goes: soma-metering's ledger, in {@code tx}. */
     @FunctionalInterface
@@ -78,6 +84,24 @@ public final class ResponseEgress implements Filter {
         ctx.req().setAttribute(LINK_ATTRIBUTE, new Link(principal.tenant().id(), principal.keyId(), requireNonNull(link, "link is null"), Edge.requestId(ctx)));
     }
 
+    /**
+     * Meters {@code body}, the whole answer this request will send, as egress of the authenticated tenant belonging to
+     * {@code link}, in {@code tx}: the durable unit that writes the call's ledger row, so both commit together. The route must
+     * then send exactly {@code body}, uncompressed (Javalin's compression would change the bytes on the wire); the filter
+     * logs an error if the bytes sent differ. Without this filter in front (a test's bare Javalin), nothing is metered.
+     * Called again when the group commit retries the unit, it meters again in the new transaction.
+     */
+    public static void meterWithCall(Context ctx, Tx tx, String link, byte[] body) {
+        if (!(ctx.req().getAttribute(RESPONSE_ATTRIBUTE) instanceof Counted counted) || body.length == 0) {
+            return;
+        }
+        Principal principal = Edge.principal(ctx).orElseThrow(() -> new IllegalStateException("meter egress after authenticating"));
+        Egress egress = new Egress(principal.tenant().id(), principal.keyId(), requireNonNull(link, "link is null"), Edge.requestId(ctx),
+                body.length);
+        counted.sink().record(tx, egress);
+        counted.meteredWithCall(egress);
+    }
+
     @Override
     public void doFilter(ServletRequest request, ServletResponse response, FilterChain chain) throws IOException, ServletException {
         if (!(request instanceof HttpServletRequest http) || !(response instanceof HttpServletResponse httpResponse)) {
@@ -85,6 +109,7 @@ public final class ResponseEgress implements Filter {
             return;
         }
         Counted counted = new Counted(http, httpResponse);
+        http.setAttribute(RESPONSE_ATTRIBUTE, counted);
         try {
             chain.doFilter(request, counted);
         } finally {
@@ -96,6 +121,7 @@ public final class ResponseEgress implements Filter {
         private final HttpServletRequest request;
         private final AtomicBoolean recorded = new AtomicBoolean();
         private volatile long bytes;
+        private volatile Egress withCall;
         private ServletOutputStream stream;
         private PrintWriter writer;
 
@@ -124,10 +150,27 @@ public final class ResponseEgress implements Filter {
             bytes += count;
         }
 
+        Sink sink() {
+            return sink;
+        }
+
+        /** The body's egress is in the call's unit (run on the committer thread); the end of the body only checks it. */
+        void meteredWithCall(Egress egress) {
+            withCall = egress;
+        }
+
         /** The body is complete: record it once, before the response ends. */
         void complete() {
             if (writer != null) {
                 writer.flush();
+            }
+            Egress metered = withCall;
+            if (metered != null) {
+                if (recorded.compareAndSet(false, true) && metered.bytes() != bytes && getStatus() < 400) {
+                    LOG.error("Egress of {} bytes for tenant {} ({}) was recorded with the call, but {} bytes were sent", metered.bytes(),
+                            metered.tenant().value(), metered.link(), bytes);
+                }
+                return;
             }
             if (!(request.getAttribute(LINK_ATTRIBUTE) instanceof Link link) || bytes == 0 || getStatus() >= 400
                     || !recorded.compareAndSet(false, true)) {

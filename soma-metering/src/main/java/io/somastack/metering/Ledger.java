@@ -45,13 +45,16 @@ public final class Ledger {
      * commits ({@link LedgerRows}), and the entry says {@code created}: if the key turns out to be
      * used already, that statement fails the group, which is retried in smaller groups down to
      * this unit alone, where the row is written at once and a repeated key answers the first entry.
-     * So a committed answer is always exact.
+     * So a committed answer is always exact. A row without an idempotency key is deferred in a unit
+     * alone as well (it cannot conflict).
      */
     public Entry record(Tx tx, UsageRecord usage, UUID reservationId) {
         Instant now = clock.now();
-        LedgerRows.Row row = new LedgerRows.Row(ids.next(), usage, reservationId, now, period(now));
-        if (tx.shared()) {
-            tx.deferred(this, LedgerRows::new).add(row);
+        LedgerRows.Row row = LedgerRows.Row.call(ids.next(), usage, reservationId, now, period(now));
+        // A row without an idempotency key cannot repeat one, so a unit alone defers it too: its answer's egress row
+        // (SkuMeter.recordResponseEgress) then joins the same statement, one trigger run instead of two.
+        if (tx.shared() || usage.idempotencyKey().isEmpty()) {
+            LedgerRows.of(tx).add(row);
         } else if (LedgerRows.insert(tx.handle().getConnection(), List.of(row)).isEmpty()) {
             return tx.handle().createQuery("SELECT id FROM usage_ledger WHERE tenant_id = :tenant AND idempotency_key = :key")
                     .bind("tenant", usage.tenantId().value()).bind("key", usage.idempotencyKey().orElseThrow())

@@ -9,6 +9,7 @@ import io.somastack.kernel.Ids;
 import io.somastack.kernel.Money;
 import io.somastack.kernel.SomaException;
 import io.somastack.kernel.TenantId;
+import io.somastack.metering.internal.LedgerRows;
 import io.somastack.store.OutboxEvent;
 import io.somastack.store.Tx;
 import java.math.BigDecimal;
@@ -79,14 +80,7 @@ public final class SkuMeter {
     /** Writes {@code usage} at the clock's time; the existing entry for a repeated idempotency key. */
     public Ledger.Entry record(Tx tx, Usage usage) {
         Instant now = clock.now();
-        LocalDate period = Ledger.period(now);
-        Optional<SkuPrice> price = SkuCatalog.inEffect(tx.handle(), usage.sku(), period);
-        Money cost = price.filter(version -> version.pricing() == SkuPrice.Pricing.FLAT)
-                .map(version -> version.amount(usage.quantity())).orElse(Money.ZERO);
-        String meter = meter(usage.sku());
-        // A capsule SKU is per run or per month, as its price says.
-        String unit = price.map(SkuPrice::unit).orElseGet(() -> Skus.unit(usage.sku()).orElseThrow());
-        UUID id = ids.next();
+        Priced priced = price(usage, now, SkuCatalog.inEffect(tx.handle(), usage.sku(), Ledger.period(now)));
         int inserted = tx.handle().createUpdate("""
                 INSERT INTO usage_ledger (id, tenant_id, key_id, request_id, idempotency_key, model, provider, upstream_model,
                     input_tokens, output_tokens, estimated, input_per_million, output_per_million, cost, period, created_at,
@@ -94,34 +88,69 @@ public final class SkuMeter {
                 VALUES (:id, :tenant, :key, :request, :idempotency, :sku, 'soma-metering', :sku, 0, 0, false, 0, 0, :cost, :period, :at,
                     :meter, :quantity, :unit, :sku, :capsule)
                 ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING""")
-                .bind("id", id).bind("tenant", usage.tenant().value()).bind("key", usage.keyId()).bind("request", usage.requestId())
-                .bind("idempotency", usage.idempotencyKey().orElse(null)).bind("sku", usage.sku()).bind("cost", cost.amount())
-                .bind("period", period).bind("at", Timestamp.from(now)).bind("meter", meter).bind("quantity", usage.quantity())
-                .bind("unit", unit).bind("capsule", usage.attributes().get("capsule") instanceof String capsule ? capsule : null).execute();
+                .bind("id", priced.id()).bind("tenant", usage.tenant().value()).bind("key", usage.keyId()).bind("request", usage.requestId())
+                .bind("idempotency", usage.idempotencyKey().orElse(null)).bind("sku", usage.sku()).bind("cost", priced.cost().amount())
+                .bind("period", priced.period()).bind("at", Timestamp.from(priced.at())).bind("meter", priced.meter())
+                .bind("quantity", usage.quantity()).bind("unit", priced.unit()).bind("capsule", capsule(usage)).execute();
         if (inserted == 0) {
             return tx.handle().createQuery("SELECT id, cost FROM usage_ledger WHERE tenant_id = :tenant AND idempotency_key = :key")
                     .bind("tenant", usage.tenant().value()).bind("key", usage.idempotencyKey().orElseThrow())
                     .map((rs, ctx) -> new Ledger.Entry((UUID) rs.getObject("id"), Money.of(rs.getBigDecimal("cost")), false)).one();
         }
-        Map<String, Object> data = new LinkedHashMap<>(usage.attributes());
-        data.put("sku", usage.sku());
-        data.put("meter", meter);
-        data.put("unit", unit);
-        data.put("quantity", usage.quantity().toPlainString());
-        data.put("cost", cost.toPlainString());
-        data.put("request_id", usage.requestId());
-        tx.publish(new OutboxEvent(Reconciliation.BILLING_EVENT, id.toString(), Optional.of(usage.tenant()), data));
-        return new Ledger.Entry(id, cost, true);
+        return published(tx, usage, priced);
     }
 
     /**
      * Writes the body bytes of one response to a tenant's client (soma-gateway's {@link ResponseEgress}) as an {@code egress}
      * row: quantity in GB (10^9 bytes, exact), idempotency key {@code egress:<link>} (the call's ledger id or
-     * {@code run:<id>}), so a retried request answered for the same call is metered once.
+     * {@code run:<id>}), so a retried request answered for the same call is metered once. When the link is a model call
+     * written in this same transaction (a buffered answer metered with its call), the row joins the call's statement
+     * ({@link LedgerRows}): its key cannot have been used before, since the call's id is new.
      */
     public Ledger.Entry recordResponseEgress(Tx tx, ResponseEgress.Egress egress) {
-        return record(tx, new Usage(egress.tenant(), egress.keyId(), Skus.EGRESS, BigDecimal.valueOf(egress.bytes()).movePointLeft(9), egress.requestId(),
-                Optional.of("egress:" + egress.link()), Map.of("bytes", egress.bytes(), "linked_to", egress.link(), "direction", "client")));
+        Usage usage = new Usage(egress.tenant(), egress.keyId(), Skus.EGRESS, BigDecimal.valueOf(egress.bytes()).movePointLeft(9),
+                egress.requestId(), Optional.of("egress:" + egress.link()),
+                Map.of("bytes", egress.bytes(), "linked_to", egress.link(), "direction", "client"));
+        LedgerRows rows = LedgerRows.of(tx);
+        if (!rows.holds(egress.link())) {
+            return record(tx, usage);
+        }
+        Instant now = clock.now();
+        LocalDate period = Ledger.period(now);
+        Priced priced = price(usage, now, rows.once(usage.sku() + "@" + period, () -> SkuCatalog.inEffect(tx.handle(), usage.sku(), period)));
+        rows.add(LedgerRows.Row.metered(priced.id(), usage.tenant().value(), usage.keyId(), usage.requestId(),
+                usage.idempotencyKey().orElseThrow(), usage.sku(), priced.meter(), usage.quantity(), priced.unit(), priced.cost().amount(),
+                capsule(usage), priced.at(), priced.period()));
+        return published(tx, usage, priced);
+    }
+
+    /** A row about to be written: its id, time, period, meter, unit and cost under the catalog's {@code price}. */
+    private record Priced(UUID id, Instant at, LocalDate period, String meter, String unit, Money cost) {
+    }
+
+    private Priced price(Usage usage, Instant now, Optional<SkuPrice> price) {
+        Money cost = price.filter(version -> version.pricing() == SkuPrice.Pricing.FLAT)
+                .map(version -> version.amount(usage.quantity())).orElse(Money.ZERO);
+        // A capsule SKU is per run or per month, as its price says.
+        String unit = price.map(SkuPrice::unit).orElseGet(() -> Skus.unit(usage.sku()).orElseThrow());
+        return new Priced(ids.next(), now, Ledger.period(now), meter(usage.sku()), unit, cost);
+    }
+
+    private static String capsule(Usage usage) {
+        return usage.attributes().get("capsule") instanceof String capsule ? capsule : null;
+    }
+
+    /** The row's billing event, in the row's transaction; the row's entry. */
+    private static Ledger.Entry published(Tx tx, Usage usage, Priced priced) {
+        Map<String, Object> data = new LinkedHashMap<>(usage.attributes());
+        data.put("sku", usage.sku());
+        data.put("meter", priced.meter());
+        data.put("unit", priced.unit());
+        data.put("quantity", usage.quantity().toPlainString());
+        data.put("cost", priced.cost().toPlainString());
+        data.put("request_id", usage.requestId());
+        tx.publish(new OutboxEvent(Reconciliation.BILLING_EVENT, priced.id().toString(), Optional.of(usage.tenant()), data));
+        return new Ledger.Entry(priced.id(), priced.cost(), true);
     }
 
     /** The ledger meter of {@code sku}: its family ({@code job_minute}, {@code egress}, {@code capsule}, {@code tool_call}, ...). */

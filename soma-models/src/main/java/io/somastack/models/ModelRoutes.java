@@ -67,12 +67,19 @@ public final class ModelRoutes implements EndpointGroup {
             stream(ctx, principal, request, new MeteredModels.Call<>(Edge.requestId(ctx), idempotencyKey, audit, (tx, billed) -> { }));
             return;
         }
+        // A buffered answer is serialized before its call commits, so its egress row (exactly these bytes, sent uncompressed)
+        // joins the call's ledger row in one durable unit and one ledger statement: the call waits for one commit, not two.
+        byte[][] body = new byte[1][];
         MeteredModels.Billed<ChatResult> billed = models.complete(principal, request, new MeteredModels.Call<>(Edge.requestId(ctx), idempotencyKey, audit,
-                (tx, done) -> idempotency.remember(tx, keyed, 200, Json.bytes(done.result().completion()))));
+                (tx, done) -> {
+                    body[0] = Json.bytes(done.result().completion());
+                    idempotency.remember(tx, keyed, 200, body[0]);
+                    ResponseEgress.meterWithCall(ctx, tx, done.entry().id().toString(), body[0]);
+                }));
         ctx.header("X-Soma-Ledger-Id", billed.entry().id().toString());
         ctx.header("X-Soma-Cost", billed.entry().cost().toPlainString());
-        ResponseEgress.meter(ctx, billed.entry().id().toString());
-        ctx.contentType("application/json").result(Json.bytes(billed.result().completion()));
+        ctx.disableCompression();
+        ctx.contentType("application/json").result(body[0]);
     }
 
     private void stream(Context ctx, Principal principal, ChatRequest request, MeteredModels.Call<ChatResult> call) {

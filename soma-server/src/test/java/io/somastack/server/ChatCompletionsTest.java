@@ -171,7 +171,7 @@ class ChatCompletionsTest {
         assertThat(streamed.status()).isEqualTo(200);
         Jdbi jdbi = Jdbi.create(soma.databaseUrl, "postgres", "");
         List<Map<String, Object>> egress = jdbi.withHandle(handle -> handle.createQuery("""
-                SELECT e.quantity, e.unit, c.id AS call, c.request_id
+                SELECT e.quantity, e.unit, c.id AS call, c.request_id, e.xmin::text = c.xmin::text AS with_call
                 FROM usage_ledger e JOIN usage_ledger c ON e.idempotency_key = 'egress:' || c.id AND c.tenant_id = e.tenant_id
                 WHERE e.meter = 'egress' AND e.tenant_id = CAST(:tenant AS uuid) ORDER BY e.created_at""")
                 .bind("tenant", tenant).mapToMap().list());
@@ -180,7 +180,9 @@ class ChatCompletionsTest {
         assertThat(egress.get(0).get("call").toString()).isEqualTo(plain.header("X-Soma-Ledger-Id"));
         assertThat((BigDecimal) egress.get(0).get("quantity")).isEqualByComparingTo(gigabytes(plain));
         assertThat(egress.get(0).get("unit")).isEqualTo("GB");
+        assertThat(egress.get(0).get("with_call")).as("a buffered answer's egress commits with its call").isEqualTo(true);
         assertThat(egress.get(1).get("request_id")).isEqualTo(streamed.header("X-Request-Id"));
+        assertThat(egress.get(1).get("with_call")).as("a stream's egress is known only after its call committed").isEqualTo(false);
         assertThat((BigDecimal) egress.get(1).get("quantity")).isEqualByComparingTo(gigabytes(streamed));
     }
 
