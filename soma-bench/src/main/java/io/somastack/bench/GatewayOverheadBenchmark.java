@@ -16,6 +16,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalDouble;
+import java.util.OptionalLong;
 
 /**
  * Measures SomaStack's gateway overhead: the latency of a chat completion through SomaStack
@@ -41,6 +42,7 @@ public final class GatewayOverheadBenchmark {
 
     private final BenchmarkOptions options;
     private final PrintStream out;
+    private PostgresTransactions transactions;
 
     GatewayOverheadBenchmark(BenchmarkOptions options, PrintStream out) {
         this.options = options;
@@ -86,6 +88,7 @@ public final class GatewayOverheadBenchmark {
                     soma.postgresDirectory());
 
             ResourceMeter meter = new ResourceMeter(Optional.of(soma.postgresDirectory()));
+            transactions = new PostgresTransactions(soma.postgresDirectory());
             warmUp(List.of(direct, somaStack));
             for (int index = 0; index < options.rates().size(); index++) {
                 int rate = options.rates().get(index);
@@ -101,6 +104,10 @@ public final class GatewayOverheadBenchmark {
                             result.cpu().otherCores());
                     Thread.sleep(PAUSE_BETWEEN_PHASES);
                 }
+            }
+        } finally {
+            if (transactions != null) {
+                transactions.close();
             }
         }
         String report = new MarkdownReport(options, machine, results).render();
@@ -141,21 +148,25 @@ public final class GatewayOverheadBenchmark {
         OpenLoopLoad load = new OpenLoopLoad(target, options.connections(), READ_TIMEOUT, OpenLoopLoad.DRAIN_TIMEOUT, out);
         ResourceMeter.Snapshot[] window = new ResourceMeter.Snapshot[2];
         ServerTimer[] timers = new ServerTimer[2];
+        long[] transacted = new long[2];
         LoadResult result = load.run(rate, options.warmup(), options.duration(), new OpenLoopLoad.WindowListener() {
             @Override
             public void opened() {
                 timers[0] = soma.map(instance -> ServerTimer.parse(instance.metrics())).orElse(null);
                 window[0] = meter.snapshot();
+                transacted[0] = soma.isPresent() ? transactions.count() : 0;
             }
 
             @Override
             public void closed() {
                 window[1] = meter.snapshot();
+                transacted[1] = soma.isPresent() ? transactions.count() : 0;
                 timers[1] = soma.map(instance -> ServerTimer.parse(instance.metrics())).orElse(null);
             }
         });
         OptionalDouble serverMean = timers[0] == null ? OptionalDouble.empty() : timers[1].meanMillisSince(timers[0]);
-        return new PhaseResult(result, meter.between(window[0], window[1]), meter.memoryAfterGc(), serverMean);
+        return new PhaseResult(result, meter.between(window[0], window[1]), meter.memoryAfterGc(), serverMean,
+                soma.isPresent() ? OptionalLong.of(transacted[1] - transacted[0]) : OptionalLong.empty());
     }
 
     /** One request through the path before the load starts: it must succeed with the upstream's reply. */

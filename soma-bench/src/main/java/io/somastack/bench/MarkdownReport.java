@@ -83,6 +83,32 @@ final class MarkdownReport {
 
         markdown.append("""
 
+                Cost per call through SomaStack: CPU over the window divided by the calls answered in it. "JVM, \
+                SomaStack's share" is the SomaStack path's JVM CPU per call minus the direct path's at the same \
+                rate (load generator and upstream are in both). Transactions are PostgreSQL's commits and \
+                rollbacks in the window (`pg_stat_database`, all databases) per call answered.
+
+                | Rate (req/s) | JVM CPU (ms/call) | JVM, SomaStack's share (ms/call) | PostgreSQL CPU (ms/call) | Transactions per call |
+                |---:|---:|---:|---:|---:|
+                """);
+        for (int rate : options.rates()) {
+            Optional<PhaseResult> direct = find(rate, Target.DIRECT);
+            Optional<PhaseResult> soma = find(rate, Target.SOMASTACK);
+            if (soma.isEmpty() || soma.get().load().achievedRate() <= 0) {
+                continue;
+            }
+            double perCall = 1000.0 / soma.get().load().achievedRate();
+            double jvm = soma.get().cpu().processCores() * perCall;
+            String share = direct.filter(result -> result.load().achievedRate() > 0)
+                    .map(result -> decimal(jvm - result.cpu().processCores() * 1000.0 / result.load().achievedRate(), 3)).orElse("n/a");
+            double calls = soma.get().load().achievedRate() * options.duration().toMillis() / 1000.0;
+            String transactions = soma.get().transactions().isPresent() ? decimal(soma.get().transactions().getAsLong() / calls, 2) : "n/a";
+            markdown.append("| %d | %s | %s | %s | %s |\n".formatted(rate, decimal(jvm, 3), share,
+                    decimal(soma.get().cpu().postgresCores() * perCall, 3), transactions));
+        }
+
+        markdown.append("""
+
                 Sustained rule: a rate is sustained when the achieved rate is at least %.0f%% of the target, \
                 at most %.1f%% of the requests failed, and p99 stays under %s ms.
 

@@ -1,6 +1,7 @@
 package io.somastack.bench;
 
 import java.util.OptionalDouble;
+import java.util.OptionalLong;
 
 /**
  * One measured window of one path at one rate, with what it cost.
@@ -10,6 +11,12 @@ import java.util.OptionalDouble;
  * @param memory this JVM's memory after the window, after a full collection
  * @param serverMeanMillis SomaStack's own mean handling time of the chat route over the window
  *     (its {@code http.server.requests} timer); empty for the direct path
+ * @param transactions PostgreSQL transactions (commits and rollbacks) during the window; empty
+ *     for the direct path
  */
-record PhaseResult(LoadResult load, ResourceMeter.Usage cpu, ResourceMeter.Memory memory, OptionalDouble serverMeanMillis) {
+record PhaseResult(LoadResult load, ResourceMeter.Usage cpu, ResourceMeter.Memory memory, OptionalDouble serverMeanMillis,
+        OptionalLong transactions) {
+    PhaseResult(LoadResult load, ResourceMeter.Usage cpu, ResourceMeter.Memory memory, OptionalDouble serverMeanMillis) {
+        this(load, cpu, memory, serverMeanMillis, OptionalLong.empty());
+    }
 }
