@@ -121,10 +121,12 @@ public final class BudgetLeases implements AutoCloseable {
     /**
      * Reserves {@code amount} of {@code tenant}'s monthly budget ({@code limit}) from this node's
      * lease, taking or renewing one when needed; empty when no lease can hold it (near the limit,
-     * or shut down): then hold per call.
+     * or shut down): then hold per call. A zero worst case (an unpriced model) takes 0 from the
+     * lease, and may take a lease of 0: its row's check ({@code spent + reserved <= limit}) is the
+     * one a per-call hold of 0 makes, so such a call is refused exactly when a per-call hold would be.
      */
     public Optional<Hold> take(TenantId tenant, Money limit, Money amount) {
-        if (closed || amount.amount().signum() <= 0) {
+        if (closed || amount.amount().signum() < 0) {
             return Optional.empty();
         }
         Instant now = clock.now();

@@ -136,6 +136,36 @@ class BudgetLeasesTest {
     }
 
     @Test
+    void aCallOfAnUnpricedModelIsServedByALeaseAndStillRefusedWhenTheBudgetIsOverItsLimit() {
+        Principal caller = caller("10.00");
+        UsageMeter.WorstCase free = new UsageMeter.WorstCase("free", List.of(new UsageMeter.Candidate("local", "free")), 100, 100);
+        for (int i = 0; i < 5; i++) {
+            UsageMeter.Hold hold = meter.reserve(caller, free);
+            commit.execute(tx -> {
+                UsageMeter.Entry recorded = meter.record(tx, hold, new UsageMeter.Usage(tenant, UUID.randomUUID(),
+                        "req-" + requests.incrementAndGet(), Optional.empty(), "free", "local", "free", 50, 50, false));
+                meter.settle(tx, hold, recorded);
+                return recorded;
+            });
+        }
+        // A worst case of 0 takes 0 from a lease of 0: no hold of its own, nothing reserved.
+        assertThat(holds("lease")).isEqualTo(5);
+        assertThat(holds("call")).isZero();
+        assertThat(leaseRows()).isEqualTo(1);
+        assertThat(reserved()).isZero();
+
+        // Spent above the limit (an operator lowered it to 5.00 after 10.00 were spent): refused, as a per-call hold is.
+        database.jdbi().useHandle(handle -> handle.createUpdate("UPDATE budget_spend SET spent = 10 WHERE tenant_id = :tenant")
+                .bind("tenant", tenant.value()).execute());
+        assertThatThrownBy(() -> meter.reserve(caller("5.00"), free)).isInstanceOf(SomaException.class)
+                .extracting(e -> ((SomaException) e).code()).isEqualTo(ErrorCode.BUDGET_EXHAUSTED);
+        leases.close();
+        assertThat(reserved()).isZero();
+        assertThat(leaseRows()).isZero();
+        assertThat(ledger()).isZero();
+    }
+
+    @Test
     void aLeasedCallMakesOneWriteTransactionItsLedgerRowsAndNoHoldOfItsOwn() {
         Principal caller = caller("10.00");
         long before = transactionId();
