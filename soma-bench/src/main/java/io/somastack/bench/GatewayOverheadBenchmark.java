@@ -31,7 +31,10 @@ import java.util.OptionalLong;
  * </pre>
  * SomaStack runs as in production: authentication, rate limits, budget reserve and settle,
  * the durable ledger and the hash-chained audit log are all on, over an embedded PostgreSQL
- * with fsync and synchronous commit on.
+ * with fsync and synchronous commit on. Run it with {@code -XX:+UseZGC}, the collector the
+ * launcher gives the server: under the default G1 this JVM's stop-the-world pauses (load
+ * generator, upstream and SomaStack stop together) dominate the p99 (docs/BENCHMARKS.md,
+ * branch s20-gateway); the report prints the pauses of each window.
  */
 public final class GatewayOverheadBenchmark {
     private static final Duration READ_TIMEOUT = Duration.ofSeconds(30);
@@ -43,6 +46,7 @@ public final class GatewayOverheadBenchmark {
     private final BenchmarkOptions options;
     private final PrintStream out;
     private PostgresTransactions transactions;
+    private final GcPauses gcPauses = new GcPauses();
 
     GatewayOverheadBenchmark(BenchmarkOptions options, PrintStream out) {
         this.options = options;
@@ -149,24 +153,28 @@ public final class GatewayOverheadBenchmark {
         ResourceMeter.Snapshot[] window = new ResourceMeter.Snapshot[2];
         ServerTimer[] timers = new ServerTimer[2];
         long[] transacted = new long[2];
+        long[][] paused = new long[2][];
         LoadResult result = load.run(rate, options.warmup(), options.duration(), new OpenLoopLoad.WindowListener() {
             @Override
             public void opened() {
                 timers[0] = soma.map(instance -> ServerTimer.parse(instance.metrics())).orElse(null);
                 window[0] = meter.snapshot();
                 transacted[0] = soma.isPresent() ? transactions.count() : 0;
+                paused[0] = new long[] {gcPauses.count(), gcPauses.millis()};
             }
 
             @Override
             public void closed() {
                 window[1] = meter.snapshot();
+                paused[1] = new long[] {gcPauses.count(), gcPauses.millis()};
                 transacted[1] = soma.isPresent() ? transactions.count() : 0;
                 timers[1] = soma.map(instance -> ServerTimer.parse(instance.metrics())).orElse(null);
             }
         });
         OptionalDouble serverMean = timers[0] == null ? OptionalDouble.empty() : timers[1].meanMillisSince(timers[0]);
         return new PhaseResult(result, meter.between(window[0], window[1]), meter.memoryAfterGc(), serverMean,
-                soma.isPresent() ? OptionalLong.of(transacted[1] - transacted[0]) : OptionalLong.empty());
+                soma.isPresent() ? OptionalLong.of(transacted[1] - transacted[0]) : OptionalLong.empty(), paused[1][0] - paused[0][0],
+                paused[1][1] - paused[0][1]);
     }
 
     /** One request through the path before the load starts: it must succeed with the upstream's reply. */

@@ -88,9 +88,12 @@ final class MarkdownReport {
                 rate (load generator and upstream are in both). Transactions are PostgreSQL's commits and \
                 rollbacks in the window (`pg_stat_database`, all databases) per call answered.
 
-                | Rate (req/s) | JVM CPU (ms/call) | JVM, SomaStack's share (ms/call) | PostgreSQL CPU (ms/call) | Transactions per call |
-                |---:|---:|---:|---:|---:|
-                """);
+                "GC pauses" are this JVM's stop-the-world collections in SomaStack's window (%s): the load generator, \
+                the upstream and SomaStack stop together.
+
+                | Rate (req/s) | JVM CPU (ms/call) | JVM, SomaStack's share (ms/call) | PostgreSQL CPU (ms/call) | Transactions per call | GC pauses | GC pause time (ms) |
+                |---:|---:|---:|---:|---:|---:|---:|
+                """.formatted(new GcPauses().names()));
         for (int rate : options.rates()) {
             Optional<PhaseResult> direct = find(rate, Target.DIRECT);
             Optional<PhaseResult> soma = find(rate, Target.SOMASTACK);
@@ -103,8 +106,8 @@ final class MarkdownReport {
                     .map(result -> decimal(jvm - result.cpu().processCores() * 1000.0 / result.load().achievedRate(), 3)).orElse("n/a");
             double calls = soma.get().load().achievedRate() * options.duration().toMillis() / 1000.0;
             String transactions = soma.get().transactions().isPresent() ? decimal(soma.get().transactions().getAsLong() / calls, 2) : "n/a";
-            markdown.append("| %d | %s | %s | %s | %s |\n".formatted(rate, decimal(jvm, 3), share,
-                    decimal(soma.get().cpu().postgresCores() * perCall, 3), transactions));
+            markdown.append("| %d | %s | %s | %s | %s | %d | %d |\n".formatted(rate, decimal(jvm, 3), share,
+                    decimal(soma.get().cpu().postgresCores() * perCall, 3), transactions, soma.get().gcPauses(), soma.get().gcPauseMillis()));
         }
 
         markdown.append("""

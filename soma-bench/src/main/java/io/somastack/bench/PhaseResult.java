@@ -13,10 +13,9 @@ import java.util.OptionalLong;
  *     (its {@code http.server.requests} timer); empty for the direct path
  * @param transactions PostgreSQL transactions (commits and rollbacks) during the window; empty
  *     for the direct path
+ * @param gcPauses stop-the-world collections of this JVM during the window ({@link GcPauses})
+ * @param gcPauseMillis their total time
  */
 record PhaseResult(LoadResult load, ResourceMeter.Usage cpu, ResourceMeter.Memory memory, OptionalDouble serverMeanMillis,
-        OptionalLong transactions) {
-    PhaseResult(LoadResult load, ResourceMeter.Usage cpu, ResourceMeter.Memory memory, OptionalDouble serverMeanMillis) {
-        this(load, cpu, memory, serverMeanMillis, OptionalLong.empty());
-    }
+        OptionalLong transactions, long gcPauses, long gcPauseMillis) {
 }
