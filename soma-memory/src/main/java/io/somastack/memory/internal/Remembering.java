@@ -101,7 +101,9 @@ public final class Remembering {
             NearDuplicates duplicates = new NearDuplicates(new IndexSearch(index), searcher, caller.tenantId(), recent, index.space());
             Instant now = clock.now();
             List<Remembered> results = new ArrayList<>();
-            long lastSeq = 0;
+            List<MemoryStore.Write> writes = new ArrayList<>();
+            // Revision numbers given in this remember (a batch may revise a memory it created or revised itself).
+            Map<UUID, Integer> numbers = new HashMap<>();
             long addedMemories = 0;
             long addedBytes = 0;
             for (int i = 0; i < memories.size(); i++) {
@@ -116,23 +118,14 @@ public final class Remembering {
                     continue;
                 }
                 UUID revisionId = ids.next();
-                UUID memoryId;
-                Remembered.Outcome outcome;
-                if (match.isPresent()) {
-                    memoryId = match.get().memoryId();
-                    outcome = Remembered.Outcome.REVISED;
-                    store.insertRevision(handle, caller.tenantId(), memoryId, revisionId, store.nextRevisionNumber(handle, caller.tenantId(), memoryId),
-                            memory, embedding, embedder.model(), expiresAt, now, caller.actor(), caller.requestId());
-                    lastSeq = store.appendChange(handle, caller.tenantId(), memoryId, "revised", now);
-                } else {
-                    memoryId = ids.next();
-                    outcome = Remembered.Outcome.CREATED;
-                    store.insertMemory(handle, caller.tenantId(), memoryId, memory, expiresAt, now, caller.actor());
-                    store.insertRevision(handle, caller.tenantId(), memoryId, revisionId, 1, memory, embedding, embedder.model(), expiresAt,
-                            now, caller.actor(), caller.requestId());
-                    lastSeq = store.appendChange(handle, caller.tenantId(), memoryId, "created", now);
-                    addedMemories++;
-                }
+                boolean created = match.isEmpty();
+                UUID memoryId = created ? ids.next() : match.get().memoryId();
+                int number = created ? 1 : numbers.containsKey(memoryId) ? numbers.get(memoryId) + 1
+                        : store.nextRevisionNumber(handle, caller.tenantId(), memoryId);
+                numbers.put(memoryId, number);
+                Remembered.Outcome outcome = created ? Remembered.Outcome.CREATED : Remembered.Outcome.REVISED;
+                writes.add(new MemoryStore.Write(memoryId, revisionId, created, number, memory, sha, embedding, expiresAt));
+                addedMemories += created ? 1 : 0;
                 addedBytes += Texts.bytes(memory.text());
                 recent.put(memoryId, new Candidate(memoryId, memory.scope(), revisionId, sha, embedding, embedder.model(), false));
                 results.add(new Remembered(i, memoryId, revisionId, outcome));
@@ -140,6 +133,7 @@ public final class Remembering {
                         Map.of("memory_id", memoryId.toString(), "revision_id", revisionId.toString(),
                                 "outcome", outcome.name().toLowerCase(Locale.ROOT), "scope", memory.scope().key())));
             }
+            long lastSeq = store.writeAll(handle, caller.tenantId(), writes, embedder.model(), now, caller.actor(), caller.requestId());
             enforceQuota(handle, caller, addedMemories, addedBytes);
             store.addUsage(handle, caller.tenantId(), addedMemories, addedBytes, now);
             tx.audit(new AuditEntry(Optional.of(caller.tenantId()), caller.actor(), "memory.remember",
