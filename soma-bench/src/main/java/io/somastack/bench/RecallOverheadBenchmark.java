@@ -16,8 +16,9 @@ import java.util.Map;
 /**
  * Where a recall's time goes outside its server phases, and what remember costs outside the
  * embedder. Remembers {@code memories} real texts (those of {@link MemoryRecallBenchmark}) in
- * batches of 500 and reports texts/s with the server's own split (embed, write, and the rest:
- * the index catching up and the HTTP edge), from the {@code soma.memory.phase} timers. Then it
+ * batches of 500 and reports texts/s with the server's own split (embed; write, the transaction,
+ * and within it the near-duplicate checks and the inserts; the index applying the batch; the rest),
+ * from the {@code soma.memory.phase} timers. Then it
  * times, one call at a time, passes over the same held-out queries whose vectors the server has
  * cached (so the embedder's variance is out of the way), each pass one way of calling:
  * <ul>
@@ -36,6 +37,8 @@ import java.util.Map;
 public final class RecallOverheadBenchmark {
     private static final int BATCH = 500;
     private static final String RECALL = "/v1/memories/recall";
+    /** Remember's server phases; duplicates and store are inside write, and absent (0) on servers that do not time them. */
+    private static final List<String> REMEMBER_PHASES = List.of("embed", "write", "duplicates", "store", "index");
 
     private RecallOverheadBenchmark() {
     }
@@ -103,26 +106,35 @@ public final class RecallOverheadBenchmark {
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         Map<String, double[]> after = phases(soma.metrics());
-        double embed = after.get("embed")[1] - before.get("embed")[1];
-        double write = after.get("write")[1] - before.get("write")[1];
-        System.out.printf("remembered %,d texts (%,d memories) in %.1f s: %.0f texts/s; server time per batch of %d: embed %.0f ms, write %.0f ms,"
-                + " rest (index catch-up, HTTP, JSON) %.0f ms%n%n", sent, created, seconds, sent / seconds, BATCH, embed * 1000 * BATCH / sent,
-                write * 1000 * BATCH / sent, (seconds - embed - write) * 1000 * BATCH / sent);
+        StringBuilder split = new StringBuilder();
+        double server = 0;
+        for (String phase : REMEMBER_PHASES) {
+            double spent = after.get(phase)[1] - before.get(phase)[1];
+            server += phase.equals("embed") || phase.equals("write") || phase.equals("index") ? spent : 0;
+            split.append("%s %.0f ms, ".formatted(phase, spent * 1000 * BATCH / sent));
+        }
+        System.out.printf("remembered %,d texts (%,d memories) in %.1f s: %.0f texts/s; server time per batch of %d: %srest (HTTP, JSON, checks) %.0f ms%n%n",
+                sent, created, seconds, sent / seconds, BATCH, split, (seconds - server) * 1000 * BATCH / sent);
     }
 
     /** The {@code soma.memory.phase} timers of remember: phase to {count, seconds}. */
     private static Map<String, double[]> phases(String prometheus) {
-        Map<String, double[]> phases = new LinkedHashMap<>(Map.of("embed", new double[2], "write", new double[2]));
+        Map<String, double[]> phases = new LinkedHashMap<>();
+        REMEMBER_PHASES.forEach(phase -> phases.put(phase, new double[2]));
         for (String line : prometheus.split("\n")) {
             if (!line.startsWith("soma_memory_phase_seconds_") || !line.contains("operation=\"remember\"")) {
                 continue;
             }
-            String phase = line.contains("phase=\"embed\"") ? "embed" : line.contains("phase=\"write\"") ? "write" : null;
-            double value = Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
-            if (phase != null && line.startsWith("soma_memory_phase_seconds_count{")) {
-                phases.get(phase)[0] += value;
-            } else if (phase != null && line.startsWith("soma_memory_phase_seconds_sum{")) {
-                phases.get(phase)[1] += value;
+            for (String phase : REMEMBER_PHASES) {
+                if (!line.contains("phase=\"" + phase + "\"")) {
+                    continue;
+                }
+                double value = Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+                if (line.startsWith("soma_memory_phase_seconds_count{")) {
+                    phases.get(phase)[0] += value;
+                } else if (line.startsWith("soma_memory_phase_seconds_sum{")) {
+                    phases.get(phase)[1] += value;
+                }
             }
         }
         return phases;

@@ -17,6 +17,7 @@ import io.somastack.store.AuditEntry;
 import io.somastack.store.GroupCommit;
 import io.somastack.store.OutboxEvent;
 import io.somastack.store.Tx;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -80,7 +81,10 @@ public final class Remembering {
         feed.catchUp();
         Written written = MemoryMetrics.time(metrics.rememberWrite(),
                 () -> commit.execute(tx -> write(tx, caller, memories, embeddings, key)));
-        feed.catchUpTo(written.lastSeq());
+        MemoryMetrics.time(metrics.rememberIndex(), () -> {
+            feed.catchUpTo(written.lastSeq());
+            return null;
+        });
         return new RememberResult(written.results(), written.replayed());
     }
 
@@ -106,13 +110,16 @@ public final class Remembering {
             Map<UUID, Integer> numbers = new HashMap<>();
             long addedMemories = 0;
             long addedBytes = 0;
+            long checking = 0;
             for (int i = 0; i < memories.size(); i++) {
                 NewMemory memory = memories.get(i);
                 float[] embedding = embeddings.get(i);
                 String sha = Vectors.sha256(memory.text());
                 Optional<Instant> expiresAt = memory.ttl().map(now::plus);
+                long started = clock.nanoTime();
                 Optional<NearDuplicates.Match> match = duplicates.nearest(memory.scope(), embedding)
                         .filter(found -> found.similarity() >= config.duplicateThreshold());
+                checking += clock.nanoTime() - started;
                 if (match.isPresent() && match.get().contentSha256().equals(sha)) {
                     results.add(new Remembered(i, match.get().memoryId(), match.get().revisionId(), Remembered.Outcome.UNCHANGED));
                     continue;
@@ -133,7 +140,9 @@ public final class Remembering {
                         Map.of("memory_id", memoryId.toString(), "revision_id", revisionId.toString(),
                                 "outcome", outcome.name().toLowerCase(Locale.ROOT), "scope", memory.scope().key())));
             }
-            long lastSeq = store.writeAll(handle, caller.tenantId(), writes, embedder.model(), now, caller.actor(), caller.requestId());
+            metrics.rememberDuplicates().record(Duration.ofNanos(checking));
+            long lastSeq = MemoryMetrics.time(metrics.rememberStore(),
+                    () -> store.writeAll(handle, caller.tenantId(), writes, embedder.model(), now, caller.actor(), caller.requestId()));
             enforceQuota(handle, caller, addedMemories, addedBytes);
             store.addUsage(handle, caller.tenantId(), addedMemories, addedBytes, now);
             tx.audit(new AuditEntry(Optional.of(caller.tenantId()), caller.actor(), "memory.remember",
