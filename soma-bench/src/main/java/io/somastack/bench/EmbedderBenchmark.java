@@ -7,6 +7,7 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.langchain4j.data.segment.TextSegment;
+import dev.langchain4j.model.embedding.onnx.allminilml6v2.AllMiniLmL6V2EmbeddingModel;
 import dev.langchain4j.model.embedding.onnx.allminilml6v2q.AllMiniLmL6V2QuantizedEmbeddingModel;
 import io.somastack.models.Embedder;
 import io.somastack.models.MiniLmEmbedder;
@@ -32,15 +33,18 @@ import java.util.function.Function;
  * one text at a time handed to one dedicated platform thread, as recall's {@code QueryEmbeddings}
  * does, for langchain4j's own model (the embedder before issue 13: ONNX Runtime's default
  * session, one intra-op thread per core, spinning) and {@link MiniLmEmbedder} (workers that do not
- * spin) with 1 and 2 intra-op threads; with the time the JVM spent in GC during each pass. Throughput: the same
- * batches of 500 texts, variants taking turns batch by batch, through each embedder's
- * {@code embedAll} and through one ONNX call per group of texts (same token count only, or padded
- * to the group's longest), with the smallest cosine of a grouped vector to the text's own vector.
+ * spin) with 1 and 2 intra-op threads; with the time the JVM spent in GC during each pass. Throughput
+ * (what remember needs): the same batches of 500 texts, variants taking turns batch by batch, for the
+ * quantized model production runs (one call per text) and langchain4j's non-quantized all-MiniLM-L6-v2
+ * (one call per text, and real batches: one ONNX call per group of texts padded to the group's
+ * longest), with wall time, this process's CPU per text, the smallest cosine of a variant's vector to
+ * the same model's vector of the text alone, and how close the two models' vectors are.
  * Usage: {@code EmbedderBenchmark [queries] [batches]}, e.g. {@code 500 6}.
  */
 public final class EmbedderBenchmark {
     private static final int BATCH = 500;
-    private static final int GROUP = 32;
+    private static final String QUANTIZED = "all-minilm-l6-v2-q";
+    private static final String FULL = "all-minilm-l6-v2";
 
     private EmbedderBenchmark() {
     }
@@ -49,7 +53,8 @@ public final class EmbedderBenchmark {
         int queries = arguments.length > 0 ? Integer.parseInt(arguments[0]) : 500;
         int batches = arguments.length > 1 ? Integer.parseInt(arguments[1]) : 6;
         List<String> texts = MemoryRecallBenchmark.mixed(AptDescriptions.load(), JdkDocSentences.load());
-        System.out.printf("Run started %s; %s%n%n", Instant.now(), MemoryRecallBenchmark.describe(Machine.current()));
+        System.out.printf("EmbedderBenchmark %d %d; run started %s; load %s; %s%n%n", queries, batches, Instant.now(), Machine.loadAverage(),
+                MemoryRecallBenchmark.describe(Machine.current()));
         AllMiniLmL6V2QuantizedEmbeddingModel langchain4j = new AllMiniLmL6V2QuantizedEmbeddingModel();
         Map<String, Function<List<String>, List<float[]>>> embedders = new LinkedHashMap<>();
         embedders.put("langchain4j default session (before)", batch -> langchain4j.embedAll(batch.stream().map(TextSegment::from).toList())
@@ -83,31 +88,53 @@ public final class EmbedderBenchmark {
         }
         thread.shutdown();
 
-        try (Grouped grouped = new Grouped()) {
-            embedders.put("one ONNX call per same-length group of <= 32, 1 thread", batch -> grouped.embed(batch, false));
-            embedders.put("one ONNX call per padded group of 32 (sorted by length), 1 thread", batch -> grouped.embed(batch, true));
+        // Throughput: the same batches for every variant, taking turns batch by batch. CPU is this process's
+        // (ONNX Runtime's native threads included) over the variant's calls, per text.
+        try (Grouped quantized = new Grouped(QUANTIZED, 2); Grouped full = new Grouped(FULL, 2)) {
+            Map<String, Function<List<String>, List<float[]>>> variants = new LinkedHashMap<>();
+            variants.put("quantized (production), MiniLmEmbedder: one call per text, a thread per core, 2 intra-op threads", two::embedAll);
+            variants.put("quantized, MiniLmEmbedder, 1 intra-op thread", one::embedAll);
+            variants.put("quantized, one ONNX call per padded group of 32 (sorted by length), 2 threads", batch -> quantized.embed(batch, 32));
+            variants.put("non-quantized (fp32), one ONNX call per text, 2 threads", batch -> full.embed(batch, 1));
+            variants.put("non-quantized (fp32), one ONNX call per padded group of 32 (sorted by length), 2 threads", batch -> full.embed(batch, 32));
+            variants.put("non-quantized (fp32), one ONNX call per padded group of 128 (sorted by length), 2 threads", batch -> full.embed(batch, 128));
             Map<String, long[]> spent = new LinkedHashMap<>();
             Map<String, Double> worst = new LinkedHashMap<>();
+            double[] toQuantized = {Double.MAX_VALUE, 0};
             for (int b = 0; b < batches; b++) {
                 List<String> batch = texts.subList(b * BATCH, (b + 1) * BATCH);
-                List<float[]> alone = batch.stream().map(one::embed).toList();
-                for (var entry : embedders.entrySet()) {
+                List<float[]> quantizedAlone = batch.stream().map(one::embed).toList();
+                List<float[]> fullAlone = full.embed(batch, 1);
+                for (int i = 0; i < batch.size(); i++) {
+                    double cosine = Embedder.similarity(unit(fullAlone.get(i)), quantizedAlone.get(i));
+                    toQuantized[0] = Math.min(toQuantized[0], cosine);
+                    toQuantized[1] += cosine;
+                }
+                for (var entry : variants.entrySet()) {
+                    long cpu = processCpuNanos();
                     long start = System.nanoTime();
                     List<float[]> vectors = entry.getValue().apply(batch);
-                    spent.computeIfAbsent(entry.getKey(), key -> new long[1])[0] += System.nanoTime() - start;
+                    long[] time = spent.computeIfAbsent(entry.getKey(), key -> new long[2]);
+                    time[0] += System.nanoTime() - start;
+                    time[1] += processCpuNanos() - cpu;
+                    List<float[]> alone = entry.getKey().startsWith("quantized") ? quantizedAlone : fullAlone;
                     for (int i = 0; i < batch.size(); i++) {
-                        double cosine = Embedder.similarity(unit(vectors.get(i)), alone.get(i));
-                        worst.merge(entry.getKey(), cosine, Math::min);
+                        worst.merge(entry.getKey(), Embedder.similarity(unit(vectors.get(i)), unit(alone.get(i))), Math::min);
                     }
                 }
             }
             System.out.println();
-            System.out.printf("| remember-style batches (%d x %d texts, taking turns) | texts/s | smallest cosine to the text alone |%n", batches, BATCH);
-            System.out.println("|---|---:|---:|");
+            System.out.printf("| remember-style batches (%d x %d texts, taking turns) | texts/s | CPU ms per text | smallest cosine to the text alone (same model) |%n",
+                    batches, BATCH);
+            System.out.println("|---|---:|---:|---:|");
             for (var entry : spent.entrySet()) {
-                System.out.printf("| %s | %.0f | %.6f |%n", entry.getKey(), batches * BATCH / (entry.getValue()[0] / 1e9), worst.get(entry.getKey()));
+                System.out.printf("| %s | %.0f | %.2f | %.6f |%n", entry.getKey(), batches * BATCH / (entry.getValue()[0] / 1e9),
+                        entry.getValue()[1] / 1e6 / (batches * BATCH), worst.get(entry.getKey()));
             }
+            System.out.printf("%nCosine of the non-quantized vector to the quantized one of the same text (%d texts): smallest %.4f, mean %.4f%n",
+                    batches * BATCH, toQuantized[0], toQuantized[1] / (batches * BATCH));
         }
+        System.out.printf("Run ended %s; load %s%n", Instant.now(), Machine.loadAverage());
         System.exit(0);
     }
 
@@ -123,6 +150,10 @@ public final class EmbedderBenchmark {
         return unit;
     }
 
+    private static long processCpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
+    }
+
     private static long gcMillis() {
         return ManagementFactory.getGarbageCollectorMXBeans().stream().mapToLong(GarbageCollectorMXBean::getCollectionTime).sum();
     }
@@ -131,23 +162,31 @@ public final class EmbedderBenchmark {
         return Math.min(count - 1, (int) Math.ceil(quantile * count) - 1);
     }
 
-    /** The same model and tokenizer, many texts per ONNX call, mean-pooled over each text's real tokens. */
+    /**
+     * A model of langchain4j's jars ({@code name}.onnx and its tokenizer) on a session of our own (as MiniLmEmbedder's:
+     * {@code threads} intra-op threads that sleep rather than spin), up to {@code group} texts per ONNX call (texts
+     * sorted by length, each group padded to its longest), mean-pooled over each text's real tokens (first 512).
+     */
     private static final class Grouped implements AutoCloseable {
         private final OrtEnvironment environment = OrtEnvironment.getEnvironment();
         private final OrtSession session;
         private final HuggingFaceTokenizer tokenizer;
 
-        Grouped() throws OrtException, IOException {
+        Grouped(String name, int threads) throws OrtException, IOException {
+            Class<?> jar = name.equals(QUANTIZED) ? AllMiniLmL6V2QuantizedEmbeddingModel.class : AllMiniLmL6V2EmbeddingModel.class;
             try (OrtSession.SessionOptions options = new OrtSession.SessionOptions();
-                    InputStream model = AllMiniLmL6V2QuantizedEmbeddingModel.class.getResourceAsStream("/all-minilm-l6-v2-q.onnx");
-                    InputStream vocabulary = AllMiniLmL6V2QuantizedEmbeddingModel.class.getResourceAsStream("/all-minilm-l6-v2-q-tokenizer.json")) {
-                options.setIntraOpNumThreads(1);
+                    InputStream model = jar.getResourceAsStream("/" + name + ".onnx");
+                    InputStream vocabulary = jar.getResourceAsStream("/" + name + "-tokenizer.json")) {
+                options.setIntraOpNumThreads(threads);
+                options.setInterOpNumThreads(1);
+                options.addConfigEntry("session.intra_op.allow_spinning", "0");
+                options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
                 session = environment.createSession(model.readAllBytes(), options);
                 tokenizer = HuggingFaceTokenizer.newInstance(vocabulary, Map.of("padding", "false"));
             }
         }
 
-        List<float[]> embed(List<String> texts, boolean pad) {
+        List<float[]> embed(List<String> texts, int groupSize) {
             List<Encoding> encodings = texts.stream().map(text -> tokenizer.encode(text, true, false)).toList();
             List<Integer> order = new ArrayList<>();
             for (int i = 0; i < texts.size(); i++) {
@@ -157,9 +196,8 @@ public final class EmbedderBenchmark {
             float[][] vectors = new float[texts.size()][];
             int from = 0;
             while (from < order.size()) {
-                int length = Math.min(512, encodings.get(order.get(from)).getIds().length);
                 int to = from + 1;
-                while (to < order.size() && to - from < GROUP && (pad || encodings.get(order.get(to)).getIds().length == length)) {
+                while (to < order.size() && to - from < groupSize) {
                     to++;
                 }
                 List<Integer> group = order.subList(from, to);

@@ -65,6 +65,28 @@ class RememberAndRecallTest {
     }
 
     @Test
+    void nearDuplicatesInOneBatchReviseTheMemoryTheBatchCreated() {
+        Caller caller = caller(TestMemory.tenant());
+        Scope carol = Scope.of("user", "carol");
+        List<Remembered> results = soma.memories().remember(caller, List.of(
+                fact("Carol's favourite colour is green.", carol, "office"),
+                fact("Carol's favourite colour is green!", carol, "desk"),
+                fact("Carol's favourite colour is green!!", carol, "building", "desk"),
+                fact("Carol's favourite colour is green!!", carol)), Optional.empty()).results();
+
+        assertThat(results).extracting(Remembered::outcome).containsExactly(Remembered.Outcome.CREATED, Remembered.Outcome.REVISED,
+                Remembered.Outcome.REVISED, Remembered.Outcome.UNCHANGED);
+        assertThat(results).extracting(Remembered::memoryId).containsOnly(results.getFirst().memoryId());
+        StoredMemory stored = soma.memories().memory(caller, results.getFirst().memoryId());
+        assertThat(stored.revisions()).extracting(StoredMemory.Revision::number).containsExactly(1, 2, 3);
+        assertThat(stored.currentRevisionId()).contains(results.get(2).revisionId());
+        assertThat(results.get(3).revisionId()).isEqualTo(results.get(2).revisionId());
+        assertThat(stored.tags()).containsExactly("building", "desk", "office");
+        assertThat(soma.recall(caller, "colour", RecallMode.KEYWORD, carol)).extracting(Fact::revisionId)
+                .containsExactly(results.get(2).revisionId());
+    }
+
+    @Test
     void filtersByTagsTimeAndExpiry() {
         Caller caller = caller(TestMemory.tenant());
         Scope team = Scope.tenant();

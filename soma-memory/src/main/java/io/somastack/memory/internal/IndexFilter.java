@@ -45,10 +45,18 @@ public record IndexFilter(TenantId tenant, List<Scope> scopes, List<String> tags
             long upper = to.map(at -> at.toEpochMilli() - 1).orElse(Long.MAX_VALUE);
             filter.add(LongPoint.newRangeQuery(MemoryIndex.FACT_TIME, lower, upper), BooleanClause.Occur.FILTER);
         }
-        if (aliveAt.isPresent()) {
-            filter.add(LongPoint.newRangeQuery(MemoryIndex.EXPIRES, aliveAt.get().toEpochMilli() + 1, Long.MAX_VALUE),
-                    BooleanClause.Occur.FILTER);
+        Query stable = new ConstantScoreQuery(filter.build());
+        if (aliveAt.isEmpty()) {
+            return stable;
         }
-        return new ConstantScoreQuery(filter.build());
+        // Every document holds one expiry (Long.MAX_VALUE for none), so "expires after aliveAt" is
+        // "not expired by aliveAt". Written as an exclusion, the rest of the filter stays the same
+        // query from one recall to the next, and Lucene's query cache keeps its matches per segment
+        // instead of intersecting the tenant's and scopes' postings with a range of nearly every
+        // document on each search; the excluded range holds only the expired documents.
+        return new ConstantScoreQuery(new BooleanQuery.Builder()
+                .add(stable, BooleanClause.Occur.FILTER)
+                .add(LongPoint.newRangeQuery(MemoryIndex.EXPIRES, Long.MIN_VALUE, aliveAt.get().toEpochMilli()), BooleanClause.Occur.MUST_NOT)
+                .build());
     }
 }

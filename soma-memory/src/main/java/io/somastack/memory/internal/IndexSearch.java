@@ -3,6 +3,7 @@ package io.somastack.memory.internal;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -14,6 +15,9 @@ import org.apache.lucene.analysis.Analyzer;
 import org.apache.lucene.analysis.TokenStream;
 import org.apache.lucene.analysis.tokenattributes.TermToBytesRefAttribute;
 import org.apache.lucene.document.Document;
+import org.apache.lucene.index.BinaryDocValues;
+import org.apache.lucene.index.LeafReaderContext;
+import org.apache.lucene.index.ReaderUtil;
 import org.apache.lucene.index.StoredFields;
 import org.apache.lucene.index.Term;
 import org.apache.lucene.search.BooleanClause;
@@ -130,14 +134,34 @@ public final class IndexSearch {
         }
     }
 
+    /**
+     * The hits of {@code top}, read in doc id order from each segment's {@link IndexKeys} doc values, or from
+     * the stored fields for a document indexed before they existed.
+     */
     private static List<Hit> hits(IndexSearcher searcher, TopDocs top, DoubleUnaryOperator score) {
         try {
-            StoredFields fields = searcher.storedFields();
-            List<Hit> hits = new ArrayList<>(top.scoreDocs.length);
-            for (ScoreDoc doc : top.scoreDocs) {
-                Document document = fields.document(doc.doc);
+            ScoreDoc[] byDoc = top.scoreDocs.clone();
+            Arrays.sort(byDoc, Comparator.comparingInt(doc -> doc.doc));
+            List<LeafReaderContext> leaves = searcher.getIndexReader().leaves();
+            List<Hit> hits = new ArrayList<>(byDoc.length);
+            StoredFields stored = null;
+            int leaf = -1;
+            BinaryDocValues keys = null;
+            for (ScoreDoc doc : byDoc) {
+                int next = ReaderUtil.subIndex(doc.doc, leaves);
+                if (next != leaf) {
+                    leaf = next;
+                    keys = leaves.get(leaf).reader().getBinaryDocValues(IndexKeys.FIELD);
+                }
+                double value = score.applyAsDouble(doc.score);
+                if (keys != null && keys.advanceExact(doc.doc - leaves.get(leaf).docBase)) {
+                    hits.add(IndexKeys.decode(keys.binaryValue(), value));
+                    continue;
+                }
+                stored = stored == null ? searcher.storedFields() : stored;
+                Document document = stored.document(doc.doc);
                 hits.add(new Hit(UUID.fromString(document.get(MemoryIndex.ID)), UUID.fromString(document.get(MemoryIndex.REVISION)),
-                        document.get(MemoryIndex.SHA), score.applyAsDouble(doc.score)));
+                        document.get(MemoryIndex.SHA), value));
             }
             hits.sort(ORDER);
             return hits;

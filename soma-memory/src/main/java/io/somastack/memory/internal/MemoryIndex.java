@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import org.apache.lucene.analysis.standard.StandardAnalyzer;
+import org.apache.lucene.document.BinaryDocValuesField;
 import org.apache.lucene.document.Document;
 import org.apache.lucene.document.Field;
 import org.apache.lucene.document.KnnFloatVectorField;
@@ -207,6 +208,8 @@ public final class MemoryIndex implements AutoCloseable {
         document.add(new StringField(ID, memory.memoryId().toString(), Field.Store.YES));
         document.add(new StoredField(REVISION, memory.revisionId().toString()));
         document.add(new StoredField(SHA, memory.contentSha256()));
+        IndexKeys.encode(memory.memoryId(), memory.revisionId(), memory.contentSha256())
+                .ifPresent(keys -> document.add(new BinaryDocValuesField(IndexKeys.FIELD, keys)));
         document.add(new StringField(TENANT, memory.tenantId().toString(), Field.Store.NO));
         document.add(new StringField(SCOPE, memory.scope().key(), Field.Store.NO));
         for (String tag : memory.tags()) {

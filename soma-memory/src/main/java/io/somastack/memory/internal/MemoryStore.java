@@ -17,6 +17,7 @@ import java.util.Optional;
 import java.util.UUID;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
+import org.jdbi.v3.core.statement.PreparedBatch;
 
 /**
  * Memories, revisions and the change sequence in PostgreSQL. Every method that touches one
@@ -44,11 +45,7 @@ public final class MemoryStore {
 
     /** Appends a change (the head must be locked); returns its seq. */
     public long appendChange(Handle handle, TenantId tenant, UUID memoryId, String kind, Instant at) {
-        long seq = handle.createQuery("UPDATE memory_change_head SET seq = seq + 1 WHERE id = 1 RETURNING seq").mapTo(Long.class).one();
-        handle.createUpdate("INSERT INTO memory_changes (seq, tenant_id, memory_id, kind, at) VALUES (:seq, :tenant, :memory, :kind, :at)")
-                .bind("seq", seq).bind("tenant", tenant.value()).bind("memory", memoryId).bind("kind", kind)
-                .bind("at", Timestamp.from(at)).execute();
-        return seq;
+        return appendChanges(handle, tenant, List.of(memoryId), List.of(kind), at);
     }
 
     /** Memories of the tenant changed after {@code seq}, deleted ones included, as the duplicate check sees them. */
@@ -60,48 +57,90 @@ public final class MemoryStore {
                 .bind("tenant", tenant.value()).bind("seq", seq).map((rs, ctx) -> candidate(rs)).list();
     }
 
-    public void insertMemory(Handle handle, TenantId tenant, UUID id, NewMemory memory, Optional<Instant> expiresAt, Instant at,
-            String actor) {
-        handle.createUpdate("""
-                INSERT INTO memories (id, tenant_id, scope_kind, scope_id, current_revision_id, revisions, tags, expires_at,
-                                      created_at, created_by, updated_at)
-                VALUES (:id, :tenant, :kind, :scope, NULL, 0, :tags, :expires, :at, :actor, :at)""")
-                .bind("id", id).bind("tenant", tenant.value()).bind("kind", memory.scope().kind().wireName())
-                .bind("scope", memory.scope().id()).bind("tags", memory.tags().toArray(String[]::new))
-                .bind("expires", expiresAt.map(Timestamp::from).orElse(null)).bind("at", Timestamp.from(at)).bind("actor", actor)
-                .execute();
-    }
-
-    /** The number the next revision of a memory gets. */
+    /** The number the next revision of a memory gets, as committed before this transaction's own writes. */
     public int nextRevisionNumber(Handle handle, TenantId tenant, UUID memoryId) {
         return handle.createQuery("SELECT revisions FROM memories WHERE tenant_id = :tenant AND id = :memory")
                 .bind("tenant", tenant.value()).bind("memory", memoryId).mapTo(Integer.class).one() + 1;
     }
 
-    /** Inserts revision {@code number} and makes it the memory's current one; tags become the union. */
-    public void insertRevision(Handle handle, TenantId tenant, UUID memoryId, UUID revisionId, int number, NewMemory memory,
-            float[] embedding, String model, Optional<Instant> expiresAt, Instant at, String actor, String requestId) {
-        handle.createUpdate("""
+    /**
+     * Stores the new memories and revisions of one remember, in input order, with one change per
+     * write (the head must be locked); returns the last seq, 0 when there is nothing to write. A few
+     * batched statements for the whole remember instead of five round trips per memory: the new
+     * memories (already pointing at their first revision, tags sorted and distinct), every revision,
+     * the new state of revised memories (tags become the union), and the changes, whose seqs are
+     * taken from the head at once (one statement, so one notification trigger).
+     */
+    public long writeAll(Handle handle, TenantId tenant, List<Write> writes, String model, Instant at, String actor, String requestId) {
+        if (writes.isEmpty()) {
+            return 0;
+        }
+        Timestamp now = Timestamp.from(at);
+        PreparedBatch memories = handle.prepareBatch("""
+                INSERT INTO memories (id, tenant_id, scope_kind, scope_id, current_revision_id, revisions, tags, expires_at,
+                                      created_at, created_by, updated_at)
+                VALUES (:id, :tenant, :kind, :scope, :revision, 1, ARRAY(SELECT DISTINCT unnest(CAST(:tags AS TEXT[])) ORDER BY 1),
+                        :expires, :at, :actor, :at)""");
+        PreparedBatch revisions = handle.prepareBatch("""
                 INSERT INTO memory_revisions (id, memory_id, tenant_id, number, text, content_sha256, text_bytes, embedding,
                     embedding_model, embedding_dimension, source_kind, source_reference, author, observed_at, tags, created_at,
                     created_by, request_id)
                 VALUES (:id, :memory, :tenant, :number, :text, :sha, :bytes, :embedding, :model, :dimension, :source, :reference,
-                    :author, :observed, :tags, :at, :actor, :request)""")
-                .bind("id", revisionId).bind("memory", memoryId).bind("tenant", tenant.value()).bind("number", number)
-                .bind("text", memory.text()).bind("sha", Vectors.sha256(memory.text())).bind("bytes", Texts.bytes(memory.text()))
-                .bind("embedding", Vectors.toBytes(embedding)).bind("model", model).bind("dimension", embedding.length)
-                .bind("source", memory.provenance().kind().wireName()).bind("reference", memory.provenance().reference().orElse(null))
-                .bind("author", memory.provenance().author().orElse(null))
-                .bind("observed", memory.provenance().observedAt().map(Timestamp::from).orElse(null))
-                .bind("tags", memory.tags().toArray(String[]::new)).bind("at", Timestamp.from(at)).bind("actor", actor)
-                .bind("request", requestId).execute();
-        handle.createUpdate("""
+                    :author, :observed, :tags, :at, :actor, :request)""");
+        PreparedBatch revised = handle.prepareBatch("""
                 UPDATE memories SET current_revision_id = :revision, revisions = :number, updated_at = :at, expires_at = :expires,
                        tags = ARRAY(SELECT DISTINCT unnest(tags || CAST(:tags AS TEXT[])) ORDER BY 1)
-                 WHERE id = :memory AND tenant_id = :tenant""")
-                .bind("revision", revisionId).bind("number", number).bind("at", Timestamp.from(at))
-                .bind("expires", expiresAt.map(Timestamp::from).orElse(null)).bind("tags", memory.tags().toArray(String[]::new))
-                .bind("memory", memoryId).bind("tenant", tenant.value()).execute();
+                 WHERE id = :memory AND tenant_id = :tenant""");
+        for (Write write : writes) {
+            NewMemory memory = write.memory();
+            String[] tags = memory.tags().toArray(String[]::new);
+            Timestamp expires = write.expiresAt().map(Timestamp::from).orElse(null);
+            if (write.created()) {
+                memories.bind("id", write.memoryId()).bind("tenant", tenant.value()).bind("kind", memory.scope().kind().wireName())
+                        .bind("scope", memory.scope().id()).bind("revision", write.revisionId()).bind("tags", tags).bind("expires", expires)
+                        .bind("at", now).bind("actor", actor).add();
+            } else {
+                revised.bind("revision", write.revisionId()).bind("number", write.number()).bind("at", now).bind("expires", expires)
+                        .bind("tags", tags).bind("memory", write.memoryId()).bind("tenant", tenant.value()).add();
+            }
+            revisions.bind("id", write.revisionId()).bind("memory", write.memoryId()).bind("tenant", tenant.value())
+                    .bind("number", write.number()).bind("text", memory.text()).bind("sha", write.contentSha256())
+                    .bind("bytes", Texts.bytes(memory.text())).bind("embedding", Vectors.toBytes(write.embedding())).bind("model", model)
+                    .bind("dimension", write.embedding().length).bind("source", memory.provenance().kind().wireName())
+                    .bind("reference", memory.provenance().reference().orElse(null)).bind("author", memory.provenance().author().orElse(null))
+                    .bind("observed", memory.provenance().observedAt().map(Timestamp::from).orElse(null)).bind("tags", tags)
+                    .bind("at", now).bind("actor", actor).bind("request", requestId).add();
+        }
+        // Memories first (revisions reference them), then revisions, then the revised memories' new state in input order.
+        for (PreparedBatch batch : List.of(memories, revisions, revised)) {
+            if (batch.size() > 0) {
+                batch.execute();
+            }
+        }
+        return appendChanges(handle, tenant, writes.stream().map(Write::memoryId).toList(),
+                writes.stream().map(write -> write.created() ? "created" : "revised").toList(), at);
+    }
+
+    /** Appends one change per memory, of the given kinds, with consecutive seqs (the head must be locked); returns the last. */
+    private static long appendChanges(Handle handle, TenantId tenant, List<UUID> memories, List<String> kinds, Instant at) {
+        long last = handle.createQuery("UPDATE memory_change_head SET seq = seq + :count WHERE id = 1 RETURNING seq")
+                .bind("count", memories.size()).mapTo(Long.class).one();
+        PreparedBatch changes = handle.prepareBatch("INSERT INTO memory_changes (seq, tenant_id, memory_id, kind, at) VALUES (:seq, :tenant, :memory, :kind, :at)");
+        long seq = last - memories.size();
+        for (int i = 0; i < memories.size(); i++) {
+            changes.bind("seq", ++seq).bind("tenant", tenant.value()).bind("memory", memories.get(i)).bind("kind", kinds.get(i))
+                    .bind("at", Timestamp.from(at)).add();
+        }
+        changes.execute();
+        return last;
+    }
+
+    /**
+     * One memory write of a remember: a new memory with its first revision ({@code created}), or revision
+     * {@code number} of an existing one.
+     */
+    public record Write(UUID memoryId, UUID revisionId, boolean created, int number, NewMemory memory, String contentSha256, float[] embedding,
+            Optional<Instant> expiresAt) {
     }
 
     /** Live memory ids of a scope, locked for erasure. */

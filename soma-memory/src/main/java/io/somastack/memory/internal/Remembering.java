@@ -17,6 +17,7 @@ import io.somastack.store.AuditEntry;
 import io.somastack.store.GroupCommit;
 import io.somastack.store.OutboxEvent;
 import io.somastack.store.Tx;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -80,7 +81,10 @@ public final class Remembering {
         feed.catchUp();
         Written written = MemoryMetrics.time(metrics.rememberWrite(),
                 () -> commit.execute(tx -> write(tx, caller, memories, embeddings, key)));
-        feed.catchUpTo(written.lastSeq());
+        MemoryMetrics.time(metrics.rememberIndex(), () -> {
+            feed.catchUpTo(written.lastSeq());
+            return null;
+        });
         return new RememberResult(written.results(), written.replayed());
     }
 
@@ -101,38 +105,34 @@ public final class Remembering {
             NearDuplicates duplicates = new NearDuplicates(new IndexSearch(index), searcher, caller.tenantId(), recent, index.space());
             Instant now = clock.now();
             List<Remembered> results = new ArrayList<>();
-            long lastSeq = 0;
+            List<MemoryStore.Write> writes = new ArrayList<>();
+            // Revision numbers given in this remember (a batch may revise a memory it created or revised itself).
+            Map<UUID, Integer> numbers = new HashMap<>();
             long addedMemories = 0;
             long addedBytes = 0;
+            long checking = 0;
             for (int i = 0; i < memories.size(); i++) {
                 NewMemory memory = memories.get(i);
                 float[] embedding = embeddings.get(i);
                 String sha = Vectors.sha256(memory.text());
                 Optional<Instant> expiresAt = memory.ttl().map(now::plus);
+                long started = clock.nanoTime();
                 Optional<NearDuplicates.Match> match = duplicates.nearest(memory.scope(), embedding)
                         .filter(found -> found.similarity() >= config.duplicateThreshold());
+                checking += clock.nanoTime() - started;
                 if (match.isPresent() && match.get().contentSha256().equals(sha)) {
                     results.add(new Remembered(i, match.get().memoryId(), match.get().revisionId(), Remembered.Outcome.UNCHANGED));
                     continue;
                 }
                 UUID revisionId = ids.next();
-                UUID memoryId;
-                Remembered.Outcome outcome;
-                if (match.isPresent()) {
-                    memoryId = match.get().memoryId();
-                    outcome = Remembered.Outcome.REVISED;
-                    store.insertRevision(handle, caller.tenantId(), memoryId, revisionId, store.nextRevisionNumber(handle, caller.tenantId(), memoryId),
-                            memory, embedding, embedder.model(), expiresAt, now, caller.actor(), caller.requestId());
-                    lastSeq = store.appendChange(handle, caller.tenantId(), memoryId, "revised", now);
-                } else {
-                    memoryId = ids.next();
-                    outcome = Remembered.Outcome.CREATED;
-                    store.insertMemory(handle, caller.tenantId(), memoryId, memory, expiresAt, now, caller.actor());
-                    store.insertRevision(handle, caller.tenantId(), memoryId, revisionId, 1, memory, embedding, embedder.model(), expiresAt,
-                            now, caller.actor(), caller.requestId());
-                    lastSeq = store.appendChange(handle, caller.tenantId(), memoryId, "created", now);
-                    addedMemories++;
-                }
+                boolean created = match.isEmpty();
+                UUID memoryId = created ? ids.next() : match.get().memoryId();
+                int number = created ? 1 : numbers.containsKey(memoryId) ? numbers.get(memoryId) + 1
+                        : store.nextRevisionNumber(handle, caller.tenantId(), memoryId);
+                numbers.put(memoryId, number);
+                Remembered.Outcome outcome = created ? Remembered.Outcome.CREATED : Remembered.Outcome.REVISED;
+                writes.add(new MemoryStore.Write(memoryId, revisionId, created, number, memory, sha, embedding, expiresAt));
+                addedMemories += created ? 1 : 0;
                 addedBytes += Texts.bytes(memory.text());
                 recent.put(memoryId, new Candidate(memoryId, memory.scope(), revisionId, sha, embedding, embedder.model(), false));
                 results.add(new Remembered(i, memoryId, revisionId, outcome));
@@ -140,6 +140,9 @@ public final class Remembering {
                         Map.of("memory_id", memoryId.toString(), "revision_id", revisionId.toString(),
                                 "outcome", outcome.name().toLowerCase(Locale.ROOT), "scope", memory.scope().key())));
             }
+            metrics.rememberDuplicates().record(Duration.ofNanos(checking));
+            long lastSeq = MemoryMetrics.time(metrics.rememberStore(),
+                    () -> store.writeAll(handle, caller.tenantId(), writes, embedder.model(), now, caller.actor(), caller.requestId()));
             enforceQuota(handle, caller, addedMemories, addedBytes);
             store.addUsage(handle, caller.tenantId(), addedMemories, addedBytes, now);
             tx.audit(new AuditEntry(Optional.of(caller.tenantId()), caller.actor(), "memory.remember",
