@@ -97,12 +97,13 @@ public final class MemoryRecallBenchmark {
                 MemoryRecallHttp http = new MemoryRecallHttp(soma.port(), soma.apiKey())) {
             resources(soma, 0);
             MemorySeeding.Position position = new MemorySeeding.Position(0, 0);
-            for (int size : options.sizes()) {
+            for (int round = 0; round < options.sizes().size(); round++) {
+                int size = options.sizes().get(round);
                 MemorySeeding.Result seeded = MemorySeeding.seed(soma, texts.pool(), position, size);
                 position = seeded.end();
                 // Let the index finish the merges the writes started, so recall is measured on a settled index.
                 Thread.sleep(SETTLE.toMillis());
-                measure(soma, http, texts, options.queries(), "%.0f".formatted(seeded.textsPerSecond()));
+                measure(soma, http, texts, options.queries(), round, "%.0f".formatted(seeded.textsPerSecond()));
                 resources(soma, position.nextText());
             }
         }
@@ -140,7 +141,7 @@ public final class MemoryRecallBenchmark {
             soma.awaitReady(READY);
             System.out.printf("SomaStack ready on %s after %.1f s%n", directory, (System.nanoTime() - starting) / 1e9);
             Thread.sleep(SETTLE.toMillis());
-            measure(soma, http, texts, options.queries(), "seeded before");
+            measure(soma, http, texts, options.queries(), 0, "seeded before");
             resources(soma, MemorySeeding.resumePoint(soma).nextText());
         }
         return tables();
@@ -151,15 +152,15 @@ public final class MemoryRecallBenchmark {
     }
 
     /** Warm-up, then each mode's held-out queries timed one at a time; recall@10 of vector and hybrid against the exact top 10. */
-    private void measure(SomaStackInstance soma, MemoryRecallHttp http, RecallTexts texts, int queries, String rate) {
+    private void measure(SomaStackInstance soma, MemoryRecallHttp http, RecallTexts texts, int queries, int round, String rate) {
         for (int i = 0; i < RecallTexts.WARMUP; i++) {
             http.recall(texts.warmup().get(i), MODES.get(i % MODES.size()));
         }
         long loading = System.nanoTime();
         MemoryExactSearch exact = MemoryExactSearch.load(soma.postgresDirectory());
         long searching = System.nanoTime();
-        List<String> judged = new ArrayList<>(texts.queries(MODES.indexOf("hybrid"), queries));
-        judged.addAll(texts.queries(MODES.indexOf("vector"), queries));
+        List<String> judged = new ArrayList<>(texts.queries(MODES.indexOf("hybrid"), queries, round));
+        judged.addAll(texts.queries(MODES.indexOf("vector"), queries, round));
         List<float[]> vectors = new MiniLmEmbedder().embedAll(judged);
         List<Set<String>> truth = exact.topTen(vectors);
         System.out.printf("Exact search: %,d stored embeddings read from PostgreSQL in %.1f s; exact top 10 of %d queries in %.1f s%n",
@@ -168,7 +169,7 @@ public final class MemoryRecallBenchmark {
         exact = null;
         for (int pass = 0; pass <= MODES.size(); pass++) {
             String mode = MODES.get(pass % MODES.size());
-            List<String> asked = texts.queries(pass % MODES.size(), queries);
+            List<String> asked = texts.queries(pass % MODES.size(), queries, round);
             String label = pass < MODES.size() ? mode : mode + " (repeated queries)";
             long[] nanos = new long[queries];
             double[][] phases = new double[PHASES.size()][queries];

@@ -38,6 +38,10 @@ record MemoryRecallOptions(List<Integer> sizes, int queries, Optional<Path> data
         if (queries < 1 || queries > RecallTexts.MAX_QUERIES) {
             problems.add("queries must be between 1 and %d, not %d".formatted(RecallTexts.MAX_QUERIES, queries));
         }
+        if (phase == Phase.SEED_AND_MEASURE && (long) sizes.size() * queries > RecallTexts.MAX_QUERIES) {
+            problems.add("each size gets its own queries: %d sizes × %d queries exceed the %d held out per mode".formatted(sizes.size(), queries,
+                    RecallTexts.MAX_QUERIES));
+        }
         if (phase != Phase.SEED_AND_MEASURE && dataDirectory.isEmpty()) {
             problems.add("--seed-only and --measure-only need --data-dir");
         }

@@ -103,9 +103,16 @@ final class RecallTexts {
         return all.subList(all.size() - RESERVED, all.size() - RESERVED + WARMUP);
     }
 
-    /** The first {@code count} held-out queries of the mode numbered {@code mode} (0 to {@link #MODES} - 1). */
-    List<String> queries(int mode, int count) {
-        int first = all.size() - MODES * MAX_QUERIES + mode * MAX_QUERIES;
+    /**
+     * {@code count} held-out queries of the mode numbered {@code mode} (0 to {@link #MODES} - 1), the
+     * {@code round}-th set of them: each size of a one-shot run gets queries of its own, so none finds
+     * its vector in the server's query cache from an earlier size.
+     */
+    List<String> queries(int mode, int count, int round) {
+        if ((round + 1) * count > MAX_QUERIES) {
+            throw new IllegalArgumentException("%d rounds of %d queries exceed the %d held out per mode".formatted(round + 1, count, MAX_QUERIES));
+        }
+        int first = all.size() - MODES * MAX_QUERIES + mode * MAX_QUERIES + round * count;
         return all.subList(first, first + count);
     }
 }

@@ -49,5 +49,7 @@ class MemoryRecallOptionsTest {
                 .hasMessageContaining("--data-dir needs --seed-only or --measure-only");
         assertThatThrownBy(() -> MemoryRecallOptions.parse(List.of("10000", "2000")))
                 .hasMessageContaining("queries must be between 1 and 1000");
+        assertThatThrownBy(() -> MemoryRecallOptions.parse(List.of("10000,50000,100000", "400")))
+                .hasMessageContaining("3 sizes × 400 queries exceed the 1000 held out per mode");
     }
 }
