@@ -33,11 +33,11 @@ import java.util.zip.GZIPInputStream;
  * the system property {@code soma.bench.corpus}); each file's prose is extracted by its format
  * ({@link DocumentText}) and kept by {@link ProseSentences}; each text is kept once (exactly
  * and case-insensitively), attributed to the first source that has it. The result is cached as
- * one file ({@code debian-doc-texts-v2.tsv}: source, tab, text), so later runs read it in
+ * one file ({@code debian-doc-texts-v3.tsv}: source, tab, text), so later runs read it in
  * seconds. {@code main} builds it and prints the counts per source.
  */
 final class DebianDocTexts {
-    static final String CACHE_FILE = "debian-doc-texts-v2.tsv";
+    static final String CACHE_FILE = "debian-doc-texts-v3.tsv";
 
     /** One package and which of its files hold prose of which format (a regex over the path inside the package). */
     record Source(String packageName, Pattern files, DocumentText format) {

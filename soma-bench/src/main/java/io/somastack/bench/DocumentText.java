@@ -36,6 +36,9 @@ enum DocumentText {
     private static final Pattern POD_CODE = Pattern.compile("[A-Z]<([^<>]*)>");
     private static final Pattern POD_DOUBLE = Pattern.compile("[A-Z]<<+\\s(.*?)\\s>>+");
     private static final Pattern GROFF_FONT = Pattern.compile("\\\\f(?:\\[[^\\]]*\\]|\\(..|.)|\\\\s[-+]?\\d+|\\\\[&%:]|\\\\\\*(?:\\(..|\\[[^\\]]*\\]|.)");
+    private static final Pattern GROFF_NAMED = Pattern.compile("\\\\\\[([a-z]{2})\\]");
+    private static final Map<String, String> GROFF_GLYPHS = Map.of("aq", "'", "dq", "\"", "em", "\u2014", "en", "\u2013", "lq", "\u201c",
+            "rq", "\u201d", "ti", "~", "ha", "^", "rs", "\\");
     private static final Pattern GROFF_TEXT_MACRO = Pattern.compile("^\\.(B|I|BR|BI|IR|RB|IB|RI|SM|SB)\\s+(.*)$");
     private static final Pattern NESTED_BRACKETS = Pattern.compile("\\[[^\\[\\]]*\\]");
     private static final Pattern PRONUNCIATION = Pattern.compile("\\\\[^\\\\]*\\\\");
@@ -162,7 +165,8 @@ enum DocumentText {
     }
 
     private static String groffText(String text) {
-        String plain = text.replace("\\-", "-").replace("\\(em", "\u2014").replace("\\(en", "\u2013").replace("\\(aq", "'")
+        String plain = GROFF_NAMED.matcher(text).replaceAll(match -> Matcher.quoteReplacement(GROFF_GLYPHS.getOrDefault(match.group(1), "")));
+        plain = plain.replace("\\-", "-").replace("\\(em", "\u2014").replace("\\(en", "\u2013").replace("\\(aq", "'")
                 .replace("\\(dq", "\"").replace("\\(lq", "\u201c").replace("\\(rq", "\u201d").replace("\\e", "\\")
                 .replace("\\ ", " ").replace("\\~", " ").replace("\\c", "");
         return GROFF_FONT.matcher(plain).replaceAll("").replace("\\", "");

@@ -19,7 +19,7 @@ final class ProseSentences {
     private static final Pattern WHITESPACE = Pattern.compile("\\s+");
     private static final Pattern SENTENCE_END = Pattern.compile("(?<=[.!?]|[.!?][\"')\\]\u201d])\\s+(?=[\"'(\\[\u201c]?[A-Z0-9])");
     private static final Pattern SENTENCE = Pattern.compile("^[\"'(\\[\u201c]?[A-Z0-9].*[.!?][\"')\\]\u201d]?$");
-    private static final Pattern CODE = Pattern.compile("[<>{}|\\\\=]|::|->|\\(\\)|\\bhttps?:|www\\.|\\.\\.\\.\\.");
+    private static final Pattern CODE = Pattern.compile("[<>{}|\\\\=]|::|->|\\(\\)|\\bhttps?:|www\\.|\\.\\.\\.\\.|&[A-Za-z]+;");
 
     private ProseSentences() {
     }

@@ -36,11 +36,14 @@ class DocumentTextTest {
                 int main(void) { return 0; }
                 .EE
                 The signal disposition is a per\\-process attribute.
+                .PP
+                It copies the string, including the terminating null wide character (L\\[aq]0\\[aq]), to the end.
                 """;
 
         assertThat(DocumentText.MAN.texts(page)).containsExactly(
                 "A child created via fork (2) inherits a copy of its parent's signal dispositions.",
-                "The signal disposition is a per-process attribute.");
+                "The signal disposition is a per-process attribute.",
+                "It copies the string, including the terminating null wide character (L'0'), to the end.");
     }
 
     @Test
@@ -81,5 +84,6 @@ class DocumentTextTest {
         assertThat(ProseSentences.isProse("the text of a gloss without an end", true)).isFalse();
         assertThat(ProseSentences.isProse("the text of a gloss without an end", false)).isTrue();
         assertThat(ProseSentences.isProse("1 2 3 4 5 6 7 8 9 10 11 12 13.", true)).isFalse();
+        assertThat(ProseSentences.isProse("This value tells &app; to print the amount in words.", true)).isFalse();
     }
 }
