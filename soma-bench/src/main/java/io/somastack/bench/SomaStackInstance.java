@@ -19,6 +19,7 @@ import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Stream;
 import tools.jackson.databind.JsonNode;
 
@@ -26,14 +27,17 @@ import tools.jackson.databind.JsonNode;
  * SomaStack as production runs it, on embedded defaults: the whole server of
  * {@link SomaServer#start}, a durable embedded PostgreSQL (fsync and synchronous commit on) in
  * a fresh temporary data directory, and the {@code openai} provider pointed at the benchmark
- * upstream. Only the environment built here is read (not the caller's {@code SOMA_*}
+ * upstream (or in a given data directory, which may hold an earlier run's data and is then
+ * kept). Only the environment built here is read (not the caller's {@code SOMA_*}
  * variables), so an exported {@code SOMA_DATABASE_URL} cannot change what is measured. One
  * tenant with a large budget and one API key are made through the admin API; the rate limits
  * of its tier are raised far above any benchmark rate but stay switched on. Closing stops the
- * server and deletes the data directory.
+ * server and deletes the data directory unless it is kept.
  */
 final class SomaStackInstance implements AutoCloseable {
     static final String UPSTREAM_API_KEY = "sk-upstream-benchmark-key";
+    /** The file of a kept data directory that holds the benchmark tenant's API key. */
+    static final String TENANT_FILE = "benchmark-api-key.txt";
     private static final String CONFIG = """
             # Limits far above any benchmark rate: the limiter runs on every request but never refuses.
             tiers:
@@ -51,12 +55,15 @@ final class SomaStackInstance implements AutoCloseable {
     private final String adminKey;
     private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
             .connectTimeout(Duration.ofSeconds(5)).build();
+    private final boolean keep;
+    private final AtomicBoolean closed = new AtomicBoolean();
     private String apiKey;
 
-    private SomaStackInstance(SomaServer server, Path dataDirectory, String adminKey) {
+    private SomaStackInstance(SomaServer server, Path dataDirectory, String adminKey, boolean keep) {
         this.server = server;
         this.dataDirectory = dataDirectory;
         this.adminKey = adminKey;
+        this.keep = keep;
     }
 
     /** Starts SomaStack against {@code upstreamBaseUrl} and makes the benchmark tenant and key. */
@@ -66,12 +73,27 @@ final class SomaStackInstance implements AutoCloseable {
 
     /** As {@link #start(URI)}, with more YAML configuration appended (e.g. memory quotas). */
     static SomaStackInstance start(URI upstreamBaseUrl, String extraYaml) {
-        Path dataDirectory;
         try {
-            dataDirectory = Files.createTempDirectory("soma-bench");
-            Files.writeString(dataDirectory.resolve("soma.yaml"), CONFIG + extraYaml);
+            return start(Files.createTempDirectory("soma-bench"), false, upstreamBaseUrl, extraYaml);
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot create the data directory", e);
+        }
+    }
+
+    /**
+     * As {@link #start(URI, String)}, on {@code dataDirectory}, which is created if missing and kept
+     * when {@code keep} (closing then stops the server but deletes nothing). A data directory that
+     * has been started before already holds the benchmark tenant: its API key is read from
+     * {@value #TENANT_FILE} there instead of making a new tenant, so the memories remembered by an
+     * earlier run are the ones recalled.
+     */
+    static SomaStackInstance start(Path dataDirectory, boolean keep, URI upstreamBaseUrl, String extraYaml) {
+        Path tenantFile = dataDirectory.resolve(TENANT_FILE);
+        try {
+            Files.createDirectories(dataDirectory);
+            Files.writeString(dataDirectory.resolve("soma.yaml"), CONFIG + extraYaml);
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot write the configuration to " + dataDirectory, e);
         }
         String adminKey = "sk-soma-admin-bench-" + HexFormat.of().formatHex(randomBytes(16));
         Map<String, String> environment = Map.of(
@@ -81,16 +103,50 @@ final class SomaStackInstance implements AutoCloseable {
                 "SOMA_OPENAI_MODELS", FixedReplyUpstream.MODEL);
         Settings settings = Settings.load(environment, Optional.of(dataDirectory.resolve("soma.yaml")));
         ServerConfig config = ServerConfig.from(settings, environment, 0, dataDirectory);
-        SomaStackInstance instance = new SomaStackInstance(SomaServer.start(config, Clock.system()), dataDirectory, adminKey);
+        SomaStackInstance instance = new SomaStackInstance(SomaServer.start(config, Clock.system()), dataDirectory, adminKey, keep);
         try {
-            JsonNode tenant = instance.admin("/v1/admin/tenants",
-                    Map.of("name", "benchmark", "tier", "standard", "monthly_budget", "1000000"));
-            JsonNode key = instance.admin("/v1/admin/tenants/" + tenant.get("id").asString() + "/keys", Map.of());
-            instance.apiKey = key.get("key").asString();
+            if (Files.exists(tenantFile)) {
+                instance.apiKey = Files.readString(tenantFile).strip();
+            } else {
+                JsonNode tenant = instance.admin("/v1/admin/tenants",
+                        Map.of("name", "benchmark", "tier", "standard", "monthly_budget", "1000000"));
+                JsonNode key = instance.admin("/v1/admin/tenants/" + tenant.get("id").asString() + "/keys", Map.of());
+                instance.apiKey = key.get("key").asString();
+                Files.writeString(tenantFile, instance.apiKey + "\n");
+            }
             return instance;
+        } catch (IOException e) {
+            instance.close();
+            throw new UncheckedIOException("Cannot read or write " + tenantFile, e);
         } catch (RuntimeException e) {
             instance.close();
             throw e;
+        }
+    }
+
+    /**
+     * Closes the server when the JVM is stopped (SIGTERM, Ctrl-C) before the embedded PostgreSQL
+     * stops, so a stopped seeding leaves a clean data directory (its index committed).
+     */
+    void closeOnExit() {
+        server.closeOnExit(() -> { });
+    }
+
+    /** Waits until {@code GET /readyz} answers 200 (the memory index has caught up with PostgreSQL), at most {@code timeout}. */
+    void awaitReady(Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:%d/readyz".formatted(port())))
+                .timeout(Duration.ofSeconds(30)).GET().build();
+        while (send(request).statusCode() != 200) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("SomaStack was not ready within " + timeout);
+            }
+            try {
+                Thread.sleep(500);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
+            }
         }
     }
 
@@ -174,10 +230,17 @@ final class SomaStackInstance implements AutoCloseable {
         }
     }
 
+    /** Stops the server (once, also when called again, e.g. from a shutdown hook) and deletes the data directory unless it is kept. */
     @Override
     public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
         server.close();
         http.close();
+        if (keep) {
+            return;
+        }
         try (Stream<Path> files = Files.walk(dataDirectory)) {
             files.sorted(Comparator.reverseOrder()).forEach(file -> file.toFile().delete());
         } catch (IOException e) {
