@@ -1,5 +1,6 @@
 package io.somastack.bench;
 
+import java.io.ByteArrayOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
@@ -8,6 +9,9 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.HashMap;
+import java.util.Locale;
+import java.util.Map;
 
 /**
  * One keep-alive HTTP/1.1 connection of the load generator: writes a prepared request and
@@ -58,8 +62,24 @@ final class HttpConnection implements AutoCloseable {
         }
     }
 
+    /** A response kept whole: its status, its headers (names in lower case) and its body. */
+    record Response(int status, Map<String, String> headers, byte[] body) {
+    }
+
     /** Sends one request and returns the response status once the whole body has arrived. */
     int exchange(byte[] request) throws IOException {
+        return exchange(request, null, null);
+    }
+
+    /** Sends one request and returns the whole response, its headers and body kept (Content-Length bodies only). */
+    Response exchangeKeeping(byte[] request) throws IOException {
+        Map<String, String> headers = new HashMap<>();
+        ByteArrayOutputStream body = new ByteArrayOutputStream(8192);
+        int status = exchange(request, headers, body);
+        return new Response(status, headers, body.toByteArray());
+    }
+
+    private int exchange(byte[] request, Map<String, String> headers, ByteArrayOutputStream body) throws IOException {
         String statusLine;
         try {
             output.write(request);
@@ -85,6 +105,9 @@ final class HttpConnection implements AutoCloseable {
             }
             String name = line.substring(0, colon).trim();
             String value = line.substring(colon + 1).trim();
+            if (headers != null) {
+                headers.put(name.toLowerCase(Locale.ROOT), value);
+            }
             if (name.equalsIgnoreCase("Content-Length")) {
                 contentLength = Long.parseLong(value);
             } else if (name.equalsIgnoreCase("Transfer-Encoding")) {
@@ -93,10 +116,13 @@ final class HttpConnection implements AutoCloseable {
                 reusable = false;
             }
         }
+        if (body != null && (chunked || contentLength < 0)) {
+            throw new IOException("A kept response needs a Content-Length body");
+        }
         if (chunked) {
             skipChunkedBody();
         } else if (contentLength >= 0) {
-            skip(contentLength);
+            skip(contentLength, body);
         } else {
             // No length and not chunked: the body ends when the server closes the connection.
             while (fill()) {
@@ -127,18 +153,21 @@ final class HttpConnection implements AutoCloseable {
                 }
                 return;
             }
-            skip(size);
+            skip(size, null);
             readLine();
         }
     }
 
-    private void skip(long bytes) throws IOException {
+    private void skip(long bytes, ByteArrayOutputStream kept) throws IOException {
         long remaining = bytes;
         while (remaining > 0) {
             if (position == limit && !fill()) {
                 throw new EOFException("The connection closed %d bytes before the end of the body".formatted(remaining));
             }
             int taken = (int) Math.min(remaining, limit - position);
+            if (kept != null) {
+                kept.write(buffer, position, taken);
+            }
             position += taken;
             remaining -= taken;
         }
