@@ -31,10 +31,11 @@ import java.util.OptionalLong;
  * </pre>
  * SomaStack runs as in production: authentication, rate limits, budget reserve and settle,
  * the durable ledger and the hash-chained audit log are all on, over an embedded PostgreSQL
- * with fsync and synchronous commit on. Run it with {@code -XX:+UseZGC}, the collector the
- * launcher gives the server: under the default G1 this JVM's stop-the-world pauses (load
- * generator, upstream and SomaStack stop together) dominate the p99 (docs/BENCHMARKS.md,
- * branch s20-gateway); the report prints the pauses of each window.
+ * with fsync and synchronous commit on. The load generator, the upstream and SomaStack share
+ * this JVM, so its collector's pauses stop all three: run it with {@code -XX:+UseZGC} (the
+ * collector the launcher gives the server) for the tail at low rates, and with the default G1
+ * for throughput on two cores, where ZGC's concurrent threads fall behind first (docs/BENCHMARKS.md,
+ * "After the merge of 2026-12-01 (afternoon)"); the report prints the pauses of each window.
  */
 public final class GatewayOverheadBenchmark {
     private static final Duration READ_TIMEOUT = Duration.ofSeconds(30);
