@@ -2,10 +2,13 @@ package io.somastack.memory.internal;
 
 import io.somastack.kernel.TenantId;
 import io.somastack.memory.Scope;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import org.apache.lucene.document.LongPoint;
+import org.apache.lucene.index.IndexReader;
 import org.apache.lucene.index.Term;
 import org.apache.lucene.search.BooleanClause;
 import org.apache.lucene.search.BooleanQuery;
@@ -26,6 +29,27 @@ public record IndexFilter(TenantId tenant, List<Scope> scopes, List<String> tags
         tags = List.copyOf(tags);
         if (scopes.isEmpty()) {
             throw new IllegalArgumentException("a search needs at least one scope");
+        }
+    }
+
+    /**
+     * Whether this filter likely passes most of {@code reader}'s documents: no tags or time range, and both
+     * the tenant and the scopes hold at least half of them (an estimate from term statistics; a keyword
+     * search then ranks the words first and checks the filter on the hits, which is exact either way).
+     */
+    boolean broad(IndexReader reader) {
+        if (!tags.isEmpty() || from.isPresent() || to.isPresent()) {
+            return false;
+        }
+        try {
+            long half = reader.maxDoc() / 2L;
+            long inScopes = 0;
+            for (Scope scope : scopes) {
+                inScopes += reader.docFreq(new Term(MemoryIndex.SCOPE, scope.key()));
+            }
+            return reader.maxDoc() > 0 && inScopes >= half && reader.docFreq(new Term(MemoryIndex.TENANT, tenant.toString())) >= half;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
     }
 

@@ -6,9 +6,11 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import java.util.function.DoubleUnaryOperator;
 import org.apache.lucene.analysis.Analyzer;
@@ -23,12 +25,16 @@ import org.apache.lucene.index.Term;
 import org.apache.lucene.search.BooleanClause;
 import org.apache.lucene.search.BooleanQuery;
 import org.apache.lucene.search.BoostQuery;
+import org.apache.lucene.search.DocIdSetIterator;
 import org.apache.lucene.search.IndexSearcher;
 import org.apache.lucene.search.KnnFloatVectorQuery;
 import org.apache.lucene.search.Query;
 import org.apache.lucene.search.ScoreDoc;
+import org.apache.lucene.search.ScoreMode;
+import org.apache.lucene.search.ScorerSupplier;
 import org.apache.lucene.search.TermQuery;
 import org.apache.lucene.search.TopDocs;
+import org.apache.lucene.search.Weight;
 import org.apache.lucene.util.BytesRef;
 
 /**
@@ -38,6 +44,8 @@ import org.apache.lucene.util.BytesRef;
 public final class IndexSearch {
     /** The reciprocal rank fusion constant of Cormack et al. (2009). */
     static final int FUSION_K = 60;
+    /** How much deeper a broad keyword search ranks the words alone before checking the filter on the hits. */
+    static final int OVERFETCH = 4;
     /** A keyword search reads at most this many distinct words of a query. */
     public static final int MAX_QUERY_TERMS = 512;
 
@@ -66,8 +74,53 @@ public final class IndexSearch {
         if (words == null) {
             return List.of();
         }
-        Query query = new BooleanQuery.Builder().add(words, BooleanClause.Occur.MUST).add(filter.query(), BooleanClause.Occur.FILTER).build();
-        return hits(searcher, search(searcher, query, n), score -> score);
+        TopDocs top = filter.broad(searcher.getIndexReader()) ? wordsThenFilter(searcher, filter, words, n) : null;
+        if (top == null) {
+            Query query = new BooleanQuery.Builder().add(words, BooleanClause.Occur.MUST).add(filter.query(), BooleanClause.Occur.FILTER).build();
+            top = search(searcher, query, n);
+        }
+        return hits(searcher, top, score -> score);
+    }
+
+    /**
+     * The {@code n} best matches of {@code words} that pass {@code filter}, found by ranking the words alone
+     * ({@link #OVERFETCH} times deeper) and then checking the filter on those hits only; null when fewer than
+     * {@code n} of them pass while more matches exist, and the caller must search with the filter. The filter does
+     * not score, so both ways rank the same documents the same; but as a conjunction over nearly all documents it
+     * makes Lucene's top-k scoring skip far less (BENCHMARKS.md: 4.4 against 1.7 ms at 443k memories of one tenant).
+     */
+    private static TopDocs wordsThenFilter(IndexSearcher searcher, IndexFilter filter, Query words, int n) {
+        try {
+            TopDocs wide = searcher.search(words, n * OVERFETCH);
+            int[] docs = Arrays.stream(wide.scoreDocs).mapToInt(doc -> doc.doc).sorted().toArray();
+            Weight accept = searcher.createWeight(searcher.rewrite(filter.query()), ScoreMode.COMPLETE_NO_SCORES, 1f);
+            List<LeafReaderContext> leaves = searcher.getIndexReader().leaves();
+            Set<Integer> passing = new HashSet<>();
+            int next = 0;
+            while (next < docs.length) {
+                LeafReaderContext leaf = leaves.get(ReaderUtil.subIndex(docs[next], leaves));
+                int end = leaf.docBase + leaf.reader().maxDoc();
+                ScorerSupplier supplier = accept.scorerSupplier(leaf);
+                DocIdSetIterator iterator = supplier == null ? null : supplier.get(docs.length).iterator();
+                for (; next < docs.length && docs[next] < end; next++) {
+                    int local = docs[next] - leaf.docBase;
+                    if (iterator != null && (iterator.docID() < local ? iterator.advance(local) : iterator.docID()) == local) {
+                        passing.add(docs[next]);
+                    }
+                }
+            }
+            List<ScoreDoc> kept = new ArrayList<>(n);
+            for (ScoreDoc doc : wide.scoreDocs) {
+                if (kept.size() < n && passing.contains(doc.doc)) {
+                    kept.add(doc);
+                }
+            }
+            // Fewer than asked for wide means it holds every match of the words, so what passed is all there is.
+            boolean complete = wide.scoreDocs.length < n * OVERFETCH;
+            return kept.size() == n || complete ? new TopDocs(wide.totalHits, kept.toArray(ScoreDoc[]::new)) : null;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     /**

@@ -11,7 +11,15 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Random;
 import java.util.UUID;
+import org.apache.lucene.analysis.standard.StandardAnalyzer;
+import org.apache.lucene.index.StoredFields;
+import org.apache.lucene.search.BooleanClause;
+import org.apache.lucene.search.BooleanQuery;
 import org.apache.lucene.search.IndexSearcher;
+import org.apache.lucene.search.Query;
+import org.apache.lucene.search.ScoreDoc;
+import org.apache.lucene.search.TopDocs;
+import org.assertj.core.groups.Tuple;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -60,6 +68,60 @@ class IndexFilterTest {
                 index.release(searcher);
             }
         }
+    }
+
+    @Test
+    void aBroadKeywordSearchFindsExactlyWhatTheFilteredSearchFinds(@TempDir Path path) throws Exception {
+        TenantId big = new TenantId(UUID.randomUUID());
+        TenantId small = new TenantId(UUID.randomUUID());
+        String[] words = {"harbour", "lantern", "keeper", "storm", "rocks", "signal", "tide", "beacon", "fog", "ship"};
+        Random random = new Random(11);
+        List<IndexedMemory> memories = new ArrayList<>();
+        for (int i = 0; i < 3_000; i++) {
+            StringBuilder text = new StringBuilder("note " + i);
+            for (int w = 0; w < 4; w++) {
+                text.append(' ').append(words[random.nextInt(words.length)]);
+            }
+            TenantId tenant = i % 10 == 0 ? small : big;
+            // Every fifth of the big tenant's memories has expired by NOW.
+            Optional<Instant> expires = tenant.equals(big) && i % 5 == 1 ? Optional.of(NOW.minusSeconds(1)) : Optional.empty();
+            memories.add(memory(tenant, text.toString(), new float[] {1, random.nextFloat(), 0, 0}, expires));
+        }
+        try (MemoryIndex index = MemoryIndex.open(path, SPACE)) {
+            index.apply(memories, List.of(), 1);
+            IndexSearcher searcher = index.acquire();
+            try {
+                IndexSearch search = new IndexSearch(index);
+                IndexFilter bigAlive = new IndexFilter(big, List.of(Scope.tenant()), List.of(), Optional.empty(), Optional.empty(), Optional.of(NOW));
+                IndexFilter smallAlive = new IndexFilter(small, List.of(Scope.tenant()), List.of(), Optional.empty(), Optional.empty(), Optional.of(NOW));
+                assertThat(bigAlive.broad(searcher.getIndexReader())).as("the big tenant holds most documents").isTrue();
+                assertThat(smallAlive.broad(searcher.getIndexReader())).as("the small tenant does not").isFalse();
+                for (String query : List.of("harbour lantern", "storm", "keeper keeper tide", "fog ship beacon signal", "rocks")) {
+                    for (int n : List.of(1, 10, 40, 5_000)) {
+                        assertThat(search.keyword(searcher, bigAlive, query, n)).as("%s, top %d", query, n)
+                                .extracting(Hit::memoryId, Hit::score)
+                                .containsExactlyElementsOf(filtered(searcher, bigAlive, query, n).stream()
+                                        .map(hit -> Tuple.tuple(hit.memoryId(), hit.score())).toList());
+                    }
+                }
+            } finally {
+                index.release(searcher);
+            }
+        }
+    }
+
+    /** The reference: the words and the filter in one Lucene query, as every keyword search ran before. */
+    private static List<Hit> filtered(IndexSearcher searcher, IndexFilter filter, String text, int n) throws Exception {
+        Query query = new BooleanQuery.Builder().add(IndexSearch.words(new StandardAnalyzer(), text), BooleanClause.Occur.MUST)
+                .add(filter.query(), BooleanClause.Occur.FILTER).build();
+        TopDocs top = searcher.search(query, n);
+        List<Hit> hits = new ArrayList<>();
+        StoredFields stored = searcher.storedFields();
+        for (ScoreDoc doc : top.scoreDocs) {
+            hits.add(new Hit(UUID.fromString(stored.document(doc.doc).get(MemoryIndex.ID)), null, null, doc.score));
+        }
+        hits.sort(IndexSearch.ORDER);
+        return hits;
     }
 
     private static IndexedMemory memory(TenantId tenant, String text, float[] vector, Optional<Instant> expiresAt) {
