@@ -39,12 +39,17 @@ final class MemoryRecallHttp implements AutoCloseable {
         byte[] body = Json.bytes(Map.of("query", query, "scopes", List.of(Map.of("kind", "tenant")), "k", 10, "mode", mode));
         byte[] request = HttpConnection.post("127.0.0.1", port, "/v1/memories/recall", apiKey, body);
         try {
-            if (connection == null || !connection.reusable()) {
-                close();
-                connection = HttpConnection.open(address, Duration.ofSeconds(60));
-            }
             long started = System.nanoTime();
-            HttpConnection.Response response = connection.exchangeKeeping(request);
+            HttpConnection.Response response;
+            try {
+                response = connection().exchangeKeeping(request);
+            } catch (HttpConnection.StaleConnectionException e) {
+                // The server closed the connection while it was idle (e.g. during the exact search): the request was
+                // never served, so it is sent again on a new connection, as HTTP clients do; timed from the retry.
+                close();
+                started = System.nanoTime();
+                response = connection().exchangeKeeping(request);
+            }
             JsonNode answer = Json.mapper().readTree(response.body());
             long nanos = System.nanoTime() - started;
             if (response.status() != 200) {
@@ -57,6 +62,14 @@ final class MemoryRecallHttp implements AutoCloseable {
             close();
             throw new UncheckedIOException("SomaStack did not answer " + address, e);
         }
+    }
+
+    private HttpConnection connection() throws IOException {
+        if (connection == null || !connection.reusable()) {
+            close();
+            connection = HttpConnection.open(address, Duration.ofSeconds(60));
+        }
+        return connection;
     }
 
     /** {@code embed;dur=4.2, search;dur=0.8} as phase name to milliseconds. */
