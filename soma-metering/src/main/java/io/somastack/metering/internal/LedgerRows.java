@@ -71,6 +71,7 @@ public final class LedgerRows implements Tx.Deferred {
             Row::sku);
 
     private final List<Row> rows = new ArrayList<>();
+    private final Set<UUID> ids = new HashSet<>();
     private final Map<String, Object> looked = new HashMap<>();
 
     /** This group's rows: every writer of the transaction adds to the same statement. */
@@ -81,16 +82,16 @@ public final class LedgerRows implements Tx.Deferred {
     /** Adds a row to this group's statement. */
     public void add(Row row) {
         rows.add(requireNonNull(row, "row is null"));
+        ids.add(row.id());
     }
 
     /** Whether this group's statement holds the row {@code id} (a ledger id as text), i.e. the row is new in this transaction. */
     public boolean holds(String id) {
-        for (Row row : rows) {
-            if (row.id().toString().equals(id)) {
-                return true;
-            }
+        try {
+            return ids.contains(UUID.fromString(id));
+        } catch (IllegalArgumentException notAnId) {
+            return false; // e.g. run:<id>: never a row of this statement
         }
-        return false;
     }
 
     /**
