@@ -211,7 +211,7 @@ final class DebianDocTexts {
             }
         }
         System.out.printf("  unpacking %s%n", deb.getFileName());
-        Path partial = directory.resolveSibling(packageName + ".partial");
+        Path partial = Files.createDirectories(directory.getParent()).resolve(packageName + ".partial");
         run(debs, "dpkg-deb", "-x", deb.toString(), partial.toString());
         Files.move(partial, directory, StandardCopyOption.ATOMIC_MOVE);
         return directory;
