@@ -4,8 +4,12 @@ import static io.somastack.memory.TestMemory.caller;
 import static io.somastack.memory.TestMemory.fact;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -51,6 +55,39 @@ class ForgetTest {
                 + "' AND actor = '" + caller.actor() + "' AND detail LIKE '%user asked%'")).isEqualTo(1);
         assertThat(soma.count("SELECT count(*) FROM outbox WHERE type = 'io.somastack.memory.deleted' AND subject = '" + secret.memoryId() + "'"))
                 .isEqualTo(1);
+    }
+
+    @Test
+    void aReaderNeverSeesATombstoneThatStillHoldsText() throws Exception {
+        Caller caller = caller(TestMemory.tenant());
+        Scope scope = Scope.of("user", "iris");
+        List<Remembered> memories = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            memories.add(soma.remember(caller, fact("Iris keeps note number %d of her travel plans".formatted(i), scope)));
+        }
+        List<String> seen = new CopyOnWriteArrayList<>();
+        AtomicInteger tombstonesRead = new AtomicInteger();
+        for (Remembered memory : memories) {
+            AtomicBoolean deleted = new AtomicBoolean();
+            Thread reader = Thread.ofPlatform().start(() -> {
+                // Reads the memory until a read shows it deleted; a tombstone must never show its text.
+                while (!deleted.get()) {
+                    StoredMemory read = soma.memories().memory(caller, memory.memoryId());
+                    if (read.deletedAt().isPresent()) {
+                        tombstonesRead.incrementAndGet();
+                        read.revisions().stream().filter(revision -> revision.text().isPresent())
+                                .forEach(revision -> seen.add(memory.memoryId() + ": " + revision.text().orElseThrow()));
+                        return;
+                    }
+                }
+            });
+            Thread.sleep(2);
+            soma.memories().delete(caller, memory.memoryId(), "user asked");
+            deleted.set(true);
+            reader.join();
+        }
+        assertThat(seen).as("tombstones read with their text still there").isEmpty();
+        assertThat(tombstonesRead.get()).as("readers that saw the delete").isPositive();
     }
 
     @Test

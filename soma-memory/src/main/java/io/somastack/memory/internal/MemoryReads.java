@@ -19,6 +19,7 @@ import java.util.Optional;
 import java.util.UUID;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
+import org.jdbi.v3.core.transaction.TransactionIsolationLevel;
 
 /** Reads of one tenant's memories: a memory with its history, and the facts a recall returns. Thread-safe. */
 public final class MemoryReads {
@@ -28,10 +29,16 @@ public final class MemoryReads {
         this.jdbi = requireNonNull(jdbi, "jdbi is null");
     }
 
+    /**
+     * The memory and its revisions as of one snapshot: read in two statements outside a
+     * transaction, a reader could pair revisions read before an erasure committed with the
+     * tombstone read after it, and show erased text on a deleted memory.
+     */
     public Optional<StoredMemory> find(TenantId tenant, UUID memoryId) {
-        return jdbi.withHandle(handle -> find(handle, tenant, memoryId));
+        return jdbi.inTransaction(TransactionIsolationLevel.REPEATABLE_READ, handle -> find(handle, tenant, memoryId));
     }
 
+    /** As {@link #find(TenantId, UUID)}, in the caller's transaction, which decides the snapshot. */
     public Optional<StoredMemory> find(Handle handle, TenantId tenant, UUID memoryId) {
         List<StoredMemory.Revision> revisions = handle.createQuery("""
                 SELECT * FROM memory_revisions WHERE tenant_id = :tenant AND memory_id = :memory ORDER BY number""")
