@@ -19,20 +19,25 @@ import java.util.Locale;
  * @param connections keep-alive connections of the load generator per path
  * @param p99LimitMillis the SomaStack p99 a rate must stay under to count as sustained
  * @param output where the Markdown report is written
+ * @param launcher SomaStack in its own process started by the {@code somastack} launcher of
+ *     this checkout (its JVM flags, ZGC and AOT cache), instead of in this JVM
  */
 record BenchmarkOptions(List<Integer> rates, Duration duration, Duration warmup, Duration initialWarmup, int connections,
-        double p99LimitMillis, Path output) {
+        double p99LimitMillis, Path output, boolean launcher) {
 
     static final String USAGE = """
             Usage: GatewayOverheadBenchmark [--rates 500,2000,5000] [--duration 60s] [--warmup 10s] [--initial-warmup 30s]
-                                            [--connections 128] [--p99-limit-ms 50] [--output FILE]
+                                            [--connections 128] [--p99-limit-ms 50] [--output FILE] [--server in-process]
               --rates         target arrival rates in requests per second (default 500,2000,5000)
               --duration      measured time per rate and path: 60, 60s or 2m (default 60s)
               --warmup        unmeasured time at the same rate before each measured window (default 10s)
               --initial-warmup  unmeasured time per path at the lowest rate before the first one (default 30s)
               --connections   keep-alive connections of the load generator per path (default 128)
               --p99-limit-ms  SomaStack p99 a rate must stay under to count as sustained (default 50)
-              --output        Markdown report (default soma-bench/target/gateway-overhead.md)""";
+              --output        Markdown report (default soma-bench/target/gateway-overhead.md)
+              --server        in-process: SomaStack in this JVM, beside the load generator and the upstream (default);
+                              launcher: SomaStack in its own process, started by ./somastack run of this checkout
+                              (run from the repository root), as a user runs it""";
 
     BenchmarkOptions {
         rates = List.copyOf(rates);
@@ -66,6 +71,7 @@ record BenchmarkOptions(List<Integer> rates, Duration duration, Duration warmup,
         int connections = 128;
         double p99LimitMillis = 50;
         Path output = defaultOutput();
+        boolean launcher = false;
         List<String> problems = new ArrayList<>();
         for (int index = 0; index < arguments.size(); index++) {
             String flag = arguments.get(index);
@@ -89,6 +95,11 @@ record BenchmarkOptions(List<Integer> rates, Duration duration, Duration warmup,
                     case "--connections" -> connections = Integer.parseInt(value.trim());
                     case "--p99-limit-ms" -> p99LimitMillis = Double.parseDouble(value.trim());
                     case "--output" -> output = Path.of(value);
+                    case "--server" -> launcher = switch (value.trim()) {
+                        case "in-process" -> false;
+                        case "launcher" -> true;
+                        default -> throw new IllegalArgumentException("must be in-process or launcher");
+                    };
                     default -> problems.add("unknown option " + name);
                 }
             } catch (RuntimeException e) {
@@ -98,7 +109,10 @@ record BenchmarkOptions(List<Integer> rates, Duration duration, Duration warmup,
         if (!problems.isEmpty()) {
             throw new IllegalArgumentException(String.join("\n", problems));
         }
-        return new BenchmarkOptions(rates, duration, warmup, initialWarmup, connections, p99LimitMillis, output);
+        if (launcher && !Files.isExecutable(Path.of("somastack"))) {
+            throw new IllegalArgumentException("--server launcher runs ./somastack: start the benchmark from the repository root");
+        }
+        return new BenchmarkOptions(rates, duration, warmup, initialWarmup, connections, p99LimitMillis, output, launcher);
     }
 
     /** Seconds as {@code 60}, {@code 60s}, {@code 500ms} or {@code 2m}. */

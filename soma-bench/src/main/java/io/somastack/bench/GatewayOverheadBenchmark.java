@@ -10,6 +10,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -31,8 +32,10 @@ import java.util.OptionalLong;
  * </pre>
  * SomaStack runs as in production: authentication, rate limits, budget reserve and settle,
  * the durable ledger and the hash-chained audit log are all on, over an embedded PostgreSQL
- * with fsync and synchronous commit on. The load generator, the upstream and SomaStack share
- * this JVM, so its collector's pauses stop all three: run it with {@code -XX:+UseZGC} (the
+ * with fsync and synchronous commit on. With {@code --server launcher}, SomaStack runs in its
+ * own JVM as {@code ./somastack run} starts it (ZGC, the AOT cache), and the load generator and
+ * the upstream in this one: this JVM's pauses then delay both paths alike. By default the load
+ * generator, the upstream and SomaStack share this JVM, so its collector's pauses stop all three: run it with {@code -XX:+UseZGC} (the
  * collector the launcher gives the server) for the tail at low rates, and with the default G1
  * for throughput on two cores, where ZGC's concurrent threads fall behind first (docs/BENCHMARKS.md,
  * "After the merge of 2026-12-01 (afternoon)"); the report prints the pauses of each window.
@@ -81,7 +84,8 @@ public final class GatewayOverheadBenchmark {
         out.printf("Machine: %d cores, %s, %s%n", machine.cores(), machine.cpuModel(), machine.jdk());
         List<PhaseResult> results = new ArrayList<>();
         try (FixedReplyUpstream upstream = FixedReplyUpstream.start();
-                SomaStackInstance soma = SomaStackInstance.start(upstream.baseUrl())) {
+                SomaStackInstance soma = options.launcher() ? SomaStackInstance.launch(Path.of(""), upstream.baseUrl())
+                        : SomaStackInstance.start(upstream.baseUrl())) {
             Target direct = new Target(Target.DIRECT, new InetSocketAddress("127.0.0.1", upstream.port()),
                     HttpConnection.post("127.0.0.1", upstream.port(), "/v1/chat/completions", SomaStackInstance.UPSTREAM_API_KEY,
                             CHAT_REQUEST));
@@ -92,7 +96,7 @@ public final class GatewayOverheadBenchmark {
             out.printf("Upstream on port %d, SomaStack on port %d (embedded PostgreSQL in %s)%n", upstream.port(), soma.port(),
                     soma.postgresDirectory());
 
-            ResourceMeter meter = new ResourceMeter(Optional.of(soma.postgresDirectory()));
+            ResourceMeter meter = new ResourceMeter(Optional.of(soma.postgresDirectory()), soma.serverProcess());
             transactions = new PostgresTransactions(soma.postgresDirectory());
             warmUp(List.of(direct, somaStack));
             for (int index = 0; index < options.rates().size(); index++) {

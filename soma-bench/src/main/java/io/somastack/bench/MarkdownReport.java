@@ -42,14 +42,18 @@ final class MarkdownReport {
                 "Errors" are requests scheduled in it that failed or got no answer within %d s after it.
 
                 Machine: %d cores (`nproc`), %s, %.1f GiB RAM, %s. JDK: %s. JVM flags: %s.
-                One JVM hosts the load generator, the upstream and SomaStack, so "JVM CPU" is all three; \
+                %s \
                 PostgreSQL runs in its own processes. "Other CPU" is what the rest of the machine used \
                 meanwhile (from `/proc/stat`); well above zero, it disturbed the run.
 
                 """.formatted(Instant.now().truncatedTo(ChronoUnit.SECONDS), options.duration().toSeconds(),
                 options.warmup().toSeconds(), options.initialWarmup().toSeconds(), options.connections(), OpenLoopLoad.DRAIN_TIMEOUT.toSeconds(), machine.cores(), machine.cpuModel(),
                 machine.memoryBytes() / (MEBIBYTE * 1024), machine.operatingSystem(), machine.jdk(),
-                machine.jvmArguments().isEmpty() ? "none" : "`" + String.join(" ", machine.jvmArguments()) + "`"));
+                machine.jvmArguments().isEmpty() ? "none" : "`" + String.join(" ", machine.jvmArguments()) + "`",
+                options.launcher()
+                        ? "SomaStack runs in its own JVM, started by `./somastack run` (the launcher's flags: ZGC, the AOT cache); "
+                                + "the JVM flags above are the load generator's and the upstream's. \"JVM CPU\" is both JVMs;"
+                        : "One JVM hosts the load generator, the upstream and SomaStack, so \"JVM CPU\" is all three;"));
 
         markdown.append("| Rate (req/s) | Path | Achieved (req/s) | p50 (ms) | p90 (ms) | p99 (ms) | p99.9 (ms) | max (ms) "
                 + "| Errors | JVM CPU (cores) | PostgreSQL CPU (cores) | Other CPU (cores) | Heap after GC (MiB) | RSS (MiB) |\n");
@@ -88,12 +92,13 @@ final class MarkdownReport {
                 rate (load generator and upstream are in both). Transactions are PostgreSQL's commits and \
                 rollbacks in the window (`pg_stat_database`, all databases) per call answered.
 
-                "GC pauses" are this JVM's stop-the-world collections in SomaStack's window (%s): the load generator, \
-                the upstream and SomaStack stop together.
+                "GC pauses" are this JVM's stop-the-world collections in SomaStack's window (%s): %s
 
                 | Rate (req/s) | JVM CPU (ms/call) | JVM, SomaStack's share (ms/call) | PostgreSQL CPU (ms/call) | Transactions per call | GC pauses | GC pause time (ms) |
                 |---:|---:|---:|---:|---:|---:|---:|
-                """.formatted(new GcPauses().names()));
+                """.formatted(new GcPauses().names(), options.launcher()
+                        ? "the load generator's and the upstream's (SomaStack's own JVM runs ZGC, whose pauses are not counted here)."
+                        : "the load generator, the upstream and SomaStack stop together."));
         for (int rate : options.rates()) {
             Optional<PhaseResult> direct = find(rate, Target.DIRECT);
             Optional<PhaseResult> soma = find(rate, Target.SOMASTACK);

@@ -19,9 +19,16 @@ import java.util.stream.Stream;
 final class ResourceMeter {
     private final OperatingSystemMXBean system = (OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
     private final Optional<Path> postgresDataDirectory;
+    private final Optional<ProcessHandle> serverProcess;
 
     ResourceMeter(Optional<Path> postgresDataDirectory) {
+        this(postgresDataDirectory, Optional.empty());
+    }
+
+    /** With {@code serverProcess}, SomaStack's own JVM when it does not run in this one: its CPU counts as "process" CPU too. */
+    ResourceMeter(Optional<Path> postgresDataDirectory, Optional<ProcessHandle> serverProcess) {
         this.postgresDataDirectory = postgresDataDirectory;
+        this.serverProcess = serverProcess;
     }
 
     /** Cumulative counters at one moment. */
@@ -46,7 +53,8 @@ final class ResourceMeter {
 
     Snapshot snapshot() {
         long[] machine = machineTicks();
-        return new Snapshot(System.nanoTime(), system.getProcessCpuTime(), postgresCpuNanos(), machine[0], machine[1]);
+        long server = serverProcess.flatMap(process -> process.info().totalCpuDuration()).map(Duration::toNanos).orElse(0L);
+        return new Snapshot(System.nanoTime(), system.getProcessCpuTime() + server, postgresCpuNanos(), machine[0], machine[1]);
     }
 
     Usage between(Snapshot start, Snapshot end) {

@@ -50,7 +50,11 @@ final class SomaStackInstance implements AutoCloseable {
                 output_per_million: "0.60"
             """.formatted(FixedReplyUpstream.MODEL);
 
+    /** The server in this JVM, or null when {@link #process} runs it. */
     private final SomaServer server;
+    /** The launcher's server process, or null when it runs in this JVM. */
+    private final Process process;
+    private final int port;
     private final Path dataDirectory;
     private final String adminKey;
     private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
@@ -59,8 +63,10 @@ final class SomaStackInstance implements AutoCloseable {
     private final AtomicBoolean closed = new AtomicBoolean();
     private String apiKey;
 
-    private SomaStackInstance(SomaServer server, Path dataDirectory, String adminKey, boolean keep) {
+    private SomaStackInstance(SomaServer server, Process process, int port, Path dataDirectory, String adminKey, boolean keep) {
         this.server = server;
+        this.process = process;
+        this.port = port;
         this.dataDirectory = dataDirectory;
         this.adminKey = adminKey;
         this.keep = keep;
@@ -88,22 +94,76 @@ final class SomaStackInstance implements AutoCloseable {
      * earlier run are the ones recalled.
      */
     static SomaStackInstance start(Path dataDirectory, boolean keep, URI upstreamBaseUrl, String extraYaml) {
-        Path tenantFile = dataDirectory.resolve(TENANT_FILE);
+        String adminKey = "sk-soma-admin-bench-" + HexFormat.of().formatHex(randomBytes(16));
+        Map<String, String> environment = environment(dataDirectory, adminKey, upstreamBaseUrl, extraYaml);
+        Settings settings = Settings.load(environment, Optional.of(dataDirectory.resolve("soma.yaml")));
+        ServerConfig config = ServerConfig.from(settings, environment, 0, dataDirectory);
+        SomaServer server = SomaServer.start(config, Clock.system());
+        return withTenant(new SomaStackInstance(server, null, server.port(), dataDirectory, adminKey, keep));
+    }
+
+    /**
+     * SomaStack as a user runs it: {@code ./somastack run} of the checkout in {@code root} (which
+     * builds if the sources are newer than the jar, trains the AOT cache once per build, and
+     * runs the server in its own JVM with the launcher's flags), on a fresh temporary data
+     * directory with the same configuration as {@link #start(URI)}. Its output goes to
+     * {@code server.log} in the data directory. Only the variables set here reach it: none of
+     * the caller's {@code SOMA_*}.
+     */
+    static SomaStackInstance launch(Path root, URI upstreamBaseUrl) {
+        Path dataDirectory;
+        int port;
+        try {
+            dataDirectory = Files.createTempDirectory("soma-bench");
+            try (java.net.ServerSocket probe = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+                port = probe.getLocalPort();
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot create the data directory or find a free port", e);
+        }
+        String adminKey = "sk-soma-admin-bench-" + HexFormat.of().formatHex(randomBytes(16));
+        Map<String, String> environment = environment(dataDirectory, adminKey, upstreamBaseUrl, "");
+        ProcessBuilder builder = new ProcessBuilder(root.resolve("somastack").toAbsolutePath().toString(), "run", "--port",
+                Integer.toString(port), "--data-dir", dataDirectory.toString(), "--config", dataDirectory.resolve("soma.yaml").toString())
+                .directory(root.toAbsolutePath().toFile()).redirectErrorStream(true).redirectOutput(dataDirectory.resolve("server.log").toFile());
+        builder.environment().keySet().removeIf(name -> name.startsWith("SOMA_"));
+        builder.environment().putAll(environment);
+        Process process;
+        try {
+            process = builder.start();
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot run " + builder.command(), e);
+        }
+        SomaStackInstance instance = new SomaStackInstance(null, process, port, dataDirectory, adminKey, false);
+        try {
+            System.out.printf("Waiting for ./somastack run on port %d (it builds and trains its start-up cache once per build; log %s)%n",
+                    port, dataDirectory.resolve("server.log"));
+            instance.awaitReady(Duration.ofMinutes(15));
+            return withTenant(instance);
+        } catch (RuntimeException e) {
+            instance.close();
+            throw e;
+        }
+    }
+
+    /** The server's environment: the benchmark's admin key, the upstream as the openai provider, and {@code soma.yaml} written. */
+    private static Map<String, String> environment(Path dataDirectory, String adminKey, URI upstreamBaseUrl, String extraYaml) {
         try {
             Files.createDirectories(dataDirectory);
             Files.writeString(dataDirectory.resolve("soma.yaml"), CONFIG + extraYaml);
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot write the configuration to " + dataDirectory, e);
         }
-        String adminKey = "sk-soma-admin-bench-" + HexFormat.of().formatHex(randomBytes(16));
-        Map<String, String> environment = Map.of(
+        return Map.of(
                 "SOMA_ADMIN_KEY", adminKey,
                 "SOMA_OPENAI_BASE_URL", upstreamBaseUrl.toString(),
                 "SOMA_OPENAI_API_KEY", UPSTREAM_API_KEY,
                 "SOMA_OPENAI_MODELS", FixedReplyUpstream.MODEL);
-        Settings settings = Settings.load(environment, Optional.of(dataDirectory.resolve("soma.yaml")));
-        ServerConfig config = ServerConfig.from(settings, environment, 0, dataDirectory);
-        SomaStackInstance instance = new SomaStackInstance(SomaServer.start(config, Clock.system()), dataDirectory, adminKey, keep);
+    }
+
+    /** Reads the benchmark tenant's key from a kept data directory, or makes the tenant and key. */
+    private static SomaStackInstance withTenant(SomaStackInstance instance) {
+        Path tenantFile = instance.dataDirectory.resolve(TENANT_FILE);
         try {
             if (Files.exists(tenantFile)) {
                 instance.apiKey = Files.readString(tenantFile).strip();
@@ -129,7 +189,9 @@ final class SomaStackInstance implements AutoCloseable {
      * stops, so a stopped seeding leaves a clean data directory (its index committed).
      */
     void closeOnExit() {
-        server.closeOnExit(() -> { });
+        if (server != null) {
+            server.closeOnExit(() -> { });
+        }
     }
 
     /** Waits until {@code GET /readyz} answers 200 (the memory index has caught up with PostgreSQL), at most {@code timeout}. */
@@ -137,7 +199,11 @@ final class SomaStackInstance implements AutoCloseable {
         long deadline = System.nanoTime() + timeout.toNanos();
         HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:%d/readyz".formatted(port())))
                 .timeout(Duration.ofSeconds(30)).GET().build();
-        while (send(request).statusCode() != 200) {
+        while (!answers200(request)) {
+            if (process != null && !process.isAlive()) {
+                throw new IllegalStateException("./somastack run exited with %d; see %s".formatted(process.exitValue(),
+                        dataDirectory.resolve("server.log")));
+            }
             if (System.nanoTime() > deadline) {
                 throw new IllegalStateException("SomaStack was not ready within " + timeout);
             }
@@ -150,6 +216,25 @@ final class SomaStackInstance implements AutoCloseable {
         }
     }
 
+    private boolean answers200(HttpRequest request) {
+        if (process == null) {
+            return send(request).statusCode() == 200;
+        }
+        try {
+            return http.send(request, HttpResponse.BodyHandlers.discarding()).statusCode() == 200;
+        } catch (IOException notListeningYet) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The server's own process when the launcher runs it (its CPU is then not this JVM's). */
+    Optional<ProcessHandle> serverProcess() {
+        return Optional.ofNullable(process).map(Process::toHandle);
+    }
+
     private static byte[] randomBytes(int count) {
         byte[] bytes = new byte[count];
         new SecureRandom().nextBytes(bytes);
@@ -157,7 +242,7 @@ final class SomaStackInstance implements AutoCloseable {
     }
 
     int port() {
-        return server.port();
+        return port;
     }
 
     /** The tenant's API key. */
@@ -236,7 +321,11 @@ final class SomaStackInstance implements AutoCloseable {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
-        server.close();
+        if (server != null) {
+            server.close();
+        } else {
+            stop(process);
+        }
         http.close();
         if (keep) {
             return;
@@ -245,6 +334,18 @@ final class SomaStackInstance implements AutoCloseable {
             files.sorted(Comparator.reverseOrder()).forEach(file -> file.toFile().delete());
         } catch (IOException e) {
             System.err.printf("Could not delete %s: %s%n", dataDirectory, e.getMessage());
+        }
+    }
+
+    /** SIGTERM (the server closes itself, then its embedded PostgreSQL), then SIGKILL after a minute. */
+    private static void stop(Process process) {
+        process.destroy();
+        try {
+            if (!process.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)) {
+                process.destroyForcibly().waitFor();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 }

@@ -20,6 +20,7 @@ class BenchmarkOptionsTest {
         assertThat(options.connections()).isEqualTo(128);
         assertThat(options.p99LimitMillis()).isEqualTo(50);
         assertThat(options.output().getFileName()).hasToString("gateway-overhead.md");
+        assertThat(options.launcher()).as("SomaStack in this JVM").isFalse();
     }
 
     @Test
@@ -43,6 +44,18 @@ class BenchmarkOptionsTest {
                 .hasMessageContaining("--rates 'fast' is not valid")
                 .hasMessageContaining("unknown option --speed")
                 .hasMessageContaining("--duration needs a value");
+    }
+
+    @Test
+    void runsSomaStackThroughTheLauncherOnlyFromTheRepositoryRoot() {
+        assertThatThrownBy(() -> BenchmarkOptions.parse(List.of("--server", "docker")))
+                .hasMessageContaining("--server 'docker' is not valid: must be in-process or launcher");
+        if (java.nio.file.Files.isExecutable(Path.of("somastack"))) {
+            assertThat(BenchmarkOptions.parse(List.of("--server", "launcher")).launcher()).isTrue();
+        } else {
+            assertThatThrownBy(() -> BenchmarkOptions.parse(List.of("--server=launcher")))
+                    .hasMessageContaining("start the benchmark from the repository root");
+        }
     }
 
     @Test
