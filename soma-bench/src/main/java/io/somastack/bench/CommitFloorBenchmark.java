@@ -1,0 +1,144 @@
+package io.somastack.bench;
+
+import io.somastack.store.internal.EmbeddedDatabase;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.stream.Stream;
+
+/**
+ * The floor under every durable answer on this machine: what one fsync of the disk and one
+ * durable PostgreSQL commit cost, one after the other, with no SomaStack code involved. A
+ * gateway call is answered only after its ledger row is committed (fsync on, synchronous
+ * commit on), so its latency overhead cannot be lower than one commit's, at any percentile.
+ * In one run, on the data directory's filesystem, each {@code count} times after {@code count / 10}
+ * unmeasured:
+ * <ol>
+ *   <li>{@code fdatasync}: an 8 KiB write into a preallocated 16 MiB file (as PostgreSQL writes
+ *       its WAL segments), then {@code FileChannel.force(false)};
+ *   <li>a durable commit: a one-row {@code INSERT} in autocommit on the embedded PostgreSQL with
+ *       SomaStack's production settings ({@link EmbeddedDatabase}: fsync, synchronous_commit and
+ *       full_page_writes on);
+ *   <li>the same {@code INSERT} with {@code synchronous_commit = off}: the round trip and the
+ *       statement without waiting for the WAL flush, so the difference is the flush.
+ * </ol>
+ * Usage: {@code CommitFloorBenchmark [count]} (default 5000).
+ */
+public final class CommitFloorBenchmark {
+    private static final int BLOCK = 8192;
+    private static final int FILE_BYTES = 16 << 20;
+
+    private CommitFloorBenchmark() {
+    }
+
+    public static void main(String[] arguments) throws Exception {
+        int count = arguments.length > 0 ? Integer.parseInt(arguments[0]) : 5000;
+        if (count < 100) {
+            System.err.println("Usage: CommitFloorBenchmark [count of at least 100]");
+            System.exit(2);
+        }
+        Path directory = Files.createTempDirectory("soma-commit-floor");
+        System.out.printf("Run started %s; %s; data directory %s%n", Instant.now(), MemoryRecallBenchmark.describe(Machine.current()),
+                directory);
+        try {
+            long[] fsync = fdatasync(directory.resolve("wal-like"), count);
+            long[] durable;
+            long[] asynchronous;
+            try (EmbeddedDatabase database = EmbeddedDatabase.start(directory.resolve("postgres"));
+                    Connection connection = DriverManager.getConnection(database.jdbcUrl(), "postgres", "")) {
+                try (Statement statement = connection.createStatement()) {
+                    statement.execute("CREATE TABLE floor (id bigint PRIMARY KEY, at timestamptz NOT NULL DEFAULT now(), note text)");
+                }
+                durable = inserts(connection, 0, count);
+                try (Statement statement = connection.createStatement()) {
+                    statement.execute("SET synchronous_commit = off");
+                }
+                asynchronous = inserts(connection, 10L * count, count);
+            }
+            System.out.println();
+            System.out.printf("Sequential, one at a time, %,d measured each (ms):%n%n", count);
+            System.out.println("| what | p50 | p90 | p99 | p99.9 | max |");
+            System.out.println("|---|---:|---:|---:|---:|---:|");
+            row("fdatasync of an 8 KiB write (`FileChannel.force(false)`)", fsync);
+            row("PostgreSQL one-row INSERT, durable commit (synchronous_commit on)", durable);
+            row("the same INSERT, synchronous_commit off (no wait for the WAL flush)", asynchronous);
+        } finally {
+            delete(directory);
+        }
+    }
+
+    private static long[] fdatasync(Path file, int count) throws IOException {
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            ByteBuffer zeros = ByteBuffer.allocateDirect(1 << 20);
+            for (long position = 0; position < FILE_BYTES; position += zeros.capacity()) {
+                channel.write(zeros.clear(), position);
+            }
+            channel.force(true);
+            ByteBuffer block = ByteBuffer.allocateDirect(BLOCK);
+            int warmup = count / 10;
+            long[] nanos = new long[count];
+            for (int i = 0; i < warmup + count; i++) {
+                block.clear();
+                block.putLong(0, i);
+                long started = System.nanoTime();
+                channel.write(block, (long) i * BLOCK % FILE_BYTES);
+                channel.force(false);
+                long took = System.nanoTime() - started;
+                if (i >= warmup) {
+                    nanos[i - warmup] = took;
+                }
+            }
+            return nanos;
+        }
+    }
+
+    private static long[] inserts(Connection connection, long firstId, int count) throws SQLException {
+        int warmup = count / 10;
+        long[] nanos = new long[count];
+        try (PreparedStatement insert = connection.prepareStatement("INSERT INTO floor (id, note) VALUES (?, ?)")) {
+            for (int i = 0; i < warmup + count; i++) {
+                insert.setLong(1, firstId + i);
+                insert.setString(2, "call " + i);
+                long started = System.nanoTime();
+                insert.executeUpdate();
+                long took = System.nanoTime() - started;
+                if (i >= warmup) {
+                    nanos[i - warmup] = took;
+                }
+            }
+        }
+        return nanos;
+    }
+
+    private static void row(String what, long[] nanos) {
+        long[] sorted = nanos.clone();
+        Arrays.sort(sorted);
+        System.out.printf("| %s | %.3f | %.3f | %.3f | %.3f | %.3f |%n", what, percentile(sorted, 50), percentile(sorted, 90),
+                percentile(sorted, 99), percentile(sorted, 99.9), sorted[sorted.length - 1] / 1e6);
+    }
+
+    /** Nearest-rank percentile of sorted nanoseconds, in milliseconds. */
+    private static double percentile(long[] sorted, double percent) {
+        int rank = (int) Math.ceil(percent / 100 * sorted.length);
+        return sorted[Math.max(0, rank - 1)] / 1e6;
+    }
+
+    private static void delete(Path directory) throws IOException {
+        try (Stream<Path> files = Files.walk(directory)) {
+            for (Path file : files.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(file);
+            }
+        }
+    }
+}
