@@ -108,7 +108,8 @@ final class SomaStackInstance implements AutoCloseable {
      * runs the server in its own JVM with the launcher's flags), on a fresh temporary data
      * directory with the same configuration as {@link #start(URI)}. Its output goes to
      * {@code server.log} in the data directory. Only the variables set here reach it: none of
-     * the caller's {@code SOMA_*}.
+     * the caller's {@code SOMA_*} but {@code SOMA_JAVA_OPTS} (the launcher's extra JVM flags, e.g.
+     * to record a JFR profile of the server alone).
      */
     static SomaStackInstance launch(Path root, URI upstreamBaseUrl) {
         Path dataDirectory;
@@ -126,8 +127,10 @@ final class SomaStackInstance implements AutoCloseable {
         ProcessBuilder builder = new ProcessBuilder(root.resolve("somastack").toAbsolutePath().toString(), "run", "--port",
                 Integer.toString(port), "--data-dir", dataDirectory.toString(), "--config", dataDirectory.resolve("soma.yaml").toString())
                 .directory(root.toAbsolutePath().toFile()).redirectErrorStream(true).redirectOutput(dataDirectory.resolve("server.log").toFile());
-        builder.environment().keySet().removeIf(name -> name.startsWith("SOMA_"));
+        builder.environment().keySet().removeIf(name -> name.startsWith("SOMA_") && !name.equals("SOMA_JAVA_OPTS"));
         builder.environment().putAll(environment);
+        Optional.ofNullable(System.getenv("SOMA_JAVA_OPTS"))
+                .ifPresent(options -> System.out.printf("The server's extra JVM options (SOMA_JAVA_OPTS): %s%n", options));
         Process process;
         try {
             process = builder.start();
