@@ -103,6 +103,34 @@ class OutboxRelayTest {
     }
 
     @Test
+    void aLingeringRelayClaimsTheEventsOfCommitsWithinItsLingerTogether() throws Exception {
+        List<List<String>> batches = new CopyOnWriteArrayList<>();
+        OutboxRelay.Sink recording = batch -> {
+            batches.add(batch.stream().map(OutboxRelay.DispatchedEvent::subject).toList());
+            return CompletableFuture.completedFuture(null);
+        };
+        try (OutboxRelay lingering = new OutboxRelay(database.dataSource(), Duration.ofMinutes(1), 100, 4, recording)
+                .lingering(Duration.ofSeconds(2))) {
+            lingering.start();
+            Thread.sleep(200);
+            commit.afterEventsCommitted(lingering::wake);
+            publish("first");
+            await(() -> batches.size() == 1);
+            long claimed = System.nanoTime();
+            publish("second");
+            publish("third");
+            publish("fourth");
+            await(() -> batches.size() == 2);
+            long waited = System.nanoTime() - claimed;
+
+            assertThat(batches).containsExactly(List.of("first"), List.of("second", "third", "fourth"));
+            assertThat(waited).as("the three commits waited out the linger, not the one-minute poll")
+                    .isBetween(Duration.ofMillis(1500).toNanos(), Duration.ofSeconds(10).toNanos());
+            await(() -> lingering.pending() == 0);
+        }
+    }
+
+    @Test
     void aBatchAcknowledgedBeforeAnEarlierOneIsNotMarkedAndIsSentAgainAfterTheEarlierOneFails() throws Exception {
         for (int i = 0; i < 4; i++) {
             publish("event-" + i);
