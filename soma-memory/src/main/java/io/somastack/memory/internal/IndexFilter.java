@@ -53,6 +53,24 @@ public record IndexFilter(TenantId tenant, List<Scope> scopes, List<String> tags
         }
     }
 
+    /**
+     * The share of {@code reader}'s documents this filter's tenant and scopes likely pass, from term
+     * statistics (as if independent; expiry left out): how much deeper a broad keyword search must
+     * rank the words alone to keep {@code n} hits after the filter.
+     */
+    double share(IndexReader reader) {
+        try {
+            double documents = Math.max(1, reader.maxDoc());
+            long inScopes = 0;
+            for (Scope scope : scopes) {
+                inScopes += reader.docFreq(new Term(MemoryIndex.SCOPE, scope.key()));
+            }
+            return Math.min(1, reader.docFreq(new Term(MemoryIndex.TENANT, tenant.toString())) / documents) * Math.min(1, inScopes / documents);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     Query query() {
         BooleanQuery.Builder filter = new BooleanQuery.Builder();
         filter.add(new TermQuery(new Term(MemoryIndex.TENANT, tenant.toString())), BooleanClause.Occur.FILTER);

@@ -44,7 +44,10 @@ import org.apache.lucene.util.BytesRef;
 public final class IndexSearch {
     /** The reciprocal rank fusion constant of Cormack et al. (2009). */
     static final int FUSION_K = 60;
-    /** How much deeper a broad keyword search ranks the words alone before checking the filter on the hits. */
+    /**
+     * At most how much deeper a broad keyword search ranks the words alone before checking the filter on the hits:
+     * {@code n} over the filter's estimated share of the index, with a quarter to spare, is what it ranks.
+     */
     static final int OVERFETCH = 4;
     /** A keyword search reads at most this many distinct words of a query. */
     public static final int MAX_QUERY_TERMS = 512;
@@ -84,14 +87,16 @@ public final class IndexSearch {
 
     /**
      * The {@code n} best matches of {@code words} that pass {@code filter}, found by ranking the words alone
-     * ({@link #OVERFETCH} times deeper) and then checking the filter on those hits only; null when fewer than
+     * (deeper, by the filter's share, at most {@link #OVERFETCH} times) and then checking the filter on those hits only; null when fewer than
      * {@code n} of them pass while more matches exist, and the caller must search with the filter. The filter does
      * not score, so both ways rank the same documents the same; but as a conjunction over nearly all documents it
      * makes Lucene's top-k scoring skip far less (BENCHMARKS.md: 4.4 against 1.7 ms at 443k memories of one tenant).
      */
     private static TopDocs wordsThenFilter(IndexSearcher searcher, IndexFilter filter, Query words, int n) {
         try {
-            TopDocs wide = searcher.search(words, n * OVERFETCH);
+            // Ranking deeper costs more (BM25's top-k skips less), so only as deep as the filter's share needs.
+            int depth = (int) Math.min((long) n * OVERFETCH, Math.max(n + 8L, (long) Math.ceil(n * 1.25 / filter.share(searcher.getIndexReader()))));
+            TopDocs wide = searcher.search(words, depth);
             int[] docs = Arrays.stream(wide.scoreDocs).mapToInt(doc -> doc.doc).sorted().toArray();
             Weight accept = searcher.createWeight(searcher.rewrite(filter.query()), ScoreMode.COMPLETE_NO_SCORES, 1f);
             List<LeafReaderContext> leaves = searcher.getIndexReader().leaves();
@@ -116,7 +121,7 @@ public final class IndexSearch {
                 }
             }
             // Fewer than asked for wide means it holds every match of the words, so what passed is all there is.
-            boolean complete = wide.scoreDocs.length < n * OVERFETCH;
+            boolean complete = wide.scoreDocs.length < depth;
             return kept.size() == n || complete ? new TopDocs(wide.totalHits, kept.toArray(ScoreDoc[]::new)) : null;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
