@@ -20,9 +20,7 @@ public record Recall(UUID id, List<Fact> facts, Timings timings) {
 
     /**
      * The phases of one recall: embedding the query (zero for keyword recall), searching the
-     * index, reading the facts from PostgreSQL, and writing the recall record durably. A hybrid
-     * recall's keyword half runs beside the embedding and the vector search: its time shows in
-     * {@code search} only where it outlasts both.
+     * index, reading the facts from PostgreSQL, and writing the recall record durably.
      */
     public record Timings(Duration embed, Duration search, Duration fetch, Duration record) {
         public Timings {

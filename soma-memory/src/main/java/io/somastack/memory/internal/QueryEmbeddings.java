@@ -13,7 +13,8 @@ import java.util.concurrent.Executors;
 
 /**
  * Query vectors for recall: embedded on one dedicated platform thread (the model's native call
- * then never pins a virtual thread's carrier, and a hybrid recall's keyword half runs meanwhile), and cached per tenant, least recently used first out, {@link
+ * then never pins a virtual thread's carrier, and a hybrid recall searches keywords while the
+ * query is embedded), and cached per tenant, least recently used first out, {@link
  * #PER_TENANT} queries per tenant and {@link #TENANTS} tenants at most (the whole cache is
  * dropped when more tenants come). Keyed by tenant, so one tenant's queries never answer, or
  * time, another's. A vector depends only on the text and the model, so an entry never goes

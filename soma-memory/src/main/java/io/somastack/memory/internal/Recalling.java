@@ -22,23 +22,17 @@ import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.Executor;
-import java.util.concurrent.Executors;
 import org.apache.lucene.search.IndexSearcher;
 
 /**
  * The read path of recall: check the scopes, embed the query (cached per tenant, on the
- * embedding thread; a hybrid recall's keyword half runs beside the embedding and the vector
- * search), search the index inside the
+ * embedding thread, overlapped with the keyword search), search the index inside the
  * caller's tenant and scopes, read the facts from PostgreSQL (which drops anything deleted or
  * expired since it was indexed) while the recall record of the hits commits, and return only once
  * the record holds exactly what is returned.
  * Thread-safe.
  */
 public final class Recalling {
-    /** The keyword halves of hybrid recalls: a virtual thread each (a Lucene search blocks on nothing native). */
-    private static final Executor KEYWORD_SEARCHES = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("memory-keyword-", 0).factory());
-
     private final QueryEmbeddings queryEmbeddings;
     private final MemoryIndex index;
     private final MemoryReads reads;
@@ -72,31 +66,14 @@ public final class Recalling {
         try {
             IndexSearch search = new IndexSearch(index);
             CompletableFuture<float[]> pending = query.mode() == RecallMode.KEYWORD ? null : queryEmbeddings.embed(caller.tenantId(), query.query());
+            // A hybrid recall searches keywords while its query is embedded on the embedding thread.
+            List<Hit> keyword = query.mode() == RecallMode.VECTOR ? List.of() : search.keyword(searcher, filter, query.query(), depth);
+            float[] vector = pending == null ? null : await(pending);
+            embedded = query.mode() == RecallMode.KEYWORD ? started : clock.nanoTime();
             ranked = switch (query.mode()) {
-                case VECTOR -> {
-                    float[] vector = await(pending);
-                    embedded = clock.nanoTime();
-                    yield search.vector(searcher, filter, vector, depth);
-                }
-                case KEYWORD -> {
-                    embedded = started;
-                    yield search.keyword(searcher, filter, query.query(), depth);
-                }
-                case HYBRID -> {
-                    // The keyword half runs on a thread of its own beside both the query's embedding and the vector
-                    // search, so a hybrid recall takes the longer of the two halves, not their sum.
-                    CompletableFuture<List<Hit>> keyword = CompletableFuture.supplyAsync(
-                            () -> search.keyword(searcher, filter, query.query(), depth), KEYWORD_SEARCHES);
-                    try {
-                        float[] vector = await(pending);
-                        embedded = clock.nanoTime();
-                        List<Hit> nearest = search.vector(searcher, filter, vector, depth);
-                        yield IndexSearch.fuse(nearest, await(keyword));
-                    } finally {
-                        // The searcher is released only once the keyword half no longer reads it.
-                        keyword.exceptionally(failed -> List.of()).join();
-                    }
-                }
+                case VECTOR -> search.vector(searcher, filter, vector, depth);
+                case KEYWORD -> keyword;
+                case HYBRID -> IndexSearch.fuse(search.vector(searcher, filter, vector, depth), keyword);
             };
         } finally {
             index.release(searcher);
