@@ -24,11 +24,15 @@ import org.slf4j.LoggerFactory;
  * committer threads, many units per transaction, so one fsync covers a whole batch. A
  * caller's future completes only after its batch committed, so whatever it then tells its
  * client is on disk. If a batch fails, it is retried in halves, down to each unit alone, so one
- * bad unit fails only its own caller. Audit entries, outbox events and deferred work a unit adds
+ * bad unit fails only its own caller; a unit alone that PostgreSQL rolled back as a deadlock
+ * victim or a serialization failure is run again (up to {@link #TRANSIENT_RETRIES} times), since
+ * nothing of it committed. Audit entries, outbox events and deferred work a unit adds
  * through its {@link Tx} go into the same transaction. Thread-safe.
  */
 public final class GroupCommit implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(GroupCommit.class);
+    /** How often a unit alone is run again after PostgreSQL rolled it back as a deadlock victim or a serialization failure. */
+    static final int TRANSIENT_RETRIES = 3;
 
     private final Jdbi jdbi;
     private final AuditLog auditLog;
@@ -122,6 +126,10 @@ public final class GroupCommit implements AutoCloseable {
     }
 
     private void commit(List<Unit<?>> batch) {
+        commit(batch, 0);
+    }
+
+    private void commit(List<Unit<?>> batch, int retried) {
         List<Object> results = new ArrayList<>(batch.size());
         boolean[] wroteEvents = new boolean[1];
         try {
@@ -137,6 +145,11 @@ public final class GroupCommit implements AutoCloseable {
             });
         } catch (RuntimeException batchFailure) {
             if (batch.size() == 1) {
+                if (retried < TRANSIENT_RETRIES && transientFailure(batchFailure)) {
+                    LOG.info("A write was rolled back by PostgreSQL ({}); running it again", batchFailure.getMessage());
+                    commit(batch, retried + 1);
+                    return;
+                }
                 batch.getFirst().result().completeExceptionally(batchFailure);
                 return;
             }
@@ -153,6 +166,16 @@ public final class GroupCommit implements AutoCloseable {
         if (wroteEvents[0]) {
             eventsCommitted.forEach(Runnable::run);
         }
+    }
+
+    /** A deadlock victim (40P01) or a serialization failure (40001): the transaction was rolled back whole and may run again. */
+    static boolean transientFailure(Throwable failure) {
+        for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
+            if (cause instanceof java.sql.SQLException sql && ("40P01".equals(sql.getSQLState()) || "40001".equals(sql.getSQLState()))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     @SuppressWarnings("unchecked")

@@ -72,6 +72,45 @@ class GroupCommitTest {
     }
 
     @Test
+    void aUnitRolledBackAsADeadlockVictimRunsAgainAndCommits() throws Exception {
+        database.jdbi().useHandle(handle -> handle.execute("INSERT INTO numbers VALUES (1), (2)"));
+        java.util.concurrent.CountDownLatch unitHoldsOne = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch otherHoldsTwo = new java.util.concurrent.CountDownLatch(1);
+        AtomicInteger runs = new AtomicInteger();
+        // The unit locks row 1, then row 2; another transaction holds row 2 and then asks for row 1. The unit waits
+        // first, so PostgreSQL's deadlock check (after deadlock_timeout, 1 s) fires in the unit's session: it is the victim.
+        CompletableFuture<Integer> unit = commit.submit(tx -> {
+            runs.incrementAndGet();
+            tx.handle().execute("UPDATE numbers SET n = n WHERE n = 1");
+            unitHoldsOne.countDown();
+            await(otherHoldsTwo);
+            tx.handle().execute("UPDATE numbers SET n = n WHERE n = 2");
+            return runs.get();
+        });
+        Thread other = Thread.ofPlatform().start(() -> database.jdbi().useTransaction(handle -> {
+            await(unitHoldsOne);
+            handle.execute("UPDATE numbers SET n = n WHERE n = 2");
+            otherHoldsTwo.countDown();
+            java.util.concurrent.locks.LockSupport.parkNanos(200_000_000L);
+            handle.execute("UPDATE numbers SET n = n WHERE n = 1");
+        }));
+
+        assertThat(unit.get(30, java.util.concurrent.TimeUnit.SECONDS)).as("committed on its second run").isEqualTo(2);
+        other.join();
+        assertThat(GroupCommit.transientFailure(new RuntimeException(new java.sql.SQLException("deadlock detected", "40P01")))).isTrue();
+        assertThat(GroupCommit.transientFailure(new RuntimeException(new java.sql.SQLException("check violation", "23514")))).isFalse();
+    }
+
+    private static void await(java.util.concurrent.CountDownLatch latch) {
+        try {
+            assertThat(latch.await(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Test
     void aGroupWhoseDeferredWorkFailsIsRetriedInHalvesSoOnlyTheFailingUnitFails() {
         List<CompletableFuture<Integer>> results = OneGroup.submit(commit, units(16));
 
