@@ -7,6 +7,7 @@ import java.io.UncheckedIOException;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalDouble;
 import org.apache.lucene.document.LongPoint;
 import org.apache.lucene.index.IndexReader;
 import org.apache.lucene.index.Term;
@@ -33,13 +34,15 @@ public record IndexFilter(TenantId tenant, List<Scope> scopes, List<String> tags
     }
 
     /**
-     * Whether this filter likely passes most of {@code reader}'s documents: no tags or time range, and both
-     * the tenant and the scopes hold at least half of them (an estimate from term statistics; a keyword
-     * search then ranks the words first and checks the filter on the hits, which is exact either way).
+     * When this filter likely passes most of {@code reader}'s documents (no tags or time range, and both
+     * the tenant and the scopes hold at least half of them), the share it likely passes (tenant and scopes
+     * as if independent, expiry left out); empty otherwise. An estimate from term statistics: a keyword
+     * search then ranks the words first, that much deeper, and checks the filter on the hits, which is
+     * exact either way.
      */
-    boolean broad(IndexReader reader) {
-        if (!tags.isEmpty() || from.isPresent() || to.isPresent()) {
-            return false;
+    OptionalDouble broadShare(IndexReader reader) {
+        if (!tags.isEmpty() || from.isPresent() || to.isPresent() || reader.maxDoc() == 0) {
+            return OptionalDouble.empty();
         }
         try {
             long half = reader.maxDoc() / 2L;
@@ -47,25 +50,12 @@ public record IndexFilter(TenantId tenant, List<Scope> scopes, List<String> tags
             for (Scope scope : scopes) {
                 inScopes += reader.docFreq(new Term(MemoryIndex.SCOPE, scope.key()));
             }
-            return reader.maxDoc() > 0 && inScopes >= half && reader.docFreq(new Term(MemoryIndex.TENANT, tenant.toString())) >= half;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
-    /**
-     * The share of {@code reader}'s documents this filter's tenant and scopes likely pass, from term
-     * statistics (as if independent; expiry left out): how much deeper a broad keyword search must
-     * rank the words alone to keep {@code n} hits after the filter.
-     */
-    double share(IndexReader reader) {
-        try {
-            double documents = Math.max(1, reader.maxDoc());
-            long inScopes = 0;
-            for (Scope scope : scopes) {
-                inScopes += reader.docFreq(new Term(MemoryIndex.SCOPE, scope.key()));
+            long inTenant = reader.docFreq(new Term(MemoryIndex.TENANT, tenant.toString()));
+            if (inScopes < half || inTenant < half) {
+                return OptionalDouble.empty();
             }
-            return Math.min(1, reader.docFreq(new Term(MemoryIndex.TENANT, tenant.toString())) / documents) * Math.min(1, inScopes / documents);
+            double documents = reader.maxDoc();
+            return OptionalDouble.of(Math.min(1, inTenant / documents) * Math.min(1, inScopes / documents));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

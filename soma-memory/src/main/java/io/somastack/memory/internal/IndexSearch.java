@@ -10,6 +10,7 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalDouble;
 import java.util.Set;
 import java.util.UUID;
 import java.util.function.DoubleUnaryOperator;
@@ -77,7 +78,8 @@ public final class IndexSearch {
         if (words == null) {
             return List.of();
         }
-        TopDocs top = filter.broad(searcher.getIndexReader()) ? wordsThenFilter(searcher, filter, words, n) : null;
+        OptionalDouble share = filter.broadShare(searcher.getIndexReader());
+        TopDocs top = share.isPresent() ? wordsThenFilter(searcher, filter, share.getAsDouble(), words, n) : null;
         if (top == null) {
             Query query = new BooleanQuery.Builder().add(words, BooleanClause.Occur.MUST).add(filter.query(), BooleanClause.Occur.FILTER).build();
             top = search(searcher, query, n);
@@ -87,15 +89,15 @@ public final class IndexSearch {
 
     /**
      * The {@code n} best matches of {@code words} that pass {@code filter}, found by ranking the words alone
-     * (deeper, by the filter's share, at most {@link #OVERFETCH} times) and then checking the filter on those hits only; null when fewer than
+     * (deeper by the filter's {@code share}, at most {@link #OVERFETCH} times) and then checking the filter on those hits only; null when fewer than
      * {@code n} of them pass while more matches exist, and the caller must search with the filter. The filter does
      * not score, so both ways rank the same documents the same; but as a conjunction over nearly all documents it
      * makes Lucene's top-k scoring skip far less (BENCHMARKS.md: 4.4 against 1.7 ms at 443k memories of one tenant).
      */
-    private static TopDocs wordsThenFilter(IndexSearcher searcher, IndexFilter filter, Query words, int n) {
+    private static TopDocs wordsThenFilter(IndexSearcher searcher, IndexFilter filter, double share, Query words, int n) {
         try {
             // Ranking deeper costs more (BM25's top-k skips less), so only as deep as the filter's share needs.
-            int depth = (int) Math.min((long) n * OVERFETCH, Math.max(n + 8L, (long) Math.ceil(n * 1.25 / filter.share(searcher.getIndexReader()))));
+            int depth = (int) Math.min((long) n * OVERFETCH, Math.max(n + 8L, (long) Math.ceil(n * 1.25 / share)));
             TopDocs wide = searcher.search(words, depth);
             int[] docs = Arrays.stream(wide.scoreDocs).mapToInt(doc -> doc.doc).sorted().toArray();
             Weight accept = searcher.createWeight(searcher.rewrite(filter.query()), ScoreMode.COMPLETE_NO_SCORES, 1f);

@@ -94,8 +94,8 @@ class IndexFilterTest {
                 IndexSearch search = new IndexSearch(index);
                 IndexFilter bigAlive = new IndexFilter(big, List.of(Scope.tenant()), List.of(), Optional.empty(), Optional.empty(), Optional.of(NOW));
                 IndexFilter smallAlive = new IndexFilter(small, List.of(Scope.tenant()), List.of(), Optional.empty(), Optional.empty(), Optional.of(NOW));
-                assertThat(bigAlive.broad(searcher.getIndexReader())).as("the big tenant holds most documents").isTrue();
-                assertThat(smallAlive.broad(searcher.getIndexReader())).as("the small tenant does not").isFalse();
+                assertThat(bigAlive.broadShare(searcher.getIndexReader())).as("the big tenant holds most documents").isPresent();
+                assertThat(smallAlive.broadShare(searcher.getIndexReader())).as("the small tenant does not").isEmpty();
                 for (String query : List.of("harbour lantern", "storm", "keeper keeper tide", "fog ship beacon signal", "rocks")) {
                     for (int n : List.of(1, 10, 40, 5_000)) {
                         assertThat(search.keyword(searcher, bigAlive, query, n)).as("%s, top %d", query, n)
