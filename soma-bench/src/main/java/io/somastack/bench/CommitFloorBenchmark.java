@@ -124,14 +124,13 @@ public final class CommitFloorBenchmark {
     private static void row(String what, long[] nanos) {
         long[] sorted = nanos.clone();
         Arrays.sort(sorted);
-        System.out.printf("| %s | %.3f | %.3f | %.3f | %.3f | %.3f |%n", what, percentile(sorted, 50), percentile(sorted, 90),
-                percentile(sorted, 99), percentile(sorted, 99.9), sorted[sorted.length - 1] / 1e6);
+        System.out.printf("| %s | %.3f | %.3f | %.3f | %.3f | %.3f |%n", what, millis(sorted, 0.50), millis(sorted, 0.90),
+                millis(sorted, 0.99), millis(sorted, 0.999), sorted[sorted.length - 1] / 1e6);
     }
 
-    /** Nearest-rank percentile of sorted nanoseconds, in milliseconds. */
-    private static double percentile(long[] sorted, double percent) {
-        int rank = (int) Math.ceil(percent / 100 * sorted.length);
-        return sorted[Math.max(0, rank - 1)] / 1e6;
+    /** The nearest-rank quantile of sorted nanoseconds, in milliseconds (as {@link MemoryRecallBenchmark} ranks). */
+    private static double millis(long[] sorted, double quantile) {
+        return sorted[MemoryRecallBenchmark.index(sorted.length, quantile)] / 1e6;
     }
 
     private static void delete(Path directory) throws IOException {

@@ -35,10 +35,11 @@ import java.util.OptionalLong;
  * with fsync and synchronous commit on. With {@code --server launcher}, SomaStack runs in its
  * own JVM as {@code ./somastack run} starts it (ZGC, the AOT cache), and the load generator and
  * the upstream in this one: this JVM's pauses then delay both paths alike. By default the load
- * generator, the upstream and SomaStack share this JVM, so its collector's pauses stop all three: run it with {@code -XX:+UseZGC} (the
- * collector the launcher gives the server) for the tail at low rates, and with the default G1
- * for throughput on two cores, where ZGC's concurrent threads fall behind first (docs/BENCHMARKS.md,
- * "After the merge of 2026-12-01 (afternoon)"); the report prints the pauses of each window.
+ * generator, the upstream and SomaStack share this JVM, so its collector's pauses stop all
+ * three: run it with {@code -XX:+UseZGC} (the collector the launcher gives the server) for the
+ * tail at low rates, and with the default G1 for throughput on two cores, where ZGC's concurrent
+ * threads fall behind first (docs/BENCHMARKS.md, "After the merge of 2026-12-01 (afternoon)");
+ * the report prints the pauses of each window.
  */
 public final class GatewayOverheadBenchmark {
     private static final Duration READ_TIMEOUT = Duration.ofSeconds(30);

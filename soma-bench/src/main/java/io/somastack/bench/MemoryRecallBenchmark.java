@@ -228,7 +228,8 @@ public final class MemoryRecallBenchmark {
         return texts;
     }
 
-    private static int index(int count, double quantile) {
+    /** The nearest-rank index of {@code quantile} (0 to 1) in {@code count} sorted values. */
+    static int index(int count, double quantile) {
         return Math.min(count - 1, (int) Math.ceil(quantile * count) - 1);
     }
 

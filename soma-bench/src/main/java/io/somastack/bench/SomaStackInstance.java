@@ -7,6 +7,8 @@ import io.somastack.server.ServerConfig;
 import io.somastack.server.SomaServer;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -19,6 +21,7 @@ import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Stream;
 import tools.jackson.databind.JsonNode;
@@ -94,7 +97,7 @@ final class SomaStackInstance implements AutoCloseable {
      * earlier run are the ones recalled.
      */
     static SomaStackInstance start(Path dataDirectory, boolean keep, URI upstreamBaseUrl, String extraYaml) {
-        String adminKey = "sk-soma-admin-bench-" + HexFormat.of().formatHex(randomBytes(16));
+        String adminKey = newAdminKey();
         Map<String, String> environment = environment(dataDirectory, adminKey, upstreamBaseUrl, extraYaml);
         Settings settings = Settings.load(environment, Optional.of(dataDirectory.resolve("soma.yaml")));
         ServerConfig config = ServerConfig.from(settings, environment, 0, dataDirectory);
@@ -113,16 +116,13 @@ final class SomaStackInstance implements AutoCloseable {
      */
     static SomaStackInstance launch(Path root, URI upstreamBaseUrl) {
         Path dataDirectory;
-        int port;
         try {
             dataDirectory = Files.createTempDirectory("soma-bench");
-            try (java.net.ServerSocket probe = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-                port = probe.getLocalPort();
-            }
         } catch (IOException e) {
-            throw new UncheckedIOException("Cannot create the data directory or find a free port", e);
+            throw new UncheckedIOException("Cannot create the data directory", e);
         }
-        String adminKey = "sk-soma-admin-bench-" + HexFormat.of().formatHex(randomBytes(16));
+        int port = freeLoopbackPort();
+        String adminKey = newAdminKey();
         Map<String, String> environment = environment(dataDirectory, adminKey, upstreamBaseUrl, "");
         ProcessBuilder builder = new ProcessBuilder(root.resolve("somastack").toAbsolutePath().toString(), "run", "--port",
                 Integer.toString(port), "--data-dir", dataDirectory.toString(), "--config", dataDirectory.resolve("soma.yaml").toString())
@@ -147,6 +147,22 @@ final class SomaStackInstance implements AutoCloseable {
             instance.close();
             throw e;
         }
+    }
+
+    /**
+     * A loopback port free now (a random one may be another process's, e.g. an ephemeral port of the
+     * embedded Temporal service), for a server started in another process.
+     */
+    static int freeLoopbackPort() {
+        try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return probe.getLocalPort();
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot find a free port", e);
+        }
+    }
+
+    private static String newAdminKey() {
+        return "sk-soma-admin-bench-" + HexFormat.of().formatHex(randomBytes(16));
     }
 
     /** The server's environment: the benchmark's admin key, the upstream as the openai provider, and {@code soma.yaml} written. */
@@ -202,7 +218,7 @@ final class SomaStackInstance implements AutoCloseable {
         long deadline = System.nanoTime() + timeout.toNanos();
         HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:%d/readyz".formatted(port())))
                 .timeout(Duration.ofSeconds(30)).GET().build();
-        while (!answers200(request)) {
+        while (!answersOk(request)) {
             if (process != null && !process.isAlive()) {
                 throw new IllegalStateException("./somastack run exited with %d; see %s".formatted(process.exitValue(),
                         dataDirectory.resolve("server.log")));
@@ -219,10 +235,8 @@ final class SomaStackInstance implements AutoCloseable {
         }
     }
 
-    private boolean answers200(HttpRequest request) {
-        if (process == null) {
-            return send(request).statusCode() == 200;
-        }
+    /** Whether the request is answered 200; false when the server does not listen yet (a launched one is still starting). */
+    private boolean answersOk(HttpRequest request) {
         try {
             return http.send(request, HttpResponse.BodyHandlers.discarding()).statusCode() == 200;
         } catch (IOException notListeningYet) {
@@ -344,7 +358,7 @@ final class SomaStackInstance implements AutoCloseable {
     private static void stop(Process process) {
         process.destroy();
         try {
-            if (!process.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)) {
+            if (!process.waitFor(60, TimeUnit.SECONDS)) {
                 process.destroyForcibly().waitFor();
             }
         } catch (InterruptedException e) {

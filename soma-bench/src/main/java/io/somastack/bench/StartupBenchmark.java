@@ -128,11 +128,7 @@ public final class StartupBenchmark {
 
     /** Launches the server, returns nanoseconds until it was ready, and stops it. */
     private static long launch(HttpClient http, Arm arm) throws IOException, InterruptedException {
-        // A port free now (a random one may be another process's, e.g. an ephemeral port of the embedded Temporal service).
-        int port;
-        try (java.net.ServerSocket probe = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            port = probe.getLocalPort();
-        }
+        int port = SomaStackInstance.freeLoopbackPort();
         List<String> command = List.of(arm.root().resolve("somastack").toString(), "run", "--port", Integer.toString(port), "--data-dir",
                 arm.data().toString());
         ProcessBuilder builder = new ProcessBuilder(command).directory(arm.root().toFile()).redirectErrorStream(true)

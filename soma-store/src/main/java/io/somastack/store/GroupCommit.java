@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import io.somastack.kernel.ErrorCode;
 import io.somastack.kernel.SomaException;
+import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -171,7 +172,7 @@ public final class GroupCommit implements AutoCloseable {
     /** A deadlock victim (40P01) or a serialization failure (40001): the transaction was rolled back whole and may run again. */
     static boolean transientFailure(Throwable failure) {
         for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
-            if (cause instanceof java.sql.SQLException sql && ("40P01".equals(sql.getSQLState()) || "40001".equals(sql.getSQLState()))) {
+            if (cause instanceof SQLException sql && ("40P01".equals(sql.getSQLState()) || "40001".equals(sql.getSQLState()))) {
                 return true;
             }
         }

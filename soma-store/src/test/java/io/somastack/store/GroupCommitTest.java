@@ -5,10 +5,14 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.somastack.kernel.Clock;
 import io.somastack.kernel.Ids;
+import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.Function;
 import java.util.stream.IntStream;
 import org.jdbi.v3.core.Handle;
@@ -74,8 +78,8 @@ class GroupCommitTest {
     @Test
     void aUnitRolledBackAsADeadlockVictimRunsAgainAndCommits() throws Exception {
         database.jdbi().useHandle(handle -> handle.execute("INSERT INTO numbers VALUES (1), (2)"));
-        java.util.concurrent.CountDownLatch unitHoldsOne = new java.util.concurrent.CountDownLatch(1);
-        java.util.concurrent.CountDownLatch otherHoldsTwo = new java.util.concurrent.CountDownLatch(1);
+        CountDownLatch unitHoldsOne = new CountDownLatch(1);
+        CountDownLatch otherHoldsTwo = new CountDownLatch(1);
         AtomicInteger runs = new AtomicInteger();
         // The unit locks row 1, then row 2; another transaction holds row 2 and then asks for row 1. The unit waits
         // first, so PostgreSQL's deadlock check (after deadlock_timeout, 1 s) fires in the unit's session: it is the victim.
@@ -91,19 +95,19 @@ class GroupCommitTest {
             await(unitHoldsOne);
             handle.execute("UPDATE numbers SET n = n WHERE n = 2");
             otherHoldsTwo.countDown();
-            java.util.concurrent.locks.LockSupport.parkNanos(200_000_000L);
+            LockSupport.parkNanos(200_000_000L);
             handle.execute("UPDATE numbers SET n = n WHERE n = 1");
         }));
 
-        assertThat(unit.get(30, java.util.concurrent.TimeUnit.SECONDS)).as("committed on its second run").isEqualTo(2);
+        assertThat(unit.get(30, TimeUnit.SECONDS)).as("committed on its second run").isEqualTo(2);
         other.join();
-        assertThat(GroupCommit.transientFailure(new RuntimeException(new java.sql.SQLException("deadlock detected", "40P01")))).isTrue();
-        assertThat(GroupCommit.transientFailure(new RuntimeException(new java.sql.SQLException("check violation", "23514")))).isFalse();
+        assertThat(GroupCommit.transientFailure(new RuntimeException(new SQLException("deadlock detected", "40P01")))).isTrue();
+        assertThat(GroupCommit.transientFailure(new RuntimeException(new SQLException("check violation", "23514")))).isFalse();
     }
 
-    private static void await(java.util.concurrent.CountDownLatch latch) {
+    private static void await(CountDownLatch latch) {
         try {
-            assertThat(latch.await(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            assertThat(latch.await(30, TimeUnit.SECONDS)).isTrue();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);
