@@ -1,11 +1,10 @@
 package io.somastack.gateway;
 
+import io.somastack.store.NotifiedCache;
 import io.somastack.store.Notifications;
 import java.time.Duration;
-import java.util.Optional;
 import java.util.UUID;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 
 /**
@@ -16,9 +15,9 @@ import java.util.function.Supplier;
  * matching entries. The cache is used only while the node's listener {@link
  * Notifications#isLive() is live} (its last answered ping is under 0.7 s old), so a revoked key,
  * a suspended or re-homed tenant or a changed budget is refused or re-read on every node within
- * 1 s even when a notification is lost with its connection. Entries also expire after {@link
- * #TTL}, a backstop against anything else. Only successful lookups are cached: unknown and revoked
- * keys read the database every time. Thread-safe.
+ * 1 s even when a notification is lost with its connection ({@link NotifiedCache}). Entries also
+ * expire after {@link #TTL}, a backstop against anything else. Only successful lookups are cached:
+ * unknown and revoked keys read the database every time. Thread-safe.
  */
 final class PrincipalCache {
     /** Longest an entry is trusted without a notification; a backstop, not the revocation bound. */
@@ -27,75 +26,46 @@ final class PrincipalCache {
     static final int MAX_ENTRIES = 100_000;
     static final String CHANNEL = "soma_principals";
 
-    private final Optional<Notifications> notifications;
-    private final ConcurrentHashMap<Object, Entry> entries = new ConcurrentHashMap<>();
-    // Bumped by every invalidation, so a lookup that read the database before a change committed
-    // does not store its stale answer after the change's notification emptied the entry.
-    private final AtomicLong generation = new AtomicLong();
+    private final NotifiedCache<Object, Principal> entries;
 
-    private record Entry(Principal principal, long expiresAtNanos) {
-    }
-
-    private PrincipalCache(Optional<Notifications> notifications) {
-        this.notifications = notifications;
-        notifications.ifPresent(listener -> listener.listen(CHANNEL, this::invalidate, this::clear));
+    private PrincipalCache(NotifiedCache<Object, Principal> entries) {
+        this.entries = entries;
     }
 
     /** A cache kept fresh by {@code notifications}. */
     static PrincipalCache listening(Notifications notifications) {
-        return new PrincipalCache(Optional.of(notifications));
+        return new PrincipalCache(NotifiedCache.listening(notifications, CHANNEL, PrincipalCache::named, TTL, MAX_ENTRIES));
     }
 
     /** No cache: every lookup reads the database. */
     static PrincipalCache none() {
-        return new PrincipalCache(Optional.empty());
+        return new PrincipalCache(NotifiedCache.none());
     }
 
     /** The cached principal for {@code key}, else {@code load}'s answer (cached when it is one). */
     Principal get(Object key, Supplier<Principal> load) {
-        if (notifications.isEmpty() || !notifications.get().isLive()) {
-            return load.get();
-        }
-        long now = System.nanoTime();
-        Entry entry = entries.get(key);
-        if (entry != null && now - entry.expiresAtNanos() < 0) {
-            return entry.principal();
-        }
-        long before = generation.get();
-        Principal principal = load.get();
-        if (entries.size() >= MAX_ENTRIES) {
-            clear();
-        }
-        entries.put(key, new Entry(principal, now + TTL.toNanos()));
-        if (generation.get() != before) {
-            // A change committed while we read: our answer may predate it.
-            entries.remove(key);
-        }
-        return principal;
+        return entries.get(key, load);
     }
 
     /** Drops the entries a {@code key:<id>} or {@code tenant:<id>} payload names (anything else: all). */
     void invalidate(String payload) {
-        generation.incrementAndGet();
+        entries.invalidate(named(payload));
+    }
+
+    /** The principals a {@code key:<id>} or {@code tenant:<id>} payload names; all of them for anything else. */
+    private static Predicate<Principal> named(String payload) {
         try {
             if (payload.startsWith("key:")) {
                 UUID keyId = UUID.fromString(payload.substring(4));
-                entries.values().removeIf(entry -> entry.principal().keyId().equals(keyId));
-                return;
+                return principal -> principal.keyId().equals(keyId);
             }
             if (payload.startsWith("tenant:")) {
                 UUID tenantId = UUID.fromString(payload.substring(7));
-                entries.values().removeIf(entry -> entry.principal().tenant().id().value().equals(tenantId));
-                return;
+                return principal -> principal.tenant().id().value().equals(tenantId);
             }
         } catch (IllegalArgumentException e) {
-            // not a UUID: fall through and forget everything
+            // not a UUID: forget everything
         }
-        clear();
-    }
-
-    void clear() {
-        generation.incrementAndGet();
-        entries.clear();
+        return principal -> true;
     }
 }

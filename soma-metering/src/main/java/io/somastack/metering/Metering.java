@@ -102,14 +102,14 @@ public final class Metering implements AutoCloseable {
         requireNonNull(clock, "clock is null");
         requireNonNull(meters, "meters is null");
         Ledger ledger = new Ledger(database.jdbi(), clock, ids);
-        SkuCatalog catalog = new SkuCatalog(database.jdbi(), commit, clock, ids, billing.currency());
+        SkuMeter skuMeter = new SkuMeter(clock, ids, database.jdbi(), database.notifications());
+        SkuCatalog catalog = new SkuCatalog(database.jdbi(), commit, clock, ids, billing.currency(), skuMeter::forgetPrices);
         catalog.seed(billing.skus());
         Credits credits = new Credits(database.jdbi(), commit, tenants, clock, ids, billing.currency());
         Invoicing invoicing = new Invoicing(database.jdbi(), commit, ledger, catalog, tenants, billing, clock, ids, credits);
         Reconciliation reconciliation = new Reconciliation(database.jdbi());
         // The gauge shows the differences the last reconciliation found.
         meters.gauge("soma.billing.reconciliation.differences", reconciliation, Reconciliation::lastDifferences);
-        SkuMeter skuMeter = new SkuMeter(clock, ids);
         UsageExport export = new UsageExport(database.jdbi(), billing.exports(), name -> Optional.ofNullable(System.getenv(name)),
                 Duration.ofMillis(200));
         // The continuous exporters configured (billing.export.<target>.continuous), started by start().

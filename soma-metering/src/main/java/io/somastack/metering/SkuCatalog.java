@@ -36,13 +36,23 @@ import tools.jackson.databind.JsonNode;
  * new version after the old one's {@code effective_to}. Thread-safe.
  */
 public final class SkuCatalog {
+    /** Notified at the commit of every change to {@code sku_prices} (migration V3_25), so caches of versions drop them. */
+    public static final String CHANNEL = "soma_sku_prices";
+
     private final Jdbi jdbi;
     private final GroupCommit commit;
     private final Clock clock;
     private final Ids ids;
     private final String currency;
+    private final Runnable changed;
 
     public SkuCatalog(Jdbi jdbi, GroupCommit commit, Clock clock, Ids ids, String currency) {
+        this(jdbi, commit, clock, ids, currency, () -> { });
+    }
+
+    /** A catalog that runs {@code changed} after each version it adds has committed (this node's caches drop prices at once). */
+    public SkuCatalog(Jdbi jdbi, GroupCommit commit, Clock clock, Ids ids, String currency, Runnable changed) {
+        this.changed = requireNonNull(changed, "changed is null");
         this.jdbi = requireNonNull(jdbi, "jdbi is null");
         this.commit = requireNonNull(commit, "commit is null");
         this.clock = requireNonNull(clock, "clock is null");
@@ -67,7 +77,7 @@ public final class SkuCatalog {
         price.ifPresent(candidate -> overlapping(candidate, versions(candidate.sku()), problems));
         refuseIfAny(problems);
         SkuPrice created = price.orElseThrow();
-        return commit.execute(tx -> {
+        SkuPrice added = commit.execute(tx -> {
             // One writer per SKU at a time across nodes, so two overlapping versions cannot both pass the check.
             tx.handle().createQuery("SELECT 1 FROM pg_advisory_xact_lock(hashtext(:key))").bind("key", "sku:" + created.sku()).mapTo(Integer.class).one();
             List<String> late = new ArrayList<>();
@@ -80,6 +90,8 @@ public final class SkuCatalog {
                     "effective_to", created.effectiveTo().map(LocalDate::toString).orElse("open"))));
             return created;
         });
+        changed.run();
+        return added;
     }
 
     /**

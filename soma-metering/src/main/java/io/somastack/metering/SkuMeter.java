@@ -10,16 +10,20 @@ import io.somastack.kernel.Money;
 import io.somastack.kernel.SomaException;
 import io.somastack.kernel.TenantId;
 import io.somastack.metering.internal.LedgerRows;
+import io.somastack.store.NotifiedCache;
+import io.somastack.store.Notifications;
 import io.somastack.store.OutboxEvent;
 import io.somastack.store.Tx;
 import java.math.BigDecimal;
 import java.sql.Timestamp;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
+import org.jdbi.v3.core.Jdbi;
 
 /**
  * Writes usage of a catalog SKU that is not a model call ({@code job_minute}, {@code egress},
@@ -30,7 +34,15 @@ import java.util.UUID;
  * period's total, so the row costs 0 and the period's close adds the difference as an
  * adjustment row. A SKU the catalog does not price costs 0. An idempotency key makes a repeated
  * write land once. An attribute {@code capsule} (a capsule's run) is also the row's capsule, so
- * usage by capsule counts it. Thread-safe.
+ * usage by capsule counts it.
+ *
+ * <p>Made with {@link Notifications}, it caches the catalog versions it prices rows by
+ * ({@link NotifiedCache}), so the group commit every gateway call waits for does not read the
+ * catalog once per call. A trigger on {@code sku_prices} (migration V3_25) empties the cache on
+ * every node when any version is added, and this node's catalog empties it at once; so a row is
+ * priced by a version at most 1 s older than the catalog. That second moves no invoice: versions
+ * are never edited and change only between whole periods, and the close prices each SKU's period
+ * quantity from the catalog again (a difference becomes an adjustment row). Thread-safe.
  *
  * <pre>{@code
  * commit.execute(tx -> metering.skuMeter().record(tx, new SkuMeter.Usage(tenant, Skus.JOB_MINUTE,
@@ -40,12 +52,34 @@ import java.util.UUID;
 public final class SkuMeter {
     private static final UUID NO_KEY = new UUID(0, 0);
 
+    /** Longest a cached version is trusted without a notification; a backstop, not the freshness bound. */
+    static final Duration PRICE_TTL = Duration.ofMinutes(1);
+    private static final int MAX_PRICES = 10_000;
+
     private final Clock clock;
     private final Ids ids;
+    private final Optional<Jdbi> jdbi;
+    private final NotifiedCache<SkuPeriod, Optional<SkuPrice>> prices;
 
+    /** A meter that reads the catalog for every row, in the row's transaction. */
     public SkuMeter(Clock clock, Ids ids) {
+        this(clock, ids, Optional.empty(), NotifiedCache.none());
+    }
+
+    /** A meter that caches the catalog's versions, read on {@code jdbi} and kept fresh by {@code notifications}. */
+    public SkuMeter(Clock clock, Ids ids, Jdbi jdbi, Notifications notifications) {
+        this(clock, ids, Optional.of(jdbi),
+                NotifiedCache.listening(notifications, SkuCatalog.CHANNEL, payload -> price -> true, PRICE_TTL, MAX_PRICES));
+    }
+
+    private SkuMeter(Clock clock, Ids ids, Optional<Jdbi> jdbi, NotifiedCache<SkuPeriod, Optional<SkuPrice>> prices) {
         this.clock = requireNonNull(clock, "clock is null");
         this.ids = requireNonNull(ids, "ids is null");
+        this.jdbi = jdbi;
+        this.prices = prices;
+    }
+
+    private record SkuPeriod(String sku, LocalDate period) {
     }
 
     /**
@@ -80,7 +114,7 @@ public final class SkuMeter {
     /** Writes {@code usage} at the clock's time; the existing entry for a repeated idempotency key. */
     public Ledger.Entry record(Tx tx, Usage usage) {
         Instant now = clock.now();
-        Priced priced = price(usage, now, SkuCatalog.inEffect(tx.handle(), usage.sku(), Ledger.period(now)));
+        Priced priced = price(usage, now, inEffect(tx, usage.sku(), Ledger.period(now)));
         int inserted = tx.handle().createUpdate("""
                 INSERT INTO usage_ledger (id, tenant_id, key_id, request_id, idempotency_key, model, provider, upstream_model,
                     input_tokens, output_tokens, estimated, input_per_million, output_per_million, cost, period, created_at,
@@ -117,11 +151,31 @@ public final class SkuMeter {
         }
         Instant now = clock.now();
         LocalDate period = Ledger.period(now);
-        Priced priced = price(usage, now, rows.once(usage.sku() + "@" + period, () -> SkuCatalog.inEffect(tx.handle(), usage.sku(), period)));
+        Priced priced = price(usage, now, rows.once(usage.sku() + "@" + period, () -> inEffect(tx, usage.sku(), period)));
         rows.add(LedgerRows.Row.metered(priced.id(), usage.tenant().value(), usage.keyId(), usage.requestId(),
                 usage.idempotencyKey().orElseThrow(), usage.sku(), priced.meter(), usage.quantity(), priced.unit(), priced.cost().amount(),
                 capsule(usage), priced.at(), priced.period()));
         return published(tx, usage, priced);
+    }
+
+    /** Drops the cached catalog versions (this node's catalog added one; other nodes hear it from PostgreSQL). */
+    public void forgetPrices() {
+        prices.clear();
+    }
+
+    /**
+     * The catalog's version of {@code sku} in effect in {@code period}: cached, else read in {@code tx}. What {@code tx}
+     * reads is never cached (a group's transaction may hold another unit's uncommitted price, and roll back): the cache is
+     * filled in the background, from the committed catalog, on a connection of its own.
+     */
+    private Optional<SkuPrice> inEffect(Tx tx, String sku, LocalDate period) {
+        SkuPeriod key = new SkuPeriod(sku, period);
+        Optional<Optional<SkuPrice>> cached = prices.cached(key);
+        if (cached.isPresent()) {
+            return cached.get();
+        }
+        jdbi.ifPresent(committed -> prices.fillInBackground(key, () -> committed.withHandle(handle -> SkuCatalog.inEffect(handle, sku, period))));
+        return SkuCatalog.inEffect(tx.handle(), sku, period);
     }
 
     /** A row about to be written: its id, time, period, meter, unit and cost under the catalog's {@code price}. */

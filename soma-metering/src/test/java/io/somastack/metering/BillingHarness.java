@@ -11,8 +11,10 @@ import io.somastack.store.AuditLog;
 import io.somastack.store.Database;
 import io.somastack.store.GroupCommit;
 import io.somastack.store.Outbox;
+import io.somastack.store.StoreConfig;
 import io.somastack.store.TestDatabase;
 import java.math.BigDecimal;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.YearMonth;
@@ -27,8 +29,8 @@ final class BillingHarness implements AutoCloseable {
     final AtomicReference<Instant> now = new AtomicReference<>(Instant.parse("2026-01-15T10:00:00Z"));
     final Clock clock = now::get;
     final Ids ids = new Ids(Clock.system());
-    final Database database = TestDatabase.create();
-    final GroupCommit commit = new GroupCommit(database.jdbi(), new AuditLog(clock), new Outbox(clock, ids), 16, 1);
+    final Database database;
+    final GroupCommit commit;
     final Metering metering;
     final Ledger ledger;
     final SkuCatalog catalog;
@@ -40,6 +42,18 @@ final class BillingHarness implements AutoCloseable {
     }
 
     BillingHarness(Map<String, BigDecimal> taxRates, ExportConfig exports) {
+        this(TestDatabase.create(), taxRates, exports);
+    }
+
+    /** A node over {@code url}: several harnesses on one URL are nodes of one cluster, each with its own pool and listener. */
+    BillingHarness(String url) {
+        this(new Database(new StoreConfig(Optional.of(url), Optional.of("postgres"), Optional.empty(), Path.of("target"), 8, 256,
+                Duration.ofSeconds(10))).start(), Map.of(), ExportConfig.none());
+    }
+
+    private BillingHarness(Database database, Map<String, BigDecimal> taxRates, ExportConfig exports) {
+        this.database = database;
+        this.commit = new GroupCommit(database.jdbi(), new AuditLog(clock), new Outbox(clock, ids), 16, 1);
         // Assembled by the module's own factory, as SomaServer does; the scheduled close is off (tests close periods themselves).
         metering = Metering.create(new MeteringConfig(List.of(), Duration.ofMinutes(10), Money.ZERO),
                 new BillingConfig("USD", List.of(), taxRates, false, Duration.ofHours(1), BillingConfig.CLOSE_CHECK_INTERVAL, exports), database, commit,
