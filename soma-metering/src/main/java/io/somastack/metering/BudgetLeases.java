@@ -43,7 +43,8 @@ import org.slf4j.LoggerFactory;
  * its transaction takes the lease row {@code FOR KEY SHARE}, so a lease is deleted only after every
  * transaction writing rows against it ended. Deleting the lease row (returned when idle, retired or
  * at shutdown; or reclaimed by any node's sweeper once expired) and charging the sum of its ledger
- * rows happen in one transaction, in that order: whoever deletes the row moves the counters, once.
+ * rows happen in one transaction, in that order, after locking the budget row they charge (so it
+ * never waits for that row while holding the lease): whoever deletes the row moves the counters, once.
  * A call whose transaction finds its lease gone charges {@code budget_spend} itself.
  *
  * <p>Slice: {@code window} of this node's observed spend (at least 8 worst cases), at most
@@ -77,6 +78,17 @@ public final class BudgetLeases implements AutoCloseable {
     private static final String CONFIRM = "SELECT 1 FROM budget_leases WHERE id = ? FOR KEY SHARE";
     /** In the ledger's transaction, when the lease was already settled: the call is charged by itself. */
     private static final String CHARGE = "UPDATE budget_spend SET spent = spent + ? WHERE tenant_id = ? AND scope = ? AND period = ?";
+    /**
+     * Before a return deletes its lease row: the budget row it settles, locked first. A ledger
+     * transaction may hold that budget row (a per-call settle) and then ask for a lease row (a
+     * leased call's confirm); a return that deleted the lease first and then waited for the budget
+     * row would wait for it while it waits for the return: a deadlock.
+     */
+    private static final String LOCK_BUDGET = "SELECT 1 FROM budget_spend WHERE tenant_id = ? AND scope = ? AND period = ? FOR UPDATE";
+    /** {@link #LOCK_BUDGET} for a reclaim: every budget row of the expired leases, in one order. */
+    private static final String LOCK_EXPIRED_BUDGETS = """
+            SELECT 1 FROM budget_spend WHERE (tenant_id, scope, period) IN (SELECT tenant_id, scope, period FROM budget_leases WHERE expires_at < ?)
+            ORDER BY tenant_id, scope, period FOR UPDATE""";
     private static final String RETURN = "DELETE FROM budget_leases WHERE id = ? RETURNING id, tenant_id, scope, period, amount";
     private static final String RECLAIM = "DELETE FROM budget_leases WHERE expires_at < ? RETURNING id, tenant_id, scope, period, amount";
     /**
@@ -268,7 +280,8 @@ public final class BudgetLeases implements AutoCloseable {
      * their ledger rows and frees the rest. Returns how many.
      */
     public int reclaimExpired() {
-        int reclaimed = settleDeleted(RECLAIM, Timestamp.from(clock.now()));
+        Timestamp now = Timestamp.from(clock.now());
+        int reclaimed = settleDeleted(LOCK_EXPIRED_BUDGETS, new Object[] {now}, RECLAIM, now);
         if (reclaimed > 0) {
             meters.counter("soma.budget.leases", "event", "reclaimed").increment(reclaimed);
         }
@@ -320,7 +333,7 @@ public final class BudgetLeases implements AutoCloseable {
             return;
         }
         try {
-            if (settleDeleted(RETURN, lease.id) == 1) {
+            if (settleDeleted(LOCK_BUDGET, new Object[] {lease.key.tenant().value(), lease.key.scope(), lease.key.period()}, RETURN, lease.id) == 1) {
                 meters.counter("soma.budget.leases", "event", "returned").increment();
             }
         } catch (RuntimeException e) {
@@ -329,12 +342,19 @@ public final class BudgetLeases implements AutoCloseable {
         held.remove(lease);
     }
 
-    /** Deletes lease rows by {@code delete} and settles each from the ledger, in one transaction. */
-    private int settleDeleted(String delete, Object parameter) {
+    /**
+     * Locks the budget rows by {@code lock}, deletes lease rows by {@code delete} and settles each
+     * from the ledger, in one transaction.
+     */
+    private int settleDeleted(String lock, Object[] lockParameters, String delete, Object parameter) {
         return run(connection -> {
             connection.setAutoCommit(false);
             try {
                 int settled = 0;
+                try (PreparedStatement statement = connection.prepareStatement(lock)) {
+                    bind(statement, lockParameters);
+                    statement.executeQuery().close();
+                }
                 List<Object[]> deleted = new ArrayList<>();
                 try (PreparedStatement statement = connection.prepareStatement(delete)) {
                     bind(statement, parameter);

@@ -257,6 +257,54 @@ class BudgetLeasesTest {
         assertThat(reserved()).isZero();
     }
 
+    @Test
+    void aLedgerTransactionHoldingTheBudgetRowAndConfirmingALeaseNeverDeadlocksWithTheSweeper() throws Exception {
+        Principal caller = caller("10.00");
+        for (int i = 0; i < 5; i++) {
+            bill(reserve(caller));
+        }
+        UsageMeter.Hold inFlight = reserve(caller);
+        now.set(now.get().plus(Duration.ofSeconds(16)));
+        AtomicReference<Integer> swept = new AtomicReference<>();
+        AtomicReference<Thread> sweeper = new AtomicReference<>();
+
+        commit.execute(tx -> {
+            // As a group does: another call's per-call settle took the budget row first ...
+            tx.handle().createUpdate("UPDATE budget_spend SET spent = spent WHERE tenant_id = :tenant").bind("tenant", tenant.value()).execute();
+            if (sweeper.get() == null) {
+                // ... while a sweeper reclaims the expired lease ...
+                sweeper.set(Thread.ofVirtual().start(() -> swept.set(metering.sweep())));
+                awaitALockWait();
+            }
+            // ... and then this call's confirm asks for the lease row.
+            UsageMeter.Entry recorded = meter.record(tx, inFlight, new UsageMeter.Usage(tenant, UUID.randomUUID(), "req-in-flight",
+                    Optional.empty(), "m", "local", "m", 50, 50, false));
+            meter.settle(tx, inFlight, recorded);
+            return recorded;
+        });
+        sweeper.get().join(Duration.ofSeconds(10));
+
+        assertThat(swept.get()).as("the sweeper settled the lease, not a deadlock victim").isEqualTo(1);
+        assertThat(leaseRows()).isZero();
+        assertThat(ledger()).isEqualByComparingTo("0.6");
+        assertThat(spent()).as("each call charged once").isEqualByComparingTo(ledger());
+        assertThat(reserved()).isZero();
+    }
+
+    /** Waits until a session of this database waits for a lock. */
+    private void awaitALockWait() {
+        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        while (System.nanoTime() < deadline) {
+            int waiting = database.jdbi().withHandle(handle -> handle.createQuery(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")
+                    .mapTo(Integer.class).one());
+            if (waiting > 0) {
+                return;
+            }
+        }
+        throw new AssertionError("the sweeper never waited for the budget row");
+    }
+
     private void awaitNoLeases() {
         long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
         while (leaseRows() > 0 && System.nanoTime() < deadline) {
