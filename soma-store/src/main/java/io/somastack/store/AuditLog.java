@@ -41,12 +41,22 @@ public final class AuditLog {
     }
 
     /**
-     * Appends {@code entries} in order inside the caller's transaction. Plain JDBC with one
-     * batch: this runs for every audited request.
+     * Appends {@code entries} in order inside the caller's transaction. Plain JDBC in two round
+     * trips however many entries: this runs for every audited request.
      */
     public void appendAll(Handle handle, List<AuditEntry> entries) {
+        if (!entries.isEmpty()) {
+            appendAll(handle, entries, Optional.empty());
+        }
+    }
+
+    /**
+     * {@link #appendAll(Handle, List)}, writing {@code events} (the same transaction's outbox
+     * events) in the same statement as the entries: a group commit's journal in two round trips.
+     */
+    void appendAll(Handle handle, List<AuditEntry> entries, Optional<Outbox.Insert> events) {
         if (entries.isEmpty()) {
-            return;
+            throw new IllegalArgumentException("no audit entries to append");
         }
         Connection connection = handle.getConnection();
         try {
@@ -59,34 +69,58 @@ public final class AuditLog {
                 previous = rs.getString(2);
             }
             Instant at = clock.now().truncatedTo(ChronoUnit.MICROS);
-            Timestamp timestamp = Timestamp.from(at);
-            try (PreparedStatement insert = connection.prepareStatement("""
-                    INSERT INTO audit_log (seq, at, tenant_id, actor, action, subject, request_id, detail, prev_hash, hash)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""")) {
-                for (AuditEntry entry : entries) {
-                    seq++;
-                    String detail = Json.text(new TreeMap<>(entry.detail()));
-                    UUID tenant = entry.tenantId().map(id -> id.value()).orElse(null);
-                    String hash = hash(previous, seq, at, tenant, entry.actor(), entry.action(), entry.subject(), entry.requestId(), detail);
-                    insert.setLong(1, seq);
-                    insert.setTimestamp(2, timestamp);
-                    insert.setObject(3, tenant);
-                    insert.setString(4, entry.actor());
-                    insert.setString(5, entry.action());
-                    insert.setString(6, entry.subject());
-                    insert.setString(7, entry.requestId());
-                    insert.setString(8, detail);
-                    insert.setString(9, previous);
-                    insert.setString(10, hash);
-                    insert.addBatch();
-                    previous = hash;
-                }
-                insert.executeBatch();
+            int n = entries.size();
+            Long[] seqs = new Long[n];
+            UUID[] tenants = new UUID[n];
+            String[] actors = new String[n];
+            String[] actions = new String[n];
+            String[] subjects = new String[n];
+            String[] requests = new String[n];
+            String[] details = new String[n];
+            String[] previousHashes = new String[n];
+            String[] hashes = new String[n];
+            for (int i = 0; i < n; i++) {
+                AuditEntry entry = entries.get(i);
+                seq++;
+                String detail = Json.text(new TreeMap<>(entry.detail()));
+                UUID tenant = entry.tenantId().map(id -> id.value()).orElse(null);
+                String hash = hash(previous, seq, at, tenant, entry.actor(), entry.action(), entry.subject(), entry.requestId(), detail);
+                seqs[i] = seq;
+                tenants[i] = tenant;
+                actors[i] = entry.actor();
+                actions[i] = entry.action();
+                subjects[i] = entry.subject();
+                requests[i] = entry.requestId();
+                details[i] = detail;
+                previousHashes[i] = previous;
+                hashes[i] = hash;
+                previous = hash;
             }
-            try (PreparedStatement update = connection.prepareStatement("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1")) {
-                update.setLong(1, seq);
-                update.setString(2, previous);
-                update.executeUpdate();
+            String sql = """
+                    WITH entries AS (
+                        INSERT INTO audit_log (seq, at, tenant_id, actor, action, subject, request_id, detail, prev_hash, hash)
+                        SELECT e.seq, ?, e.tenant_id, e.actor, e.action, e.subject, e.request_id, e.detail, e.prev_hash, e.hash
+                        FROM unnest(?::bigint[], ?::uuid[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[])
+                             AS e(seq, tenant_id, actor, action, subject, request_id, detail, prev_hash, hash)),
+                    head AS (UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1)"""
+                    + events.map(insert -> ",\nevents AS (" + insert.sql() + ")").orElse("") + "\nSELECT 1";
+            try (PreparedStatement statement = connection.prepareStatement(sql)) {
+                statement.setTimestamp(1, Timestamp.from(at));
+                statement.setArray(2, connection.createArrayOf("bigint", seqs));
+                statement.setArray(3, connection.createArrayOf("uuid", tenants));
+                statement.setArray(4, connection.createArrayOf("text", actors));
+                statement.setArray(5, connection.createArrayOf("text", actions));
+                statement.setArray(6, connection.createArrayOf("text", subjects));
+                statement.setArray(7, connection.createArrayOf("text", requests));
+                statement.setArray(8, connection.createArrayOf("text", details));
+                statement.setArray(9, connection.createArrayOf("text", previousHashes));
+                statement.setArray(10, connection.createArrayOf("text", hashes));
+                statement.setLong(11, seq);
+                statement.setString(12, previous);
+                if (events.isPresent()) {
+                    events.get().bind(statement, 13);
+                }
+                statement.executeQuery().close();
             }
         } catch (SQLException e) {
             throw new IllegalStateException("Cannot append to the audit log: " + e.getMessage(), e);

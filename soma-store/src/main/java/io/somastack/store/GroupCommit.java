@@ -8,6 +8,7 @@ import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -140,8 +141,13 @@ public final class GroupCommit implements AutoCloseable {
                     results.add(unit.work().apply(tx));
                 }
                 tx.runDeferred();
-                auditLog.appendAll(handle, tx.audits);
-                outbox.appendAll(handle, tx.events);
+                // The journal in two round trips: the audit head, then the entries and the events in one statement.
+                if (tx.audits.isEmpty()) {
+                    outbox.appendAll(handle, tx.events);
+                } else {
+                    auditLog.appendAll(handle, tx.audits, tx.events.isEmpty() ? Optional.empty()
+                            : Optional.of(outbox.insert(handle.getConnection(), tx.events)));
+                }
                 wroteEvents[0] = !tx.events.isEmpty();
             });
         } catch (RuntimeException batchFailure) {

@@ -63,6 +63,30 @@ class OutboxRelayTest {
     }
 
     @Test
+    void theEventsOfOneTransactionAreDeliveredInTheOrderTheyWerePublishedBesideItsAuditEntries() {
+        List<String> seen = new ArrayList<>();
+        relay.subscribe(event -> seen.add(event.subject()));
+        List<String> published = new ArrayList<>();
+        // One transaction's events are written in the same statement as its audit entries.
+        commit.execute(tx -> {
+            for (int i = 0; i < 50; i++) {
+                tx.audit(new AuditEntry(Optional.empty(), "test", "thing.create", "thing-" + i, "req-" + i, Map.of("n", i)));
+                tx.publish(new OutboxEvent("io.somastack.test.happened", "event-" + i, Optional.empty(), Map.of("n", i)));
+                published.add("event-" + i);
+            }
+            return null;
+        });
+        publish("event-after");
+        published.add("event-after");
+
+        assertThat(relay.relayOnce()).isEqualTo(51);
+        assertThat(seen).containsExactlyElementsOf(published);
+        AuditLog.Verification audit = new AuditLog(Clock.system()).verify(database.jdbi());
+        assertThat(audit.intact()).as(audit.message()).isTrue();
+        assertThat(audit.checked()).isEqualTo(50);
+    }
+
+    @Test
     void aFailingListenerLeavesTheEventsPendingForTheNextPoll() {
         publish("retry-me");
         List<String> seen = new ArrayList<>();
