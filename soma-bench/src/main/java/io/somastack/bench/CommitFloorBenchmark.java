@@ -1,5 +1,15 @@
 package io.somastack.bench;
 
+import io.somastack.kernel.Clock;
+import io.somastack.kernel.Ids;
+import io.somastack.kernel.TenantId;
+import io.somastack.store.AuditEntry;
+import io.somastack.store.AuditLog;
+import io.somastack.store.Database;
+import io.somastack.store.GroupCommit;
+import io.somastack.store.Outbox;
+import io.somastack.store.OutboxEvent;
+import io.somastack.store.StoreConfig;
 import io.somastack.store.internal.EmbeddedDatabase;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -12,9 +22,13 @@ import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
 import java.util.stream.Stream;
 
 /**
@@ -31,7 +45,10 @@ import java.util.stream.Stream;
  *       SomaStack's production settings ({@link EmbeddedDatabase}: fsync, synchronous_commit and
  *       full_page_writes on);
  *   <li>the same {@code INSERT} with {@code synchronous_commit = off}: the round trip and the
- *       statement without waiting for the WAL flush, so the difference is the flush.
+ *       statement without waiting for the WAL flush, so the difference is the flush;
+ *   <li>the journal of one gateway call through SomaStack's {@link GroupCommit}: one audit entry
+ *       and one outbox event, durable, one call at a time, on the same database migrated as
+ *       SomaStack runs it: what the group commit adds to the floor.
  * </ol>
  * Usage: {@code CommitFloorBenchmark [count]} (default 5000).
  */
@@ -55,16 +72,28 @@ public final class CommitFloorBenchmark {
             long[] fsync = fdatasync(directory.resolve("wal-like"), count);
             long[] durable;
             long[] asynchronous;
-            try (EmbeddedDatabase database = EmbeddedDatabase.start(directory.resolve("postgres"));
-                    Connection connection = DriverManager.getConnection(database.jdbcUrl(), "postgres", "")) {
-                try (Statement statement = connection.createStatement()) {
-                    statement.execute("CREATE TABLE floor (id bigint PRIMARY KEY, at timestamptz NOT NULL DEFAULT now(), note text)");
+            long[] journal;
+            try (EmbeddedDatabase postgres = EmbeddedDatabase.start(directory.resolve("postgres"))) {
+                try (Connection connection = DriverManager.getConnection(postgres.jdbcUrl(), "postgres", "")) {
+                    try (Statement statement = connection.createStatement()) {
+                        statement.execute("CREATE TABLE floor (id bigint PRIMARY KEY, at timestamptz NOT NULL DEFAULT now(), note text)");
+                    }
+                    durable = inserts(connection, 0, count);
+                    try (Statement statement = connection.createStatement()) {
+                        statement.execute("SET synchronous_commit = off");
+                    }
+                    asynchronous = inserts(connection, 10L * count, count);
+                    try (Statement statement = connection.createStatement()) {
+                        // SomaStack's migrations start from an empty schema.
+                        statement.execute("DROP TABLE floor");
+                    }
                 }
-                durable = inserts(connection, 0, count);
-                try (Statement statement = connection.createStatement()) {
-                    statement.execute("SET synchronous_commit = off");
+                try (Database database = new Database(new StoreConfig(Optional.of(postgres.jdbcUrl()), Optional.of("postgres"), Optional.empty(),
+                        directory, 4, 256, Duration.ofSeconds(10))).start();
+                        GroupCommit commit = new GroupCommit(database.jdbi(), new AuditLog(Clock.system()),
+                                new Outbox(Clock.system(), new Ids(Clock.system())), 16, 1)) {
+                    journal = journals(commit, count);
                 }
-                asynchronous = inserts(connection, 10L * count, count);
             }
             System.out.println();
             System.out.printf("Sequential, one at a time, %,d measured each (ms):%n%n", count);
@@ -73,6 +102,7 @@ public final class CommitFloorBenchmark {
             row("fdatasync of an 8 KiB write (`FileChannel.force(false)`)", fsync);
             row("PostgreSQL one-row INSERT, durable commit (synchronous_commit on)", durable);
             row("the same INSERT, synchronous_commit off (no wait for the WAL flush)", asynchronous);
+            row("a gateway call's journal through `GroupCommit` (one audit entry, one outbox event), durable", journal);
         } finally {
             delete(directory);
         }
@@ -116,6 +146,29 @@ public final class CommitFloorBenchmark {
                 if (i >= warmup) {
                     nanos[i - warmup] = took;
                 }
+            }
+        }
+        return nanos;
+    }
+
+    private static long[] journals(GroupCommit commit, int count) {
+        int warmup = count / 10;
+        long[] nanos = new long[count];
+        TenantId tenant = new TenantId(UUID.randomUUID());
+        for (int i = 0; i < warmup + count; i++) {
+            AuditEntry entry = new AuditEntry(Optional.of(tenant), "key:bench", "POST /v1/chat/completions 200", "call-" + i, "req-" + i,
+                    Map.of("model", "bench", "status", 200));
+            OutboxEvent event = new OutboxEvent("io.somastack.usage.recorded", "call-" + i, Optional.of(tenant),
+                    Map.of("model", "bench", "input_tokens", 12, "output_tokens", 34, "cost", "0.000046"));
+            long started = System.nanoTime();
+            commit.execute(tx -> {
+                tx.audit(entry);
+                tx.publish(event);
+                return null;
+            });
+            long took = System.nanoTime() - started;
+            if (i >= warmup) {
+                nanos[i - warmup] = took;
             }
         }
         return nanos;
