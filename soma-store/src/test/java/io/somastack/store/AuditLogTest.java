@@ -59,6 +59,23 @@ class AuditLogTest {
     }
 
     @Test
+    void entriesOfAnyTextChainExactlyAsVerifyHashesThem() {
+        // PostgreSQL builds and hashes each entry's text on append; verify hashes it again in Java.
+        commit.execute(tx -> {
+            tx.audit(new AuditEntry(Optional.empty(), "actor\nwith a newline", "act ☃ 😀 ü", "subject\\back'slash", "req-\"quoted\"",
+                    Map.of("text", "line\nbreak \"quoted\" ☃", "n", 1.5, "list", List.of(1, "two"))));
+            tx.audit(new AuditEntry(Optional.of(new TenantId(UUID.randomUUID())), "", "-", " ", "\t", Map.of()));
+            return null;
+        });
+        appendConcurrently(20);
+
+        AuditLog.Verification verification = auditLog.verify(database.jdbi());
+
+        assertThat(verification.intact()).as(verification.message()).isTrue();
+        assertThat(verification.checked()).isEqualTo(22);
+    }
+
+    @Test
     void detectsAnEditedEntry() {
         appendConcurrently(20);
         database.jdbi().useHandle(handle -> handle.execute("UPDATE audit_log SET subject = 'forged' WHERE seq = 7"));
