@@ -52,12 +52,12 @@ public final class SkuCatalog {
 
     /** A catalog that runs {@code changed} after each version it adds has committed (this node's caches drop prices at once). */
     public SkuCatalog(Jdbi jdbi, GroupCommit commit, Clock clock, Ids ids, String currency, Runnable changed) {
-        this.changed = requireNonNull(changed, "changed is null");
         this.jdbi = requireNonNull(jdbi, "jdbi is null");
         this.commit = requireNonNull(commit, "commit is null");
         this.clock = requireNonNull(clock, "clock is null");
         this.ids = requireNonNull(ids, "ids is null");
         this.currency = requireNonNull(currency, "currency is null");
+        this.changed = requireNonNull(changed, "changed is null");
     }
 
     /** The catalog's one currency (ISO 4217). */

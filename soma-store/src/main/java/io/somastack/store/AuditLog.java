@@ -69,18 +69,9 @@ public final class AuditLog {
     }
 
     /**
-     * Appends {@code entries} in order inside the caller's transaction. Plain JDBC, one round trip
-     * however many entries: this runs for every audited request.
-     */
-    public void appendAll(Handle handle, List<AuditEntry> entries) {
-        if (!entries.isEmpty()) {
-            appendAll(handle, entries, Optional.empty());
-        }
-    }
-
-    /**
-     * {@link #appendAll(Handle, List)}, writing {@code events} (the same transaction's outbox
-     * events) in the same statement: a group commit's journal in one round trip.
+     * Appends {@code entries} (at least one) in order inside the caller's transaction, and writes
+     * {@code events} (the same transaction's outbox events) in the same statement: a group commit's
+     * journal in one round trip. Plain JDBC: this runs for every audited request.
      */
     void appendAll(Handle handle, List<AuditEntry> entries, Optional<Outbox.Insert> events) {
         if (entries.isEmpty()) {

@@ -141,7 +141,7 @@ public final class GroupCommit implements AutoCloseable {
                     results.add(unit.work().apply(tx));
                 }
                 tx.runDeferred();
-                // The journal in two round trips: the audit head, then the entries and the events in one statement.
+                // The journal in one statement; only a group without audit entries leaves the audit head alone.
                 if (tx.audits.isEmpty()) {
                     outbox.appendAll(handle, tx.events);
                 } else {
