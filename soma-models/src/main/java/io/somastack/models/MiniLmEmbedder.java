@@ -27,20 +27,22 @@ import java.util.Map;
  * ErrorCode#INVALID_REQUEST}. Thread-safe: ONNX Runtime sessions may run concurrently.
  *
  * <p>The model is langchain4j's (its tokenizer, 510-token parts, mean pooling) on a session of
- * our own: {@link #DEFAULT_THREADS} intra-op threads whose workers sleep rather than spin while
- * they wait (on a small shared machine, spinning workers burn the cores the request threads and
- * the other half of the call need), warmed up when loaded. Many texts are embedded one call per
- * text on a thread per core; one batched call would change the vectors (see {@link
- * #embedCounted}).
+ * our own: {@link #DEFAULT_THREADS} intra-op thread, so a call runs on its caller's thread and
+ * no worker spins or waits, warmed up when loaded. Many texts are embedded one call per text on a
+ * thread per core; one batched call would change the vectors (see {@link #embedCounted}).
  */
 public final class MiniLmEmbedder implements Embedder {
     public static final String MODEL = "all-minilm-l6-v2-q";
     public static final int DIMENSION = 384;
     /**
-     * Intra-op threads of the session: on two shared cores, batches of texts were embedded 1.4-3.4 times
-     * as fast with 2 as with 1, and one query as fast within the noise (docs/BENCHMARKS.md, issue 13).
+     * Intra-op threads of the session. One: a text of a sentence or two is too small to share
+     * between threads, so a second thread only adds its hand-offs. On the quiet 2-core machine one
+     * thread embedded batches 1.45 times as fast (975 against 671 texts/s, 1.98 against 2.89 ms of
+     * CPU per text) and one query faster (p50 1.7 against 2.5 ms); only on a machine shared with
+     * other work, where more threads take a larger share of the cores, were two faster
+     * (docs/BENCHMARKS.md, issue 13, session of 2026-12-01 (night)).
      */
-    public static final int DEFAULT_THREADS = 2;
+    public static final int DEFAULT_THREADS = 1;
 
     /** One loaded model per thread count in this process, shared by every instance (as langchain4j shares its own). */
     private static final Map<Integer, AbstractInProcessEmbeddingModel> LOADED = new HashMap<>();
