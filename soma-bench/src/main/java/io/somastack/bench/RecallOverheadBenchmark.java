@@ -32,10 +32,13 @@ import java.util.Map;
  * For each pass also the mean of SomaStack's {@code http.server.requests} timer for the route (from
  * the edge's before-handler to its after-handler, so inside SomaStack but outside Jetty's connection
  * handling) and the JVM's GC time. The passes run twice, the second time in reverse order. Usage:
- * {@code RecallOverheadBenchmark [memories] [queries]}, e.g. {@code 10000 300}.
+ * {@code RecallOverheadBenchmark [memories] [queries]}, e.g. {@code 10000 200}; at most {@value #CACHED_QUERIES}
+ * queries, as many as the server caches per tenant (with more, every pass misses the cache and embeds again).
  */
 public final class RecallOverheadBenchmark {
     private static final int BATCH = 500;
+    /** How many query vectors recall caches per tenant (soma-memory's {@code QueryEmbeddings.PER_TENANT}). */
+    static final int CACHED_QUERIES = 256;
     private static final String RECALL = "/v1/memories/recall";
     /** Remember's server phases; duplicates and store are inside write, and absent (0) on servers that do not time them. */
     private static final List<String> REMEMBER_PHASES = List.of("embed", "write", "duplicates", "store", "index");
@@ -45,7 +48,11 @@ public final class RecallOverheadBenchmark {
 
     public static void main(String[] arguments) throws Exception {
         int memories = arguments.length > 0 ? Integer.parseInt(arguments[0]) : 10_000;
-        int queries = arguments.length > 1 ? Integer.parseInt(arguments[1]) : 300;
+        int queries = arguments.length > 1 ? Integer.parseInt(arguments[1]) : 200;
+        if (queries < 1 || queries > CACHED_QUERIES) {
+            throw new IllegalArgumentException("queries must be 1 to %d, the query vectors the server caches per tenant (got %d)"
+                    .formatted(CACHED_QUERIES, queries));
+        }
         System.out.printf("RecallOverheadBenchmark %d %d; run started %s; load %s%n%s%n%n", memories, queries, Instant.now(),
                 Machine.loadAverage(), MemoryRecallBenchmark.describe(Machine.current()));
         List<String> texts = MemoryRecallBenchmark.mixed(AptDescriptions.load(), JdkDocSentences.load());

@@ -9,6 +9,8 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
+import java.util.UUID;
+import java.util.stream.Stream;
 import org.assertj.core.groups.Tuple;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -149,5 +151,34 @@ class RememberAndRecallTest {
         assertThat(record.results()).extracting(RecallRecord.Hit::memoryId, RecallRecord.Hit::revisionId, RecallRecord.Hit::score)
                 .containsExactly(Tuple.tuple(recall.facts().getFirst().memoryId(), recall.facts().getFirst().revisionId(),
                         recall.facts().getFirst().score()));
+    }
+
+    @Test
+    void readsFurtherHitsWhenMoreThanItsSparesWereDeletedSinceTheyWereIndexed() {
+        Caller caller = caller(TestMemory.tenant());
+        Scope scope = Scope.of("conversation", "c-3");
+        soma.memories().remember(caller, Stream.of("The staging database is restored from backup every Monday",
+                "Restores of the production database need two approvals", "The restore drill last quarter took forty minutes",
+                "A database restore starts with the newest base backup", "Point-in-time recovery replays the write-ahead log",
+                "Backups are encrypted before they leave the data centre", "The on-call engineer owns every restore",
+                "Lunch on Fridays is pizza in the large kitchen", "The bicycle shed is behind the north entrance",
+                "New laptops are ordered through the service desk", "The quarterly all-hands meeting is in the atrium",
+                "Parking permits renew every January").map(text -> fact(text, scope)).toList(), Optional.empty());
+        List<Fact> ranked = soma.memories().recall(caller, RecallQuery.of("how is the database restored?", List.of(scope), 20, RecallMode.VECTOR))
+                .facts();
+        assertThat(ranked).hasSize(12);
+        // The ten best hits deleted in PostgreSQL only, as another node's deletes look before this index applied them:
+        // the first read (2k + 8 = 10 hits for k = 1) finds none of them live, so the following hits are read, and the
+        // record written beside the first read is corrected to what is returned.
+        soma.database.jdbi().useHandle(handle -> handle.createUpdate("UPDATE memories SET deleted_at = now() WHERE id = ANY(:ids)")
+                .bind("ids", ranked.subList(0, 10).stream().map(Fact::memoryId).toArray(UUID[]::new)).execute());
+
+        Recall recall = soma.memories().recall(caller, RecallQuery.of("how is the database restored?", List.of(scope), 1, RecallMode.VECTOR));
+
+        assertThat(recall.facts()).extracting(Fact::memoryId, Fact::revisionId, Fact::score)
+                .containsExactly(Tuple.tuple(ranked.get(10).memoryId(), ranked.get(10).revisionId(), ranked.get(10).score()));
+        assertThat(soma.memories().recallRecord(caller, recall.id()).results())
+                .extracting(RecallRecord.Hit::memoryId, RecallRecord.Hit::revisionId, RecallRecord.Hit::score)
+                .containsExactly(Tuple.tuple(ranked.get(10).memoryId(), ranked.get(10).revisionId(), ranked.get(10).score()));
     }
 }
