@@ -20,6 +20,7 @@ import java.nio.file.StandardOpenOption;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
@@ -29,6 +30,10 @@ import java.util.Comparator;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.stream.Stream;
 
 /**
@@ -48,7 +53,13 @@ import java.util.stream.Stream;
  *       statement without waiting for the WAL flush, so the difference is the flush;
  *   <li>the journal of one gateway call through SomaStack's {@link GroupCommit}: one audit entry
  *       and one outbox event, durable, one call at a time, on the same database migrated as
- *       SomaStack runs it: what the group commit adds to the floor.
+ *       SomaStack runs it: what the group commit adds to the floor;
+ *   <li>a read round trip ({@code SELECT 1}, prepared) from a platform thread, and the same from a
+ *       virtual thread (as SomaStack's request handlers make them: a blocked virtual thread waits
+ *       for the JDK's poller to wake it);
+ *   <li>a hand-off from a virtual thread to a waiting platform thread and back (a {@code
+ *       CompletableFuture} run on a single-thread executor and joined), as a request hands a query to
+ *       the embedding thread or a write to a committer.
  * </ol>
  * Usage: {@code CommitFloorBenchmark [count]} (default 5000).
  */
@@ -73,6 +84,9 @@ public final class CommitFloorBenchmark {
             long[] durable;
             long[] asynchronous;
             long[] journal;
+            long[] readPlatform;
+            long[] readVirtual;
+            long[] handOff;
             try (EmbeddedDatabase postgres = EmbeddedDatabase.start(directory.resolve("postgres"))) {
                 try (Connection connection = DriverManager.getConnection(postgres.jdbcUrl(), "postgres", "")) {
                     try (Statement statement = connection.createStatement()) {
@@ -83,6 +97,18 @@ public final class CommitFloorBenchmark {
                         statement.execute("SET synchronous_commit = off");
                     }
                     asynchronous = inserts(connection, 10L * count, count);
+                    try (PreparedStatement select = connection.prepareStatement("SELECT 1");
+                            ExecutorService platform = Executors.newSingleThreadExecutor();
+                            ExecutorService virtual = Executors.newVirtualThreadPerTaskExecutor()) {
+                        Callable<long[]> reads = () -> timed(count, () -> {
+                            try (ResultSet rs = select.executeQuery()) {
+                                rs.next();
+                            }
+                        });
+                        readPlatform = platform.submit(reads).get();
+                        readVirtual = virtual.submit(reads).get();
+                        handOff = virtual.submit(() -> timed(count, () -> CompletableFuture.supplyAsync(() -> 1, platform).join())).get();
+                    }
                     try (Statement statement = connection.createStatement()) {
                         // SomaStack's migrations start from an empty schema.
                         statement.execute("DROP TABLE floor");
@@ -103,6 +129,9 @@ public final class CommitFloorBenchmark {
             row("PostgreSQL one-row INSERT, durable commit (synchronous_commit on)", durable);
             row("the same INSERT, synchronous_commit off (no wait for the WAL flush)", asynchronous);
             row("a gateway call's journal through `GroupCommit` (one audit entry, one outbox event), durable", journal);
+            row("a read round trip (`SELECT 1`, prepared) from a platform thread", readPlatform);
+            row("the same from a virtual thread", readVirtual);
+            row("a hand-off from a virtual thread to a waiting platform thread and back", handOff);
         } finally {
             delete(directory);
         }
@@ -131,6 +160,27 @@ public final class CommitFloorBenchmark {
             }
             return nanos;
         }
+    }
+
+    /** One blocking step of a measured loop. */
+    @FunctionalInterface
+    private interface Step {
+        void run() throws Exception;
+    }
+
+    /** {@code step} timed {@code count} times after {@code count / 10} unmeasured runs, in nanoseconds. */
+    private static long[] timed(int count, Step step) throws Exception {
+        int warmup = count / 10;
+        long[] nanos = new long[count];
+        for (int i = 0; i < warmup + count; i++) {
+            long started = System.nanoTime();
+            step.run();
+            long took = System.nanoTime() - started;
+            if (i >= warmup) {
+                nanos[i - warmup] = took;
+            }
+        }
+        return nanos;
     }
 
     private static long[] inserts(Connection connection, long firstId, int count) throws SQLException {
