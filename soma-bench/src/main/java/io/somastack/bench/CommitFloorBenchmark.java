@@ -21,7 +21,6 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
-import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
@@ -100,14 +99,14 @@ public final class CommitFloorBenchmark {
                     try (PreparedStatement select = connection.prepareStatement("SELECT 1");
                             ExecutorService platform = Executors.newSingleThreadExecutor();
                             ExecutorService virtual = Executors.newVirtualThreadPerTaskExecutor()) {
-                        Callable<long[]> reads = () -> timed(count, () -> {
+                        Callable<long[]> reads = () -> timed(count, i -> {
                             try (ResultSet rs = select.executeQuery()) {
                                 rs.next();
                             }
                         });
                         readPlatform = platform.submit(reads).get();
                         readVirtual = virtual.submit(reads).get();
-                        handOff = virtual.submit(() -> timed(count, () -> CompletableFuture.supplyAsync(() -> 1, platform).join())).get();
+                        handOff = virtual.submit(() -> timed(count, i -> CompletableFuture.supplyAsync(() -> 1, platform).join())).get();
                     }
                     try (Statement statement = connection.createStatement()) {
                         // SomaStack's migrations start from an empty schema.
@@ -162,10 +161,10 @@ public final class CommitFloorBenchmark {
         }
     }
 
-    /** One blocking step of a measured loop. */
+    /** One blocking step of a measured loop; {@code i} counts from 0, warm-up included. */
     @FunctionalInterface
     private interface Step {
-        void run() throws Exception;
+        void run(int i) throws Exception;
     }
 
     /** {@code step} timed {@code count} times after {@code count / 10} unmeasured runs, in nanoseconds. */
@@ -174,7 +173,7 @@ public final class CommitFloorBenchmark {
         long[] nanos = new long[count];
         for (int i = 0; i < warmup + count; i++) {
             long started = System.nanoTime();
-            step.run();
+            step.run(i);
             long took = System.nanoTime() - started;
             if (i >= warmup) {
                 nanos[i - warmup] = took;
@@ -183,45 +182,29 @@ public final class CommitFloorBenchmark {
         return nanos;
     }
 
-    private static long[] inserts(Connection connection, long firstId, int count) throws SQLException {
-        int warmup = count / 10;
-        long[] nanos = new long[count];
+    private static long[] inserts(Connection connection, long firstId, int count) throws Exception {
         try (PreparedStatement insert = connection.prepareStatement("INSERT INTO floor (id, note) VALUES (?, ?)")) {
-            for (int i = 0; i < warmup + count; i++) {
+            return timed(count, i -> {
                 insert.setLong(1, firstId + i);
                 insert.setString(2, "call " + i);
-                long started = System.nanoTime();
                 insert.executeUpdate();
-                long took = System.nanoTime() - started;
-                if (i >= warmup) {
-                    nanos[i - warmup] = took;
-                }
-            }
+            });
         }
-        return nanos;
     }
 
-    private static long[] journals(GroupCommit commit, int count) {
-        int warmup = count / 10;
-        long[] nanos = new long[count];
+    private static long[] journals(GroupCommit commit, int count) throws Exception {
         TenantId tenant = new TenantId(UUID.randomUUID());
-        for (int i = 0; i < warmup + count; i++) {
+        return timed(count, i -> {
             AuditEntry entry = new AuditEntry(Optional.of(tenant), "key:bench", "POST /v1/chat/completions 200", "call-" + i, "req-" + i,
                     Map.of("model", "bench", "status", 200));
             OutboxEvent event = new OutboxEvent("io.somastack.usage.recorded", "call-" + i, Optional.of(tenant),
                     Map.of("model", "bench", "input_tokens", 12, "output_tokens", 34, "cost", "0.000046"));
-            long started = System.nanoTime();
             commit.execute(tx -> {
                 tx.audit(entry);
                 tx.publish(event);
                 return null;
             });
-            long took = System.nanoTime() - started;
-            if (i >= warmup) {
-                nanos[i - warmup] = took;
-            }
-        }
-        return nanos;
+        });
     }
 
     private static void row(String what, long[] nanos) {
