@@ -136,7 +136,7 @@ public final class CommitFloorBenchmark {
         }
     }
 
-    private static long[] fdatasync(Path file, int count) throws IOException {
+    private static long[] fdatasync(Path file, int count) throws Exception {
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
             ByteBuffer zeros = ByteBuffer.allocateDirect(1 << 20);
             for (long position = 0; position < FILE_BYTES; position += zeros.capacity()) {
@@ -144,20 +144,12 @@ public final class CommitFloorBenchmark {
             }
             channel.force(true);
             ByteBuffer block = ByteBuffer.allocateDirect(BLOCK);
-            int warmup = count / 10;
-            long[] nanos = new long[count];
-            for (int i = 0; i < warmup + count; i++) {
+            return timed(count, i -> {
                 block.clear();
                 block.putLong(0, i);
-                long started = System.nanoTime();
                 channel.write(block, (long) i * BLOCK % FILE_BYTES);
                 channel.force(false);
-                long took = System.nanoTime() - started;
-                if (i >= warmup) {
-                    nanos[i - warmup] = took;
-                }
-            }
-            return nanos;
+            });
         }
     }
 

@@ -1,6 +1,7 @@
 package io.somastack.bench;
 
 import io.somastack.kernel.Json;
+import io.somastack.memory.internal.QueryEmbeddings;
 import java.lang.management.GarbageCollectorMXBean;
 import java.lang.management.ManagementFactory;
 import java.net.InetSocketAddress;
@@ -37,8 +38,8 @@ import java.util.Map;
  */
 public final class RecallOverheadBenchmark {
     private static final int BATCH = 500;
-    /** How many query vectors recall caches per tenant (soma-memory's {@code QueryEmbeddings.PER_TENANT}). */
-    static final int CACHED_QUERIES = 256;
+    /** How many query vectors recall caches per tenant. */
+    static final int CACHED_QUERIES = QueryEmbeddings.PER_TENANT;
     private static final String RECALL = "/v1/memories/recall";
     /** Remember's server phases; duplicates and store are inside write, and absent (0) on servers that do not time them. */
     private static final List<String> REMEMBER_PHASES = List.of("embed", "write", "duplicates", "store", "index");

@@ -49,7 +49,6 @@ final class NearDuplicates {
     NearDuplicates(IndexSearch search, IndexSearcher searcher, TenantId tenant, Map<UUID, Candidate> recent, EmbeddingSpace space) {
         this.search = search;
         this.searcher = new IndexSearcher(searcher.getIndexReader());
-        this.searcher.setSimilarity(searcher.getSimilarity());
         this.searcher.setQueryCache(new LRUQueryCache(FILTERS, FILTER_BYTES, leaf -> true, Float.POSITIVE_INFINITY));
         this.searcher.setQueryCachingPolicy(CACHE_EVERY_FILTER);
         this.tenant = tenant;

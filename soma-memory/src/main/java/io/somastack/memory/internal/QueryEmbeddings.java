@@ -21,7 +21,7 @@ import java.util.concurrent.Executors;
  * stale while this embedder lives. Thread-safe; {@link #close()} stops the thread.
  */
 public final class QueryEmbeddings implements AutoCloseable {
-    static final int PER_TENANT = 256;
+    public static final int PER_TENANT = 256;
     static final int TENANTS = 4096;
 
     private final Embedder embedder;
