@@ -23,6 +23,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -32,6 +33,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import javax.sql.DataSource;
+import org.jdbi.v3.core.Handle;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -74,8 +76,10 @@ public final class BudgetLeases implements AutoCloseable {
             INSERT INTO budget_leases (id, tenant_id, scope, period, node_id, amount, expires_at)
             SELECT ?, ?, ?, ?, ?, amount, ? FROM slice, held
             RETURNING amount""";
-    /** In the ledger's transaction: the lease stays until this transaction ends (a DELETE waits for it). */
-    private static final String CONFIRM = "SELECT 1 FROM budget_leases WHERE id = ? FOR KEY SHARE";
+    /** In the ledger's transaction, once for its group: the leases stay until this transaction ends (a DELETE waits for it). */
+    private static final String CONFIRM = "SELECT id FROM budget_leases WHERE id = ANY (?) FOR KEY SHARE";
+    /** {@link #CONFIRM} of a group whose calls all used one lease. */
+    private static final String CONFIRM_ONE = "SELECT id FROM budget_leases WHERE id = ? FOR KEY SHARE";
     /** In the ledger's transaction, when the lease was already settled: the call is charged by itself. */
     private static final String CHARGE = "UPDATE budget_spend SET spent = spent + ? WHERE tenant_id = ? AND scope = ? AND period = ?";
     /**
@@ -179,31 +183,12 @@ public final class BudgetLeases implements AutoCloseable {
      * Settles {@code hold} at {@code cost} in {@code tx}, the transaction that wrote its ledger
      * row: the lease row is locked for key share until {@code tx} ends, so it cannot be settled
      * without that row; if it was settled already (its node was taken for dead), the call is
-     * charged to the budget here.
+     * charged to the budget here. The lock is taken for the whole group at once, after the
+     * units' own work ({@link Tx#deferred}): one statement for the group's leases, not one per
+     * call; the hold is settled in memory once its lease is confirmed.
      */
     public void settle(Tx tx, Hold hold, Money cost) {
-        Lease lease = hold.lease();
-        try {
-            Connection connection = tx.handle().getConnection();
-            boolean present;
-            try (PreparedStatement statement = connection.prepareStatement(CONFIRM)) {
-                statement.setObject(1, lease.id);
-                try (ResultSet rs = statement.executeQuery()) {
-                    present = rs.next();
-                }
-            }
-            if (!present) {
-                try (PreparedStatement statement = connection.prepareStatement(CHARGE)) {
-                    bind(statement, cost.amount(), lease.key.tenant().value(), lease.key.scope(), lease.key.period());
-                    statement.executeUpdate();
-                }
-                meters.counter("soma.budget.leases", "event", "charged-after-settle").increment();
-            }
-        } catch (SQLException e) {
-            throw new SomaException(ErrorCode.INTERNAL, "Settling against budget lease %s failed: %s".formatted(lease.id, e.getMessage()),
-                    Map.of(), e);
-        }
-        settle(hold, cost);
+        tx.deferred(this, Confirms::new).add(hold, cost);
     }
 
     /** Settles {@code hold} at {@code cost} in memory only (its transaction committed, or was confirmed by {@link #settle(Tx, Hold, Money)}). */
@@ -407,6 +392,60 @@ public final class BudgetLeases implements AutoCloseable {
 
     private <T> T run(BudgetSql.Work<T> work) {
         return BudgetSql.run(dataSource, "Budget lease", work);
+    }
+
+    /**
+     * The lease-served calls of one group commit: their leases locked for key share in one
+     * statement, then each call charged to its budget if its lease was settled already, and
+     * settled in memory. It runs after the units' own work, so a group that also settles per-call
+     * holds locks their budget rows before any lease row, the order returns and reclaims lock in.
+     */
+    private final class Confirms implements Tx.Deferred {
+        private final List<Hold> holds = new ArrayList<>();
+        private final List<Money> costs = new ArrayList<>();
+
+        void add(Hold hold, Money cost) {
+            holds.add(requireNonNull(hold, "hold is null"));
+            costs.add(requireNonNull(cost, "cost is null"));
+        }
+
+        @Override
+        public void run(Handle handle) {
+            Connection connection = handle.getConnection();
+            List<UUID> leaseIds = holds.stream().map(Hold::leaseId).distinct().toList();
+            try {
+                Set<UUID> present = new HashSet<>();
+                // Usually one: a node serves a tenant's calls from one lease at a time.
+                try (PreparedStatement statement = connection.prepareStatement(leaseIds.size() == 1 ? CONFIRM_ONE : CONFIRM)) {
+                    if (leaseIds.size() == 1) {
+                        statement.setObject(1, leaseIds.getFirst());
+                    } else {
+                        statement.setArray(1, connection.createArrayOf("uuid", leaseIds.toArray()));
+                    }
+                    try (ResultSet rs = statement.executeQuery()) {
+                        while (rs.next()) {
+                            present.add((UUID) rs.getObject(1));
+                        }
+                    }
+                }
+                for (int i = 0; i < holds.size(); i++) {
+                    Lease lease = holds.get(i).lease();
+                    if (!present.contains(lease.id)) {
+                        try (PreparedStatement statement = connection.prepareStatement(CHARGE)) {
+                            bind(statement, costs.get(i).amount(), lease.key.tenant().value(), lease.key.scope(), lease.key.period());
+                            statement.executeUpdate();
+                        }
+                        meters.counter("soma.budget.leases", "event", "charged-after-settle").increment();
+                    }
+                }
+            } catch (SQLException e) {
+                throw new SomaException(ErrorCode.INTERNAL, "Settling against budget leases %s failed: %s".formatted(leaseIds, e.getMessage()),
+                        Map.of(), e);
+            }
+            for (int i = 0; i < holds.size(); i++) {
+                BudgetLeases.this.settle(holds.get(i), costs.get(i));
+            }
+        }
     }
 
     /** One budget scope's month. */

@@ -22,6 +22,8 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
@@ -87,6 +89,14 @@ class BudgetLeasesTest {
         if (!settled[0]) {
             meter.settle(hold, entry);
         }
+    }
+
+    /** Five calls billed against one lease (0.5 in its ledger rows), and a sixth reserved from it and not yet billed. */
+    private UsageMeter.Hold fiveBilledAndOneInFlight(Principal caller) {
+        for (int i = 0; i < 5; i++) {
+            bill(reserve(caller));
+        }
+        return reserve(caller);
     }
 
     private BigDecimal sum(String sql) {
@@ -235,10 +245,7 @@ class BudgetLeasesTest {
     @Test
     void theSweeperChargesTheLedgerRowsOfALeaseThatExpiredAndACallStillInFlightChargesItself() {
         Principal caller = caller("10.00");
-        for (int i = 0; i < 5; i++) {
-            bill(reserve(caller));
-        }
-        UsageMeter.Hold inFlight = reserve(caller);
+        UsageMeter.Hold inFlight = fiveBilledAndOneInFlight(caller);
         // The node stops renewing (it died, or stalled past the lease's TTL).
         assertThat(metering.sweep()).isZero();
         now.set(now.get().plus(Duration.ofSeconds(16)));
@@ -258,12 +265,55 @@ class BudgetLeasesTest {
     }
 
     @Test
-    void aLedgerTransactionHoldingTheBudgetRowAndConfirmingALeaseNeverDeadlocksWithTheSweeper() throws Exception {
+    void oneGroupConfirmsTheLeasesOfAllItsCallsAndChargesTheCallWhoseLeaseWasSettledMeanwhile() throws Exception {
         Principal caller = caller("10.00");
-        for (int i = 0; i < 5; i++) {
-            bill(reserve(caller));
+        UsageMeter.Hold stalled = fiveBilledAndOneInFlight(caller);
+        // The first lease expires and is settled by the sweeper; renewing finds it gone, so the next calls take a new lease.
+        now.set(now.get().plus(Duration.ofSeconds(16)));
+        assertThat(metering.sweep()).isEqualTo(1);
+        leases.maintain();
+        List<UsageMeter.Hold> fresh = List.of(reserve(caller), reserve(caller));
+        assertThat(fresh.getFirst().id()).isNotEqualTo(stalled.id()).isEqualTo(fresh.getLast().id());
+
+        // The committer is busy with another write while the three calls queue, so they commit as one group.
+        CountDownLatch busy = new CountDownLatch(1);
+        var blocker = commit.submit(tx -> {
+            awaitQuietly(busy);
+            return null;
+        });
+        List<CompletableFuture<Boolean>> group = new ArrayList<>();
+        for (UsageMeter.Hold hold : List.of(stalled, fresh.getFirst(), fresh.getLast())) {
+            group.add(commit.submit(tx -> {
+                UsageMeter.Entry recorded = meter.record(tx, hold, new UsageMeter.Usage(tenant, UUID.randomUUID(),
+                        "req-" + requests.incrementAndGet(), Optional.empty(), "m", "local", "m", 50, 50, false));
+                assertThat(meter.settle(tx, hold, recorded)).isTrue();
+                return tx.shared();
+            }));
         }
-        UsageMeter.Hold inFlight = reserve(caller);
+        busy.countDown();
+        blocker.join();
+
+        assertThat(group).allSatisfy(shared -> assertThat(shared.join()).as("committed in a shared transaction").isTrue());
+        assertThat(meters.counter("soma.budget.leases", "event", "charged-after-settle").count()).isEqualTo(1);
+        assertThat(spent()).as("the stalled call charged itself").isEqualByComparingTo("0.6");
+        leases.close();
+        assertThat(ledger()).isEqualByComparingTo("0.8");
+        assertThat(spent()).isEqualByComparingTo(ledger());
+        assertThat(reserved()).isZero();
+        assertThat(leaseRows()).isZero();
+    }
+
+    private static void awaitQuietly(CountDownLatch latch) {
+        try {
+            latch.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Test
+    void aLedgerTransactionHoldingTheBudgetRowAndConfirmingALeaseNeverDeadlocksWithTheSweeper() throws Exception {
+        UsageMeter.Hold inFlight = fiveBilledAndOneInFlight(caller("10.00"));
         now.set(now.get().plus(Duration.ofSeconds(16)));
         AtomicReference<Integer> swept = new AtomicReference<>();
         AtomicReference<Thread> sweeper = new AtomicReference<>();
