@@ -52,8 +52,8 @@ import java.util.stream.Stream;
  *       statement without waiting for the WAL flush, so the difference is the flush;
  *   <li>the journal of one gateway call through SomaStack's {@link GroupCommit}: one audit entry
  *       and one outbox event, durable, one call at a time, on the same database migrated as
- *       SomaStack runs it: what the group commit adds to the floor (after an unmeasured pass of
- *       {@code count}, so the JIT has compiled it);
+ *       SomaStack runs it: what the group commit adds to the floor (after at least 20,000
+ *       unmeasured journals, so the JIT has compiled it);
  *   <li>a read round trip ({@code SELECT 1}, prepared) from a platform thread, and the same from a
  *       virtual thread (as SomaStack's request handlers make them: a blocked virtual thread waits
  *       for the JDK's poller to wake it);
@@ -66,6 +66,7 @@ import java.util.stream.Stream;
 public final class CommitFloorBenchmark {
     private static final int BLOCK = 8192;
     private static final int FILE_BYTES = 16 << 20;
+    private static final int JOURNAL_WARMUP = 20_000;
 
     private CommitFloorBenchmark() {
     }
@@ -118,9 +119,9 @@ public final class CommitFloorBenchmark {
                         directory, 4, 256, Duration.ofSeconds(10))).start();
                         GroupCommit commit = new GroupCommit(database.jdbi(), new AuditLog(Clock.system()),
                                 new Outbox(Clock.system(), new Ids(Clock.system())), 16, 1)) {
-                    // One unmeasured pass first: a tenth of the count is too short for the JIT to compile this path (measured:
-                    // p99 4.3 ms in a first pass of 3,000, 1.6 in the second), and the other rows have no Java code to compile.
-                    journals(commit, count);
+                    // Unmeasured journals first: a tenth of the count is far too few for the JIT to finish compiling this path
+                    // (p50 1.0-1.2 ms after 3,300 of them, 0.61-0.69 after 20,000); the other rows have no Java code to compile.
+                    journals(commit, Math.max(count, JOURNAL_WARMUP));
                     journal = journals(commit, count);
                 }
             }
