@@ -22,6 +22,7 @@ import io.somastack.store.internal.EmbeddedDatabase;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
+import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
@@ -48,7 +49,8 @@ import java.util.concurrent.Future;
  * warm-up of a fifth of that (and the whole run after one unmeasured pass at the highest
  * concurrency, for the JIT); it reports calls per second, latency percentiles, PostgreSQL
  * write transactions per call (by {@code txid_current()}: the groups, plus the leases' own
- * renewals and returns) and CPU per call of this JVM and of PostgreSQL's processes. The tenants' spend is checked against the ledger at the end.
+ * renewals and returns) and CPU per call of this JVM and of PostgreSQL's processes. The tenants'
+ * spend is checked against the ledger at the end (the run exits with 1 if they differ).
  * Usage: {@code CallWriteBenchmark [seconds per concurrency] [concurrencies, comma-separated]}
  * (default 10 and 1,8,32).
  */
@@ -71,6 +73,7 @@ public final class CallWriteBenchmark {
         Clock clock = Clock.system();
         Ids ids = new Ids(clock);
         List<String> rows = new ArrayList<>();
+        boolean exact;
         try (EmbeddedDatabase postgres = EmbeddedDatabase.start(directory.resolve("postgres"));
                 Database database = new Database(new StoreConfig(Optional.of(postgres.jdbcUrl()), Optional.of("postgres"), Optional.empty(),
                         directory, 8, 256, Duration.ofSeconds(10))).start();
@@ -100,6 +103,7 @@ public final class CallWriteBenchmark {
                 rs.next();
                 System.out.printf("%nAfter the run: %,d ledger rows; spent minus the ledger's sum %s; still reserved %s%n", rs.getLong(3),
                         rs.getBigDecimal(1).toPlainString(), rs.getBigDecimal(2).toPlainString());
+                exact = rs.getBigDecimal(1).signum() == 0 && rs.getBigDecimal(2).signum() == 0;
             }
         } finally {
             CommitFloorBenchmark.delete(directory);
@@ -108,6 +112,10 @@ public final class CallWriteBenchmark {
         System.out.println("| concurrent callers | calls/s | p50 ms | p90 ms | p99 ms | write transactions per call | JVM CPU ms/call | PostgreSQL CPU ms/call |");
         System.out.println("|---:|---:|---:|---:|---:|---:|---:|---:|");
         rows.forEach(System.out::println);
+        if (!exact) {
+            System.err.println("The budgets do not match the ledger after the run: these figures measure a broken write.");
+            System.exit(1);
+        }
     }
 
     private static Result run(UsageMeter meter, GroupCommit commit, List<Principal> callers, int concurrency, int seconds,
@@ -171,7 +179,7 @@ public final class CallWriteBenchmark {
 
     /** The next transaction id: write transactions since the last call, plus one for this one's own. */
     private static long commits(EmbeddedDatabase postgres) throws Exception {
-        try (Connection connection = java.sql.DriverManager.getConnection(postgres.jdbcUrl(), "postgres", "");
+        try (Connection connection = DriverManager.getConnection(postgres.jdbcUrl(), "postgres", "");
                 Statement statement = connection.createStatement();
                 ResultSet rs = statement.executeQuery("SELECT txid_current()")) {
             rs.next();
