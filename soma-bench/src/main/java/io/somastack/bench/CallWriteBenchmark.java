@@ -74,7 +74,8 @@ public final class CallWriteBenchmark {
         Ids ids = new Ids(clock);
         List<String> rows = new ArrayList<>();
         boolean exact;
-        try (EmbeddedDatabase postgres = EmbeddedDatabase.start(directory.resolve("postgres"));
+        Path postgresDirectory = directory.resolve("postgres");
+        try (EmbeddedDatabase postgres = EmbeddedDatabase.start(postgresDirectory);
                 Database database = new Database(new StoreConfig(Optional.of(postgres.jdbcUrl()), Optional.of("postgres"), Optional.empty(),
                         directory, 8, 256, Duration.ofSeconds(10))).start();
                 GroupCommit commit = new GroupCommit(database.jdbi(), new AuditLog(clock), new Outbox(clock, ids), 256, 2)) {
@@ -89,10 +90,10 @@ public final class CallWriteBenchmark {
                             Optional.of(Money.of("1000000")), Instant.now()), ids.next(), Set.of("*"), Optional.empty(), Principal.Via.API_KEY));
                 }
                 // The JIT compiles the path first, at the highest concurrency (most calls per second).
-                run(meter, commit, callers, Arrays.stream(concurrencies).max().orElseThrow(), seconds, postgres, directory.resolve("postgres"));
+                run(meter, commit, callers, Arrays.stream(concurrencies).max().orElseThrow(), seconds, postgres, postgresDirectory);
                 for (int concurrency : concurrencies) {
-                    run(meter, commit, callers, concurrency, Math.max(1, seconds / 5), postgres, directory.resolve("postgres"));
-                    rows.add(run(meter, commit, callers, concurrency, seconds, postgres, directory.resolve("postgres")).row(concurrency));
+                    run(meter, commit, callers, concurrency, Math.max(1, seconds / 5), postgres, postgresDirectory);
+                    rows.add(run(meter, commit, callers, concurrency, seconds, postgres, postgresDirectory).row(concurrency));
                 }
             }
             // Every lease was returned at close: spent must equal the ledger, to the last digit.
@@ -191,12 +192,9 @@ public final class CallWriteBenchmark {
         String row(int concurrency) {
             int calls = sorted.length;
             return "| %d | %,.0f | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f |".formatted(concurrency, calls * 1e9 / elapsedNanos,
-                    millis(0.50), millis(0.90), millis(0.99), (double) commits / calls, jvmCpuNanos / 1e6 / calls,
+                    CommitFloorBenchmark.millis(sorted, 0.50), CommitFloorBenchmark.millis(sorted, 0.90),
+                    CommitFloorBenchmark.millis(sorted, 0.99), (double) commits / calls, jvmCpuNanos / 1e6 / calls,
                     postgresCpuNanos / 1e6 / calls);
-        }
-
-        private double millis(double quantile) {
-            return sorted[MemoryRecallBenchmark.index(sorted.length, quantile)] / 1e6;
         }
     }
 }

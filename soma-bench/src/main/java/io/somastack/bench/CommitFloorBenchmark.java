@@ -212,7 +212,7 @@ public final class CommitFloorBenchmark {
     }
 
     /** The nearest-rank quantile of sorted nanoseconds, in milliseconds (as {@link MemoryRecallBenchmark} ranks). */
-    private static double millis(long[] sorted, double quantile) {
+    static double millis(long[] sorted, double quantile) {
         return sorted[MemoryRecallBenchmark.index(sorted.length, quantile)] / 1e6;
     }
 

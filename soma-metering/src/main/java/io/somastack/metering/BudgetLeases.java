@@ -401,18 +401,16 @@ public final class BudgetLeases implements AutoCloseable {
      * holds locks their budget rows before any lease row, the order returns and reclaims lock in.
      */
     private final class Confirms implements Tx.Deferred {
-        private final List<Hold> holds = new ArrayList<>();
-        private final List<Money> costs = new ArrayList<>();
+        private final List<Settled> calls = new ArrayList<>();
 
         void add(Hold hold, Money cost) {
-            holds.add(requireNonNull(hold, "hold is null"));
-            costs.add(requireNonNull(cost, "cost is null"));
+            calls.add(new Settled(requireNonNull(hold, "hold is null"), requireNonNull(cost, "cost is null")));
         }
 
         @Override
         public void run(Handle handle) {
             Connection connection = handle.getConnection();
-            List<UUID> leaseIds = holds.stream().map(Hold::leaseId).distinct().toList();
+            List<UUID> leaseIds = calls.stream().map(call -> call.hold().leaseId()).distinct().toList();
             try {
                 Set<UUID> present = new HashSet<>();
                 // Usually one: a node serves a tenant's calls from one lease at a time.
@@ -428,11 +426,11 @@ public final class BudgetLeases implements AutoCloseable {
                         }
                     }
                 }
-                for (int i = 0; i < holds.size(); i++) {
-                    Lease lease = holds.get(i).lease();
+                for (Settled call : calls) {
+                    Lease lease = call.hold().lease();
                     if (!present.contains(lease.id)) {
                         try (PreparedStatement statement = connection.prepareStatement(CHARGE)) {
-                            bind(statement, costs.get(i).amount(), lease.key.tenant().value(), lease.key.scope(), lease.key.period());
+                            bind(statement, call.cost().amount(), lease.key.tenant().value(), lease.key.scope(), lease.key.period());
                             statement.executeUpdate();
                         }
                         meters.counter("soma.budget.leases", "event", "charged-after-settle").increment();
@@ -442,10 +440,12 @@ public final class BudgetLeases implements AutoCloseable {
                 throw new SomaException(ErrorCode.INTERNAL, "Settling against budget leases %s failed: %s".formatted(leaseIds, e.getMessage()),
                         Map.of(), e);
             }
-            for (int i = 0; i < holds.size(); i++) {
-                BudgetLeases.this.settle(holds.get(i), costs.get(i));
-            }
+            calls.forEach(call -> settle(call.hold(), call.cost()));
         }
+    }
+
+    /** A lease-served call of a group and what it cost. */
+    private record Settled(Hold hold, Money cost) {
     }
 
     /** One budget scope's month. */

@@ -14,6 +14,8 @@ import io.somastack.kernel.TenantId;
 import io.somastack.models.UsageMeter;
 import io.somastack.store.Database;
 import io.somastack.store.GroupCommit;
+import io.somastack.store.OneGroup;
+import io.somastack.store.Tx;
 import java.math.BigDecimal;
 import java.time.Duration;
 import java.time.Instant;
@@ -23,9 +25,10 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -81,8 +84,7 @@ class BudgetLeasesTest {
     private void bill(UsageMeter.Hold hold) {
         boolean[] settled = new boolean[1];
         UsageMeter.Entry entry = commit.execute(tx -> {
-            UsageMeter.Entry recorded = meter.record(tx, hold, new UsageMeter.Usage(tenant, UUID.randomUUID(), "req-" + requests.incrementAndGet(),
-                    Optional.empty(), "m", "local", "m", 50, 50, false));
+            UsageMeter.Entry recorded = record(tx, hold);
             settled[0] = meter.settle(tx, hold, recorded);
             return recorded;
         });
@@ -97,6 +99,12 @@ class BudgetLeasesTest {
             bill(reserve(caller));
         }
         return reserve(caller);
+    }
+
+    /** The ledger row of a call of model {@code m} (50 tokens each way: 0.1) against {@code hold}, in {@code tx}. */
+    private UsageMeter.Entry record(Tx tx, UsageMeter.Hold hold) {
+        return meter.record(tx, hold, new UsageMeter.Usage(tenant, UUID.randomUUID(), "req-" + requests.incrementAndGet(), Optional.empty(),
+                "m", "local", "m", 50, 50, false));
     }
 
     private BigDecimal sum(String sql) {
@@ -265,7 +273,7 @@ class BudgetLeasesTest {
     }
 
     @Test
-    void oneGroupConfirmsTheLeasesOfAllItsCallsAndChargesTheCallWhoseLeaseWasSettledMeanwhile() throws Exception {
+    void oneGroupConfirmsTheLeasesOfAllItsCallsAndChargesTheCallWhoseLeaseWasSettledMeanwhile() {
         Principal caller = caller("10.00");
         UsageMeter.Hold stalled = fiveBilledAndOneInFlight(caller);
         // The first lease expires and is settled by the sweeper; renewing finds it gone, so the next calls take a new lease.
@@ -275,23 +283,12 @@ class BudgetLeasesTest {
         List<UsageMeter.Hold> fresh = List.of(reserve(caller), reserve(caller));
         assertThat(fresh.getFirst().id()).isNotEqualTo(stalled.id()).isEqualTo(fresh.getLast().id());
 
-        // The committer is busy with another write while the three calls queue, so they commit as one group.
-        CountDownLatch busy = new CountDownLatch(1);
-        var blocker = commit.submit(tx -> {
-            awaitQuietly(busy);
-            return null;
-        });
-        List<CompletableFuture<Boolean>> group = new ArrayList<>();
-        for (UsageMeter.Hold hold : List.of(stalled, fresh.getFirst(), fresh.getLast())) {
-            group.add(commit.submit(tx -> {
-                UsageMeter.Entry recorded = meter.record(tx, hold, new UsageMeter.Usage(tenant, UUID.randomUUID(),
-                        "req-" + requests.incrementAndGet(), Optional.empty(), "m", "local", "m", 50, 50, false));
-                assertThat(meter.settle(tx, hold, recorded)).isTrue();
-                return tx.shared();
-            }));
-        }
-        busy.countDown();
-        blocker.join();
+        // Queued behind the held committer, the three calls commit as one group.
+        List<CompletableFuture<Boolean>> group = OneGroup.submit(commit, Stream.of(stalled, fresh.getFirst(), fresh.getLast())
+                .<Function<Tx, Boolean>>map(hold -> tx -> {
+                    assertThat(meter.settle(tx, hold, record(tx, hold))).isTrue();
+                    return tx.shared();
+                }).toList());
 
         assertThat(group).allSatisfy(shared -> assertThat(shared.join()).as("committed in a shared transaction").isTrue());
         assertThat(meters.counter("soma.budget.leases", "event", "charged-after-settle").count()).isEqualTo(1);
@@ -301,14 +298,6 @@ class BudgetLeasesTest {
         assertThat(spent()).isEqualByComparingTo(ledger());
         assertThat(reserved()).isZero();
         assertThat(leaseRows()).isZero();
-    }
-
-    private static void awaitQuietly(CountDownLatch latch) {
-        try {
-            latch.await();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
     }
 
     @Test
