@@ -11,7 +11,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -26,20 +25,36 @@ import java.util.regex.Pattern;
  * <li>without launch directories: this repository's launcher with its AOT cache and without it
  *     ({@code SOMASTACK_AOT=off});
  * <li>with launch directories (repository roots, e.g. a worktree of main and this branch): each
- *     one's launcher with its AOT cache, each on its own data directory.
+ *     one's launcher with its AOT cache, each on its own data directory. {@code DIR::OPTIONS}
+ *     adds JVM options through the launcher's {@code SOMA_JAVA_OPTS} (e.g.
+ *     {@code .::-XX:TieredStopAtLevel=1}: the same launcher without the C2 compiler).
  * </ul>
  * The first launch of each arm (untimed) builds if needed, trains the AOT cache and fills the
- * data directory. After the runs, the server's own step log ("Start-up: ... at N ms") of each
- * arm's last run is printed beside the table.
- * Usage (from the repository root): {@code java ... io.somastack.bench.StartupBenchmark [runs] [launch-dir ...]}.
+ * data directory. Each run also reads, when {@code /readyz} first answers 200, the CPU time the
+ * server's JVM had used (user and system, from {@code /proc}), split into its JIT compiler
+ * threads, its garbage collector's threads and the rest (every other thread, including the ones
+ * that had ended): on a machine whose cores start-up keeps busy, that CPU over the core count is
+ * the floor of the start-up's wall time. After the runs, the server's own step log ("Start-up:
+ * ... at N ms") of each arm's last run is printed beside the table.
+ * Usage (from the repository root): {@code java ... io.somastack.bench.StartupBenchmark [runs] [launch-dir[::jvm-options] ...]}.
  */
 public final class StartupBenchmark {
     private static final Duration LIMIT = Duration.ofMinutes(5);
     private static final Pattern STEP = Pattern.compile("Start-up: (.+?) at (-?\\d+) ms");
     private static final Pattern LISTENING = Pattern.compile("SomaStack listening on .* in (\\d+) ms");
 
-    /** One way of launching: a repository root whose {@code ./somastack} runs, with the AOT cache or not. */
-    private record Arm(String label, Path root, boolean aot, Path data, Path log) {
+    /** Linux's clock ticks per second in {@code /proc/<pid>/stat} and {@code /proc/<pid>/task/<tid>/stat}. */
+    private static final double TICKS_PER_SECOND = 100;
+
+    /** One way of launching: a repository root whose {@code ./somastack} runs, with the AOT cache or not, with extra JVM options or none. */
+    private record Arm(String label, Path root, boolean aot, String javaOptions, Path data, Path log) {
+    }
+
+    /** One timed launch: to ready, and the JVM's CPU seconds by then (JIT compiler threads, GC threads, the rest). */
+    private record Launch(long nanos, double jit, double gc, double other) {
+        double cpu() {
+            return jit + gc + other;
+        }
     }
 
     private StartupBenchmark() {
@@ -51,13 +66,15 @@ public final class StartupBenchmark {
         List<Arm> arms = new ArrayList<>();
         if (arguments.length <= 1) {
             Path root = Path.of("").toAbsolutePath();
-            arms.add(new Arm("with the launcher's AOT cache", root, true, work.resolve("data"), work.resolve("with.log")));
-            arms.add(new Arm("without it (SOMASTACK_AOT=off)", root, false, work.resolve("data"), work.resolve("without.log")));
+            arms.add(new Arm("with the launcher's AOT cache", root, true, "", work.resolve("data"), work.resolve("with.log")));
+            arms.add(new Arm("without it (SOMASTACK_AOT=off)", root, false, "", work.resolve("data"), work.resolve("without.log")));
         } else {
             for (int index = 1; index < arguments.length; index++) {
-                Path root = Path.of(arguments[index]).toAbsolutePath().normalize();
-                String label = "%s (%s)".formatted(root.getFileName(), commit(root));
-                arms.add(new Arm(label, root, true, work.resolve("data-" + index), work.resolve("arm-" + index + ".log")));
+                String[] spec = arguments[index].split("::", 2);
+                Path root = Path.of(spec[0]).toAbsolutePath().normalize();
+                String options = spec.length > 1 ? spec[1].strip() : "";
+                String label = "%s (%s)%s".formatted(root.getFileName(), commit(root), options.isEmpty() ? "" : " " + options);
+                arms.add(new Arm(label, root, true, options, work.resolve("data-" + index), work.resolve("arm-" + index + ".log")));
             }
         }
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofMillis(200)).build();
@@ -65,34 +82,44 @@ public final class StartupBenchmark {
         String loadAtStart = Machine.loadAverage();
         for (Arm arm : arms) {
             if (arm.aot() || arms.size() == 1) {
-                System.out.printf("warm-up launch of %s (build, AOT training, first start): %.2f s%n", arm.label(), launch(http, arm) / 1e9);
+                System.out.printf("warm-up launch of %s (build, AOT training, first start): %.2f s%n", arm.label(), launch(http, arm).nanos() / 1e9);
             }
         }
-        Map<Arm, long[]> nanos = new LinkedHashMap<>();
-        arms.forEach(arm -> nanos.put(arm, new long[runs]));
+        Map<Arm, List<Launch>> launches = new LinkedHashMap<>();
+        arms.forEach(arm -> launches.put(arm, new ArrayList<>()));
         for (int run = 0; run < runs; run++) {
             StringBuilder line = new StringBuilder("run %d:".formatted(run + 1));
             for (Arm arm : arms) {
-                nanos.get(arm)[run] = launch(http, arm);
-                line.append(" %.2f s %s;".formatted(nanos.get(arm)[run] / 1e9, arm.label()));
+                Launch launch = launch(http, arm);
+                launches.get(arm).add(launch);
+                line.append(" %.2f s (JVM CPU %.2f s) %s;".formatted(launch.nanos() / 1e9, launch.cpu(), arm.label()));
             }
             System.out.println(line);
         }
         StringBuilder report = new StringBuilder("""
                 Run started %s, load average %s at the start, %s at the end; %s
 
-                | launch to /readyz 200 | min s | median s | max s | runs | target |
-                |---|---:|---:|---:|---:|---:|
-                """.formatted(started, loadAtStart, Machine.loadAverage(), MemoryRecallBenchmark.describe(Machine.current())));
-        nanos.forEach((arm, values) -> {
-            long[] sorted = values.clone();
-            Arrays.sort(sorted);
-            report.append("| %s | %.2f | %.2f | %.2f | %d | <= 2 s |%n".formatted(arm.label(), sorted[0] / 1e9, sorted[sorted.length / 2] / 1e9,
-                    sorted[sorted.length - 1] / 1e9, sorted.length));
+                | launch to /readyz 200 | min s | median s | max s | runs | target | JVM CPU by ready, median s: all (JIT / GC / rest) | that CPU over %d cores, s |
+                |---|---:|---:|---:|---:|---:|---:|---:|
+                """.formatted(started, loadAtStart, Machine.loadAverage(), MemoryRecallBenchmark.describe(Machine.current()),
+                Runtime.getRuntime().availableProcessors()));
+        launches.forEach((arm, values) -> {
+            double[] seconds = values.stream().mapToDouble(launch -> launch.nanos() / 1e9).sorted().toArray();
+            double cpu = median(values.stream().mapToDouble(Launch::cpu));
+            report.append("| %s | %.2f | %.2f | %.2f | %d | <= 2 s | %.2f (%.2f / %.2f / %.2f) | %.2f |%n".formatted(arm.label(), seconds[0],
+                    seconds[seconds.length / 2], seconds[seconds.length - 1], seconds.length, cpu, median(values.stream().mapToDouble(Launch::jit)),
+                    median(values.stream().mapToDouble(Launch::gc)), median(values.stream().mapToDouble(Launch::other)),
+                    cpu / Runtime.getRuntime().availableProcessors()));
         });
         report.append(steps(arms));
         System.out.println(report);
         Files.writeString(Path.of("soma-bench/target/startup.md"), report);
+    }
+
+    /** The upper median, as the time columns take it. */
+    private static double median(java.util.stream.DoubleStream values) {
+        double[] sorted = values.sorted().toArray();
+        return sorted[sorted.length / 2];
     }
 
     /** The step log of each arm's last run, one column per arm. */
@@ -126,14 +153,17 @@ public final class StartupBenchmark {
         return git.waitFor() == 0 ? commit : "not a git checkout";
     }
 
-    /** Launches the server, returns nanoseconds until it was ready, and stops it. */
-    private static long launch(HttpClient http, Arm arm) throws IOException, InterruptedException {
+    /** Launches the server, returns how long it took to be ready and the CPU its JVM had used by then, and stops it. */
+    private static Launch launch(HttpClient http, Arm arm) throws IOException, InterruptedException {
         int port = SomaStackInstance.freeLoopbackPort();
         List<String> command = List.of(arm.root().resolve("somastack").toString(), "run", "--port", Integer.toString(port), "--data-dir",
                 arm.data().toString());
         ProcessBuilder builder = new ProcessBuilder(command).directory(arm.root().toFile()).redirectErrorStream(true)
                 .redirectOutput(arm.log().toFile());
         builder.environment().put("SOMASTACK_AOT", arm.aot() ? "on" : "off");
+        if (!arm.javaOptions().isEmpty()) {
+            builder.environment().put("SOMA_JAVA_OPTS", arm.javaOptions());
+        }
         HttpRequest ready = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/readyz")).timeout(Duration.ofSeconds(1)).build();
         long start = System.nanoTime();
         Process process = builder.start();
@@ -144,7 +174,8 @@ public final class StartupBenchmark {
                 }
                 try {
                     if (http.send(ready, HttpResponse.BodyHandlers.discarding()).statusCode() == 200) {
-                        return System.nanoTime() - start;
+                        long nanos = System.nanoTime() - start;
+                        return cpu(process.pid(), nanos);
                     }
                 } catch (IOException notYet) {
                     // not listening yet
@@ -157,5 +188,42 @@ public final class StartupBenchmark {
             process.waitFor();
             Thread.sleep(1000);
         }
+    }
+
+    /**
+     * The CPU the JVM of {@code pid} has used so far (the launcher execs the JVM in its own process), split by its
+     * threads' names: HotSpot's compiler threads, its collectors' threads (ZGC's or G1's) and the rest, which is the
+     * whole process's time less those two, so threads that have ended count there.
+     */
+    private static Launch cpu(long pid, long nanos) throws IOException {
+        double total = ticks(Path.of("/proc", Long.toString(pid), "stat")) / TICKS_PER_SECOND;
+        double jit = 0;
+        double gc = 0;
+        try (var tasks = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
+            for (Path task : tasks.toList()) {
+                String name;
+                double seconds;
+                try {
+                    name = Files.readString(task.resolve("comm")).strip();
+                    seconds = ticks(task.resolve("stat")) / TICKS_PER_SECOND;
+                } catch (IOException ended) {
+                    continue; // the thread ended meanwhile: its time is in the process's total
+                }
+                if (name.startsWith("C1 CompilerThre") || name.startsWith("C2 CompilerThre")) {
+                    jit += seconds;
+                } else if (name.startsWith("ZWorker") || name.startsWith("ZDirector") || name.startsWith("ZDriver") || name.startsWith("ZUnmapper")
+                        || name.startsWith("GC Thread") || name.startsWith("G1 ")) {
+                    gc += seconds;
+                }
+            }
+        }
+        return new Launch(nanos, jit, gc, Math.max(0, total - jit - gc));
+    }
+
+    /** utime + stime of a {@code stat} file (fields 14 and 15, counted after the command name in parentheses). */
+    private static long ticks(Path stat) throws IOException {
+        String text = Files.readString(stat);
+        String[] fields = text.substring(text.lastIndexOf(')') + 2).split(" ");
+        return Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
     }
 }
