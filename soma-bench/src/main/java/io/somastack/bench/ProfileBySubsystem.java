@@ -14,7 +14,7 @@ import jdk.jfr.consumer.RecordedStackTrace;
 import jdk.jfr.consumer.RecordingFile;
 
 /**
- * Sorts the CPU samples of a JFR recording by subsystem: each sample goes to the innermost
+ * Sorts the CPU samples of a JFR recording by thread and by subsystem: each sample goes to the innermost
  * frame of its stack that belongs to a known subsystem (the JDK's own classes are skipped
  * until one is found, so a socket write counts for whoever wrote). Prints each subsystem's
  * share and its hottest innermost frames. Uses {@code jdk.CPUTimeSample} (CPU time, native
@@ -80,6 +80,7 @@ public final class ProfileBySubsystem {
             events = events.stream().filter(event -> !event.getStartTime().isBefore(from) && !event.getStartTime().isAfter(to)).toList();
         }
         Map<String, Long> bySubsystem = new HashMap<>();
+        Map<String, Long> byThread = new HashMap<>();
         Map<String, Map<String, Long>> frames = new HashMap<>();
         long total = 0;
         for (RecordedEvent event : events) {
@@ -108,12 +109,16 @@ public final class ProfileBySubsystem {
             }
             String innermost = stack.getFrames().isEmpty() ? "(no frame)" : describe(stack.getFrames().getFirst());
             bySubsystem.merge(subsystem, 1L, Long::sum);
+            byThread.merge(threadOf(event, kind), 1L, Long::sum);
             frames.computeIfAbsent(subsystem, ignored -> new HashMap<>()).merge(innermost, 1L, Long::sum);
             total++;
         }
         System.out.printf("%s: %d samples in %s%n%n| subsystem | samples | share |%n|---|---:|---:|%n", kind, total, file);
         long all = Math.max(1, total);
         bySubsystem.entrySet().stream().sorted(Map.Entry.<String, Long>comparingByValue().reversed())
+                .forEach(entry -> System.out.printf("| %s | %d | %.1f%% |%n", entry.getKey(), entry.getValue(), 100.0 * entry.getValue() / all));
+        System.out.printf("%n| thread (numbers as N) | samples | share |%n|---|---:|---:|%n");
+        byThread.entrySet().stream().sorted(Map.Entry.<String, Long>comparingByValue().reversed()).limit(15)
                 .forEach(entry -> System.out.printf("| %s | %d | %.1f%% |%n", entry.getKey(), entry.getValue(), 100.0 * entry.getValue() / all));
         System.out.println();
         bySubsystem.entrySet().stream().sorted(Map.Entry.<String, Long>comparingByValue().reversed()).forEach(entry -> {
@@ -132,6 +137,13 @@ public final class ProfileBySubsystem {
             }
         }
         return null;
+    }
+
+    /** The sampled thread's name, its numbers as N so a pool's threads count together. */
+    private static String threadOf(RecordedEvent event, String kind) {
+        var thread = event.getThread(kind.equals("jdk.CPUTimeSample") ? "eventThread" : "sampledThread");
+        String name = thread == null ? null : thread.getJavaName() != null ? thread.getJavaName() : thread.getOSName();
+        return name == null ? "(unknown)" : name.replaceAll("\\d+", "N");
     }
 
     private static String describe(RecordedFrame frame) {
