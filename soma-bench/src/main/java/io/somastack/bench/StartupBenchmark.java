@@ -11,11 +11,13 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.DoubleStream;
 
 /**
  * Start-up as the launcher runs it: {@code ./somastack run} on a data directory that has
@@ -43,7 +45,7 @@ public final class StartupBenchmark {
     private static final Pattern STEP = Pattern.compile("Start-up: (.+?) at (-?\\d+) ms");
     private static final Pattern LISTENING = Pattern.compile("SomaStack listening on .* in (\\d+) ms");
 
-    /** Linux's clock ticks per second in {@code /proc/<pid>/stat} and {@code /proc/<pid>/task/<tid>/stat}. */
+    /** Linux's clock ticks per second in a thread's {@code /proc/<pid>/task/<tid>/stat}. */
     private static final double TICKS_PER_SECOND = 100;
 
     /** One way of launching: a repository root whose {@code ./somastack} runs, with the AOT cache or not, with extra JVM options or none. */
@@ -107,7 +109,7 @@ public final class StartupBenchmark {
             double[] seconds = values.stream().mapToDouble(launch -> launch.nanos() / 1e9).sorted().toArray();
             double cpu = median(values.stream().mapToDouble(Launch::cpu));
             report.append("| %s | %.2f | %.2f | %.2f | %d | <= 2 s | %.2f (%.2f / %.2f / %.2f) | %.2f |%n".formatted(arm.label(), seconds[0],
-                    seconds[seconds.length / 2], seconds[seconds.length - 1], seconds.length, cpu, median(values.stream().mapToDouble(Launch::jit)),
+                    median(Arrays.stream(seconds)), seconds[seconds.length - 1], seconds.length, cpu, median(values.stream().mapToDouble(Launch::jit)),
                     median(values.stream().mapToDouble(Launch::gc)), median(values.stream().mapToDouble(Launch::other)),
                     cpu / Runtime.getRuntime().availableProcessors()));
         });
@@ -116,8 +118,8 @@ public final class StartupBenchmark {
         Files.writeString(Path.of("soma-bench/target/startup.md"), report);
     }
 
-    /** The upper median, as the time columns take it. */
-    private static double median(java.util.stream.DoubleStream values) {
+    /** The upper median (of an even count, the larger of the middle two). */
+    private static double median(DoubleStream values) {
         double[] sorted = values.sorted().toArray();
         return sorted[sorted.length / 2];
     }
@@ -174,8 +176,7 @@ public final class StartupBenchmark {
                 }
                 try {
                     if (http.send(ready, HttpResponse.BodyHandlers.discarding()).statusCode() == 200) {
-                        long nanos = System.nanoTime() - start;
-                        return cpu(process.pid(), nanos);
+                        return launched(process.toHandle(), System.nanoTime() - start);
                     }
                 } catch (IOException notYet) {
                     // not listening yet
@@ -191,15 +192,15 @@ public final class StartupBenchmark {
     }
 
     /**
-     * The CPU the JVM of {@code pid} has used so far (the launcher execs the JVM in its own process), split by its
-     * threads' names: HotSpot's compiler threads, its collectors' threads (ZGC's or G1's) and the rest, which is the
-     * whole process's time less those two, so threads that have ended count there.
+     * A launch ready after {@code nanos}, with the CPU its JVM has used so far (the launcher execs the JVM in its own
+     * process) split by its threads' names: HotSpot's compiler threads, its collectors' threads (ZGC's or G1's) and
+     * the rest, which is the whole process's time less those two, so threads that have ended count there.
      */
-    private static Launch cpu(long pid, long nanos) throws IOException {
-        double total = ticks(Path.of("/proc", Long.toString(pid), "stat")) / TICKS_PER_SECOND;
+    private static Launch launched(ProcessHandle jvm, long nanos) throws IOException {
+        double total = jvm.info().totalCpuDuration().orElseThrow().toNanos() / 1e9;
         double jit = 0;
         double gc = 0;
-        try (var tasks = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
+        try (var tasks = Files.list(Path.of("/proc", Long.toString(jvm.pid()), "task"))) {
             for (Path task : tasks.toList()) {
                 String name;
                 double seconds;
@@ -220,7 +221,7 @@ public final class StartupBenchmark {
         return new Launch(nanos, jit, gc, Math.max(0, total - jit - gc));
     }
 
-    /** utime + stime of a {@code stat} file (fields 14 and 15, counted after the command name in parentheses). */
+    /** utime + stime of a thread's {@code stat} file (fields 14 and 15, counted after the command name in parentheses). */
     private static long ticks(Path stat) throws IOException {
         String text = Files.readString(stat);
         String[] fields = text.substring(text.lastIndexOf(')') + 2).split(" ");
