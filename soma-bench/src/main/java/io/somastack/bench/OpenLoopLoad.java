@@ -17,6 +17,7 @@ import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
 import org.HdrHistogram.ConcurrentHistogram;
 import org.HdrHistogram.Histogram;
+import org.HdrHistogram.Recorder;
 
 /**
  * An open-loop load generator: request {@code i} is due at {@code start + i / rate} whatever
@@ -25,7 +26,9 @@ import org.HdrHistogram.Histogram;
  * its queueing in the latencies instead of slowing the generator down (no coordinated
  * omission). One platform thread schedules; a fixed pool of keep-alive connections, each
  * driven by a virtual thread, takes due requests from one queue. Requests scheduled in the
- * warm-up are sent but not recorded. Not thread-safe: one run at a time.
+ * warm-up are sent but not recorded. Every progress line (each 5 s) also gives the latency of
+ * the answers that came since the line before, warm-up included, so that a server's warm-up
+ * shows as it happens. Not thread-safe: one run at a time.
  */
 final class OpenLoopLoad {
     private static final long HIGHEST_LATENCY_NANOS = TimeUnit.SECONDS.toNanos(120);
@@ -38,13 +41,20 @@ final class OpenLoopLoad {
     private final Duration readTimeout;
     private final Duration drainTimeout;
     private final PrintStream progress;
+    private final Duration progressInterval;
 
     OpenLoopLoad(Target target, int connections, Duration readTimeout, Duration drainTimeout, PrintStream progress) {
+        this(target, connections, readTimeout, drainTimeout, progress, PROGRESS_INTERVAL);
+    }
+
+    OpenLoopLoad(Target target, int connections, Duration readTimeout, Duration drainTimeout, PrintStream progress,
+            Duration progressInterval) {
         this.target = requireNonNull(target, "target is null");
         this.connections = connections;
         this.readTimeout = requireNonNull(readTimeout, "readTimeout is null");
         this.drainTimeout = requireNonNull(drainTimeout, "drainTimeout is null");
         this.progress = requireNonNull(progress, "progress is null");
+        this.progressInterval = requireNonNull(progressInterval, "progressInterval is null");
     }
 
     /** Called by the thread that runs the load when the measured window opens and closes. */
@@ -91,7 +101,7 @@ final class OpenLoopLoad {
             }
             if (now >= nextReport) {
                 report(phase, run, now, start, windowStart, warmup, duration);
-                nextReport += PROGRESS_INTERVAL.toNanos();
+                nextReport += progressInterval.toNanos();
             }
             long wake = Math.min(windowEnd, opened ? nextReport : Math.min(nextReport, windowStart));
             LockSupport.parkNanos(Math.max(0, wake - System.nanoTime()));
@@ -133,8 +143,12 @@ final class OpenLoopLoad {
                 ? "warm-up %d/%d s".formatted(Math.max(0, now - start) / 1_000_000_000L, warmup.toSeconds())
                 : "measuring %d/%d s".formatted((now - windowStart) / 1_000_000_000L, duration.toSeconds());
         long errors = run.errors.values().stream().mapToLong(LongAdder::sum).sum();
-        progress.printf("%s %s: %d answered, %d errors, %d waiting for a connection%n", phase, stage,
-                run.answers.sum(), errors, run.queue.size());
+        Histogram recent = run.recent.getIntervalHistogram();
+        String latency = recent.getTotalCount() == 0 ? ""
+                : "; the %d answered since the line before: p50 %.3f ms, p99 %.3f ms, max %.3f ms".formatted(recent.getTotalCount(),
+                        recent.getValueAtPercentile(50) / 1e6, recent.getValueAtPercentile(99) / 1e6, recent.getMaxValue() / 1e6);
+        progress.printf("%s %s: %d answered, %d errors, %d waiting for a connection%s%n", phase, stage,
+                run.answers.sum(), errors, run.queue.size(), latency);
     }
 
     /** The state shared by the scheduler and the workers of one run. */
@@ -144,6 +158,8 @@ final class OpenLoopLoad {
         final BlockingQueue<Long> queue = new LinkedBlockingQueue<>();
         final Set<HttpConnection> open = ConcurrentHashMap.newKeySet();
         final ConcurrentHistogram latencies = new ConcurrentHistogram(HIGHEST_LATENCY_NANOS, 3);
+        /** Every successful answer's latency, warm-up included, read and reset by each progress line. */
+        final Recorder recent = new Recorder(HIGHEST_LATENCY_NANOS, 3);
         final Map<String, LongAdder> errors = new ConcurrentHashMap<>();
         final LongAdder answers = new LongAdder();
         final LongAdder measuredAnswers = new LongAdder();
@@ -189,6 +205,9 @@ final class OpenLoopLoad {
                     }
                     answers.increment();
                     boolean success = failure == null && status == 200;
+                    if (success) {
+                        recent.recordValue(Math.min(answered - due, HIGHEST_LATENCY_NANOS));
+                    }
                     if (success && answered >= windowStart && answered < windowEnd) {
                         answeredInWindow.increment();
                     }

@@ -3,15 +3,19 @@ package io.somastack.bench;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.sun.net.httpserver.HttpServer;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
 class OpenLoopLoadTest {
@@ -35,6 +39,28 @@ class OpenLoopLoadTest {
             assertThat(result.percentileMillis(50)).isPositive().isLessThan(result.maxMillis() + 0.001);
             assertThat(windows).hasValue(2);
         }
+    }
+
+    @Test
+    void eachProgressLineGivesTheLatencyOfTheAnswersSinceTheLineBefore() throws InterruptedException {
+        ByteArrayOutputStream printed = new ByteArrayOutputStream();
+        try (FixedReplyUpstream upstream = FixedReplyUpstream.start()) {
+            Target target = new Target(Target.DIRECT, new InetSocketAddress("127.0.0.1", upstream.port()),
+                    HttpConnection.post("127.0.0.1", upstream.port(), "/v1/chat/completions", "key", BODY));
+
+            new OpenLoopLoad(target, 4, Duration.ofSeconds(5), Duration.ofSeconds(5), new PrintStream(printed, true, StandardCharsets.UTF_8),
+                    Duration.ofMillis(250)).run(200, Duration.ofMillis(500), Duration.ofSeconds(1), counting(new AtomicInteger()));
+        }
+
+        List<String> lines = printed.toString(StandardCharsets.UTF_8).lines().toList();
+        Pattern withLatency = Pattern.compile(
+                "\\[200 req/s DIRECT] (warm-up|measuring) \\d+/\\d+ s: \\d+ answered, 0 errors, \\d+ waiting for a connection; "
+                        + "the (\\d+) answered since the line before: p50 \\d+\\.\\d{3} ms, p99 \\d+\\.\\d{3} ms, max \\d+\\.\\d{3} ms");
+        // The first line comes before any answer; the lines after it share out the answers of the 1.5 s they cover (300 due).
+        assertThat(lines.getFirst()).doesNotContain("since the line before");
+        int reported = lines.stream().map(withLatency::matcher).filter(Matcher::matches).mapToInt(match -> Integer.parseInt(match.group(2))).sum();
+        assertThat(lines.stream().filter(line -> line.contains("since the line before"))).allMatch(line -> withLatency.matcher(line).matches());
+        assertThat(reported).isBetween(150, 300);
     }
 
     @Test
