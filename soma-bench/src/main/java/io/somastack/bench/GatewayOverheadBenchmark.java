@@ -33,7 +33,7 @@ import java.util.OptionalLong;
  * SomaStack runs as in production: authentication, rate limits, budget reserve and settle,
  * the durable ledger and the hash-chained audit log are all on, over an embedded PostgreSQL
  * with fsync and synchronous commit on. With {@code --server launcher}, SomaStack runs in its
- * own JVM as {@code ./somastack run} starts it (ZGC, the AOT cache), and the load generator and
+ * own JVM as {@code ./somastack run} starts it (ZGC, the AOT cache, the JIT at nice 5), and the load generator and
  * the upstream in this one: this JVM's pauses then delay both paths alike. By default the load
  * generator, the upstream and SomaStack share this JVM, so its collector's pauses stop all
  * three: run it with {@code -XX:+UseZGC} (the collector the launcher gives the server) for the

@@ -51,7 +51,7 @@ final class MarkdownReport {
                 machine.memoryBytes() / (MEBIBYTE * 1024), machine.operatingSystem(), machine.jdk(),
                 machine.jvmArguments().isEmpty() ? "none" : "`" + String.join(" ", machine.jvmArguments()) + "`",
                 options.launcher()
-                        ? "SomaStack runs in its own JVM, started by `./somastack run` (the launcher's flags: ZGC, the AOT cache); "
+                        ? "SomaStack runs in its own JVM, started by `./somastack run` (the launcher's flags: ZGC, the AOT cache, the JIT at nice 5); "
                                 + "the JVM flags above are the load generator's and the upstream's. \"JVM CPU\" is both JVMs;"
                         : "One JVM hosts the load generator, the upstream and SomaStack, so \"JVM CPU\" is all three;"));
 

@@ -11,7 +11,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Arrays;
+import java.util.DoubleSummaryStatistics;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -56,6 +56,10 @@ public final class StartupBenchmark {
     private record Launch(long nanos, double jit, double gc, double other) {
         double cpu() {
             return jit + gc + other;
+        }
+
+        double seconds() {
+            return nanos / 1e9;
         }
     }
 
@@ -106,10 +110,10 @@ public final class StartupBenchmark {
                 """.formatted(started, loadAtStart, Machine.loadAverage(), MemoryRecallBenchmark.describe(Machine.current()),
                 Runtime.getRuntime().availableProcessors()));
         launches.forEach((arm, values) -> {
-            double[] seconds = values.stream().mapToDouble(launch -> launch.nanos() / 1e9).sorted().toArray();
+            DoubleSummaryStatistics seconds = values.stream().mapToDouble(Launch::seconds).summaryStatistics();
             double cpu = median(values.stream().mapToDouble(Launch::cpu));
-            report.append("| %s | %.2f | %.2f | %.2f | %d | <= 2 s | %.2f (%.2f / %.2f / %.2f) | %.2f |%n".formatted(arm.label(), seconds[0],
-                    median(Arrays.stream(seconds)), seconds[seconds.length - 1], seconds.length, cpu, median(values.stream().mapToDouble(Launch::jit)),
+            report.append("| %s | %.2f | %.2f | %.2f | %d | <= 2 s | %.2f (%.2f / %.2f / %.2f) | %.2f |%n".formatted(arm.label(), seconds.getMin(),
+                    median(values.stream().mapToDouble(Launch::seconds)), seconds.getMax(), seconds.getCount(), cpu, median(values.stream().mapToDouble(Launch::jit)),
                     median(values.stream().mapToDouble(Launch::gc)), median(values.stream().mapToDouble(Launch::other)),
                     cpu / Runtime.getRuntime().availableProcessors()));
         });
