@@ -105,6 +105,9 @@ final class SomaStackInstance implements AutoCloseable {
         return withTenant(new SomaStackInstance(server, null, server.port(), dataDirectory, adminKey, keep));
     }
 
+    /** The caller's variables that reach a launched server: the launcher's JVM flags and the warm-up. */
+    private static final java.util.Set<String> PASSED_TO_LAUNCHER = java.util.Set.of("SOMA_JAVA_OPTS", "SOMA_WARMUP");
+
     /**
      * SomaStack as a user runs it: {@code ./somastack run} of the checkout in {@code root} (which
      * builds if the sources are newer than the jar, trains the AOT cache once per build, and
@@ -112,7 +115,8 @@ final class SomaStackInstance implements AutoCloseable {
      * directory with the same configuration as {@link #start(URI)}. Its output goes to
      * {@code server.log} in the data directory. Only the variables set here reach it: none of
      * the caller's {@code SOMA_*} but {@code SOMA_JAVA_OPTS} (the launcher's extra JVM flags, e.g.
-     * to record a JFR profile of the server alone).
+     * to record a JFR profile of the server alone) and {@code SOMA_WARMUP} (the server's warm-up
+     * before ready).
      */
     static SomaStackInstance launch(Path root, URI upstreamBaseUrl) {
         Path dataDirectory;
@@ -127,10 +131,12 @@ final class SomaStackInstance implements AutoCloseable {
         ProcessBuilder builder = new ProcessBuilder(root.resolve("somastack").toAbsolutePath().toString(), "run", "--port",
                 Integer.toString(port), "--data-dir", dataDirectory.toString(), "--config", dataDirectory.resolve("soma.yaml").toString())
                 .directory(root.toAbsolutePath().toFile()).redirectErrorStream(true).redirectOutput(dataDirectory.resolve("server.log").toFile());
-        builder.environment().keySet().removeIf(name -> name.startsWith("SOMA_") && !name.equals("SOMA_JAVA_OPTS"));
+        builder.environment().keySet().removeIf(name -> name.startsWith("SOMA_") && !PASSED_TO_LAUNCHER.contains(name));
         builder.environment().putAll(environment);
         Optional.ofNullable(System.getenv("SOMA_JAVA_OPTS"))
                 .ifPresent(options -> System.out.printf("The server's extra JVM options (SOMA_JAVA_OPTS): %s%n", options));
+        Optional.ofNullable(System.getenv("SOMA_WARMUP"))
+                .ifPresent(warmup -> System.out.printf("The server warms up before ready (SOMA_WARMUP): %s%n", warmup));
         Process process;
         try {
             process = builder.start();

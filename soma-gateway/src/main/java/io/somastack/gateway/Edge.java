@@ -10,6 +10,8 @@ import io.somastack.kernel.SomaException;
 import io.somastack.kernel.StorableText;
 import io.somastack.store.AuditEntry;
 import io.somastack.store.GroupCommit;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.util.HexFormat;
 import java.util.Locale;
@@ -33,6 +35,8 @@ public final class Edge {
     private static final String START_ATTRIBUTE = "soma.start";
     static final String PRINCIPAL_ATTRIBUTE = "soma.principal";
     private static final String AUDITED_ATTRIBUTE = "soma.audited";
+    /** The header that marks a node's requests to itself while it warms up (see {@link #openWarmUp}). */
+    public static final String WARM_UP_HEADER = "X-Soma-Warm-Up";
 
     private final SecureRandom random = new SecureRandom();
     private final GatewayConfig config;
@@ -42,6 +46,7 @@ public final class Edge {
     private final Map<TimerKey, Timer> timers = new java.util.concurrent.ConcurrentHashMap<>();
     private final java.util.Set<String> uploadPaths = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private final java.util.Set<String> formPrefixes = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private volatile String warmUpToken;
 
     public Edge(GatewayConfig config, MeterRegistry meters, GroupCommit commit, TenantTraffic traffic) {
         this.config = requireNonNull(config, "config is null");
@@ -67,6 +72,29 @@ public final class Edge {
     public Edge acceptUploads(String path) {
         uploadPaths.add(requireNonNull(path, "path is null"));
         return this;
+    }
+
+    /**
+     * Starts a warm-up: returns a fresh secret that the node's requests to itself send in
+     * {@link #WARM_UP_HEADER}, so that they stay out of the request metrics (a warm-up's
+     * thousands of 401 answers would look like an attack on every dashboard) until
+     * {@link #closeWarmUp}. Anyone else's header is recorded like any request.
+     */
+    public String openWarmUp() {
+        String token = hex(32);
+        warmUpToken = token;
+        return token;
+    }
+
+    private boolean isWarmUp(Context ctx) {
+        String token = warmUpToken;
+        String header = token == null ? null : ctx.header(WARM_UP_HEADER);
+        return header != null && MessageDigest.isEqual(token.getBytes(StandardCharsets.UTF_8), header.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** Ends the warm-up: from now on every request is recorded. */
+    public void closeWarmUp() {
+        warmUpToken = null;
     }
 
     public void before(Context ctx) {
@@ -148,7 +176,7 @@ public final class Edge {
         String route = route(ctx, "unmatched");
         Long start = ctx.attribute(START_ATTRIBUTE);
         Principal principal = ctx.attribute(PRINCIPAL_ATTRIBUTE);
-        if (start != null) {
+        if (start != null && !isWarmUp(ctx)) {
             long nanos = System.nanoTime() - start;
             timer(ctx.method().name(), route, ctx.statusCode()).record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
             if (principal != null) {

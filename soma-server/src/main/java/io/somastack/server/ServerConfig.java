@@ -27,6 +27,7 @@ public record ServerConfig(
         int port,
         Path dataDirectory,
         Duration shutdownGrace,
+        Duration warmup,
         int defaultMaxTokens,
         StoreConfig store,
         KafkaConfig kafka,
@@ -51,6 +52,7 @@ public record ServerConfig(
                 portOverride != null ? portOverride : port,
                 dataDirectory.toAbsolutePath().normalize(),
                 settings.duration("shutdown.grace", Duration.ofSeconds(20)),
+                warmup(settings),
                 settings.integer("default.max.tokens", 4096, 1, 1_000_000),
                 store,
                 KafkaConfig.from(settings),
@@ -66,5 +68,15 @@ public record ServerConfig(
                 WorkflowsConfig.from(settings, gateway.region()));
         settings.validate();
         return config;
+    }
+
+    /** How long the node warms up before it is ready ({@link WarmUp}): {@code warmup}, 0s (off) to 10m. */
+    private static Duration warmup(Settings settings) {
+        Duration warmup = settings.duration("warmup", Duration.ZERO);
+        if (warmup.isNegative() || warmup.compareTo(Duration.ofMinutes(10)) > 0) {
+            settings.problem("warmup='%s' must be from 0s (off) to 10m".formatted(settings.string("warmup").orElse("")));
+            return Duration.ZERO;
+        }
+        return warmup;
     }
 }

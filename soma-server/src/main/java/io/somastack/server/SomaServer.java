@@ -77,6 +77,8 @@ public final class SomaServer implements AutoCloseable {
     private Optional<String> generatedAdminKey = Optional.empty();
     private Metering metering;
     private volatile boolean ready;
+    private volatile boolean warmingUp;
+    private Optional<WarmUp.Outcome> warmUp = Optional.empty();
 
     private SomaServer(ServerConfig config, Clock clock) {
         try {
@@ -218,7 +220,8 @@ public final class SomaServer implements AutoCloseable {
             web.routes.get("/healthz", ctx -> ctx.json(Map.of("status", "ok")));
             web.routes.get("/readyz", ctx -> {
                 if (!ready || !database.isReady()) {
-                    throw new SomaException(ErrorCode.NOT_READY, ready ? "The database does not answer" : "Starting or shutting down");
+                    throw new SomaException(ErrorCode.NOT_READY, ready ? "The database does not answer"
+                            : warmingUp ? "Warming up (%d s, the warmup setting)".formatted(config.warmup().toSeconds()) : "Starting or shutting down");
                 }
                 ctx.json(Map.of("status", "ready"));
             });
@@ -258,6 +261,20 @@ public final class SomaServer implements AutoCloseable {
         }));
         // Ready only once every part is: /v1/embeddings answers from the loaded model.
         steps.await(loadingEmbedder);
+        if (config.warmup().isPositive()) {
+            // Before ready, so that the first tenants' calls do not wait for the JIT to compile the request path.
+            warmingUp = true;
+            LOG.info("Warm-up: {} s of requests to itself before ready (unknown key, answered 401; nothing written)", config.warmup().toSeconds());
+            WarmUp.Outcome warm;
+            try {
+                warm = WarmUp.run(config.host(), app.port(), config.warmup(), edge.openWarmUp());
+            } finally {
+                edge.closeWarmUp();
+                warmingUp = false;
+            }
+            warmUp = Optional.of(warm);
+            steps.step("warmed up (%d requests)".formatted(warm.requests()));
+        }
         ready = true;
         LOG.info("SomaStack listening on http://{}:{} (region {}, store: {}, models: {}) in {} ms", config.host(), app.port(),
                 config.gateway().region(), config.store().describe(), router.models().stream().map(model -> model.id()).toList(),
@@ -318,6 +335,11 @@ public final class SomaServer implements AutoCloseable {
     java.util.List<String> routes() {
         return app.unsafe.internalRouter.allHttpHandlers().stream().map(parsed -> parsed.endpoint)
                 .filter(endpoint -> endpoint.method.isHttpMethod()).map(endpoint -> endpoint.method.name() + " " + endpoint.path).toList();
+    }
+
+    /** What the warm-up before ready did; empty when {@code warmup} is off. */
+    Optional<WarmUp.Outcome> warmUp() {
+        return warmUp;
     }
 
     /** This node's metering (tests run its budget sweeper by hand). */

@@ -21,6 +21,7 @@ class ServerConfigTest {
         assertThat(config.port()).isEqualTo(8080);
         assertThat(config.host()).isEqualTo("127.0.0.1");
         assertThat(config.dataDirectory().getFileName()).hasToString(".somastack");
+        assertThat(config.warmup()).as("no warm-up before ready").isZero();
         assertThat(config.store().databaseUrl()).isEmpty();
         assertThat(config.kafka().enabled()).as("events stay in process").isFalse();
         assertThat(config.gateway().maxBodyBytes()).isEqualTo(4L * 1024 * 1024);
@@ -70,7 +71,7 @@ class ServerConfigTest {
     @Test
     void everyProblemIsListedAtOnce() {
         Map<String, String> environment = Map.of("SOMA_PORT", "eighty", "SOMA_SHUTDOWN_GRACE", "soon", "SOMA_COLOUR", "blue",
-                "SOMA_ADMIN_KEY", "short", "SOMA_BUDGETS_LEASES_TTL", "1s");
+                "SOMA_ADMIN_KEY", "short", "SOMA_BUDGETS_LEASES_TTL", "1s", "SOMA_WARMUP", "1h");
 
         assertThatThrownBy(() -> ServerConfig.from(Settings.load(environment, Optional.empty()), environment, null, null))
                 .isInstanceOf(SomaException.class)
@@ -78,6 +79,7 @@ class ServerConfigTest {
                 .hasMessageContaining("shutdown.grace='soon' is not a duration")
                 .hasMessageContaining("unknown config key 'colour'")
                 .hasMessageContaining("admin.key (SOMA_ADMIN_KEY) must be at least 16 characters")
-                .hasMessageContaining("budgets.leases.ttl must be at least 3s");
+                .hasMessageContaining("budgets.leases.ttl must be at least 3s")
+                .hasMessageContaining("warmup='1h' must be from 0s (off) to 10m");
     }
 }

@@ -8,8 +8,13 @@ import io.somastack.store.Database;
 import io.somastack.store.StoreConfig;
 import io.somastack.store.TestDatabase;
 import java.nio.file.Files;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.Statement;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
@@ -36,6 +41,41 @@ class StartupTest {
         assertThatThrownBy(() -> TestServer.start(yaml))
                 .isInstanceOf(SomaException.class)
                 .hasMessageContaining("Cannot open the memory index in " + notADirectory.resolve("index"));
+    }
+
+    @Test
+    void aWarmUpServesTheChatRouteBeforeReadyAndLeavesNoTraceInTheLedgerAuditOrMetrics() throws Exception {
+        try (TestServer server = TestServer.start("warmup: 2s\n")) {
+            WarmUp.Outcome warm = server.server.warmUp().orElseThrow();
+            assertThat(warm.took()).isGreaterThanOrEqualTo(Duration.ofSeconds(2));
+            assertThat(warm.requests()).isGreaterThan(50);
+            assertThat(warm.unexpected()).isZero();
+            assertThat(server.get("/readyz", null).status()).isEqualTo(200);
+            // Unknown keys are no tenants: not one audit entry, ledger row or event.
+            try (Connection connection = DriverManager.getConnection(server.databaseUrl, "postgres", "");
+                    Statement statement = connection.createStatement();
+                    ResultSet rows = statement.executeQuery("SELECT (SELECT count(*) FROM audit_log), (SELECT count(*) FROM usage_ledger), "
+                            + "(SELECT count(*) FROM outbox)")) {
+                assertThat(rows.next()).isTrue();
+                assertThat(List.of(rows.getLong(1), rows.getLong(2), rows.getLong(3))).containsExactly(0L, 0L, 0L);
+            }
+            // The warm-up's thousands of 401s are not in the request metrics; a stranger's 401, secret header or not, is.
+            assertThat(chatUnauthorizedCount(server)).isEmpty();
+            String chat = "{\"model\":\"local\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+            TestServer.assertProblem(server.post(WarmUp.PATH, "sk-soma-not-a-key", chat), 401, null);
+            TestServer.assertProblem(server.post(WarmUp.PATH, "sk-soma-not-a-key", chat, "X-Soma-Warm-Up", "a-guess"), 401, null);
+            assertThat(chatUnauthorizedCount(server)).contains("2");
+        }
+    }
+
+    /** The {@code http.server.requests} count of the chat route's 401 answers, when there is one. */
+    private static Optional<String> chatUnauthorizedCount(TestServer server) {
+        TestServer.Response metrics = server.get("/metrics", TestServer.ADMIN_KEY);
+        assertThat(metrics.status()).isEqualTo(200);
+        return metrics.body().lines()
+                .filter(line -> line.startsWith("http_server_requests_seconds_count{") && line.contains("route=\"" + WarmUp.PATH + "\"")
+                        && line.contains("status=\"401\""))
+                .map(line -> line.substring(line.lastIndexOf(' ') + 1)).findFirst();
     }
 
     @Test
