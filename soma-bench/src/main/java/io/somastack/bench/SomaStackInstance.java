@@ -41,6 +41,8 @@ final class SomaStackInstance implements AutoCloseable {
     static final String UPSTREAM_API_KEY = "sk-upstream-benchmark-key";
     /** The file of a kept data directory that holds the benchmark tenant's API key. */
     static final String TENANT_FILE = "benchmark-api-key.txt";
+    /** The caller's variables that reach a launched server: the launcher's JVM flags and the warm-up. */
+    private static final java.util.Set<String> PASSED_TO_LAUNCHER = java.util.Set.of("SOMA_JAVA_OPTS", "SOMA_WARMUP");
     private static final String CONFIG = """
             # Limits far above any benchmark rate: the limiter runs on every request but never refuses.
             tiers:
@@ -104,9 +106,6 @@ final class SomaStackInstance implements AutoCloseable {
         SomaServer server = SomaServer.start(config, Clock.system());
         return withTenant(new SomaStackInstance(server, null, server.port(), dataDirectory, adminKey, keep));
     }
-
-    /** The caller's variables that reach a launched server: the launcher's JVM flags and the warm-up. */
-    private static final java.util.Set<String> PASSED_TO_LAUNCHER = java.util.Set.of("SOMA_JAVA_OPTS", "SOMA_WARMUP");
 
     /**
      * SomaStack as a user runs it: {@code ./somastack run} of the checkout in {@code root} (which
