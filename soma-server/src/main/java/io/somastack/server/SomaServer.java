@@ -273,6 +273,10 @@ public final class SomaServer implements AutoCloseable {
                 warmingUp = false;
             }
             warmUp = Optional.of(warm);
+            if (warm.stoppedByExit()) {
+                // Never ready: start-up fails, and the constructor closes what was built, in order.
+                throw new SomaException(ErrorCode.NOT_READY, "Stopped while warming up: the process is shutting down");
+            }
             steps.step("warmed up (%d requests)".formatted(warm.requests()));
         }
         ready = true;

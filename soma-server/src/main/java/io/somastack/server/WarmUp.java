@@ -51,8 +51,9 @@ final class WarmUp {
      * @param requests requests answered
      * @param unexpected answers other than 401, or requests that failed (a warm-up goes on regardless)
      * @param took how long it ran
+     * @param stoppedByExit whether the process began to shut down meanwhile (SIGTERM, Ctrl-C)
      */
-    record Outcome(long requests, long unexpected, Duration took) {
+    record Outcome(long requests, long unexpected, Duration took, boolean stoppedByExit) {
     }
 
     private WarmUp() {
@@ -74,6 +75,13 @@ final class WarmUp {
         String address = host.equals("0.0.0.0") || host.equals("::") || host.equals("[::]") ? "127.0.0.1" : host;
         URI uri = URI.create("http://" + (address.contains(":") && !address.startsWith("[") ? "[" + address + "]" : address) + ":" + port + PATH);
         HttpClient client = new HttpClient();
+        // A SIGTERM while warming up (a rolling update that gave up on this node) ends the warm-up's requests at once.
+        AtomicBoolean exiting = new AtomicBoolean();
+        Thread stopAtExit = new Thread(() -> {
+            exiting.set(true);
+            stop.set(true);
+        }, "warm-up stop");
+        Runtime.getRuntime().addShutdownHook(stopAtExit);
         try {
             client.setFollowRedirects(false);
             client.start();
@@ -115,13 +123,18 @@ final class WarmUp {
         } finally {
             stop.set(true);
             try {
+                Runtime.getRuntime().removeShutdownHook(stopAtExit);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook has run or is running
+            }
+            try {
                 client.stop();
             } catch (Exception e) {
                 LOG.warn("Warm-up: cannot stop its HTTP client: {}", e.toString());
             }
         }
-        Outcome outcome = new Outcome(requests.get(), unexpected.get(), Duration.ofNanos(System.nanoTime() - started));
-        if (outcome.unexpected() > 0) {
+        Outcome outcome = new Outcome(requests.get(), unexpected.get(), Duration.ofNanos(System.nanoTime() - started), exiting.get());
+        if (outcome.unexpected() > 0 && !outcome.stoppedByExit()) {
             LOG.warn("Warm-up: {} of {} requests were not answered 401 as expected", outcome.unexpected(), outcome.requests());
         }
         return outcome;

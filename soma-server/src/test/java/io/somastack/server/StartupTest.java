@@ -50,6 +50,7 @@ class StartupTest {
             assertThat(warm.took()).isGreaterThanOrEqualTo(Duration.ofSeconds(2));
             assertThat(warm.requests()).isGreaterThan(50);
             assertThat(warm.unexpected()).isZero();
+            assertThat(warm.stoppedByExit()).isFalse();
             assertThat(server.get("/readyz", null).status()).isEqualTo(200);
             // Unknown keys are no tenants: not one audit entry, ledger row or event.
             try (Connection connection = DriverManager.getConnection(server.databaseUrl, "postgres", "");
