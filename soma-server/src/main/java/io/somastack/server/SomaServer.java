@@ -264,6 +264,8 @@ public final class SomaServer implements AutoCloseable {
         if (config.warmup().isPositive()) {
             // Before ready, so that the first tenants' calls do not wait for the JIT to compile the request path.
             warmingUp = true;
+            // A SIGTERM meanwhile makes start-up fail and close what it built, in order: the embedded PostgreSQL waits for that.
+            database.stopEmbeddedAfterCloseAtExit();
             LOG.info("Warm-up: {} s of requests to itself before ready (unknown key, answered 401; nothing written)", config.warmup().toSeconds());
             WarmUp.Outcome warm;
             try {

@@ -69,6 +69,52 @@ class StartupTest {
         }
     }
 
+    /**
+     * SomaStack as {@code somastack run} starts it, in its own JVM on the embedded defaults: a
+     * SIGTERM while it warms up (a rolling update giving up on the node) ends the start. It never
+     * says ready, closes what it built in order, and exits with SIGTERM's code.
+     */
+    @Test
+    void aSigtermDuringTheWarmUpEndsTheStartWithoutEverBeingReady() throws Exception {
+        Path dataDir = Files.createTempDirectory("soma-warmup-exit");
+        Path log = dataDir.resolve("server.log");
+        int port;
+        try (java.net.ServerSocket socket = new java.net.ServerSocket(0)) {
+            port = socket.getLocalPort();
+        }
+        ProcessBuilder builder = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow", "-cp", System.getProperty("java.class.path"),
+                "io.somastack.server.Main", "run", "--port", Integer.toString(port), "--data-dir", dataDir.resolve("data").toString());
+        builder.environment().keySet().removeIf(name -> name.startsWith("SOMA_"));
+        builder.environment().put("SOMA_WARMUP", "5m");
+        builder.environment().put("SOMA_LOG_FORMAT", "plain");
+        builder.redirectErrorStream(true).redirectOutput(log.toFile());
+        Process server = builder.start();
+        try (java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient()) {
+            java.net.http.HttpRequest readyz = java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + port + "/readyz"))
+                    .timeout(Duration.ofSeconds(5)).build();
+            String detail = "";
+            long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+            while (!detail.contains("Warming up") && System.nanoTime() < deadline) {
+                assertThat(server.isAlive()).as("the server died while starting: %s", Files.readString(log)).isTrue();
+                try {
+                    detail = http.send(readyz, java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+                } catch (java.io.IOException notListeningYet) {
+                    Thread.sleep(200);
+                }
+            }
+            assertThat(detail).as("/readyz while warming up").contains("\"status\":503").contains("Warming up (300 s, the warmup setting)");
+
+            server.destroy();
+            assertThat(server.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).as("the server stops within 60 s").isTrue();
+        } finally {
+            server.destroyForcibly();
+        }
+        assertThat(server.exitValue()).isEqualTo(143);
+        String output = Files.readString(log);
+        assertThat(output).contains("Stopped HTTP server").contains("Stopped Database").doesNotContain("SomaStack is ready").doesNotContain("Shutdown in progress");
+    }
+
     /** The {@code http.server.requests} count of the chat route's 401 answers, when there is one. */
     private static Optional<String> chatUnauthorizedCount(TestServer server) {
         TestServer.Response metrics = server.get("/metrics", TestServer.ADMIN_KEY);
