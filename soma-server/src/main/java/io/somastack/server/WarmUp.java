@@ -73,7 +73,12 @@ final class WarmUp {
         AtomicBoolean stop = new AtomicBoolean();
         // The address the server listens on; a wildcard one is reached on loopback.
         String address = host.equals("0.0.0.0") || host.equals("::") || host.equals("[::]") ? "127.0.0.1" : host;
-        URI uri = URI.create("http://" + (address.contains(":") && !address.startsWith("[") ? "[" + address + "]" : address) + ":" + port + PATH);
+        URI uri;
+        try {
+            uri = new URI("http", null, address, port, PATH, null, null); // brackets an IPv6 address itself
+        } catch (java.net.URISyntaxException e) {
+            throw new IllegalArgumentException("Cannot warm up at host " + host + ": " + e.getMessage(), e);
+        }
         HttpClient client = new HttpClient();
         // A SIGTERM while warming up (a rolling update that gave up on this node) ends the warm-up's requests at once.
         AtomicBoolean exiting = new AtomicBoolean();

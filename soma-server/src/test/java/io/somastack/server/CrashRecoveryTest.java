@@ -3,7 +3,6 @@ package io.somastack.server;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -37,7 +36,7 @@ class CrashRecoveryTest {
     void everyAnsweredCallSurvivesASigkillExactlyOnce() throws Exception {
         Path dataDir = Files.createTempDirectory("soma-crash");
         Path model = TestServer.testModel();
-        int port = freePort();
+        int port = ServerProcess.freePort();
 
         Process first = launch(dataDir, model, port);
         Set<String> answered = ConcurrentHashMap.newKeySet();
@@ -103,7 +102,7 @@ class CrashRecoveryTest {
     void aRunWhoseNodeWasKilledIsInterruptedAfterRestartWithEveryAcknowledgedEventAndSettledOnce() throws Exception {
         Path dataDir = Files.createTempDirectory("soma-agent-crash");
         Path model = TestServer.testModel();
-        int port = freePort();
+        int port = ServerProcess.freePort();
         // The local model is priced (a step's worst case, about 1200 tokens, fits the capsule's 0.50 per run).
         Path config = Files.writeString(dataDir.resolve("soma.yaml"), """
                 prices:
@@ -188,7 +187,7 @@ class CrashRecoveryTest {
     void aJobKilledMidwayResumesAfterRestartRunsNoCompletedNodeAgainAndBillsEachRunOnce() throws Exception {
         Path dataDir = Files.createTempDirectory("soma-job-crash");
         Path model = TestServer.testModel();
-        int port = freePort();
+        int port = ServerProcess.freePort();
         Path config = Files.writeString(dataDir.resolve("soma.yaml"), """
                 agents:
                   default-model: local
@@ -304,17 +303,10 @@ class CrashRecoveryTest {
     }
 
     private static Process launch(Path dataDir, Path model, int port, Map<String, String> environment) throws IOException {
-        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-        ProcessBuilder builder = new ProcessBuilder(java.toString(), "--enable-native-access=ALL-UNNAMED",
-                "--sun-misc-unsafe-memory-access=allow", "-cp", System.getProperty("java.class.path"),
-                "io.somastack.server.Main", "run", "--port", Integer.toString(port), "--data-dir", dataDir.toString());
-        builder.environment().keySet().removeIf(name -> name.startsWith("SOMA_"));
-        builder.environment().put("SOMA_ADMIN_KEY", ADMIN);
-        builder.environment().put("SOMA_LOCAL_MODEL", model.toString());
-        builder.environment().put("SOMA_LOG_FORMAT", "plain");
-        builder.environment().putAll(environment);
-        builder.redirectErrorStream(true).redirectOutput(dataDir.resolve("server-" + System.nanoTime() + ".log").toFile());
-        return builder.start();
+        Map<String, String> variables = new java.util.HashMap<>(environment);
+        variables.put("SOMA_ADMIN_KEY", ADMIN);
+        variables.put("SOMA_LOCAL_MODEL", model.toString());
+        return ServerProcess.start(dataDir, port, variables, dataDir.resolve("server-" + System.nanoTime() + ".log"));
     }
 
     private static void awaitReady(HttpClient http, int port, Process process) throws Exception {
@@ -353,9 +345,4 @@ class CrashRecoveryTest {
         return io.somastack.kernel.Json.mapper().readTree(json).get(name).asString();
     }
 
-    private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        }
-    }
 }

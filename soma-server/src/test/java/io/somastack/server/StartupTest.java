@@ -15,6 +15,7 @@ import java.sql.Statement;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
@@ -78,18 +79,8 @@ class StartupTest {
     void aSigtermDuringTheWarmUpEndsTheStartWithoutEverBeingReady() throws Exception {
         Path dataDir = Files.createTempDirectory("soma-warmup-exit");
         Path log = dataDir.resolve("server.log");
-        int port;
-        try (java.net.ServerSocket socket = new java.net.ServerSocket(0)) {
-            port = socket.getLocalPort();
-        }
-        ProcessBuilder builder = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow", "-cp", System.getProperty("java.class.path"),
-                "io.somastack.server.Main", "run", "--port", Integer.toString(port), "--data-dir", dataDir.resolve("data").toString());
-        builder.environment().keySet().removeIf(name -> name.startsWith("SOMA_"));
-        builder.environment().put("SOMA_WARMUP", "5m");
-        builder.environment().put("SOMA_LOG_FORMAT", "plain");
-        builder.redirectErrorStream(true).redirectOutput(log.toFile());
-        Process server = builder.start();
+        int port = ServerProcess.freePort();
+        Process server = ServerProcess.start(dataDir.resolve("data"), port, Map.of("SOMA_WARMUP", "5m"), log);
         try (java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient()) {
             java.net.http.HttpRequest readyz = java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + port + "/readyz"))
                     .timeout(Duration.ofSeconds(5)).build();

@@ -3,7 +3,6 @@ package io.somastack.server;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
@@ -12,10 +11,7 @@ class WarmUpTest {
 
     @Test
     void aWarmUpThatGetsNoAnswerStopsAtOnceInsteadOfSpinningForItsLength() throws IOException {
-        int closedPort;
-        try (ServerSocket socket = new ServerSocket(0)) {
-            closedPort = socket.getLocalPort();
-        }
+        int closedPort = ServerProcess.freePort();
         WarmUp.Outcome outcome = WarmUp.run("127.0.0.1", closedPort, Duration.ofSeconds(30), "token");
 
         assertThat(outcome.took()).isLessThan(Duration.ofSeconds(10));
