@@ -32,12 +32,14 @@ import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -148,29 +150,58 @@ class MeteredModelsTest {
     }
 
     /**
-     * Every writing transaction takes one transaction id, so the ids used by calls made one at
-     * a time (no batching) count their commits: the hold, then ledger row, audit entry and
-     * settle together. (Before settle moved into the ledger's transaction it was three.)
+     * Each call commits its hold on its own before the model runs (another connection sees it
+     * reserved while the model streams), then writes its ledger row, outbox event, audit entry
+     * and settle in one transaction: each of those rows carries the same transaction id
+     * ({@code xmin}), which is not the hold's. Read from the rows themselves, so other work on the
+     * same PostgreSQL cluster cannot change the figures (a count of {@code txid_current()}
+     * could: transaction ids are shared by every database of the cluster).
      */
     @Test
-    void aCallCommitsItsHoldAndThenOneTransactionForLedgerAuditAndSettle() {
+    void aCallCommitsItsHoldAloneThenLedgerOutboxAuditAndSettleInOneTransaction() {
         Principal caller = caller(Optional.of(Money.of("5.00")));
-        int calls = 10;
-        long before = transactionId();
-
+        Set<Long> transactions = new HashSet<>();
         Money billed = Money.ZERO;
-        for (int i = 0; i < calls; i++) {
-            billed = billed.plus(models.complete(caller, request(4), call()).cost());
-        }
+        for (int i = 0; i < 3; i++) {
+            String requestId = "run-" + i;
+            AtomicReference<BudgetRow> whileStreaming = new AtomicReference<>();
+            MeteredModels.Billed<ChatResult> call = models.stream(caller, request(4),
+                    MeteredModels.Call.of(requestId, new AuditEntry(Optional.of(tenant), "key:test", "agent.model.call", "stories260K", requestId,
+                            Map.of())),
+                    chunk -> {
+                        whileStreaming.compareAndSet(null, budgetRow());
+                        return true;
+                    });
+            billed = billed.plus(call.cost());
 
-        long used = transactionId() - before - 1;
-        assertThat(used).as("write transactions for %d calls", calls).isEqualTo(2L * calls);
+            BudgetRow hold = whileStreaming.get();
+            assertThat(hold).as("the budget row while call %d streamed", i).isNotNull();
+            assertThat(hold.reserved()).as("reserved while call %d streamed", i).isPositive();
+            long ledger = xmin("SELECT xmin::text::bigint FROM usage_ledger WHERE id::text = :key", call.ledgerId().toString());
+            assertThat(xmin("SELECT xmin::text::bigint FROM outbox WHERE subject = :key", call.ledgerId().toString()))
+                    .as("the usage event of call %d", i).isEqualTo(ledger);
+            assertThat(xmin("SELECT xmin::text::bigint FROM audit_log WHERE request_id = :key", requestId))
+                    .as("the audit entry of call %d", i).isEqualTo(ledger);
+            BudgetRow settled = budgetRow();
+            assertThat(settled.transaction()).as("the settle of call %d", i).isEqualTo(ledger);
+            assertThat(settled.reserved()).isZero();
+            assertThat(hold.transaction()).as("the hold of call %d", i).isNotEqualTo(ledger);
+            assertThat(transactions.add(hold.transaction()) && transactions.add(ledger)).as("transactions new to call %d", i).isTrue();
+        }
         assertThat(budget("spent")).isEqualByComparingTo(billed.amount());
-        assertThat(budget("reserved")).isZero();
     }
 
-    private long transactionId() {
-        return database.jdbi().withHandle(handle -> handle.createQuery("SELECT txid_current()").mapTo(Long.class).one());
+    private record BudgetRow(long transaction, BigDecimal reserved) {
+    }
+
+    private BudgetRow budgetRow() {
+        return database.jdbi().withHandle(handle -> handle.createQuery(
+                        "SELECT xmin::text::bigint AS transaction, reserved FROM budget_spend WHERE tenant_id = :tenant")
+                .bind("tenant", tenant.value()).map((rs, ctx) -> new BudgetRow(rs.getLong("transaction"), rs.getBigDecimal("reserved"))).one());
+    }
+
+    private long xmin(String sql, String key) {
+        return database.jdbi().withHandle(handle -> handle.createQuery(sql).bind("key", key).mapTo(Long.class).one());
     }
 
     @Test
