@@ -4,7 +4,9 @@ import com.networknt.schema.Error;
 import com.networknt.schema.Schema;
 import com.networknt.schema.SchemaLocation;
 import com.networknt.schema.SchemaRegistry;
-import com.networknt.schema.SpecificationVersion;
+import com.networknt.schema.dialect.Dialect;
+import com.networknt.schema.dialect.Dialects;
+import com.networknt.schema.keyword.AnnotationKeyword;
 import io.somastack.kernel.ErrorCode;
 import io.somastack.kernel.Json;
 import io.somastack.kernel.SomaException;
@@ -36,12 +38,28 @@ public final class SbomReader {
      */
     private static final com.fasterxml.jackson.databind.ObjectMapper CYCLONEDX = new com.fasterxml.jackson.databind.ObjectMapper()
             .configure(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
+    /** The spec versions read, each checked against its own schema. */
+    static final List<String> VERSIONS = List.of("1.5", "1.6");
+    /**
+     * Draft 7 with the two annotations the CycloneDX schemas use beyond it ({@code meta:enum},
+     * which describes each enum value, and {@code deprecated}). The validator treats a keyword it
+     * does not know as an annotation too, but warns about each at every start.
+     */
+    static final Dialect DIALECT = Dialect.builder(Dialects.getDraft7())
+            .keyword(new AnnotationKeyword("meta:enum"))
+            .keyword(new AnnotationKeyword("deprecated"))
+            .build();
     private final Map<String, Schema> schemas = new LinkedHashMap<>();
 
     public SbomReader() {
-        SchemaRegistry registry = SchemaRegistry.withDefaultDialect(SpecificationVersion.DRAFT_7,
+        this(DIALECT);
+    }
+
+    /** With {@code dialect} (a test makes unknown keywords an error). */
+    SbomReader(Dialect dialect) {
+        SchemaRegistry registry = SchemaRegistry.withDefaultDialect(dialect,
                 builder -> builder.schemaIdResolvers(resolvers -> resolvers.mapPrefix("http://cyclonedx.org/schema/", "classpath:")));
-        for (String version : List.of("1.5", "1.6")) {
+        for (String version : VERSIONS) {
             schemas.put(version, registry.getSchema(SchemaLocation.of("http://cyclonedx.org/schema/bom-" + version + ".schema.json")));
         }
     }
