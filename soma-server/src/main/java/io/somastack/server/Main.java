@@ -16,6 +16,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import org.slf4j.bridge.SLF4JBridgeHandler;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -33,6 +34,9 @@ public final class Main implements Runnable {
             String format = Optional.ofNullable(System.getenv("SOMA_LOG_FORMAT")).orElse("json");
             System.setProperty("logback.configurationFile", format.equals("plain") ? "logback-plain.xml" : "logback-json.xml");
         }
+        // Libraries that log through java.util.logging (Lucene, gRPC) would print their own two-line format to stderr.
+        SLF4JBridgeHandler.removeHandlersForRootLogger();
+        SLF4JBridgeHandler.install();
         int code = commandLine().setExecutionExceptionHandler((exception, commandLine, parseResult) -> {
             if (exception instanceof SomaException soma) {
                 commandLine.getErr().println("somastack: " + soma.detail());

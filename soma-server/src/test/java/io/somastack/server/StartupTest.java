@@ -77,23 +77,10 @@ class StartupTest {
      */
     @Test
     void aSigtermDuringTheWarmUpEndsTheStartWithoutEverBeingReady() throws Exception {
-        Path dataDir = Files.createTempDirectory("soma-warmup-exit");
-        Path log = dataDir.resolve("server.log");
-        int port = ServerProcess.freePort();
-        Process server = ServerProcess.start(dataDir.resolve("data"), port, Map.of("SOMA_WARMUP", "5m"), log);
-        try (java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient()) {
-            java.net.http.HttpRequest readyz = java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + port + "/readyz"))
-                    .timeout(Duration.ofSeconds(5)).build();
-            String detail = "";
-            long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
-            while (!detail.contains("Warming up") && System.nanoTime() < deadline) {
-                assertThat(server.isAlive()).as("the server died while starting: %s", Files.readString(log)).isTrue();
-                try {
-                    detail = http.send(readyz, java.net.http.HttpResponse.BodyHandlers.ofString()).body();
-                } catch (java.io.IOException notListeningYet) {
-                    Thread.sleep(200);
-                }
-            }
+        ServerProcess.Launched launched = ServerProcess.launch("soma-warmup-exit", Map.of("SOMA_WARMUP", "5m"));
+        Process server = launched.process();
+        try {
+            String detail = launched.awaitReadyz(answer -> answer.body().contains("Warming up")).body();
             assertThat(detail).as("/readyz while warming up").contains("\"status\":503").contains("Warming up (300 s, the warmup setting)");
 
             server.destroy();
@@ -102,7 +89,7 @@ class StartupTest {
             server.destroyForcibly();
         }
         assertThat(server.exitValue()).isEqualTo(143);
-        String output = Files.readString(log);
+        String output = Files.readString(launched.log());
         assertThat(output).contains("Stopped HTTP server").contains("Stopped Database").doesNotContain("SomaStack is ready").doesNotContain("Shutdown in progress");
     }
 
