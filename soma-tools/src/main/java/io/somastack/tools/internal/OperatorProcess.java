@@ -4,13 +4,13 @@ import io.modelcontextprotocol.client.transport.ServerParameters;
 import io.modelcontextprotocol.client.transport.StdioClientTransport;
 import io.modelcontextprotocol.json.McpJsonMapper;
 import io.somastack.tools.ToolsConfig;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Collectors;
 
 /**
  * The MCP Java SDK's stdio transport for an operator-declared server, with two changes: the
@@ -24,7 +24,8 @@ final class OperatorProcess extends StdioClientTransport {
     private static final Set<Long> CLAIMED = ConcurrentHashMap.newKeySet();
 
     private final ToolsConfig.McpServer server;
-    private volatile Instant startedAt = Instant.MAX;
+    /** This JVM's children just before the server's process was started: it is not one of them. */
+    private volatile Set<Long> earlier = Set.of();
 
     OperatorProcess(ToolsConfig.McpServer server, McpJsonMapper mapper) {
         super(ServerParameters.builder(server.command()).args(server.args()).env(server.env()).build(), mapper);
@@ -35,16 +36,21 @@ final class OperatorProcess extends StdioClientTransport {
     protected ProcessBuilder getProcessBuilder() {
         ProcessBuilder builder = super.getProcessBuilder();
         builder.environment().clear();
-        // Process start times have a clock tick's resolution.
-        startedAt = Instant.now().minus(Duration.ofSeconds(1));
+        // The SDK starts the process right after this. Not a clock: the JDK dates a process from the boot time
+        // in whole seconds, so its start instant can be up to a second early, which a margin of one second
+        // missed about half the time on a machine booted at .998 of a second.
+        earlier = ProcessHandle.current().children().map(ProcessHandle::pid).collect(Collectors.toUnmodifiableSet());
         return builder;
     }
 
-    /** This transport's process, once it has answered: the newest unclaimed child of this JVM started with its arguments. */
+    /**
+     * This transport's process, once it has answered: the newest unclaimed child of this JVM started
+     * with its arguments that was not yet a child when the process was started.
+     */
     Optional<ProcessHandle> find() {
+        Set<Long> before = earlier;
         List<ProcessHandle> candidates = ProcessHandle.current().children()
-                .filter(child -> !CLAIMED.contains(child.pid()))
-                .filter(child -> child.info().startInstant().map(start -> !start.isBefore(startedAt)).orElse(false))
+                .filter(child -> !CLAIMED.contains(child.pid()) && !before.contains(child.pid()))
                 .filter(child -> child.info().arguments().map(arguments -> List.of(arguments).equals(server.args())).orElse(server.args().isEmpty()))
                 .sorted(Comparator.comparing((ProcessHandle child) -> child.info().startInstant().orElse(Instant.EPOCH)).reversed())
                 .toList();
