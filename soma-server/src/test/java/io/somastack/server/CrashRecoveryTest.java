@@ -42,7 +42,7 @@ class CrashRecoveryTest {
         Set<String> answered = ConcurrentHashMap.newKeySet();
         String key;
         try {
-            awaitReady(HTTP, port, first);
+            awaitReady(dataDir, port, first);
             String tenant = field(send(HTTP, port, "POST", "/v1/admin/tenants", ADMIN, "{\"name\":\"crash-co\"}", null).body(), "id");
             key = field(send(HTTP, port, "POST", "/v1/admin/tenants/" + tenant + "/keys", ADMIN, "{}", null).body(), "key");
             AtomicBoolean running = new AtomicBoolean(true);
@@ -75,7 +75,7 @@ class CrashRecoveryTest {
 
         Process second = launch(dataDir, model, port);
         try {
-            awaitReady(HTTP, port, second);
+            awaitReady(dataDir, port, second);
             List<String> lines = Files.readAllLines(dataDir.resolve("postgres/postmaster.pid"));
             Jdbi jdbi = Jdbi.create("jdbc:postgresql://127.0.0.1:" + lines.get(3).trim() + "/postgres", "postgres", "");
             // The model calls' rows (an answer's egress row shares its request id).
@@ -119,7 +119,7 @@ class CrashRecoveryTest {
         String runId;
         List<String> acknowledged = new java.util.ArrayList<>();
         try {
-            awaitReady(HTTP, port, first);
+            awaitReady(dataDir, port, first);
             String tenant = field(send(HTTP, port, "POST", "/v1/admin/tenants", ADMIN, "{\"name\":\"crash-agents\",\"monthly_budget\":\"100\"}", null)
                     .body(), "id");
             key = field(send(HTTP, port, "POST", "/v1/admin/tenants/" + tenant + "/keys", ADMIN, "{}", null).body(), "key");
@@ -150,7 +150,7 @@ class CrashRecoveryTest {
 
         Process second = launch(dataDir, model, port, Map.of("SOMA_CONFIG", config.toString()));
         try {
-            awaitReady(HTTP, port, second);
+            awaitReady(dataDir, port, second);
             long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
             String status;
             do {
@@ -209,7 +209,7 @@ class CrashRecoveryTest {
         String jobId;
         String before;
         try {
-            awaitReady(HTTP, port, first);
+            awaitReady(dataDir, port, first);
             String tenant = field(send(HTTP, port, "POST", "/v1/admin/tenants", ADMIN, "{\"name\":\"crash-jobs\",\"monthly_budget\":\"100\"}", null)
                     .body(), "id");
             key = field(send(HTTP, port, "POST", "/v1/admin/tenants/" + tenant + "/keys", ADMIN, "{}", null).body(), "key");
@@ -232,7 +232,7 @@ class CrashRecoveryTest {
 
         Process second = launch(dataDir, model, port, Map.of("SOMA_CONFIG", config.toString()));
         try {
-            awaitReady(HTTP, port, second);
+            awaitReady(dataDir, port, second);
             HttpResponse<String> approved = send(HTTP, port, "POST", "/v1/jobs/" + jobId + "/approvals/ok", key, "{\"approve\": true}", null);
             assertThat(approved.statusCode()).as(approved.body() + send(HTTP, port, "GET", "/v1/jobs/" + jobId, key, null, null).body())
                     .isEqualTo(200);
@@ -283,10 +283,14 @@ class CrashRecoveryTest {
     }
 
     private static String newestLog(Path dataDir) throws IOException {
+        return Files.readString(newestLogFile(dataDir));
+    }
+
+    /** The log of the newest {@link #launch} on {@code dataDir} (the names hold the launch's nanoTime). */
+    private static Path newestLogFile(Path dataDir) throws IOException {
         try (var logs = Files.list(dataDir)) {
-            Path newest = logs.filter(path -> path.getFileName().toString().startsWith("server-"))
+            return logs.filter(path -> path.getFileName().toString().startsWith("server-"))
                     .max(java.util.Comparator.comparing(path -> path.getFileName().toString())).orElseThrow();
-            return Files.readString(newest);
         }
     }
 
@@ -309,20 +313,8 @@ class CrashRecoveryTest {
         return ServerProcess.start(dataDir, port, variables, dataDir.resolve("server-" + System.nanoTime() + ".log"));
     }
 
-    private static void awaitReady(HttpClient http, int port, Process process) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
-        while (System.nanoTime() < deadline) {
-            assertThat(process.isAlive()).as("server process died during start").isTrue();
-            try {
-                if (send(http, port, "GET", "/readyz", null, null, null).statusCode() == 200) {
-                    return;
-                }
-            } catch (IOException e) {
-                // not listening yet
-            }
-            Thread.sleep(200);
-        }
-        throw new AssertionError("server did not become ready");
+    private static void awaitReady(Path dataDir, int port, Process process) throws Exception {
+        ServerProcess.awaitReadyz(process, port, newestLogFile(dataDir), answer -> answer.statusCode() == 200);
     }
 
     private static HttpResponse<String> send(HttpClient http, int port, String method, String path, String token, String body,

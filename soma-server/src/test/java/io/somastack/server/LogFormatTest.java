@@ -37,18 +37,22 @@ class LogFormatTest {
         assertThat(banner).as("run's banner").hasSize(3).last().asString().startsWith("SomaStack is ready on http://");
         List<String> lines = all.stream().filter(line -> !banner(line)).toList();
         assertThat(lines).as("the log").isNotEmpty();
-        for (String line : lines) {
-            JsonNode record;
-            try {
-                record = Json.mapper().readTree(line);
-            } catch (RuntimeException notJson) {
-                record = null;
-            }
-            assertThat(record != null && record.isObject() && record.has("level") && record.has("message"))
-                    .as("a JSON log record: %s", line).isTrue();
+        List<JsonNode> records = lines.stream().map(LogFormatTest::record).toList();
+        for (int i = 0; i < lines.size(); i++) {
+            assertThat(records.get(i)).as("a JSON log record: %s", lines.get(i)).isNotNull();
         }
-        assertThat(lines).as("Lucene's record of its vector support, through java.util.logging")
-                .anySatisfy(line -> assertThat(Json.mapper().readTree(line).path("logger_name").asString("")).startsWith("org.apache.lucene."));
+        assertThat(records).as("Lucene's record of its vector support, through java.util.logging")
+                .anySatisfy(record -> assertThat(record.path("logger_name").asString("")).startsWith("org.apache.lucene."));
+    }
+
+    /** The line as a JSON log record (an object with a level and a message), or null. */
+    private static JsonNode record(String line) {
+        try {
+            JsonNode record = Json.mapper().readTree(line);
+            return record != null && record.isObject() && record.has("level") && record.has("message") ? record : null;
+        } catch (RuntimeException notJson) {
+            return null;
+        }
     }
 
     private static boolean banner(String line) {

@@ -38,29 +38,34 @@ final class ServerProcess {
     /** A process started by {@link #launch}: its port and its log. */
     record Launched(Process process, int port, Path log) {
 
-        /**
-         * Asks {@code /readyz} every 200 ms until {@code done} accepts its answer (within 120 s)
-         * and returns that answer; fails, with the log, if the process ends first.
-         */
+        /** {@link ServerProcess#awaitReadyz} of this process. */
         HttpResponse<String> awaitReadyz(Predicate<HttpResponse<String>> done) throws Exception {
-            HttpRequest readyz = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/readyz")).timeout(Duration.ofSeconds(5)).build();
-            long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
-            try (HttpClient http = HttpClient.newHttpClient()) {
-                while (System.nanoTime() < deadline) {
-                    assertThat(process.isAlive()).as("the server died while starting: %s", Files.readString(log)).isTrue();
-                    try {
-                        HttpResponse<String> answer = http.send(readyz, HttpResponse.BodyHandlers.ofString());
-                        if (done.test(answer)) {
-                            return answer;
-                        }
-                    } catch (IOException notListeningYet) {
-                        // not listening yet
-                    }
-                    Thread.sleep(200);
-                }
-            }
-            throw new AssertionError("/readyz did not give the awaited answer within 120 s: " + Files.readString(log));
+            return ServerProcess.awaitReadyz(process, port, log, done);
         }
+    }
+
+    /**
+     * Asks {@code /readyz} of {@code process} on {@code port} every 200 ms until {@code done} accepts
+     * its answer (within 120 s) and returns that answer; fails, with {@code log}, if the process ends first.
+     */
+    static HttpResponse<String> awaitReadyz(Process process, int port, Path log, Predicate<HttpResponse<String>> done) throws Exception {
+        HttpRequest readyz = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/readyz")).timeout(Duration.ofSeconds(5)).build();
+        long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+        try (HttpClient http = HttpClient.newHttpClient()) {
+            while (System.nanoTime() < deadline) {
+                assertThat(process.isAlive()).as("the server died while starting: %s", Files.readString(log)).isTrue();
+                try {
+                    HttpResponse<String> answer = http.send(readyz, HttpResponse.BodyHandlers.ofString());
+                    if (done.test(answer)) {
+                        return answer;
+                    }
+                } catch (IOException notListeningYet) {
+                    // not listening yet
+                }
+                Thread.sleep(200);
+            }
+        }
+        throw new AssertionError("/readyz did not give the awaited answer within 120 s: " + Files.readString(log));
     }
 
     /** {@link #start} on a new temporary directory named {@code name}, a free port and a log in that directory. */

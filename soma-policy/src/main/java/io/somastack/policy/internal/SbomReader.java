@@ -38,8 +38,6 @@ public final class SbomReader {
      */
     private static final com.fasterxml.jackson.databind.ObjectMapper CYCLONEDX = new com.fasterxml.jackson.databind.ObjectMapper()
             .configure(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
-    /** The spec versions read, each checked against its own schema. */
-    static final List<String> VERSIONS = List.of("1.5", "1.6");
     /**
      * Draft 7 with the two annotations the CycloneDX schemas use beyond it ({@code meta:enum},
      * which describes each enum value, and {@code deprecated}). The validator treats a keyword it
@@ -59,7 +57,7 @@ public final class SbomReader {
     SbomReader(Dialect dialect) {
         SchemaRegistry registry = SchemaRegistry.withDefaultDialect(dialect,
                 builder -> builder.schemaIdResolvers(resolvers -> resolvers.mapPrefix("http://cyclonedx.org/schema/", "classpath:")));
-        for (String version : VERSIONS) {
+        for (String version : List.of("1.5", "1.6")) {
             schemas.put(version, registry.getSchema(SchemaLocation.of("http://cyclonedx.org/schema/bom-" + version + ".schema.json")));
         }
     }
