@@ -56,6 +56,8 @@ import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -69,6 +71,8 @@ public final class SomaServer implements AutoCloseable {
 
     /** The listening socket's backlog (the kernel caps it at net.core.somaxconn). */
     private static final int ACCEPT_QUEUE = 1024;
+    /** How long the JVM's exit waits for a close running on another thread: the embedded database's own bound. */
+    private static final Duration CLOSE_AT_EXIT_GRACE = Duration.ofSeconds(60);
 
     private final Deque<AutoCloseable> closeables = new ArrayDeque<>();
     private final StartupSteps steps = new StartupSteps();
@@ -79,6 +83,8 @@ public final class SomaServer implements AutoCloseable {
     private volatile boolean ready;
     private volatile boolean warmingUp;
     private Optional<WarmUp.Outcome> warmUp = Optional.empty();
+    /** Counted down when {@link #close()} has ended. */
+    private final CountDownLatch closed = new CountDownLatch(1);
 
     private SomaServer(ServerConfig config, Clock clock) {
         try {
@@ -266,6 +272,10 @@ public final class SomaServer implements AutoCloseable {
             warmingUp = true;
             // A SIGTERM meanwhile makes start-up fail and close what it built, in order: the embedded PostgreSQL waits for that.
             database.stopEmbeddedAfterCloseAtExit();
+            // That close runs on this thread, not in a shutdown hook, so this hook holds the JVM until it has ended:
+            // else the JVM could halt once the database's own hook is done, before the close's last lines are logged.
+            Thread closeFirst = new Thread(this::awaitClose, "start-up close at exit");
+            Runtime.getRuntime().addShutdownHook(closeFirst);
             LOG.info("Warm-up: {} s of requests to itself before ready (unknown key, answered 401; nothing written)", config.warmup().toSeconds());
             WarmUp.Outcome warm;
             try {
@@ -278,6 +288,11 @@ public final class SomaServer implements AutoCloseable {
             if (warm.stoppedByExit()) {
                 // Never ready: start-up fails, and the constructor closes what was built, in order.
                 throw new SomaException(ErrorCode.NOT_READY, "Stopped while warming up: the process is shutting down");
+            }
+            try {
+                Runtime.getRuntime().removeShutdownHook(closeFirst);
+            } catch (IllegalStateException shuttingDown) {
+                // The hook runs, and waits for the close that the shutdown makes (closeOnExit's).
             }
             steps.step("warmed up (%d requests)".formatted(warm.requests()));
         }
@@ -382,6 +397,18 @@ public final class SomaServer implements AutoCloseable {
                 LOG.warn("Error while shutting down: {}", e.getMessage());
             }
             LOG.info("Stopped {} in {} ms", next, (System.nanoTime() - start) / 1_000_000);
+        }
+        closed.countDown();
+    }
+
+    /** Waits, at JVM exit, for a close on another thread to end (at most as long as the embedded database waits for it). */
+    private void awaitClose() {
+        try {
+            if (!closed.await(CLOSE_AT_EXIT_GRACE.toMillis(), TimeUnit.MILLISECONDS)) {
+                LOG.warn("Shutdown did not finish in {}", CLOSE_AT_EXIT_GRACE);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 }
