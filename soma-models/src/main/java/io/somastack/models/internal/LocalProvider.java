@@ -40,6 +40,14 @@ import java.util.concurrent.locks.ReentrantLock;
  * ({@code applyTemplate}, model loaded with {@code --jinja}); without one, or with
  * {@code chat_template: none}, as plain lines (see {@link LocalPrompt}).
  *
+ * <p>Repeatable output: without a {@code seed} the engine reuses the longest cached prefix of the
+ * last prompt ({@code cache_prompt}), so a turn that extends a conversation evaluates only its new
+ * tokens. llama.cpp does not promise bit-identical logits between a prompt evaluated whole and one
+ * evaluated on top of a cache, so even greedy output ({@code temperature} 0) may then differ from
+ * call to call. A request with a {@code seed} (OpenAI's way to ask for reproducible output) is
+ * evaluated from an empty cache: the same prompt, seed and sampling give the same text whatever
+ * ran before.
+ *
  * <p>Logging: llama.cpp's native log is switched off ({@code --log-disable}); it would print
  * plain text into the JSON log on standard output, and its Java log callback receives
  * nothing in this version. Load and generation failures still arrive as exceptions.
@@ -212,7 +220,9 @@ public final class LocalProvider implements ModelProvider {
     }
 
     private InferenceParameters parameters(ChatRequest request, String prompt, int maxTokens, String grammar) {
-        InferenceParameters parameters = new InferenceParameters(prompt).setNPredict(maxTokens).setCachePrompt(true);
+        // A seed asks for repeatable output: the whole prompt is evaluated afresh (see the class comment).
+        InferenceParameters parameters = new InferenceParameters(prompt).setNPredict(maxTokens)
+                .setCachePrompt(request.seed() == null);
         if (request.temperature() != null) {
             parameters.setTemperature(request.temperature().floatValue());
         }

@@ -29,7 +29,10 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import tools.jackson.databind.JsonNode;
 
-/** The local provider on the real tiny model (stories260K), greedy decoding for repeatable output. */
+/**
+ * The local provider on the real tiny model (stories260K), greedy decoding; requests whose texts
+ * are compared across calls carry a seed, which is how a client asks for repeatable output.
+ */
 class LocalProviderTest {
     private static final String WEATHER_SCHEMA = """
             {"type": "object",
@@ -69,7 +72,7 @@ class LocalProviderTest {
 
     @Test
     void streamsContentChunksThenFinishAndUsage() {
-        ChatRequest request = story(16).withStream(true, new ChatRequest.StreamOptions(true));
+        ChatRequest request = seededStory(16).withStream(true, new ChatRequest.StreamOptions(true));
         List<ChatChunk> chunks = new ArrayList<>();
 
         ChatResult result = provider.stream(request, "stories260K", chunks::add);
@@ -84,7 +87,7 @@ class LocalProviderTest {
         assertThat(usageChunk.usage()).isEqualTo(new CompletionUsage(23, 16, 39));
         assertThat(result.usage()).isEqualTo(new Usage(23, 16, false));
         assertThat(result.clientGone()).isFalse();
-        assertThat(streamed).isEqualTo(provider.complete(story(16), "stories260K").completion().message().text());
+        assertThat(streamed).isEqualTo(provider.complete(seededStory(16), "stories260K").completion().message().text());
     }
 
     @Test
@@ -109,11 +112,11 @@ class LocalProviderTest {
 
     @Test
     void servesConcurrentRequestsOneAtATime() throws Exception {
-        String expected = provider.complete(story(16), "stories260K").completion().message().text();
+        String expected = provider.complete(seededStory(16), "stories260K").completion().message().text();
         List<Future<ChatResult>> results = new ArrayList<>();
         try (ExecutorService callers = Executors.newVirtualThreadPerTaskExecutor()) {
             for (int caller = 0; caller < 4; caller++) {
-                results.add(callers.submit(() -> provider.complete(story(16), "stories260K")));
+                results.add(callers.submit(() -> provider.complete(seededStory(16), "stories260K")));
             }
         }
 
@@ -177,9 +180,18 @@ class LocalProviderTest {
     }
 
     private static ChatRequest story(int maxTokens) {
+        return story(maxTokens, null);
+    }
+
+    /** A seed asks for output that does not depend on what the engine's prompt cache holds. */
+    private static ChatRequest seededStory(int maxTokens) {
+        return story(maxTokens, 42L);
+    }
+
+    private static ChatRequest story(int maxTokens, Long seed) {
         ChatRequest base = ChatRequest.of("local", List.of(ChatMessage.of("user", "Tell me a story")));
         return new ChatRequest(base.model(), base.messages(), null, null, maxTokens, null, 0.0, null, null, null,
-                null, null, null, null, null, null, null, null, null, null);
+                null, null, null, null, seed, null, null, null, null, null);
     }
 
     private static ChatRequest withTools(ChatRequest base, List<ToolDefinition> tools, ToolChoice choice) {
