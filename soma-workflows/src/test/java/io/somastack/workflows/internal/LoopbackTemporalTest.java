@@ -11,8 +11,14 @@ import io.temporal.serviceclient.WorkflowServiceStubsOptions;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 
-/** The embedded Temporal service as a client of it sees it over gRPC. */
+/**
+ * The embedded Temporal service as a client of it sees it over gRPC. Runs beside the module's
+ * other classes (see junit-platform.properties): its 35 s are mostly waiting for pings.
+ */
+@Execution(ExecutionMode.CONCURRENT)
 class LoopbackTemporalTest {
 
     @Test
