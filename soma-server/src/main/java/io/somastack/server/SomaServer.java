@@ -71,8 +71,6 @@ public final class SomaServer implements AutoCloseable {
 
     /** The listening socket's backlog (the kernel caps it at net.core.somaxconn). */
     private static final int ACCEPT_QUEUE = 1024;
-    /** How long the JVM's exit waits for a close running on another thread: the embedded database's own bound. */
-    private static final Duration CLOSE_AT_EXIT_GRACE = Duration.ofSeconds(60);
 
     private final Deque<AutoCloseable> closeables = new ArrayDeque<>();
     private final StartupSteps steps = new StartupSteps();
@@ -404,8 +402,8 @@ public final class SomaServer implements AutoCloseable {
     /** Waits, at JVM exit, for a close on another thread to end (at most as long as the embedded database waits for it). */
     private void awaitClose() {
         try {
-            if (!closed.await(CLOSE_AT_EXIT_GRACE.toMillis(), TimeUnit.MILLISECONDS)) {
-                LOG.warn("Shutdown did not finish in {}", CLOSE_AT_EXIT_GRACE);
+            if (!closed.await(Database.CLOSE_AT_EXIT_GRACE.toMillis(), TimeUnit.MILLISECONDS)) {
+                LOG.warn("Shutdown did not finish in {}", Database.CLOSE_AT_EXIT_GRACE);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

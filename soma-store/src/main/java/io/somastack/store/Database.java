@@ -6,6 +6,7 @@ import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import io.somastack.store.internal.EmbeddedDatabase;
 import io.somastack.store.internal.SchemaHistory;
+import java.time.Duration;
 import java.util.Optional;
 import javax.sql.DataSource;
 import org.flywaydb.core.Flyway;
@@ -22,6 +23,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class Database implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Database.class);
+    /** How long the embedded PostgreSQL waits at JVM exit for its owner's close ({@link #stopEmbeddedAfterCloseAtExit()}). */
+    public static final Duration CLOSE_AT_EXIT_GRACE = EmbeddedDatabase.OWNER_GRACE;
 
     private final StoreConfig config;
     private EmbeddedDatabase embedded;
